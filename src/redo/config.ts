@@ -1,0 +1,139 @@
+/** Everything that decides the shape and the training of one ReDO run. */
+export interface RedoConfig {
+  /** Square image side in pixels: 128 is the reference; 64 and 32 drop generator / discriminator blocks. */
+  imageSize: 32 | 64 | 128;
+  /** Number of regions n (2 = object + background). */
+  nRegions: number;
+  /** Size of each region's latent code z_k. */
+  nz: number;
+  /** Base widths: mask network F (reference nfM = 64), generators G_k (nfX), discriminator D (nfD), z-reconstructor δ (nfZ). */
+  nfF: number;
+  nfG: number;
+  nfD: number;
+  nfZ: number;
+  /** SAGAN self-attention in G (before its last block) and in D (after its first block). */
+  attentionG: boolean;
+  attentionD: boolean;
+  batchSize: number;
+  /** Weight of the z-reconstruction term (λz, 5 in the reference). */
+  lambdaZ: number;
+  lrG: number;
+  lrD: number;
+  lrZ: number;
+  lrF: number;
+  /** L2 weight decay on F, added to its gradient (Adam's coupled decay, as torch.optim.Adam). */
+  weightDecayF: number;
+  adamBeta1: number;
+  adamBeta2: number;
+  adamEpsilon: number;
+  /** Gain of the orthogonal initialisation of every conv and linear weight. */
+  initGain: number;
+  /** Collapse watch: restart when the smallest mean region area falls below `threshold` before `lastIteration`. */
+  collapseThreshold: number;
+  collapseLastIteration: number;
+}
+
+export type PresetName = 'paper-128' | 'laptop-128' | 'small-64' | 'c2mnist-64' | 'tiny';
+
+const reference: RedoConfig = {
+  imageSize: 128,
+  nRegions: 2,
+  nz: 32,
+  nfF: 64,
+  nfG: 32,
+  nfD: 64,
+  nfZ: 64,
+  attentionG: true,
+  attentionD: true,
+  batchSize: 20,
+  lambdaZ: 5,
+  lrG: 1e-4,
+  lrD: 1e-4,
+  lrZ: 1e-4,
+  lrF: 1e-5,
+  weightDecayF: 1e-4,
+  adamBeta1: 0,
+  adamBeta2: 0.9,
+  adamEpsilon: 1e-8,
+  initGain: 0.8,
+  collapseThreshold: 0.1,
+  collapseLastIteration: 7000,
+};
+
+export const PRESETS: Record<PresetName, RedoConfig> = {
+  /** The authors' configuration (Flowers): 128 px, generator nf 32, D and δ nf 64, batch 20. */
+  'paper-128': { ...reference },
+  /** 128 px for a laptop GPU: a quarter of the reference widths in G, D and δ. */
+  'laptop-128': { ...reference, nfG: 16, nfD: 32, nfZ: 32, batchSize: 8 },
+  /** 64 px for browsers with little GPU memory. */
+  'small-64': { ...reference, imageSize: 64, nfF: 32, nfG: 16, nfD: 32, nfZ: 32, batchSize: 12 },
+  /** colored-2-MNIST (n = 3) at 64 px, small enough to train on a laptop CPU. */
+  'c2mnist-64': {
+    ...reference,
+    imageSize: 64,
+    nRegions: 3,
+    nz: 16,
+    nfF: 16,
+    nfG: 8,
+    nfD: 16,
+    nfZ: 16,
+    batchSize: 16,
+  },
+  /** Trains in seconds on a CPU: for tests. */
+  tiny: {
+    ...reference,
+    imageSize: 32,
+    nz: 8,
+    nfF: 8,
+    nfG: 4,
+    nfD: 4,
+    nfZ: 4,
+    batchSize: 4,
+  },
+};
+
+export const PRESET_NAMES = Object.keys(PRESETS) as PresetName[];
+
+export function preset(name: string, overrides: Partial<RedoConfig> = {}): RedoConfig {
+  const base = (PRESETS as Record<string, RedoConfig | undefined>)[name];
+  if (!base) throw new Error(`unknown preset "${name}"; known: ${PRESET_NAMES.join(', ')}`);
+  return validateConfig({ ...base, ...overrides });
+}
+
+/** Throws a message naming the first field that cannot build a model. */
+export function validateConfig(c: RedoConfig): RedoConfig {
+  if (![32, 64, 128].includes(c.imageSize)) throw new Error(`imageSize must be 32, 64 or 128, got ${c.imageSize}`);
+  if (!Number.isInteger(c.nRegions) || c.nRegions < 2) throw new Error(`nRegions must be an integer ≥ 2, got ${c.nRegions}`);
+  for (const k of ['nz', 'nfF', 'nfG', 'nfD', 'nfZ', 'batchSize'] as const) {
+    if (!Number.isInteger(c[k]) || c[k] < 1) throw new Error(`${k} must be a positive integer, got ${c[k]}`);
+  }
+  if (c.nfF % 4 !== 0) throw new Error(`nfF must be a multiple of 4 (F's encoder uses nfF/4 and nfF/2), got ${c.nfF}`);
+  for (const k of ['lrG', 'lrD', 'lrZ', 'lrF', 'lambdaZ', 'weightDecayF', 'adamEpsilon', 'initGain'] as const) {
+    if (!(c[k] >= 0) || !Number.isFinite(c[k])) throw new Error(`${k} must be a finite number ≥ 0, got ${c[k]}`);
+  }
+  return c;
+}
+
+/**
+ * How the networks scale with the image size (the reference only builds 128 px):
+ * - G starts from a 4×4 map and doubles it per up-block: log2(S/4) blocks (5 at 128, 4 at 64, 3 at 32).
+ *   A smaller G keeps the reference's LAST blocks (so it always ends 2nf → nf with attention before
+ *   the last block) and drops its first ones; the dense layer feeds the first kept block.
+ * - D and δ halve the map per block down to 4×4: one first block plus log2(S/8) down-blocks
+ *   (4 at 128, 3 at 64, 2 at 32), widths doubling from nf; a smaller D drops its LAST down-blocks,
+ *   so its final width is nf·2^(blocks) (16nf at 128, 8nf at 64, 4nf at 32).
+ * - F is fully convolutional and needs no change; its pyramid pooling uses the reference's
+ *   kernel floor((S/4)/g) for g in 1, 2, 3, 6.
+ */
+export function generatorWidths(c: RedoConfig): number[] {
+  const all = [16, 16, 8, 4, 2, 1].map((m) => m * c.nfG); // reference: 16nf→16nf→8nf→4nf→2nf→nf
+  const nBlocks = Math.log2(c.imageSize / 4);
+  return all.slice(all.length - 1 - nBlocks);
+}
+
+export function discriminatorWidths(nf: number, imageSize: number): number[] {
+  const nDown = Math.log2(imageSize / 8); // down-blocks after the first block
+  const w = [nf];
+  for (let i = 0; i < nDown; i++) w.push(nf * 2 ** (i + 1));
+  return w;
+}

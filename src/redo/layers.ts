@@ -1,0 +1,212 @@
+import * as tf from './tf';
+import type { ParamStore } from './params';
+
+/**
+ * The building blocks of the four networks. Each layer registers its tensors in the ParamStore under the
+ * reference's state_dict key and applies itself to NHWC tensors.
+ */
+
+export const IN_EPS = 1e-5;
+const SN_EPS = 1e-12;
+
+/** A plain convolution (F's layers), optional bias, zero padding `pad` on each side like torch's Conv2d. */
+export class Conv {
+  readonly w: tf.Variable;
+  readonly b?: tf.Variable;
+
+  constructor(
+    store: ParamStore,
+    key: string,
+    k: number,
+    cin: number,
+    cout: number,
+    opts: { bias: boolean; stride?: number; pad?: number },
+    private readonly stride = opts.stride ?? 1,
+    private readonly pad = opts.pad ?? 0,
+  ) {
+    this.w = store.add({ key: `${key}.weight`, shape: [k, k, cin, cout], layout: 'conv', init: { kind: 'orthogonal' }, trainable: true });
+    if (opts.bias) {
+      this.b = store.add({ key: `${key}.bias`, shape: [cout], layout: 'vector', init: { kind: 'bias', fanIn: cin * k * k }, trainable: true });
+    }
+  }
+
+  apply(x: tf.Tensor4D): tf.Tensor4D {
+    return conv(x, this.w, this.b, this.stride, this.pad);
+  }
+}
+
+export function conv(x: tf.Tensor4D, w: tf.Tensor, b: tf.Tensor | undefined, stride: number, pad: number): tf.Tensor4D {
+  const y = tf.conv2d(x, w as tf.Tensor4D, stride, pad === 0 ? 'valid' : pad);
+  return b ? tf.add(y, b) : y;
+}
+
+/** A linear layer, TF weight [in, out]. */
+export class Linear {
+  readonly w: tf.Variable;
+  readonly b: tf.Variable;
+
+  constructor(store: ParamStore, key: string, cin: number, cout: number) {
+    this.w = store.add({ key: `${key}.weight`, shape: [cin, cout], layout: 'linear', init: { kind: 'orthogonal' }, trainable: true });
+    this.b = store.add({ key: `${key}.bias`, shape: [cout], layout: 'vector', init: { kind: 'bias', fanIn: cin }, trainable: true });
+  }
+
+  apply(x: tf.Tensor2D): tf.Tensor2D {
+    return tf.add(tf.matMul(x, this.w as tf.Tensor2D), this.b);
+  }
+}
+
+/**
+ * A 1×1 conv applied to z of shape [B, nz, 1, 1] in the reference (CIN's γ and β): here a linear map of z
+ * giving [B, 1, 1, C] to broadcast over a feature map.
+ */
+export class ZConv {
+  readonly w: tf.Variable;
+  readonly b: tf.Variable;
+
+  constructor(store: ParamStore, key: string, nz: number, cout: number) {
+    this.w = store.add({ key: `${key}.weight`, shape: [nz, cout], layout: 'zconv', init: { kind: 'orthogonal' }, trainable: true });
+    this.b = store.add({ key: `${key}.bias`, shape: [cout], layout: 'vector', init: { kind: 'bias', fanIn: nz }, trainable: true });
+  }
+
+  apply(z: tf.Tensor2D): tf.Tensor4D {
+    const y = tf.add(tf.matMul(z, this.w as tf.Tensor2D), this.b);
+    return y.reshape([z.shape[0], 1, 1, this.b.shape[0]!]);
+  }
+}
+
+/**
+ * A spectrally normalised conv (torch.nn.utils.spectral_norm): trainable `weight_orig`, persistent `weight_u`
+ * [out] and `weight_v` [k·k·in]. `powerIteration()` is the one iteration torch does at each training forward;
+ * `apply` divides by σ = uᵀ W v with the stored u, v (so gradients treat u, v as constants, as torch does).
+ */
+export class SNConv {
+  readonly w: tf.Variable;
+  readonly b?: tf.Variable;
+  readonly u: tf.Variable;
+  readonly v: tf.Variable;
+
+  constructor(
+    store: ParamStore,
+    key: string,
+    k: number,
+    cin: number,
+    cout: number,
+    bias: boolean,
+    private readonly pad = (k - 1) / 2,
+  ) {
+    const shape = [k, k, cin, cout];
+    this.w = store.add({ key: `${key}.weight_orig`, shape, layout: 'conv', init: { kind: 'orthogonal' }, trainable: true });
+    if (bias) this.b = store.add({ key: `${key}.bias`, shape: [cout], layout: 'vector', init: { kind: 'bias', fanIn: cin * k * k }, trainable: true });
+    this.u = store.add({ key: `${key}.weight_u`, shape: [cout], layout: 'vector', init: { kind: 'unit-normal' }, trainable: false });
+    this.v = store.add({ key: `${key}.weight_v`, shape: [k * k * cin], layout: 'snv', convShape: shape, init: { kind: 'unit-normal' }, trainable: false });
+  }
+
+  /** v = normalize(Wᵀu), u = normalize(W v), with W the torch matrix [out, in·k·k]; updates the stored u, v. */
+  powerIteration(): void {
+    tf.tidy(() => {
+      const wm = this.matrix(); // [K, out] = torch Wᵀ
+      const v = normalize(tf.matMul(wm, this.u.reshape([-1, 1])));
+      const u = normalize(tf.matMul(wm, v, true, false));
+      this.v.assign(v.reshape([-1]));
+      this.u.assign(u.reshape([-1]));
+    });
+  }
+
+  /** W / σ, differentiable in W. */
+  weight(): tf.Tensor4D {
+    const wm = this.matrix();
+    // Snapshots of u, v: a later power iteration in the same gradient scope must not change this σ.
+    const u = tf.clone(this.u);
+    const v = tf.clone(this.v);
+    const sigma = tf.matMul(tf.matMul(v.reshape([1, -1]), wm), u.reshape([-1, 1])).reshape([]);
+    return tf.div(this.w, sigma) as tf.Tensor4D;
+  }
+
+  apply(x: tf.Tensor4D): tf.Tensor4D {
+    return conv(x, this.weight(), this.b, 1, this.pad);
+  }
+
+  private matrix(): tf.Tensor2D {
+    return this.w.reshape([-1, this.w.shape[3]!]) as tf.Tensor2D;
+  }
+}
+
+function normalize(x: tf.Tensor): tf.Tensor {
+  return tf.div(x, tf.maximum(tf.norm(x), SN_EPS));
+}
+
+/** Instance norm without affine (biased variance, ε = 1e-5), per image and channel over H, W. */
+export function instanceNorm(x: tf.Tensor4D): tf.Tensor4D {
+  const { mean, variance } = tf.moments(x, [1, 2], true);
+  return tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, IN_EPS)));
+}
+
+/** nn.InstanceNorm2d(C, affine=True). */
+export class InstanceNormAffine {
+  readonly w: tf.Variable;
+  readonly b: tf.Variable;
+
+  constructor(store: ParamStore, key: string, c: number) {
+    this.w = store.add({ key: `${key}.weight`, shape: [c], layout: 'vector', init: { kind: 'constant', value: 1 }, trainable: true });
+    this.b = store.add({ key: `${key}.bias`, shape: [c], layout: 'vector', init: { kind: 'constant', value: 0 }, trainable: true });
+  }
+
+  apply(x: tf.Tensor4D): tf.Tensor4D {
+    return tf.add(tf.mul(instanceNorm(x), this.w), this.b);
+  }
+}
+
+export function reflectPad(x: tf.Tensor4D, p: number): tf.Tensor4D {
+  return tf.mirrorPad(x, [[0, 0], [p, p], [p, p], [0, 0]], 'reflect');
+}
+
+/** nn.Upsample(scale_factor=2, mode='nearest'). */
+export function upsample2(x: tf.Tensor4D): tf.Tensor4D {
+  return tf.image.resizeNearestNeighbor(x, [x.shape[1] * 2, x.shape[2] * 2], false, false);
+}
+
+/** nn.AvgPool2d(k, k): windows of k, stride k, the remainder dropped (floor). */
+export function avgPool(x: tf.Tensor4D, k: number): tf.Tensor4D {
+  return k === 1 ? x : tf.avgPool(x, k, k, 'valid');
+}
+
+export function maxPool2(x: tf.Tensor4D): tf.Tensor4D {
+  return tf.maxPool(x, 2, 2, 'valid');
+}
+
+/**
+ * Bilinear resize of a one-channel map with half-pixel centres (torch's align_corners=False), written as two
+ * small matrix products: TF.js's ResizeBilinearGrad ignores halfPixelCenters, so tf.image.resizeBilinear
+ * would give the right forward but a wrong gradient.
+ */
+export function resizeBilinear1(x: tf.Tensor4D, size: number): tf.Tensor4D {
+  const [b, h, w] = x.shape;
+  const ry = interpolationMatrix(h, size); // [size, h]
+  const rx = interpolationMatrix(w, size); // [size, w]
+  const x3 = x.reshape([b, h, w]);
+  const rows = tf.matMul(tf.tile(ry.expandDims(0), [b, 1, 1]) as tf.Tensor3D, x3); // [b, size, w]
+  const out = tf.matMul(rows, tf.tile(rx.expandDims(0), [b, 1, 1]) as tf.Tensor3D, false, true); // [b, size, size]
+  return out.reshape([b, size, size, 1]);
+}
+
+const interpolationCache = new Map<string, Float32Array>();
+
+/** Row i holds the weights torch's bilinear (align_corners=False) gives the `inSize` source pixels for output i. */
+function interpolationMatrix(inSize: number, outSize: number): tf.Tensor2D {
+  const cacheKey = `${inSize}:${outSize}`;
+  let m = interpolationCache.get(cacheKey);
+  if (!m) {
+    m = new Float32Array(outSize * inSize);
+    const scale = inSize / outSize;
+    for (let i = 0; i < outSize; i++) {
+      const src = Math.max((i + 0.5) * scale - 0.5, 0);
+      const i0 = Math.min(Math.floor(src), inSize - 1);
+      const i1 = Math.min(i0 + 1, inSize - 1);
+      const l1 = src - i0;
+      m[i * inSize + i0] += 1 - l1;
+      m[i * inSize + i1] += l1;
+    }
+    interpolationCache.set(cacheKey, m);
+  }
+  return tf.tensor2d(m, [outSize, inSize]);
+}

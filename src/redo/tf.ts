@@ -1,0 +1,5 @@
+/**
+ * The one TF.js entry point of src/redo. The union package brings every op, gradient and chained op and
+ * the cpu and webgl backends (which only register here); webgpu is added by the worker / CLI that wants it.
+ */
+export * from '@tensorflow/tfjs';

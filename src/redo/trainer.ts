@@ -1,0 +1,170 @@
+import * as tf from './tf';
+import type { RedoConfig } from './config';
+import { RedoModel, type NetworkId } from './redo';
+import { Adam } from './adam';
+import { CollapseWatch } from './collapse';
+import { deriveSeed } from './random';
+import { generatorAdversarialLoss, hingeLossFake, hingeLossReal, smallestRegionArea, zReconstructionLoss } from './losses';
+
+/** What one iteration produced, as scalar tensors still on the device: read them when you choose, then dispose. */
+export interface StepLosses {
+  /** −mean D(composites) */
+  gAdv: tf.Scalar;
+  /** mean((z − δ(Σ regions))²), before λz */
+  gRecZ: tf.Scalar;
+  /** mean relu(1 − D(x_real)) */
+  dReal: tf.Scalar;
+  /** mean relu(1 + D(composites)) */
+  dFake: tf.Scalar;
+  /** smallest mean region area of the step's masks (for the collapse watch) */
+  minArea: tf.Scalar;
+}
+
+export type LossValues = { [K in keyof StepLosses]: number };
+
+export async function readLosses(l: StepLosses): Promise<LossValues> {
+  const keys = Object.keys(l) as Array<keyof StepLosses>;
+  const stacked = tf.stack(keys.map((k) => l[k]));
+  const values = await stacked.data();
+  stacked.dispose();
+  const out = {} as LossValues;
+  keys.forEach((k, i) => (out[k] = values[i]!));
+  return out;
+}
+
+export function disposeLosses(l: StepLosses): void {
+  for (const t of Object.values(l)) t.dispose();
+}
+
+type Named = Array<{ key: string; variable: tf.Variable }>;
+
+/**
+ * Trains a RedoModel exactly as the reference iteration does:
+ * 1. m = F(x), z ~ N(0, I); regions G_k(m_k, z_k); composites x̂_k; one power iteration in G, D, δ (train-mode forwards);
+ *    L_G = −mean D(x̂) + λz·mean((z − δ(Σ_k regions_k))²); one backward for F, all G_k and δ; Adam steps.
+ * 2. Fakes recomputed without gradient by the updated F and G with the same x and z (G iterates again), then
+ *    D(x_real) and D(x̂), each after its own power iteration; hinge loss; Adam step on D.
+ */
+export class RedoTrainer {
+  readonly model: RedoModel;
+  readonly config: RedoConfig;
+  private readonly optimizers: Record<NetworkId, Adam>;
+  private readonly collapseWatch: CollapseWatch;
+  /** Iterations since the last (re)initialisation. */
+  iteration = 0;
+  /** Collapse restarts so far. */
+  restarts = 0;
+
+  constructor(
+    model: RedoModel,
+    readonly seed = 0,
+  ) {
+    this.model = model;
+    this.config = model.config;
+    const c = this.config;
+    const adam = (net: NetworkId, lr: number, weightDecay = 0) =>
+      new Adam(model.trainableVariables(net), { lr, beta1: c.adamBeta1, beta2: c.adamBeta2, epsilon: c.adamEpsilon, weightDecay });
+    this.optimizers = {
+      F: adam('F', c.lrF, c.weightDecayF),
+      G: adam('G', c.lrG),
+      Z: adam('Z', c.lrZ),
+      D: adam('D', c.lrD),
+    };
+    this.collapseWatch = new CollapseWatch(c.collapseThreshold, c.collapseLastIteration);
+  }
+
+  optimizer(net: NetworkId): Adam {
+    return this.optimizers[net];
+  }
+
+  /**
+   * One reference iteration on two independent batches x (to redraw) and xReal (for D), both [B, S, S, 3] in
+   * [-1, 1]. z defaults to a draw seeded by (seed, restarts, iteration), so a resumed run draws the same z.
+   * Returns the losses as device scalars: no readback happens here.
+   */
+  step(x: tf.Tensor4D, xReal: tf.Tensor4D, z?: tf.Tensor3D): StepLosses {
+    const m = this.model;
+    const lambdaZ = this.config.lambdaZ;
+    const zs = z ?? m.sampleZ(x.shape[0], deriveSeed(this.seed, this.restarts, this.iteration));
+    let gAdv!: tf.Scalar, gRecZ!: tf.Scalar, minArea!: tf.Scalar;
+
+    // --- 1. F, G_k, δ step ---
+    const gVars: Named = [...m.trainableVariables('F'), ...m.trainableVariables('G'), ...m.trainableVariables('Z')];
+    const gGrads = this.gradients(gVars, () => {
+      m.powerIteration('G');
+      m.powerIteration('D');
+      m.powerIteration('Z');
+      const masks = m.masks(x);
+      const regions = m.regions(masks, zs);
+      const dFake = m.D.apply(m.composites(x, masks, regions));
+      const zRec = m.reconstructZ(regions);
+      gAdv = tf.keep(generatorAdversarialLoss(dFake));
+      gRecZ = tf.keep(zReconstructionLoss(zs, zRec));
+      minArea = tf.keep(smallestRegionArea(masks));
+      return tf.add(gAdv, tf.mul(gRecZ, lambdaZ)) as tf.Scalar;
+    });
+    this.optimizers.F.apply(gGrads);
+    this.optimizers.G.apply(gGrads);
+    this.optimizers.Z.apply(gGrads);
+    disposeMap(gGrads);
+
+    // --- 2. D step on fakes recomputed by the updated F and G ---
+    const fakes = tf.tidy(() => {
+      m.powerIteration('G');
+      const masks = m.masks(x);
+      return m.composites(x, masks, m.regions(masks, zs));
+    });
+    let dReal!: tf.Scalar, dFake!: tf.Scalar;
+    const dGrads = this.gradients(m.trainableVariables('D'), () => {
+      m.powerIteration('D');
+      dReal = tf.keep(hingeLossReal(m.D.apply(xReal)));
+      m.powerIteration('D');
+      dFake = tf.keep(hingeLossFake(m.D.apply(fakes)));
+      return tf.add(dReal, dFake) as tf.Scalar;
+    });
+    this.optimizers.D.apply(dGrads);
+    disposeMap(dGrads);
+    fakes.dispose();
+    if (!z) zs.dispose();
+    this.iteration += 1;
+    return { gAdv, gRecZ, dReal, dFake, minArea };
+  }
+
+  /**
+   * The collapse watch on a smallest-area reading taken at `iteration` (read when the caller reads losses).
+   * Returns true, after re-initialising every network and optimizer, when the run had collapsed.
+   */
+  checkCollapse(smallestArea: number, iteration = this.iteration): boolean {
+    if (!this.collapseWatch.collapsed(iteration, smallestArea)) return false;
+    this.restart();
+    return true;
+  }
+
+  /** Re-initialises all networks and optimizers and starts the iteration count over (a collapse restart). */
+  restart(): void {
+    this.model.store.reinitialize();
+    for (const o of Object.values(this.optimizers)) o.reset();
+    this.iteration = 0;
+    this.restarts += 1;
+  }
+
+  dispose(): void {
+    for (const o of Object.values(this.optimizers)) o.dispose();
+  }
+
+  /** Gradients of f's scalar with respect to the named variables, keyed by parameter key. */
+  private gradients(vars: Named, f: () => tf.Scalar): Map<string, tf.Tensor> {
+    const { value, grads } = tf.variableGrads(f, vars.map((v) => v.variable));
+    value.dispose();
+    const out = new Map<string, tf.Tensor>();
+    for (const { key, variable } of vars) {
+      const g = grads[variable.name];
+      if (g) out.set(key, g);
+    }
+    return out;
+  }
+}
+
+function disposeMap(m: Map<string, tf.Tensor>): void {
+  for (const t of m.values()) t.dispose();
+}

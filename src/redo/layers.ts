@@ -156,14 +156,36 @@ export class InstanceNormAffine {
   }
 }
 
+/**
+ * nn.ReflectionPad2d(p), built from slices, reversals and concatenations: TF.js's MirrorPad gradient is wrong
+ * on the CPU backend (found by the golden gradients of F), while these ops' gradients are exact.
+ */
 export function reflectPad(x: tf.Tensor4D, p: number): tf.Tensor4D {
-  return tf.mirrorPad(x, [[0, 0], [p, p], [p, p], [0, 0]], 'reflect');
+  // Fresh begin/size arrays per slice: TF.js keeps them by reference for the gradient.
+  const edge = (t: tf.Tensor4D, axis: 1 | 2, start: number): tf.Tensor4D => {
+    const begin = [0, 0, 0, 0];
+    begin[axis] = start;
+    const size = [...t.shape];
+    size[axis] = p;
+    return tf.reverse(tf.slice(t, begin, size), axis);
+  };
+  const padAxis = (t: tf.Tensor4D, axis: 1 | 2): tf.Tensor4D =>
+    tf.concat([edge(t, axis, 1), t, edge(t, axis, t.shape[axis] - 1 - p)], axis);
+  return padAxis(padAxis(x, 1), 2);
 }
 
-/** nn.Upsample(scale_factor=2, mode='nearest'). */
-export function upsample2(x: tf.Tensor4D): tf.Tensor4D {
-  return tf.image.resizeNearestNeighbor(x, [x.shape[1] * 2, x.shape[2] * 2], false, false);
-}
+/**
+ * nn.Upsample(scale_factor=2, mode='nearest'). TF.js's ResizeNearestNeighborGrad is wrong on the CPU backend
+ * at 64→128 (found by the golden gradients), so the gradient is given here: each input pixel receives the
+ * sum of its 2×2 output block, i.e. 4·avgPool(dy, 2).
+ */
+export const upsample2 = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+  const x4 = args[0] as tf.Tensor4D;
+  return {
+    value: tf.image.resizeNearestNeighbor(x4, [x4.shape[1] * 2, x4.shape[2] * 2], false, false),
+    gradFunc: (dy: tf.Tensor) => tf.mul(tf.avgPool(dy as tf.Tensor4D, 2, 2, 'valid'), 4),
+  };
+}) as (x: tf.Tensor4D) => tf.Tensor4D;
 
 /** nn.AvgPool2d(k, k): windows of k, stride k, the remainder dropped (floor). */
 export function avgPool(x: tf.Tensor4D, k: number): tf.Tensor4D {

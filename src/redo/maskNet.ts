@@ -90,7 +90,7 @@ export class MaskNet {
     const o = this.logits(x);
     if (this.config.nRegions === 2) {
       const m0 = tf.sigmoid(o);
-      return tf.concat([m0, tf.sub(1, m0)], 3);
+      return tf.concat([m0, tf.sub(1, m0)], 3) as tf.Tensor4D;
     }
     return tf.softmax(o) as tf.Tensor4D;
   }

@@ -83,51 +83,70 @@ export class RedoTrainer {
    * Returns the losses as device scalars: no readback happens here.
    */
   step(x: tf.Tensor4D, xReal: tf.Tensor4D, z?: tf.Tensor3D): StepLosses {
-    const m = this.model;
-    const lambdaZ = this.config.lambdaZ;
-    const zs = z ?? m.sampleZ(x.shape[0], deriveSeed(this.seed, this.restarts, this.iteration));
-    let gAdv!: tf.Scalar, gRecZ!: tf.Scalar, minArea!: tf.Scalar;
+    const zs = z ?? this.model.sampleZ(x.shape[0], deriveSeed(this.seed, this.restarts, this.iteration));
+    const g = this.generatorPass(x, zs);
+    this.optimizers.F.apply(g.grads);
+    this.optimizers.G.apply(g.grads);
+    this.optimizers.Z.apply(g.grads);
+    disposeMap(g.grads);
+    g.masks.dispose();
+    const d = this.discriminatorPass(x, xReal, zs);
+    this.optimizers.D.apply(d.grads);
+    disposeMap(d.grads);
+    if (!z) zs.dispose();
+    this.iteration += 1;
+    return { gAdv: g.gAdv, gRecZ: g.gRecZ, minArea: g.minArea, dReal: d.dReal, dFake: d.dFake };
+  }
 
-    // --- 1. F, G_k, δ step ---
-    const gVars: Named = [...m.trainableVariables('F'), ...m.trainableVariables('G'), ...m.trainableVariables('Z')];
-    const gGrads = this.gradients(gVars, () => {
+  /**
+   * Step 1 without the optimizer: train-mode forwards of F, G, D, δ (one power iteration each), L_G and its
+   * gradients for F, every G_k and δ, keyed by parameter key (TF layout). `masks` are F(x) of this pass.
+   */
+  generatorPass(
+    x: tf.Tensor4D,
+    z: tf.Tensor3D,
+  ): { gAdv: tf.Scalar; gRecZ: tf.Scalar; minArea: tf.Scalar; masks: tf.Tensor4D; grads: Map<string, tf.Tensor> } {
+    const m = this.model;
+    let gAdv!: tf.Scalar, gRecZ!: tf.Scalar, minArea!: tf.Scalar, masks!: tf.Tensor4D;
+    const vars: Named = [...m.trainableVariables('F'), ...m.trainableVariables('G'), ...m.trainableVariables('Z')];
+    const grads = this.gradients(vars, () => {
       m.powerIteration('G');
       m.powerIteration('D');
       m.powerIteration('Z');
-      const masks = m.masks(x);
-      const regions = m.regions(masks, zs);
+      masks = m.masks(x);
+      const regions = m.regions(masks, z);
       const dFake = m.D.apply(m.composites(x, masks, regions));
       const zRec = m.reconstructZ(regions);
       gAdv = tf.keep(generatorAdversarialLoss(dFake));
-      gRecZ = tf.keep(zReconstructionLoss(zs, zRec));
+      gRecZ = tf.keep(zReconstructionLoss(z, zRec));
       minArea = tf.keep(smallestRegionArea(masks));
-      return tf.add(gAdv, tf.mul(gRecZ, lambdaZ)) as tf.Scalar;
+      tf.keep(masks);
+      return tf.add(gAdv, tf.mul(gRecZ, this.config.lambdaZ)) as tf.Scalar;
     });
-    this.optimizers.F.apply(gGrads);
-    this.optimizers.G.apply(gGrads);
-    this.optimizers.Z.apply(gGrads);
-    disposeMap(gGrads);
+    return { gAdv, gRecZ, minArea, masks, grads };
+  }
 
-    // --- 2. D step on fakes recomputed by the updated F and G ---
+  /**
+   * Step 2 without the optimizer: fakes recomputed without gradient by F and G (G iterates again), then
+   * D(x_real) and D(fakes) each after its own power iteration; hinge terms and D's gradients.
+   */
+  discriminatorPass(x: tf.Tensor4D, xReal: tf.Tensor4D, z: tf.Tensor3D): { dReal: tf.Scalar; dFake: tf.Scalar; grads: Map<string, tf.Tensor> } {
+    const m = this.model;
     const fakes = tf.tidy(() => {
       m.powerIteration('G');
       const masks = m.masks(x);
-      return m.composites(x, masks, m.regions(masks, zs));
+      return m.composites(x, masks, m.regions(masks, z));
     });
     let dReal!: tf.Scalar, dFake!: tf.Scalar;
-    const dGrads = this.gradients(m.trainableVariables('D'), () => {
+    const grads = this.gradients(m.trainableVariables('D'), () => {
       m.powerIteration('D');
       dReal = tf.keep(hingeLossReal(m.D.apply(xReal)));
       m.powerIteration('D');
       dFake = tf.keep(hingeLossFake(m.D.apply(fakes)));
       return tf.add(dReal, dFake) as tf.Scalar;
     });
-    this.optimizers.D.apply(dGrads);
-    disposeMap(dGrads);
     fakes.dispose();
-    if (!z) zs.dispose();
-    this.iteration += 1;
-    return { gAdv, gRecZ, dReal, dFake, minArea };
+    return { dReal, dFake, grads };
   }
 
   /**

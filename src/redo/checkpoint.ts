@@ -37,6 +37,7 @@ export async function captureTrainingState(trainer: RedoTrainer): Promise<Traini
         return [toTorch(spec, m.get(k)!), toTorch(spec, v.get(k)!)];
       }),
     );
+    for (const t of [...m.values(), ...v.values()]) t.dispose();
     const datas = await Promise.all(torch.map((t) => t.data() as Promise<Float32Array>));
     const tensors = new Map<string, NamedTensorData>();
     keys.forEach((k, i) => {

@@ -36,8 +36,38 @@ export class Conv {
 }
 
 export function conv(x: tf.Tensor4D, w: tf.Tensor, b: tf.Tensor | undefined, stride: number, pad: number): tf.Tensor4D {
-  const y = tf.conv2d(x, w as tf.Tensor4D, stride, pad === 0 ? 'valid' : pad);
+  const y = tf.getBackend() === 'cpu' ? cpuConv(x, w as tf.Tensor4D, stride, pad) : tf.conv2d(x, w as tf.Tensor4D, stride, pad === 0 ? 'valid' : pad);
   return b ? tf.add(y, b) : y;
+}
+
+/**
+ * conv2d whose filter gradient is itself a forward convolution: dW[kh, kw, ci, co] = Σ_{b,h,w}
+ * xpad[b, s·h + kh, s·w + kw, ci]·dy[b, h, w, co], i.e. conv2d of x with (batch, channels) swapped by dy used
+ * as a filter dilated by the stride. TF.js's CPU Conv2DBackpropFilter is a scalar loop nest that took 75% of a
+ * training step; its Conv2D is im2col + blocked matMul. Used on the CPU backend only.
+ */
+function cpuConv(x: tf.Tensor4D, w: tf.Tensor4D, stride: number, pad: number): tf.Tensor4D {
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [x0, w0, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
+    const padArg = pad === 0 ? 'valid' : pad;
+    save([x0, w0]);
+    return {
+      value: tf.conv2d(x0, w0, stride, padArg),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xi, wi] = saved as [tf.Tensor4D, tf.Tensor4D];
+        const dy4 = dy as tf.Tensor4D;
+        const [k, , cin, cout] = wi.shape;
+        const dx = tf.conv2dTranspose(dy4, wi, xi.shape, stride, padArg);
+        const xp = pad > 0 ? tf.pad(xi, [[0, 0], [pad, pad], [pad, pad], [0, 0]]) : xi;
+        const xT = tf.transpose(xp, [3, 1, 2, 0]) as tf.Tensor4D; // [Cin, Hp, Wp, B]
+        const dyT = tf.transpose(dy4, [1, 2, 0, 3]) as tf.Tensor4D; // [Ho, Wo, B, Cout]
+        const g = tf.conv2d(xT, dyT, 1, 'valid', 'NHWC', stride); // [Cin, ≥k, ≥k, Cout]
+        const dw = tf.transpose(tf.slice(g, [0, 0, 0, 0], [cin, k, k, cout]), [1, 2, 0, 3]);
+        return [dx, dw];
+      },
+    };
+  });
+  return f(x, w) as tf.Tensor4D;
 }
 
 /** A linear layer, TF weight [in, out]. */

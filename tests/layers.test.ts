@@ -50,7 +50,7 @@ describe('spectral normalisation', () => {
     };
     for (let i = 0; i < 30; i++) sn.powerIteration();
     expect(await sigma()).toBeCloseTo(7, 4);
-    const normalised = await tf.transpose(sn.weight(), [3, 2, 0, 1]).data();
+    const normalised = (await tf.transpose(sn.weight(), [3, 2, 0, 1]).data()) as Float32Array;
     expect(largestSingularValue(normalised, 5, 36)).toBeCloseTo(1, 4);
     store.dispose();
   });

@@ -9,3 +9,4 @@ export { encodeSafetensors, decodeSafetensors, SafetensorsError, type NamedTenso
 export { parameterCounts, type ParameterCounts } from './parameterCounts';
 export { Rng, deriveSeed } from './random';
 export { Segmenter } from './segment';
+export { inferConfigFromWeights } from './weightsConfig';

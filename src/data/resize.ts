@@ -1,0 +1,206 @@
+/**
+ * Pure resize / centre-crop math (no DOM, no Node APIs): what torchvision's `Resize(S)` followed by
+ * `CenterCrop(S)` does to a PIL image, which is how the ReDO reference prepares its inputs.
+ *
+ * - Resize(S): the shorter side becomes S, the longer one `floor(S · long / short)`.
+ * - Resampling: PIL's antialiased bilinear filter (triangle of support 1, widened by the scale factor when
+ *   shrinking, so every source pixel contributes), computed in floating point and rounded once at the end
+ *   (PIL rounds its 8-bit fixed-point sums, so a value can differ from PIL's by 1 at most).
+ * - CenterCrop(S): offset `round((resized − S) / 2)` on each axis with Python's round (half to even).
+ *
+ * Only the S×S output pixels inside the crop are computed; the result equals resizing the whole image and
+ * cropping afterwards.
+ */
+
+export interface CropGeometry {
+  /** Size of the whole image after Resize(S). */
+  resizedWidth: number;
+  resizedHeight: number;
+  /** Top-left corner of the S×S crop within the resized image. */
+  left: number;
+  top: number;
+}
+
+/** Python's round() of x/2 for an integer x ≥ 0 (ties to even). */
+function halfRoundEven(x: number): number {
+  const q = Math.floor(x / 2);
+  if (x % 2 === 0) return q;
+  return q % 2 === 0 ? q : q + 1; // q + 0.5 rounds to the even one of q, q + 1
+}
+
+export function cropGeometry(width: number, height: number, size: number): CropGeometry {
+  if (!(width >= 1 && height >= 1 && size >= 1) || ![width, height, size].every(Number.isInteger)) {
+    throw new Error(`cropGeometry: bad sizes ${width}×${height} → ${size}`);
+  }
+  const short = Math.min(width, height);
+  const long = Math.max(width, height);
+  const newLong = Math.floor((size * long) / short);
+  const resizedWidth = width <= height ? size : newLong;
+  const resizedHeight = width <= height ? newLong : size;
+  return { resizedWidth, resizedHeight, left: halfRoundEven(resizedWidth - size), top: halfRoundEven(resizedHeight - size) };
+}
+
+interface Coefficients {
+  /** First source index of each output sample. */
+  start: Int32Array;
+  /** Number of taps of each output sample. */
+  count: Int32Array;
+  /** `taps` weights per output sample, normalised to sum 1. */
+  weights: Float64Array;
+  taps: number;
+}
+
+/**
+ * PIL's `precompute_coeffs` for the bilinear filter: output samples `first … first + n − 1` of a resize of
+ * `inSize` source samples to `outSize`.
+ */
+function coefficients(inSize: number, outSize: number, first: number, n: number): Coefficients {
+  const scale = inSize / outSize;
+  const filterScale = Math.max(scale, 1);
+  const support = filterScale; // bilinear support 1, widened when shrinking
+  const taps = Math.ceil(support) * 2 + 1;
+  const start = new Int32Array(n);
+  const count = new Int32Array(n);
+  const weights = new Float64Array(n * taps);
+  for (let i = 0; i < n; i++) {
+    const center = (first + i + 0.5) * scale;
+    const xmin = Math.max(Math.trunc(center - support + 0.5), 0);
+    const xmax = Math.min(Math.trunc(center + support + 0.5), inSize);
+    const len = Math.min(xmax - xmin, taps);
+    let sum = 0;
+    for (let k = 0; k < len; k++) {
+      const t = Math.abs((k + xmin - center + 0.5) / filterScale);
+      const w = t < 1 ? 1 - t : 0;
+      weights[i * taps + k] = w;
+      sum += w;
+    }
+    if (sum > 0) for (let k = 0; k < len; k++) weights[i * taps + k] /= sum;
+    start[i] = xmin;
+    count[i] = len;
+  }
+  return { start, count, weights, taps };
+}
+
+/**
+ * Resize (shorter side → `size`) and centre-crop a pixel array of `channels` interleaved channels
+ * (row-major, `width·height·channels` values). Returns `size·size·channels` float values (not rounded),
+ * in the source's value range.
+ */
+export function resizeCropPlanes(src: ArrayLike<number>, width: number, height: number, channels: number, size: number): Float32Array {
+  if (src.length !== width * height * channels) {
+    throw new Error(`resizeCropPlanes: ${src.length} values for ${width}×${height}×${channels}`);
+  }
+  const g = cropGeometry(width, height, size);
+  const cx = coefficients(width, g.resizedWidth, g.left, size);
+  const cy = coefficients(height, g.resizedHeight, g.top, size);
+  // Source rows the vertical pass reads.
+  let rowLo = height;
+  let rowHi = 0;
+  for (let i = 0; i < size; i++) {
+    rowLo = Math.min(rowLo, cy.start[i]!);
+    rowHi = Math.max(rowHi, cy.start[i]! + cy.count[i]!);
+  }
+  // Horizontal pass over those rows: (rowHi − rowLo) × size × channels.
+  const mid = new Float64Array(Math.max(rowHi - rowLo, 0) * size * channels);
+  for (let y = rowLo; y < rowHi; y++) {
+    const srcRow = y * width * channels;
+    const midRow = (y - rowLo) * size * channels;
+    for (let x = 0; x < size; x++) {
+      const s = cx.start[x]!;
+      const n = cx.count[x]!;
+      const wBase = x * cx.taps;
+      for (let c = 0; c < channels; c++) {
+        let acc = 0;
+        for (let k = 0; k < n; k++) acc += cx.weights[wBase + k]! * src[srcRow + (s + k) * channels + c]!;
+        mid[midRow + x * channels + c] = acc;
+      }
+    }
+  }
+  // Vertical pass.
+  const out = new Float32Array(size * size * channels);
+  const rowLen = size * channels;
+  for (let y = 0; y < size; y++) {
+    const s = cy.start[y]! - rowLo;
+    const n = cy.count[y]!;
+    const wBase = y * cy.taps;
+    for (let i = 0; i < rowLen; i++) {
+      let acc = 0;
+      for (let k = 0; k < n; k++) acc += cy.weights[wBase + k]! * mid[(s + k) * rowLen + i]!;
+      out[y * rowLen + i] = acc;
+    }
+  }
+  return out;
+}
+
+/**
+ * An 8-bit image (`channels` = 3 for RGB, 4 for RGBA whose alpha is dropped, as PIL's convert('RGB') does)
+ * resized and centre-cropped to `size`×`size` RGB bytes.
+ */
+export function resizeCropRgb(src: ArrayLike<number>, width: number, height: number, channels: 3 | 4, size: number): Uint8Array {
+  const n = width * height;
+  let rgb: ArrayLike<number> = src;
+  if (channels === 4) {
+    const packed = new Uint8Array(n * 3);
+    for (let i = 0; i < n; i++) {
+      packed[3 * i] = src[4 * i]!;
+      packed[3 * i + 1] = src[4 * i + 1]!;
+      packed[3 * i + 2] = src[4 * i + 2]!;
+    }
+    rgb = packed;
+  }
+  const f = resizeCropPlanes(rgb, width, height, 3, size);
+  const out = new Uint8Array(f.length);
+  for (let i = 0; i < f.length; i++) out[i] = Math.min(255, Math.max(0, Math.round(f[i]!)));
+  return out;
+}
+
+/**
+ * A ground-truth mask image (8-bit, `channels` 1, 3 or 4) as a binary object mask: 1 = object.
+ * - A grey-level mask (every pixel has R = G = B): object where the grey level is ≥ 128.
+ * - A coloured one (e.g. Oxford Flowers' segmentations, object pixels on a flat blue): the most frequent
+ *   colour is the background, every other colour is object.
+ * Alpha, when present, is ignored.
+ */
+export function binariseMask(src: ArrayLike<number>, width: number, height: number, channels: 1 | 3 | 4): Uint8Array {
+  const n = width * height;
+  const out = new Uint8Array(n);
+  if (channels === 1) {
+    for (let i = 0; i < n; i++) out[i] = src[i]! >= 128 ? 1 : 0;
+    return out;
+  }
+  let grey = true;
+  for (let i = 0; i < n && grey; i++) {
+    const p = i * channels;
+    grey = src[p] === src[p + 1] && src[p] === src[p + 2];
+  }
+  if (grey) {
+    for (let i = 0; i < n; i++) out[i] = src[i * channels]! >= 128 ? 1 : 0;
+    return out;
+  }
+  const counts = new Map<number, number>();
+  let background = 0;
+  let best = 0;
+  for (let i = 0; i < n; i++) {
+    const p = i * channels;
+    const key = (src[p]! << 16) | (src[p + 1]! << 8) | src[p + 2]!;
+    const c = (counts.get(key) ?? 0) + 1;
+    counts.set(key, c);
+    if (c > best) {
+      best = c;
+      background = key;
+    }
+  }
+  for (let i = 0; i < n; i++) {
+    const p = i * channels;
+    out[i] = ((src[p]! << 16) | (src[p + 1]! << 8) | src[p + 2]!) === background ? 0 : 1;
+  }
+  return out;
+}
+
+/** A binary mask (0/1 per pixel) resized and centre-cropped like its image, then thresholded at 0.5. */
+export function resizeCropMask(mask: ArrayLike<number>, width: number, height: number, size: number): Uint8Array {
+  const f = resizeCropPlanes(mask, width, height, 1, size);
+  const out = new Uint8Array(f.length);
+  for (let i = 0; i < f.length; i++) out[i] = f[i]! >= 0.5 ? 1 : 0;
+  return out;
+}

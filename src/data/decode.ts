@@ -4,7 +4,7 @@
  * decoder exists (Node: the headless trainer and the tests) PNG is decoded in pure JS (fast-png); other formats
  * are refused there with a reason.
  */
-import { decode as decodePngPure } from 'fast-png';
+import { convertIndexedToRgb, decode as decodePngPure } from 'fast-png';
 import { binariseMask, resizeCropMask, resizeCropRgb } from './resize';
 
 export type ImageFormat = 'jpeg' | 'png' | 'webp' | 'gif' | 'bmp';
@@ -160,44 +160,44 @@ function decodeInJs(bytes: Uint8Array, format: ImageFormat): DecodedPixels {
   if (format !== 'png') {
     throw new DecodeRefusal(`cannot decode ${format.toUpperCase()} here (no browser image decoder in this environment); convert it to PNG`);
   }
-  let png: ReturnType<typeof decodePngPure>;
   try {
-    png = decodePngPure(bytes);
-  } catch {
+    const png = decodePngPure(bytes, { checkCrc: true });
+    const { width, height, depth } = png;
+    if (width === 0 || height === 0) throw new DecodeRefusal('corrupt image data: could not decode (0×0 image)');
+    const n = width * height;
+    if (png.palette) {
+      const channels = png.palette[0]?.length === 4 ? 4 : 3;
+      return { width, height, channels, data: convertIndexedToRgb(png) };
+    }
+    const ch = png.channels;
+    const src = png.data;
+    const data = new Uint8Array(n * ch);
+    if (depth === 8) data.set(src.subarray(0, n * ch));
+    else if (depth === 16) for (let i = 0; i < n * ch; i++) data[i] = Math.round(src[i]! / 257);
+    else {
+      // 1, 2 or 4 bits per sample, rows padded to whole bytes
+      const rowBytes = Math.ceil((width * ch * depth) / 8);
+      const max = 2 ** depth - 1;
+      for (let y = 0; y < height; y++) {
+        for (let i = 0; i < width * ch; i++) {
+          const bit = i * depth;
+          const byte = src[y * rowBytes + (bit >> 3)]!;
+          const v = (byte >> (8 - depth - (bit & 7))) & max;
+          data[y * width * ch + i] = Math.round((v * 255) / max);
+        }
+      }
+    }
+    if (ch === 3 || ch === 4) return { width, height, channels: ch, data };
+    if (ch === 1 || ch === 2) {
+      const grey = new Uint8Array(n);
+      for (let i = 0; i < n; i++) grey[i] = data[i * ch]!; // alpha dropped
+      return { width, height, channels: 1, data: grey };
+    }
+    throw new DecodeRefusal(`corrupt image data: could not decode (${ch} channels)`);
+  } catch (e) {
+    if (e instanceof DecodeRefusal) throw e;
     throw new DecodeRefusal('corrupt image data: could not decode');
   }
-  const { width, height } = png;
-  if (width === 0 || height === 0) throw new DecodeRefusal('corrupt image data: could not decode (0×0 image)');
-  const n = width * height;
-  const ch = png.channels;
-  let src = png.data;
-  // Palette and 16-bit PNGs to 8-bit RGB(A).
-  if (png.palette) {
-    const pal = png.palette;
-    const rgb = new Uint8Array(n * 3);
-    for (let i = 0; i < n; i++) {
-      const e = pal[src[i]!] ?? [0, 0, 0];
-      rgb[3 * i] = e[0]!;
-      rgb[3 * i + 1] = e[1]!;
-      rgb[3 * i + 2] = e[2]!;
-    }
-    return { width, height, channels: 3, data: rgb };
-  }
-  if (png.depth !== 8) {
-    const out = new Uint8Array(src.length);
-    const max = 2 ** png.depth - 1;
-    for (let i = 0; i < src.length; i++) out[i] = Math.round((src[i]! * 255) / max);
-    src = out;
-  }
-  const data = src instanceof Uint8Array || src instanceof Uint8ClampedArray ? src : Uint8Array.from(src);
-  if (ch === 3 || ch === 4) return { width, height, channels: ch, data };
-  if (ch === 1 || ch === 2) {
-    // grey (+ alpha): expand to RGB
-    const rgb = new Uint8Array(n * 3);
-    for (let i = 0; i < n; i++) rgb[3 * i] = rgb[3 * i + 1] = rgb[3 * i + 2] = data[i * ch]!;
-    return { width, height, channels: 3, data: rgb };
-  }
-  throw new DecodeRefusal(`corrupt image data: could not decode (${ch} channels)`);
 }
 
 /**

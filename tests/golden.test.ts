@@ -11,13 +11,13 @@
  * 1e-6 × the largest reference gradient of its network (the float32 noise floor of its sums). The test prints
  * every tensor that passes only thanks to that floor.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '../src/redo/tf';
 import { RedoModel } from '../src/redo/redo';
 import { RedoTrainer } from '../src/redo/trainer';
 import { importWeights, exportWeights } from '../src/redo/weights';
 import { toTorch } from '../src/redo/params';
-import { compare, goldenConfig, goldenTensor, loadGolden, nhwc, type Comparison } from './helpers/golden';
+import { compare, evalComparisons, goldenConfig, goldenTensor, goldenWeights, loadGolden, nhwc, type Comparison } from './helpers/golden';
 
 const OUTPUT_TOL = 1e-4;
 const GRAD_TOL = 1e-3;
@@ -41,33 +41,11 @@ beforeAll(async () => {
 });
 
 for (const name of ['redo-ref-n2', 'redo-ref-n3'] as const) {
-  describe(`${name}: eval mode (stored u, v)`, () => {
-    const file = loadGolden(name);
-    const config = goldenConfig(file);
-    let model: RedoModel;
-    beforeAll(() => {
-      model = new RedoModel(config, 0, { uninitialised: true });
-      importWeights(model, file.tensors);
-    });
-    afterAll(() => model.dispose());
-
-    it('masks, regions, D on composites and reals, δ', async () => {
-      const x = nhwc(goldenTensor(file, 'input.x'));
-      const xReal = nhwc(goldenTensor(file, 'input.x_real'));
-      const zt = goldenTensor(file, 'input.z');
-      const z = zt.reshape([zt.shape[0]!, zt.shape[1]!, zt.shape[2]!]) as tf.Tensor3D;
-      const masks = model.masks(x);
-      const regions = model.regions(masks, z);
-      const results = await Promise.all([
-        compare('eval.masks', tf.transpose(masks, [0, 3, 1, 2]), goldenTensor(file, 'eval.masks')),
-        compare('eval.regions', tf.transpose(regions, [0, 1, 4, 2, 3]), goldenTensor(file, 'eval.regions')),
-        compare('eval.d_composites', model.D.apply(model.composites(x, masks, regions)), goldenTensor(file, 'eval.d_composites')),
-        compare('eval.d_real', model.D.apply(xReal), goldenTensor(file, 'eval.d_real')),
-        compare('eval.z_rec', model.reconstructZ(regions).reshape(zt.shape), goldenTensor(file, 'eval.z_rec')),
-      ]);
-      console.table(results);
-      for (const r of results) checkOutput(r);
-    });
+  it(`${name}: eval mode (stored u, v): masks, regions, D on composites and reals, δ`, async () => {
+    const results = await evalComparisons(loadGolden(name));
+    console.table(results);
+    expect(results.map((r) => r.name)).toEqual(['eval.masks', 'eval.regions', 'eval.d_composites', 'eval.d_real', 'eval.z_rec']);
+    for (const r of results) checkOutput(r);
   });
 }
 
@@ -77,7 +55,7 @@ describe('redo-ref-n2: one training iteration in train mode', () => {
 
   it('masks, both generator losses, both hinge terms, every gradient, spectral-norm state after', async () => {
     const model = new RedoModel(config, 0, { uninitialised: true });
-    importWeights(model, file.tensors);
+    importWeights(model, goldenWeights(file));
     const trainer = new RedoTrainer(model);
     const x = nhwc(goldenTensor(file, 'input.x'));
     const xReal = nhwc(goldenTensor(file, 'input.x_real'));

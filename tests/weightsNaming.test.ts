@@ -2,19 +2,16 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '../src/redo/tf';
 import { RedoModel, encodeSafetensors, decodeSafetensors, exportWeights, importWeights, inferConfigFromWeights, preset, WeightsMismatchError } from '../src/redo';
-import { goldenConfig, loadGolden } from './helpers/golden';
+import { goldenConfig, goldenWeights, loadGolden } from './helpers/golden';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-const modelTensors = (file: ReturnType<typeof loadGolden>) =>
-  new Map([...file.tensors].filter(([k]) => /^(netEncM|netGenX|netDX|netRecZ)\./.test(k)));
-
 describe('weights files', () => {
   it('golden weights → export → safetensors → re-import: identical tensors, bit for bit', async () => {
     const file = loadGolden('redo-ref-n2');
-    const weights = modelTensors(file);
+    const weights = goldenWeights(file);
     const config = goldenConfig(file);
     const a = new RedoModel(config, 0, { uninitialised: true });
     importWeights(a, weights);
@@ -35,7 +32,7 @@ describe('weights files', () => {
   it('infers the configuration of the reference files from names and shapes', () => {
     for (const name of ['redo-ref-n2', 'redo-ref-n3'] as const) {
       const file = loadGolden(name);
-      const inferred = inferConfigFromWeights(modelTensors(file));
+      const inferred = inferConfigFromWeights(goldenWeights(file));
       const want = goldenConfig(file);
       for (const k of ['imageSize', 'nRegions', 'nz', 'nfF', 'nfG', 'nfD', 'nfZ', 'attentionG', 'attentionD'] as const) {
         expect(inferred[k], `${name} ${k}`).toBe(want[k]);
@@ -62,7 +59,7 @@ describe('weights files', () => {
 
   it('refuses a file that fits no configuration, naming the first misfit tensor, and changes nothing', async () => {
     const file = loadGolden('redo-ref-n2');
-    const weights = modelTensors(file);
+    const weights = goldenWeights(file);
     const bad = new Map(weights);
     const t = bad.get('netDX.blocs.2.1.weight_orig')!;
     bad.set('netDX.blocs.2.1.weight_orig', { shape: [t.shape[0]!, t.shape[1]! + 1, 3, 3], data: new Float32Array(t.shape[0]! * (t.shape[1]! + 1) * 9) });

@@ -4,8 +4,8 @@
  *
  * - Resize(S): the shorter side becomes S, the longer one `floor(S · long / short)`.
  * - Resampling: PIL's antialiased bilinear filter (triangle of support 1, widened by the scale factor when
- *   shrinking, so every source pixel contributes), computed in floating point and rounded once at the end
- *   (PIL rounds its 8-bit fixed-point sums, so a value can differ from PIL's by 1 at most).
+ *   shrinking, so every source pixel contributes); for 8-bit images with PIL's own fixed-point arithmetic
+ *   (same bytes as PIL), for masks in floating point.
  * - CenterCrop(S): offset `round((resized − S) / 2)` on each axis with Python's round (half to even).
  *
  * Only the S×S output pixels inside the crop are computed; the result equals resizing the whole image and
@@ -132,25 +132,73 @@ export function resizeCropPlanes(src: ArrayLike<number>, width: number, height: 
   return out;
 }
 
+const PRECISION_BITS = 32 - 8 - 2; // PIL's fixed point for 8-bit images
+const ONE = 2 ** PRECISION_BITS;
+
+/** PIL's normalize_coeffs_8bpc: weights as integers of PRECISION_BITS fractional bits. */
+function fixedPoint(c: Coefficients): Int32Array {
+  const kk = new Int32Array(c.weights.length);
+  for (let i = 0; i < kk.length; i++) {
+    const w = c.weights[i]!;
+    kk[i] = w < 0 ? Math.trunc(-0.5 + w * ONE) : Math.trunc(0.5 + w * ONE);
+  }
+  return kk;
+}
+
+/** PIL's clip8: a fixed-point sum (rounding offset included) to a byte. */
+function clip8(ss: number): number {
+  if (ss >= ONE * 256) return 255;
+  if (ss <= 0) return 0;
+  return Math.floor(ss / ONE);
+}
+
 /**
  * An 8-bit image (`channels` = 3 for RGB, 4 for RGBA whose alpha is dropped, as PIL's convert('RGB') does)
- * resized and centre-cropped to `size`×`size` RGB bytes.
+ * resized and centre-cropped to `size`×`size` RGB bytes, with PIL's 8-bit fixed-point arithmetic (horizontal
+ * pass rounded to bytes, then vertical pass), so the bytes equal torchvision's Resize + CenterCrop on a PIL image.
  */
 export function resizeCropRgb(src: ArrayLike<number>, width: number, height: number, channels: 3 | 4, size: number): Uint8Array {
-  const n = width * height;
-  let rgb: ArrayLike<number> = src;
-  if (channels === 4) {
-    const packed = new Uint8Array(n * 3);
-    for (let i = 0; i < n; i++) {
-      packed[3 * i] = src[4 * i]!;
-      packed[3 * i + 1] = src[4 * i + 1]!;
-      packed[3 * i + 2] = src[4 * i + 2]!;
-    }
-    rgb = packed;
+  if (src.length !== width * height * channels) {
+    throw new Error(`resizeCropRgb: ${src.length} values for ${width}×${height}×${channels}`);
   }
-  const f = resizeCropPlanes(rgb, width, height, 3, size);
-  const out = new Uint8Array(f.length);
-  for (let i = 0; i < f.length; i++) out[i] = Math.min(255, Math.max(0, Math.round(f[i]!)));
+  const g = cropGeometry(width, height, size);
+  const cx = coefficients(width, g.resizedWidth, g.left, size);
+  const cy = coefficients(height, g.resizedHeight, g.top, size);
+  const kx = fixedPoint(cx);
+  const ky = fixedPoint(cy);
+  let rowLo = height;
+  let rowHi = 0;
+  for (let i = 0; i < size; i++) {
+    rowLo = Math.min(rowLo, cy.start[i]!);
+    rowHi = Math.max(rowHi, cy.start[i]! + cy.count[i]!);
+  }
+  const mid = new Uint8Array(Math.max(rowHi - rowLo, 0) * size * 3);
+  for (let y = rowLo; y < rowHi; y++) {
+    const srcRow = y * width * channels;
+    const midRow = (y - rowLo) * size * 3;
+    for (let x = 0; x < size; x++) {
+      const s = cx.start[x]!;
+      const n = cx.count[x]!;
+      const wBase = x * cx.taps;
+      for (let c = 0; c < 3; c++) {
+        let ss = ONE / 2;
+        for (let k = 0; k < n; k++) ss += kx[wBase + k]! * src[srcRow + (s + k) * channels + c]!;
+        mid[midRow + x * 3 + c] = clip8(ss);
+      }
+    }
+  }
+  const out = new Uint8Array(size * size * 3);
+  const rowLen = size * 3;
+  for (let y = 0; y < size; y++) {
+    const s = cy.start[y]! - rowLo;
+    const n = cy.count[y]!;
+    const wBase = y * cy.taps;
+    for (let i = 0; i < rowLen; i++) {
+      let ss = ONE / 2;
+      for (let k = 0; k < n; k++) ss += ky[wBase + k]! * mid[(s + k) * rowLen + i]!;
+      out[y * rowLen + i] = clip8(ss);
+    }
+  }
   return out;
 }
 

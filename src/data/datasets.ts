@@ -1,0 +1,205 @@
+/**
+ * Datasets in IndexedDB: list, load, delete, the colored-2-MNIST demo, and the crash-safe writer that
+ * ingest and the demo share. Images are stored as compact RGB bytes (size·size·3 per image), masks as
+ * size·size bytes in {0, 1}; loading converts them to the float ranges the model uses.
+ */
+import type { ImageSet } from '../redo/batches';
+import { generateColored2Mnist } from '../redo/data/colored2mnist';
+import { splitDigits, unpackMnistDigits, type MnistDigits } from '../redo/data/mnistDigits';
+import { imageRange, openStudioDb, type DatasetRow, type ImageRow, type StudioDatabase } from './db';
+
+export interface DatasetSummary {
+  id: string;
+  name: string;
+  size: number;
+  count: number;
+  hasMasks: boolean;
+  createdAt: string;
+}
+
+function summaryOf(r: DatasetRow): DatasetSummary {
+  return { id: r.id, name: r.name, size: r.size, count: r.count, hasMasks: r.hasMasks, createdAt: r.createdAt };
+}
+
+/** Complete datasets, newest first. */
+export async function listDatasets(): Promise<DatasetSummary[]> {
+  const db = await openStudioDb();
+  const rows = await db.getAll('datasets');
+  return rows
+    .filter((r) => r.complete)
+    .map(summaryOf)
+    .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
+}
+
+/** Removes a dataset and all its images and masks (one transaction). Unknown ids are ignored. */
+export async function deleteDataset(id: string): Promise<void> {
+  const db = await openStudioDb();
+  await removeDataset(db, id);
+}
+
+async function removeDataset(db: StudioDatabase, id: string): Promise<void> {
+  const tx = db.transaction(['datasets', 'images'], 'readwrite');
+  await Promise.all([tx.objectStore('images').delete(imageRange(id)), tx.objectStore('datasets').delete(id), tx.done]);
+}
+
+export class DatasetNotFoundError extends Error {}
+
+/** A stored dataset as the trainer uses it: images NHWC float32 in [−1, 1], masks [N, S, S, 1] in {0, 1}. */
+export async function loadDataset(id: string): Promise<{ summary: DatasetSummary; images: ImageSet; names: string[]; masks?: Float32Array }> {
+  const db = await openStudioDb();
+  const tx = db.transaction(['datasets', 'images'], 'readonly');
+  const [row, records] = await Promise.all([tx.objectStore('datasets').get(id), tx.objectStore('images').getAll(imageRange(id)), tx.done]);
+  if (!row || !row.complete) throw new DatasetNotFoundError(`dataset ${id} not found (deleted, or its import never finished)`);
+  if (records.length !== row.count) throw new Error(`dataset "${row.name}" is damaged: ${records.length} images stored, ${row.count} expected`);
+  const s = row.size;
+  const per = s * s * 3;
+  const pixels = new Float32Array(records.length * per);
+  const masks = row.hasMasks ? new Float32Array(records.length * s * s) : undefined;
+  records.forEach((r, i) => {
+    const base = i * per;
+    for (let k = 0; k < per; k++) pixels[base + k] = r.rgb[k]! / 127.5 - 1;
+    if (masks) {
+      if (!r.mask) throw new Error(`dataset "${row.name}" is damaged: image ${r.name} has no mask`);
+      const mb = i * s * s;
+      for (let k = 0; k < s * s; k++) masks[mb + k] = r.mask[k]!;
+    }
+  });
+  return { summary: summaryOf(row), images: { count: records.length, size: s, pixels }, names: records.map((r) => r.name), masks };
+}
+
+/**
+ * Writes one dataset in several transactions, invisible until `commit` flips its `complete` flag; `abort`
+ * (or, after a crash, the purge on the next open) removes whatever was written.
+ */
+export class DatasetWriter {
+  readonly id: string;
+  private row: DatasetRow;
+  private next = 0;
+  /** Images and bytes committed to IndexedDB so far. */
+  storedImages = 0;
+  storedBytes = 0;
+
+  private constructor(
+    private readonly db: StudioDatabase,
+    name: string,
+    size: number,
+  ) {
+    this.id = `ds-${crypto.randomUUID()}`;
+    this.row = { id: this.id, name, size, count: 0, hasMasks: false, createdAt: new Date().toISOString(), complete: false, touchedAt: Date.now() };
+  }
+
+  static async open(name: string, size: number): Promise<DatasetWriter> {
+    return new DatasetWriter(await openStudioDb(), name, size);
+  }
+
+  /** Stores a chunk of images (rgb: size·size·3 bytes each) in one transaction. */
+  async add(images: Array<{ name: string; rgb: Uint8Array; mask?: Uint8Array }>): Promise<void> {
+    if (images.length === 0) return;
+    const s = this.row.size;
+    const rows: ImageRow[] = images.map((im, i) => {
+      if (im.rgb.length !== s * s * 3) throw new Error(`${im.name}: ${im.rgb.length} bytes, expected ${s * s * 3}`);
+      if (im.mask && im.mask.length !== s * s) throw new Error(`${im.name}: mask of ${im.mask.length} bytes, expected ${s * s}`);
+      return { datasetId: this.id, index: this.next + i, name: im.name, rgb: im.rgb, ...(im.mask ? { mask: im.mask } : {}) };
+    });
+    const tx = this.db.transaction(['datasets', 'images'], 'readwrite');
+    const done = tx.done;
+    done.catch(() => undefined); // awaited below
+    const store = tx.objectStore('images');
+    this.row = { ...this.row, touchedAt: Date.now() };
+    const requests: Array<Promise<unknown>> = [];
+    try {
+      requests.push(tx.objectStore('datasets').put(this.row));
+      for (const r of rows) requests.push(store.put(r));
+      await Promise.all([...requests, done]);
+    } catch (e) {
+      for (const r of requests) r.catch(() => undefined); // settled by the abort below
+      try {
+        tx.abort(); // the chunk is all or nothing
+      } catch {
+        // already aborted by the error
+      }
+      throw e;
+    }
+    this.next += rows.length;
+    this.storedImages += rows.length;
+    this.storedBytes += rows.reduce((a, r) => a + r.rgb.length + (r.mask?.length ?? 0), 0);
+  }
+
+  /** Makes the dataset visible; checks first that every image is there. */
+  async commit(hasMasks: boolean): Promise<DatasetSummary> {
+    const tx = this.db.transaction(['datasets', 'images'], 'readwrite');
+    const stored = await tx.objectStore('images').count(imageRange(this.id));
+    if (stored !== this.next) {
+      tx.abort();
+      await tx.done.catch(() => undefined);
+      throw new Error(`dataset "${this.row.name}": ${stored} of ${this.next} images found at commit (removed by another tab?)`);
+    }
+    this.row = { ...this.row, count: this.next, hasMasks, complete: true, touchedAt: Date.now() };
+    await Promise.all([tx.objectStore('datasets').put(this.row), tx.done]);
+    return summaryOf(this.row);
+  }
+
+  /** Removes everything written so far. */
+  async abort(): Promise<void> {
+    await removeDataset(this.db, this.id);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// colored-2-MNIST demo
+
+/** Seed of the demo dataset: the same demo on every machine. */
+export const DEMO_SEED = 2019;
+
+function assetUrl(file: string): string {
+  const base = (import.meta.env as { BASE_URL?: string } | undefined)?.BASE_URL ?? '/';
+  const origin = typeof location !== 'undefined' ? location.origin : 'http://localhost';
+  return new URL(`${base.endsWith('/') ? base : `${base}/`}${file}`, origin).href;
+}
+
+/** colored-2-MNIST (n = 3: even digit, odd digit, background) from the digits at /mnist-digits.bin. */
+export async function createDemoDataset(size: number, count: number): Promise<DatasetSummary> {
+  const url = assetUrl('mnist-digits.bin');
+  let res: Response;
+  try {
+    res = await fetch(url);
+  } catch (e) {
+    throw new Error(`could not load the MNIST digits (${url}): ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (!res.ok) throw new Error(`could not load the MNIST digits (${url}: HTTP ${res.status})`);
+  const digits = unpackMnistDigits(new Uint8Array(await res.arrayBuffer()));
+  return createDemoDatasetFromDigits(digits, size, count);
+}
+
+/**
+ * Stores `count` colored-2-MNIST images of side `size` drawn from the training split of `digits`, with their
+ * ground truth as binary object masks (object = either digit).
+ */
+export async function createDemoDatasetFromDigits(digits: MnistDigits, size: number, count: number, seed = DEMO_SEED): Promise<DatasetSummary> {
+  if (!Number.isInteger(count) || count < 1) throw new Error(`demo dataset: count must be a positive integer, got ${count}`);
+  const writer = await DatasetWriter.open(`colored-2-MNIST (${count} × ${size} px)`, size);
+  const chunk = Math.max(1, Math.floor(4_000_000 / (size * size * 4)));
+  const plane = size * size;
+  const train = splitDigits(digits, 'train');
+  try {
+    for (let start = 0; start < count; start += chunk) {
+      const n = Math.min(chunk, count - start);
+      // One generator call per chunk, each with its own derived seed, keeps memory bounded.
+      const g = generateColored2Mnist(train, { count: n, size, seed: (seed + start * 7919) >>> 0, regions: 3 });
+      const images = [];
+      for (let i = 0; i < n; i++) {
+        const rgb = new Uint8Array(plane * 3);
+        for (let k = 0; k < plane * 3; k++) rgb[k] = Math.min(255, Math.max(0, Math.round((g.images[i * plane * 3 + k]! + 1) * 127.5)));
+        const mask = new Uint8Array(plane);
+        const bg = g.nRegions - 1;
+        for (let k = 0; k < plane; k++) mask[k] = g.masks[(i * plane + k) * g.nRegions + bg] === 1 ? 0 : 1;
+        images.push({ name: `colored-2-mnist/${String(start + i).padStart(5, '0')}.png`, rgb, mask });
+      }
+      await writer.add(images);
+    }
+    return await writer.commit(true);
+  } catch (e) {
+    await writer.abort().catch(() => undefined);
+    throw e;
+  }
+}

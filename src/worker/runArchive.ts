@@ -1,0 +1,414 @@
+/**
+ * The run archive: one .zip holding everything needed to continue, inspect or reuse a training run.
+ * Pure (no DOM, no Node APIs): used by the worker and by the Node headless trainer.
+ *
+ * - manifest.json: format 'redo-studio-run', formatVersion, config, step (iterations since the last
+ *   (re)initialisation), restarts, seed, dataset summary, metrics, createdAt, app (name and version).
+ * - weights.safetensors: every model tensor under the reference PyTorch state_dict names, torch layout
+ *   (`safetensors.torch.load_file` then `load_state_dict` in the reference code).
+ * - optimizer.safetensors: each parameter's Adam moments as `<param key>.exp_avg` / `<param key>.exp_avg_sq`;
+ *   its __metadata__ holds each network's Adam step count (`step.F`, `step.G`, `step.D`, `step.Z`) and the
+ *   network → state_dict prefix map (`networks`).
+ * - losses.csv: `step,g_adv,g_recz,d_real,d_fake` (+ `,accuracy,iou` when measured); one row per entry,
+ *   numbers written in JS's shortest round-trip form (reading gives back the same doubles, bit for bit);
+ *   an empty cell is a value a shorter column lacks.
+ * - previews/*.png.
+ *
+ * readRunArchive validates everything and builds nothing the caller must undo: it throws ArchiveError with the
+ * reason, or returns the state for the caller to apply.
+ */
+import { zipSync, type Zippable } from 'fflate';
+import { encode as encodePngPure } from 'fast-png';
+import {
+  decodeSafetensors,
+  encodeSafetensors,
+  importWeights,
+  NETWORKS,
+  RedoModel,
+  validateConfig,
+  WeightsMismatchError,
+  type NamedTensorData,
+  type NetworkId,
+  type RedoConfig,
+  type TrainingState,
+} from '../redo';
+import { PRESETS } from '../redo/config';
+import { isZip, readZip, ZipError } from '../data/zip';
+import { version as appVersion } from '../../package.json';
+
+export const ARCHIVE_FORMAT_VERSION = 1;
+export const ARCHIVE_FORMAT = 'redo-studio-run';
+export const APP_NAME = `ReDO Studio ${appVersion}`;
+
+/** Loss curves: entry i of every array belongs to step[i] (accuracy / iou only where measured). */
+export interface LossHistory {
+  step: number[];
+  gAdv: number[];
+  gRecZ: number[];
+  dReal: number[];
+  dFake: number[];
+  accuracy?: number[];
+  iou?: number[];
+}
+
+export interface RunManifest {
+  format: 'redo-studio-run';
+  formatVersion: number;
+  config: RedoConfig;
+  step: number;
+  restarts: number;
+  seed: number;
+  dataset: { name: string; count: number; size: number };
+  metrics?: { accuracy?: number; iou?: number };
+  createdAt: string;
+  app: string;
+}
+
+export class ArchiveError extends Error {
+  override name = 'ArchiveError';
+}
+
+const NETS = Object.keys(NETWORKS) as NetworkId[];
+
+// ---------------------------------------------------------------------------------------------------------
+// Tensor files (shared with the IndexedDB checkpoints)
+
+export function encodeWeights(state: TrainingState): Uint8Array {
+  return encodeSafetensors(state.weights, { format: 'pt' });
+}
+
+export function encodeOptimizer(optimizer: TrainingState['optimizer']): Uint8Array {
+  const tensors = new Map<string, NamedTensorData>();
+  const metadata: Record<string, string> = { format: 'pt', networks: JSON.stringify(NETWORKS) };
+  for (const net of NETS) {
+    const o = optimizer[net];
+    metadata[`step.${net}`] = String(o.step);
+    for (const [k, t] of o.tensors) tensors.set(k, t);
+  }
+  return encodeSafetensors(tensors, metadata);
+}
+
+/** Splits optimizer.safetensors back per network (by state_dict prefix). Throws Error naming what is wrong. */
+export function decodeOptimizer(bytes: Uint8Array): TrainingState['optimizer'] {
+  const file = decodeSafetensors(bytes);
+  const out = {} as TrainingState['optimizer'];
+  for (const net of NETS) {
+    const raw = file.metadata[`step.${net}`];
+    const step = Number(raw);
+    if (typeof raw !== 'string' || !Number.isInteger(step) || step < 0) throw new Error(`its metadata lacks a valid step.${net} (Adam step count)`);
+    out[net] = { step, tensors: new Map() };
+  }
+  for (const [name, t] of file.tensors) {
+    const net = NETS.find((n) => name.startsWith(`${NETWORKS[n]}.`));
+    if (!net || !(name.endsWith('.exp_avg') || name.endsWith('.exp_avg_sq'))) throw new Error(`tensor ${name} is not an Adam moment of a ReDO network`);
+    out[net].tensors.set(name, t);
+  }
+  return out;
+}
+
+/**
+ * Checks the optimizer moments against the model's trainable parameters (names and shapes from `weights`,
+ * already checked against the model). Throws Error naming the first misfit.
+ */
+export function checkOptimizer(model: RedoModel, weights: ReadonlyMap<string, NamedTensorData>, optimizer: TrainingState['optimizer']): void {
+  for (const net of NETS) {
+    const keys = model.trainableVariables(net).map((v) => v.key);
+    const expected = new Set<string>();
+    for (const k of keys) {
+      const shape = weights.get(k)!.shape;
+      for (const suffix of ['exp_avg', 'exp_avg_sq']) {
+        const name = `${k}.${suffix}`;
+        expected.add(name);
+        const t = optimizer[net].tensors.get(name);
+        if (!t) throw new Error(`missing optimizer tensor ${name} (expected shape [${shape}])`);
+        if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+          throw new Error(`optimizer tensor ${name} has shape [${t.shape}], the configuration needs [${shape}]`);
+        }
+      }
+    }
+    for (const name of optimizer[net].tensors.keys()) {
+      if (!expected.has(name)) throw new Error(`optimizer tensor ${name} has no place in this configuration`);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// losses.csv
+
+const BASE_COLUMNS = [
+  ['step', 'step'],
+  ['g_adv', 'gAdv'],
+  ['g_recz', 'gRecZ'],
+  ['d_real', 'dReal'],
+  ['d_fake', 'dFake'],
+] as const;
+const OPTIONAL_COLUMNS = [
+  ['accuracy', 'accuracy'],
+  ['iou', 'iou'],
+] as const;
+type HistoryKey = (typeof BASE_COLUMNS)[number][1] | (typeof OPTIONAL_COLUMNS)[number][1];
+
+function formatNumber(v: number): string {
+  return Object.is(v, -0) ? '-0' : String(v);
+}
+
+export function historyToCsv(h: LossHistory): string {
+  const cols: Array<[string, number[]]> = BASE_COLUMNS.map(([header, key]) => [header, h[key]]);
+  for (const [header, key] of OPTIONAL_COLUMNS) {
+    const arr = h[key];
+    if (arr) cols.push([header, arr]);
+  }
+  const rows = Math.max(0, ...cols.map(([, a]) => a.length));
+  const lines = [cols.map(([header]) => header).join(',')];
+  for (let i = 0; i < rows; i++) lines.push(cols.map(([, a]) => (i < a.length ? formatNumber(a[i]!) : '')).join(','));
+  return lines.join('\n') + '\n';
+}
+
+/** Inverse of historyToCsv. Throws Error naming the line that does not parse. */
+export function historyFromCsv(csv: string): LossHistory {
+  const lines = csv.split(/\r?\n/);
+  while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  const header = (lines[0] ?? '').split(',').map((s) => s.trim());
+  const base = BASE_COLUMNS.map(([h]) => h);
+  if (base.some((h, i) => header[i] !== h)) throw new Error(`its header is "${lines[0] ?? ''}", expected to start with ${base.join(',')}`);
+  const keys: HistoryKey[] = BASE_COLUMNS.map(([, k]) => k);
+  for (const h of header.slice(base.length)) {
+    const opt = OPTIONAL_COLUMNS.find(([name]) => name === h);
+    if (!opt || keys.includes(opt[1])) throw new Error(`unknown column "${h}"`);
+    keys.push(opt[1]);
+  }
+  const cols: number[][] = keys.map(() => []);
+  const lastFilled: number[] = keys.map(() => -1);
+  for (let li = 1; li < lines.length; li++) {
+    const cells = lines[li]!.split(',');
+    if (cells.length !== keys.length) throw new Error(`line ${li + 1} has ${cells.length} cells, expected ${keys.length}`);
+    cells.forEach((c, j) => {
+      if (c === '') {
+        cols[j]!.push(NaN);
+        return;
+      }
+      const v = Number(c);
+      if (Number.isNaN(v) && c !== 'NaN') throw new Error(`line ${li + 1}: "${c}" is not a number`);
+      cols[j]!.push(v);
+      lastFilled[j] = li - 1;
+    });
+  }
+  const trimmed = cols.map((a, j) => a.slice(0, lastFilled[j]! + 1));
+  const h: LossHistory = { step: [], gAdv: [], gRecZ: [], dReal: [], dFake: [] };
+  keys.forEach((k, j) => (h[k] = trimmed[j]!));
+  return h;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// manifest.json
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0;
+}
+
+/** Reads a config with exactly the fields of RedoConfig (each of the preset's type); throws Error naming the first bad one. */
+export function parseConfig(v: unknown): RedoConfig {
+  if (!isRecord(v)) throw new Error('config is not an object');
+  const template = PRESETS.tiny;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(template) as Array<keyof RedoConfig>) {
+    if (typeof v[key] !== typeof template[key]) throw new Error(`config.${key} is ${v[key] === undefined ? 'missing' : `a ${typeof v[key]}`}, expected a ${typeof template[key]}`);
+    out[key] = v[key];
+  }
+  return validateConfig(out as unknown as RedoConfig);
+}
+
+function parseManifest(text: string): RunManifest {
+  let m: unknown;
+  try {
+    m = JSON.parse(text);
+  } catch (e) {
+    throw new ArchiveError(`corrupt archive: manifest.json is not valid JSON (${e instanceof Error ? e.message : String(e)})`);
+  }
+  if (!isRecord(m)) throw new ArchiveError('corrupt archive: manifest.json is not a JSON object');
+  if (m.format !== ARCHIVE_FORMAT) {
+    throw new ArchiveError(`not a ReDO Studio run archive: manifest.json has format ${JSON.stringify(m.format ?? null)}, expected "${ARCHIVE_FORMAT}"`);
+  }
+  const fv = m.formatVersion;
+  if (typeof fv !== 'number' || !Number.isInteger(fv) || fv < 1) throw new ArchiveError(`corrupt archive: manifest formatVersion ${JSON.stringify(fv ?? null)} is not a positive integer`);
+  if (fv > ARCHIVE_FORMAT_VERSION) {
+    throw new ArchiveError(`made by a newer ReDO Studio (format ${fv}, this one reads up to ${ARCHIVE_FORMAT_VERSION}); update ReDO Studio to open it`);
+  }
+  let config: RedoConfig;
+  try {
+    config = parseConfig(m.config);
+  } catch (e) {
+    throw new ArchiveError(`corrupt archive: manifest ${e instanceof Error ? e.message : String(e)}`);
+  }
+  for (const k of ['step', 'restarts', 'seed'] as const) {
+    if (!isCount(m[k])) throw new ArchiveError(`corrupt archive: manifest ${k} ${JSON.stringify(m[k] ?? null)} is not an integer ≥ 0`);
+  }
+  const d = m.dataset;
+  if (!isRecord(d) || typeof d.name !== 'string' || !isCount(d.count) || !isCount(d.size)) {
+    throw new ArchiveError('corrupt archive: manifest dataset must be { name, count, size }');
+  }
+  let metrics: RunManifest['metrics'];
+  if (m.metrics !== undefined) {
+    const x = m.metrics;
+    if (!isRecord(x) || (x.accuracy !== undefined && typeof x.accuracy !== 'number') || (x.iou !== undefined && typeof x.iou !== 'number')) {
+      throw new ArchiveError('corrupt archive: manifest metrics must be { accuracy?: number, iou?: number }');
+    }
+    metrics = {};
+    if (typeof x.accuracy === 'number') metrics.accuracy = x.accuracy;
+    if (typeof x.iou === 'number') metrics.iou = x.iou;
+  }
+  if (typeof m.createdAt !== 'string' || typeof m.app !== 'string') throw new ArchiveError('corrupt archive: manifest createdAt and app must be strings');
+  return {
+    format: ARCHIVE_FORMAT,
+    formatVersion: fv,
+    config,
+    step: m.step as number,
+    restarts: m.restarts as number,
+    seed: m.seed as number,
+    dataset: { name: d.name, count: d.count, size: d.size },
+    ...(metrics ? { metrics } : {}),
+    createdAt: m.createdAt,
+    app: m.app,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Build and read
+
+function previewPath(name: string, used: Set<string>): string {
+  const base = (name.split('/').pop() ?? '').replace(/\.png$/i, '').replace(/[^A-Za-z0-9._-]+/g, '_') || 'preview';
+  let path = `previews/${base}.png`;
+  for (let i = 2; used.has(path); i++) path = `previews/${base}-${i}.png`;
+  used.add(path);
+  return path;
+}
+
+export async function buildRunArchive(a: {
+  state: TrainingState;
+  history: LossHistory;
+  dataset: RunManifest['dataset'];
+  metrics?: RunManifest['metrics'];
+  previews?: Array<{ name: string; png: Uint8Array }>;
+}): Promise<Uint8Array> {
+  const { state } = a;
+  const createdAt = new Date();
+  const manifest: RunManifest = {
+    format: ARCHIVE_FORMAT,
+    formatVersion: ARCHIVE_FORMAT_VERSION,
+    config: state.config,
+    step: state.iteration,
+    restarts: state.restarts,
+    seed: state.seed,
+    dataset: a.dataset,
+    ...(a.metrics ? { metrics: a.metrics } : {}),
+    createdAt: createdAt.toISOString(),
+    app: APP_NAME,
+  };
+  const text = (s: string) => new TextEncoder().encode(s);
+  const stored = { level: 0 as const, mtime: createdAt };
+  const deflated = { level: 6 as const, mtime: createdAt };
+  const files: Zippable = {
+    'manifest.json': [text(JSON.stringify(manifest, null, 2) + '\n'), deflated],
+    // float data barely compresses: stored, so that a big model zips in no time
+    'weights.safetensors': [encodeWeights(state), stored],
+    'optimizer.safetensors': [encodeOptimizer(state.optimizer), stored],
+    'losses.csv': [text(historyToCsv(a.history)), deflated],
+  };
+  const used = new Set<string>();
+  for (const p of a.previews ?? []) files[previewPath(p.name, used)] = [p.png, stored];
+  return zipSync(files);
+}
+
+function looksLikeSafetensors(b: Uint8Array): boolean {
+  if (b.length < 10) return false;
+  const n = Number(new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0, true));
+  return n > 0 && 8 + n <= b.length && b[8] === 0x7b; // '{'
+}
+
+export async function readRunArchive(bytes: Uint8Array): Promise<{ manifest: RunManifest; state: TrainingState; history: LossHistory }> {
+  if (!isZip(bytes)) {
+    if (bytes.length === 0) throw new ArchiveError('not a zip file: the file is empty');
+    if (looksLikeSafetensors(bytes)) throw new ArchiveError('not a zip file: this is a safetensors weights file, not a run archive (import it as weights)');
+    throw new ArchiveError('not a zip file: a ReDO Studio run archive is a .zip with manifest.json, weights.safetensors, optimizer.safetensors and losses.csv');
+  }
+  let entries: ReturnType<typeof readZip>;
+  try {
+    entries = readZip(bytes);
+  } catch (e) {
+    throw new ArchiveError(`corrupt archive: the zip cannot be read (${e instanceof ZipError || e instanceof Error ? e.message : String(e)}); it may be truncated`);
+  }
+  const files = new Map(entries.map((e) => [e.name, e]));
+  if (!files.has('manifest.json')) {
+    const names = entries.slice(0, 5).map((e) => e.name);
+    throw new ArchiveError(
+      `not a ReDO Studio run archive: the zip has no manifest.json (it holds ${entries.length} file${entries.length === 1 ? '' : 's'}${names.length ? `: ${names.join(', ')}${entries.length > 5 ? ', …' : ''}` : ''})`,
+    );
+  }
+  for (const e of entries) if (e.damage) throw new ArchiveError(`corrupt archive: ${e.name} is damaged (${e.damage})`);
+  const manifest = parseManifest(new TextDecoder().decode(files.get('manifest.json')!.data));
+
+  const need = (name: string): Uint8Array => {
+    const f = files.get(name);
+    if (!f) throw new ArchiveError(`corrupt archive: ${name} is missing`);
+    return f.data;
+  };
+  let weights: Map<string, NamedTensorData>;
+  try {
+    weights = decodeSafetensors(need('weights.safetensors')).tensors;
+  } catch (e) {
+    if (e instanceof ArchiveError) throw e;
+    throw new ArchiveError(`corrupt archive: weights.safetensors: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  let optimizer: TrainingState['optimizer'];
+  try {
+    optimizer = decodeOptimizer(need('optimizer.safetensors'));
+  } catch (e) {
+    if (e instanceof ArchiveError) throw e;
+    throw new ArchiveError(`corrupt archive: optimizer.safetensors: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  let history: LossHistory;
+  try {
+    history = historyFromCsv(new TextDecoder().decode(need('losses.csv')));
+  } catch (e) {
+    if (e instanceof ArchiveError) throw e;
+    throw new ArchiveError(`corrupt archive: losses.csv: ${e instanceof Error ? e.message : String(e)}`);
+  }
+
+  // Shapes: a zero-initialised model of the manifest's config takes the weights or names the first misfit.
+  const model = new RedoModel(manifest.config, 0, { uninitialised: true });
+  try {
+    try {
+      importWeights(model, weights);
+    } catch (e) {
+      if (e instanceof WeightsMismatchError) throw new ArchiveError(`weights do not fit the manifest's configuration: ${e.message}`);
+      throw e;
+    }
+    try {
+      checkOptimizer(model, weights, optimizer);
+    } catch (e) {
+      throw new ArchiveError(`optimizer state does not fit the manifest's configuration: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  } finally {
+    model.dispose();
+  }
+
+  const state: TrainingState = {
+    config: manifest.config,
+    seed: manifest.seed,
+    iteration: manifest.step,
+    restarts: manifest.restarts,
+    weights,
+    optimizer,
+  };
+  return { manifest, state, history };
+}
+
+/** RGBA bytes (width·height·4) as a PNG file. */
+export function encodePng(rgba: Uint8Array, width: number, height: number): Uint8Array {
+  if (rgba.length !== width * height * 4) throw new Error(`encodePng: ${rgba.length} bytes for ${width}×${height} RGBA`);
+  return encodePngPure({ width, height, data: rgba, channels: 4, depth: 8 });
+}

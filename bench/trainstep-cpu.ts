@@ -36,6 +36,7 @@ async function main(): Promise<void> {
       if (i > 0) times.push(performance.now() - t); // first step is warm-up
     }
     rows.push(`| ${name} | ${batch} | ${median(times).toFixed(0)} | ${Math.min(...times).toFixed(0)} | ${Math.max(...times).toFixed(0)} | ${(initMs / 1000).toFixed(1)} |`);
+    console.log(rows[rows.length - 1]); // each row as soon as it is measured (paper-128 takes minutes per step)
     trainer.dispose();
     model.dispose();
     x.dispose();

@@ -41,7 +41,7 @@ for (const options of [
     for (const g of grads) {
       const ga = tf.tensor2d(g.slice(0, 4), [2, 2]);
       const gb = tf.tensor1d(g.slice(4));
-      adam.apply(new Map([['a', ga], ['b', gb]]));
+      adam.apply(new Map<string, tf.Tensor>([['a', ga], ['b', gb]]));
       tf.dispose([ga, gb]);
     }
     const expected = torchAdam([0.5, -1.5, 2, 0.25, 3, -0.75, 0.1], grads, options);

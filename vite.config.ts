@@ -8,8 +8,8 @@ export default defineConfig({
     target: 'es2022',
     chunkSizeWarningLimit: 4096,
     rollupOptions: {
-      // the studio, and the harness page the e2e conformance test drives
-      input: { main: 'index.html', conformance: 'e2e/harness/conformance.html' },
+      // the studio, the harness page the e2e conformance test drives, and the one bench/browser-speed.ts drives
+      input: { main: 'index.html', conformance: 'e2e/harness/conformance.html', bench: 'e2e/harness/bench.html' },
     },
   },
 });

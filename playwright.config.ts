@@ -1,0 +1,69 @@
+import { defineConfig } from '@playwright/test';
+
+/**
+ * End-to-end tests: the built studio served by `vite preview`, driven in Debian's Chromium (never a downloaded
+ * browser) with WebGPU on SwiftShader (CPU). Slow but real: the studio tests train the `tiny` preset for a few
+ * steps. One worker (2 cores), generous timeouts.
+ *
+ * Environment:
+ * - E2E_PORT: port of the preview server (default 4173).
+ * - E2E_NO_BUILD=1: serve the existing dist/ (`npm test` builds just before); otherwise the web server builds first.
+ * - E2E_REUSE=1: use a preview server already listening on the port.
+ * - CHROMIUM: browser binary (default /usr/bin/chromium).
+ */
+const port = Number(process.env.E2E_PORT ?? 4173);
+const build = process.env.E2E_NO_BUILD ? '' : 'npx tsx scripts/pack-mnist.ts && npx vite build && ';
+
+/**
+ * Chromium flags (the list DEVELOPERS.md documents):
+ * - --enable-unsafe-webgpu: WebGPU without an origin trial / allowlisted GPU (needed headless and on Linux).
+ * - --use-webgpu-adapter=swiftshader: the WebGPU adapter is SwiftShader, Vulkan on the CPU (no GPU here).
+ * - --enable-features=Vulkan: Dawn's Vulkan backend, which SwiftShader implements.
+ * - --no-sandbox: running as root in a container.
+ * - --disable-background-networking, --disable-component-update, --disable-sync, --no-first-run: no network
+ *   traffic or first-run work from the browser itself (offline, deterministic).
+ * Headless is Playwright's `headless: true` (the new headless mode); `navigator.gpu` is available in workers.
+ */
+export const CHROMIUM_FLAGS = [
+  '--enable-unsafe-webgpu',
+  '--use-webgpu-adapter=swiftshader',
+  '--enable-features=Vulkan',
+  '--no-sandbox',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+export default defineConfig({
+  testDir: 'e2e',
+  testMatch: '**/*.spec.ts',
+  outputDir: 'test-results',
+  globalSetup: './e2e/global-setup.ts',
+  workers: 1,
+  fullyParallel: false,
+  retries: 0,
+  timeout: 600_000,
+  expect: { timeout: 120_000 },
+  reporter: [['list'], ['json', { outputFile: 'reports/e2e.json' }]],
+  use: {
+    baseURL: `http://localhost:${port}`,
+    headless: true,
+    viewport: { width: 1440, height: 1000 },
+    acceptDownloads: true,
+    launchOptions: {
+      executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+      args: CHROMIUM_FLAGS,
+    },
+    trace: 'off',
+    screenshot: 'only-on-failure',
+  },
+  webServer: {
+    command: `${build}npx vite preview --port ${port} --strictPort`,
+    url: `http://localhost:${port}`,
+    reuseExistingServer: !!process.env.E2E_REUSE,
+    timeout: 300_000,
+    stdout: 'ignore',
+    stderr: 'pipe',
+  },
+});

@@ -1,0 +1,475 @@
+/**
+ * The speed benchmark, ONE command, everything measured in one run (medians, and ratios between numbers of
+ * this same run):
+ *
+ *   npm run bench:speed                 # the README's tables; bench-results/speed.md (+ .json)
+ *   npm run bench:speed -- --presets tiny,c2mnist-64,small-64 --steps 5 --gpu-steps 3
+ *
+ * 1. Node (this process): per preset, TF.js cpu and webgpu (Dawn, the npm package `webgpu`): median ms per
+ *    training iteration and images/s after warm-up.
+ * 2. Node memory: tf.memory() (tensor count, tensor bytes, WebGPU bytes in use / allocated) sampled over
+ *    `--leak-steps` steps of `tiny`, which must stay flat (bench/speedStats.ts memoryVerdict).
+ * 3. Headless Chromium (bench/browser-speed.ts, started from here with the matching flags): per preset, webgpu,
+ *    webgl and cpu; the studio's real loop (TrainingSession of src/worker/session.ts in a Web Worker) against
+ *    bare trainStep calls (overhead, target ≤ 10 %) with its memory over `--loop-leak-steps` steps; the built
+ *    studio's main thread (PerformanceObserver 'longtask' while it trains; target: none over 50 ms).
+ * Exit code 1 when any memory check finds a leak or could not run; the overhead and long-task targets are
+ * reported as met / missed (with --strict, a miss fails too).
+ *
+ * One iteration (speed tables) = sampleBatches + trainer.step + ONE batched `await readLosses()`: every timed
+ * step ends with its readback (on WebGPU the device has finished it).
+ *
+ * Flags: --presets a,b (default tiny,c2mnist-64; `all` = every preset)  --backends a,b (Node; default cpu,webgpu)
+ *        --warmup W (default 1)  --steps N (timed, cpu; default 5)  --gpu-steps N (timed, webgpu / webgl;
+ *        default 2)  --batch B (default: each preset's own)  --budget S (seconds per row, warm-up included, after
+ *        which no further timed step starts; at least 1 timed step runs; default 150)
+ *        --leak-steps N (Node, default 200; 0 skips)  --leak-backends a,b (Node; default cpu; webgpu runs
+ *        ~50 s/step of tiny on SwiftShader here)  --vulkan auto|swiftshader|system
+ *        --browser-backends a,b (default webgpu,webgl,cpu)  --no-browser  --loop-backends a,b (default cpu,webgpu)
+ *        --loop-steps N  --loop-steps-gpu N  --loop-rounds R  --loop-leak-steps N  --loop-leak-steps-gpu N
+ *        --studio-steps N  (see bench/browser-speed.ts)  --strict  --out FILE (default bench-results/speed.md)
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os, { cpus, totalmem } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import * as tf from '../src/redo/tf';
+import { preset, PRESET_NAMES, RedoModel, RedoTrainer, readLosses, disposeLosses, sampleBatches, type ImageSet } from '../src/redo';
+import { setupBackend, type BackendName, type VulkanChoice } from '../src/node/backend';
+import { markdownTable, type MemorySample } from '../src/node/benchUtil';
+import { median } from '../src/node/progress';
+import { longTaskVerdict, loopOverhead, memoryVerdict, ratio } from '../bench/speedStats';
+import type { BrowserResults } from '../bench/browser-speed';
+
+function flag(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+const list = (name: string, fallback: string[]) => flag(name)?.split(',').map((s) => s.trim()).filter(Boolean) ?? fallback;
+const num = (name: string, fallback: number) => {
+  const v = flag(name);
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a number ≥ 0, got "${v}"`);
+  return n;
+};
+
+const presetsArg = list('presets', ['tiny', 'c2mnist-64']);
+const PRESETS = presetsArg.includes('all') ? PRESET_NAMES : presetsArg;
+const BACKENDS = list('backends', ['cpu', 'webgpu']) as BackendName[];
+const LEAK_BACKENDS = list('leak-backends', ['cpu']) as BackendName[];
+const WARMUP = num('warmup', 1);
+const STEPS = Math.max(1, num('steps', 5));
+const GPU_STEPS = Math.max(1, num('gpu-steps', 2));
+const BATCH = num('batch', 0);
+const BUDGET_S = num('budget', 150);
+const STRICT = process.argv.includes('--strict');
+const BROWSER = !process.argv.includes('--no-browser');
+const LEAK_STEPS = num('leak-steps', 200);
+const VULKAN = (flag('vulkan') ?? 'auto') as VulkanChoice;
+const OUT = resolve(flag('out') ?? 'bench-results/speed.md');
+
+for (const b of [...BACKENDS, ...LEAK_BACKENDS]) if (b !== 'cpu' && b !== 'webgpu') throw new Error(`unknown backend ${b} (cpu, webgpu)`);
+for (const p of PRESETS) preset(p); // throws on an unknown name before anything runs
+
+function syntheticData(size: number, count = 64): ImageSet {
+  const pixels = new Float32Array(count * size * size * 3);
+  for (let i = 0; i < pixels.length; i++) pixels[i] = Math.sin(i * 0.37) * 0.9;
+  return { count, size, pixels };
+}
+
+interface SpeedRow {
+  preset: string;
+  backend: BackendName;
+  adapter?: string;
+  batch: number;
+  imageSize: number;
+  initMs?: number;
+  firstStepMs?: number;
+  timedSteps: number;
+  medianMs?: number;
+  minMs?: number;
+  maxMs?: number;
+  imagesPerSec?: number;
+  error?: string;
+}
+
+async function timePreset(name: string, backend: BackendName, adapter: string | undefined): Promise<SpeedRow> {
+  const batch = BATCH || preset(name).batchSize;
+  const config = preset(name, { batchSize: batch });
+  const row: SpeedRow = { preset: name, backend, batch, imageSize: config.imageSize, timedSteps: 0, ...(adapter ? { adapter } : {}) };
+  const data = syntheticData(config.imageSize);
+  let model: RedoModel | undefined;
+  let trainer: RedoTrainer | undefined;
+  try {
+    const t0 = performance.now();
+    model = new RedoModel(config, 1);
+    trainer = new RedoTrainer(model, 1);
+    row.initMs = performance.now() - t0;
+    const start = performance.now();
+    const times: number[] = [];
+    const timed = backend === 'cpu' ? STEPS : GPU_STEPS;
+    for (let i = 0; i < WARMUP + timed; i++) {
+      const t = performance.now();
+      const { x, xReal } = sampleBatches(data, batch, 1, trainer.restarts, trainer.iteration);
+      const l = trainer.step(x, xReal);
+      await readLosses(l);
+      disposeLosses(l);
+      tf.dispose([x, xReal]);
+      const ms = performance.now() - t;
+      if (i === 0) row.firstStepMs = ms;
+      if (i >= WARMUP) times.push(ms);
+      const over = (performance.now() - start) / 1000 > BUDGET_S;
+      process.stdout.write(`  ${name} ${backend} step ${i + 1}/${WARMUP + timed}${i < WARMUP ? ' (warm-up)' : ''}: ${ms.toFixed(0)} ms\n`);
+      if (over && times.length >= 1) {
+        process.stdout.write(`  ${name} ${backend}: --budget ${BUDGET_S}s reached, ${times.length} timed steps\n`);
+        break;
+      }
+    }
+    row.timedSteps = times.length;
+    if (times.length) {
+      row.medianMs = median(times);
+      row.minMs = Math.min(...times);
+      row.maxMs = Math.max(...times);
+      row.imagesPerSec = (batch * 1000) / row.medianMs;
+    }
+  } catch (e) {
+    row.error = e instanceof Error ? e.message.split('\n')[0]! : String(e);
+  } finally {
+    trainer?.dispose();
+    model?.dispose();
+  }
+  return row;
+}
+
+interface LeakRow {
+  backend: BackendName;
+  steps: number;
+  samples: MemorySample[];
+  leak: boolean;
+  reasons: string[];
+  notes: string[];
+  error?: string;
+}
+
+async function leakCheck(backend: BackendName): Promise<LeakRow> {
+  const config = preset('tiny');
+  const data = syntheticData(config.imageSize);
+  const model = new RedoModel(config, 2);
+  const trainer = new RedoTrainer(model, 2);
+  const samples: MemorySample[] = [];
+  const warm = Math.min(10, Math.max(1, Math.floor(LEAK_STEPS / 10)));
+  const every = Math.max(1, Math.floor(LEAK_STEPS / 20));
+  try {
+    for (let i = 1; i <= LEAK_STEPS; i++) {
+      const { x, xReal } = sampleBatches(data, config.batchSize, 2, trainer.restarts, trainer.iteration);
+      const l = trainer.step(x, xReal);
+      await readLosses(l);
+      disposeLosses(l);
+      tf.dispose([x, xReal]);
+      if (i >= warm && ((i - warm) % every === 0 || i === LEAK_STEPS)) {
+        const m = tf.memory() as tf.MemoryInfo & { numBytesInGPU?: number; numBytesAllocatedInGPU?: number };
+        samples.push({
+          step: i,
+          numTensors: m.numTensors,
+          numBytes: m.numBytes,
+          ...(m.numBytesInGPU !== undefined ? { gpuBytesInUse: m.numBytesInGPU } : {}),
+          ...(m.numBytesAllocatedInGPU !== undefined ? { gpuBytesAllocated: m.numBytesAllocatedInGPU } : {}),
+        });
+      }
+      if (i % 20 === 0) process.stdout.write(`  leak check ${backend}: step ${i}/${LEAK_STEPS}, ${tf.memory().numTensors} tensors\n`);
+    }
+    const v = memoryVerdict(samples);
+    return { backend, steps: LEAK_STEPS, samples, leak: v.leak, reasons: v.reasons, notes: v.notes };
+  } catch (e) {
+    return { backend, steps: LEAK_STEPS, samples, leak: true, reasons: [], notes: [], error: e instanceof Error ? e.message.split('\n')[0]! : String(e) };
+  } finally {
+    trainer.dispose();
+    model.dispose();
+  }
+}
+
+/** Flags handed on to bench/browser-speed.ts (same presets, warm-up, steps and batch as the Node part). */
+function browserArgs(out: string): string[] {
+  const args = ['--presets', PRESETS.join(','), '--backends', list('browser-backends', ['webgpu', 'webgl', 'cpu']).join(','), '--warmup', String(WARMUP)];
+  args.push('--steps', String(STEPS), '--gpu-steps', String(GPU_STEPS), '--budget', String(BUDGET_S), '--out', out);
+  if (BATCH) args.push('--batch', String(BATCH));
+  const pass: Array<[string, string]> = [
+    ['loop-backends', 'loop-backends'],
+    ['loop-preset', 'loop-preset'],
+    ['loop-steps', 'loop-steps'],
+    ['loop-steps-gpu', 'loop-steps-gpu'],
+    ['loop-rounds', 'loop-rounds'],
+    ['loop-leak-steps', 'leak-steps'],
+    ['loop-leak-steps-gpu', 'leak-steps-gpu'],
+    ['studio-steps', 'studio-steps'],
+    ['studio-preset', 'studio-preset'],
+    ['timeout', 'timeout'],
+  ];
+  for (const [ours, theirs] of pass) {
+    const v = flag(ours);
+    if (v !== undefined) args.push(`--${theirs}`, v);
+  }
+  if (process.argv.includes('--build')) args.push('--build');
+  return args;
+}
+
+function runBrowser(): { results?: BrowserResults; error?: string } {
+  const out = resolve(dirname(OUT), 'browser-speed.md');
+  const json = out.replace(/\.md$/, '') + '.json';
+  process.stdout.write(`\n== headless Chromium: npx tsx bench/browser-speed.ts ${browserArgs(out).join(' ')}\n`);
+  const started = Date.now();
+  const r = spawnSync('npx', ['tsx', 'bench/browser-speed.ts', ...browserArgs(out)], { stdio: 'inherit' });
+  if (r.status !== 0) return { error: `bench/browser-speed.ts exited with ${r.status ?? r.signal}` };
+  if (!existsSync(json)) return { error: `${json} was not written` };
+  const results = JSON.parse(readFileSync(json, 'utf8')) as BrowserResults;
+  if (Date.parse(results.started) < started - 1000) return { error: `${json} is from an earlier run` };
+  return { results };
+}
+
+const fmt = (v: number | undefined, d = 0) => (v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(d));
+const rate = (v: number | undefined) => (v === undefined ? '—' : v.toFixed(v < 10 ? 2 : 1));
+const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\s+/g, ' ');
+
+async function main(): Promise<number> {
+  const started = new Date();
+  const loadStart = os.loadavg();
+  const rows: SpeedRow[] = [];
+  const leaks: LeakRow[] = [];
+  const adapters: Record<string, string> = {};
+  // cpu first: its numbers then carry no Dawn threads in the process.
+  const order = (['cpu', 'webgpu'] as BackendName[]).filter((b) => BACKENDS.includes(b) || LEAK_BACKENDS.includes(b));
+  for (const backend of order) {
+    let adapter: string | undefined;
+    try {
+      const info = await setupBackend(backend, { vulkan: VULKAN });
+      adapter = info.adapter;
+      adapters[`Node ${backend}`] = adapter ?? `tfjs ${tf.version.tfjs} cpu (plain JS)`;
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      process.stdout.write(`${backend}: cannot start (${msg})\n`);
+      for (const p of BACKENDS.includes(backend) ? PRESETS : []) rows.push({ preset: p, backend, batch: 0, imageSize: 0, timedSteps: 0, error: `backend did not start: ${msg}` });
+      if (LEAK_BACKENDS.includes(backend) && LEAK_STEPS > 0) leaks.push({ backend, steps: 0, samples: [], leak: true, reasons: [], notes: [], error: `backend did not start: ${msg}` });
+      continue;
+    }
+    process.stdout.write(`== Node ${backend}${adapter ? ` (${adapter})` : ''}\n`);
+    if (BACKENDS.includes(backend)) for (const p of PRESETS) rows.push(await timePreset(p, backend, adapter));
+    if (LEAK_BACKENDS.includes(backend) && LEAK_STEPS > 0) leaks.push(await leakCheck(backend));
+  }
+
+  const browser = BROWSER ? runBrowser() : { error: 'skipped (--no-browser)' };
+  const br = browser.results;
+  const loadEnd = os.loadavg();
+
+  // ---- speed: Node and Chromium rows side by side, ratios within this run
+  interface Line {
+    preset: string;
+    where: string;
+    backend: string;
+    imageSize: number;
+    batch: number;
+    median?: number;
+    min?: number;
+    max?: number;
+    imagesPerSec?: number;
+    timed: number;
+    error?: string;
+  }
+  const lines: Line[] = [];
+  for (const p of PRESETS) {
+    for (const r of br?.rows.filter((x) => x.preset === p) ?? []) {
+      const rep = r.report;
+      const ok = rep && !r.failure;
+      lines.push({
+        preset: p,
+        where: 'Chromium',
+        backend: r.backend,
+        imageSize: rep?.imageSize ?? preset(p).imageSize,
+        batch: rep?.batch ?? 0,
+        ...(ok ? { median: rep.median, min: Math.min(...rep.msPerStep), max: Math.max(...rep.msPerStep), imagesPerSec: rep.imagesPerSecond } : {}),
+        timed: rep?.msPerStep.length ?? 0,
+        ...(r.failure ? { error: r.failure } : {}),
+      });
+    }
+    for (const r of rows.filter((x) => x.preset === p)) {
+      lines.push({
+        preset: p,
+        where: 'Node',
+        backend: r.backend,
+        imageSize: r.imageSize || preset(p).imageSize,
+        batch: r.batch,
+        ...(r.medianMs !== undefined ? { median: r.medianMs, min: r.minMs, max: r.maxMs, imagesPerSec: r.imagesPerSec } : {}),
+        timed: r.timedSteps,
+        ...(r.error ? { error: r.error } : {}),
+      });
+    }
+  }
+  const refOf = (p: string, where: string, backend: string) => lines.find((l) => l.preset === p && l.where === where && l.backend === backend)?.median;
+  const speedTable = markdownTable(
+    ['preset', 'px', 'batch', 'runtime', 'backend', 'median ms/iter', 'min–max', 'images/s', 'timed steps', 'time ÷ Chromium webgpu', 'time ÷ Node cpu'],
+    lines.map((l) =>
+      l.error || l.median === undefined
+        ? [l.preset, l.imageSize, l.batch || '—', l.where, l.backend, `failed: ${cell(l.error ?? 'no timing')}`, '', '', l.timed, '', '']
+        : [
+            l.preset,
+            l.imageSize,
+            l.batch,
+            l.where,
+            l.backend,
+            fmt(l.median),
+            `${fmt(l.min)}–${fmt(l.max)}`,
+            rate(l.imagesPerSec),
+            l.timed,
+            ratio(l.median, refOf(l.preset, 'Chromium', 'webgpu')),
+            ratio(l.median, refOf(l.preset, 'Node', 'cpu')),
+          ],
+    ),
+  );
+
+  // ---- studio loop vs bare trainStep
+  const overheads: Array<{ backend: string; pct: number | null }> = [];
+  const loopTable = markdownTable(
+    ['backend', 'preset (batch)', 'steps per round', 'bare ms/step (rounds)', 'studio loop ms/step (rounds)', 'overhead (medians)', 'target ≤ 10 %', 'studio messages: previews / checkpoints / losses / status'],
+    (br?.loops ?? []).map((l) => {
+      const r = l.report;
+      const o = r ? loopOverhead(r.bareMsPerStep, r.studioMsPerStep) : null;
+      overheads.push({ backend: l.backend, pct: o?.pct ?? null });
+      const m = r?.studioMessages;
+      return [
+        l.backend,
+        r ? `${r.preset} (${r.batch})` : '—',
+        r?.steps ?? '—',
+        r ? r.bareMsPerStep.map((v) => fmt(v)).join(', ') : '—',
+        r ? r.studioMsPerStep.map((v) => fmt(v)).join(', ') : '—',
+        o ? `${fmt(o.bareMs)} → ${fmt(o.studioMs)} ms: ${o.pct >= 0 ? '+' : ''}${fmt(o.pct, 1)} %` : `failed: ${cell(l.failure ?? 'no rounds')}`,
+        o ? (o.pct <= 10 ? 'met' : 'MISSED') : '—',
+        m ? `${m.previews} / ${m.checkpoints} / ${m.losses} / ${m.status}` : '—',
+      ];
+    }),
+  );
+
+  // ---- memory
+  interface MemLine {
+    where: string;
+    backend: string;
+    steps: number;
+    samples: MemorySample[];
+    leak: boolean;
+    reasons: string[];
+    notes: string[];
+    error?: string;
+  }
+  const mem: MemLine[] = leaks.map((l) => ({ where: 'Node, bare steps', ...l }));
+  for (const l of br?.loops ?? []) {
+    const r = l.report;
+    if (!r || (r.memorySteps === 0 && l.failure)) {
+      mem.push({ where: 'Chromium, studio loop', backend: l.backend, steps: 0, samples: [], leak: true, reasons: [], notes: [], error: l.failure ?? 'no report' });
+      continue;
+    }
+    if (r.memorySteps === 0 && r.memory.length === 0) continue; // memory check switched off (--loop-leak-steps 0)
+    const v = memoryVerdict(r.memory);
+    mem.push({ where: 'Chromium, studio loop', backend: l.backend, steps: r.memorySteps, samples: r.memory, leak: v.leak || !!l.failure, reasons: v.reasons, notes: v.notes, ...(l.failure ? { error: l.failure } : {}) });
+  }
+  const memTable = markdownTable(
+    ['runtime, loop', 'backend', 'steps of tiny', 'samples', 'tensors (first → last)', 'tensor bytes', 'WebGPU bytes in use', 'WebGPU bytes allocated', 'verdict'],
+    mem.map((l) => {
+      const a = l.samples[0];
+      const z = l.samples[l.samples.length - 1];
+      const pair = (k: keyof MemorySample) => (a && z && a[k] !== undefined ? `${a[k]} → ${z[k]}` : '—');
+      const verdict = l.error ? `FAILED: ${cell(l.error)}` : l.leak ? `LEAK: ${cell(l.reasons.join('; '))}` : `flat${l.notes.length ? ` (${cell(l.notes.join('; '))})` : ''}`;
+      return [l.where, l.backend, l.steps, l.samples.length, pair('numTensors'), pair('numBytes'), pair('gpuBytesInUse'), pair('gpuBytesAllocated'), verdict];
+    }),
+  );
+
+  // ---- long tasks in the studio
+  const st = br?.studio ?? null;
+  const lt = st ? longTaskVerdict(st.whileTraining.map((t) => t.duration)) : null;
+  const beforeTraining = st ? st.longTasks.filter((t) => t.startTime + t.duration < st.runningAt) : [];
+  const studioTable = st
+    ? markdownTable(
+        ['studio page', 'steps watched', 'training time watched', 'long tasks while training', 'longest', 'target: none over 50 ms', 'long tasks before training (page load, demo)'],
+        [
+          [
+            `?backend=${st.backend}&preset=${st.preset}&steps=${st.steps}, demo button`,
+            st.reachedStep,
+            `${fmt((st.stoppedAt - st.runningAt) / 1000)} s`,
+            st.failure ? `failed: ${cell(st.failure)}` : lt!.count,
+            st.failure ? '—' : `${fmt(lt!.longest)} ms`,
+            st.failure ? '—' : lt!.ok ? 'met' : 'MISSED',
+            beforeTraining.length ? `${beforeTraining.length}, longest ${fmt(Math.max(...beforeTraining.map((t) => t.duration)))} ms` : '0',
+          ],
+        ],
+      )
+    : `(not measured: ${browser.error ?? 'the studio check was switched off (--studio-steps 0)'})`;
+
+  const cpuModel = cpus()[0]?.model ?? '?';
+  const md = [
+    `# Speed benchmark (${started.toISOString()})`,
+    '',
+    `Machine: ${cpus().length} × ${cpuModel}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, no GPU; load average (1 min) ${loadStart[0]!.toFixed(1)} at the start, ${loadEnd[0]!.toFixed(1)} at the end. ` +
+      `tfjs ${tf.version.tfjs}, Node ${process.version}${br ? `, Chromium ${br.chromium} (headless)` : ''}.`,
+    `Adapters: ${Object.entries(adapters)
+      .map(([b, a]) => `${b}: ${a}`)
+      .join('; ')}${br ? `; ${[...new Set(br.rows.filter((r) => r.report?.adapter).map((r) => `Chromium ${r.backend}: ${r.report!.adapter}`))].join('; ')}` : ''}.`,
+    '',
+    `## Training speed`,
+    '',
+    `One iteration = sampleBatches + trainer.step + one batched readback of the losses; median of the timed steps after ${WARMUP} warm-up step(s) ` +
+      `(${STEPS} timed on cpu, ${GPU_STEPS} on webgpu / webgl, fewer when --budget ${BUDGET_S} s ran out); images/s = batch / median.`,
+    '',
+    speedTable,
+    '',
+    `## The studio's loop against bare trainStep calls`,
+    '',
+    'Same page, same Web Worker, alternating rounds, fresh model (same seed) per round. bare = sampleBatches + trainer.step, one readback after the ' +
+      "last step; studio = the studio's TrainingSession with its default loop options (losses read every 5 steps, previews + accuracy/IoU every 50, " +
+      'checkpoint to IndexedDB every 200 and at the end of the run, status / loss / preview messages posted to the page), timed from start() until it reports finished.',
+    '',
+    br ? loopTable : `(not measured: ${browser.error})`,
+    '',
+    `## Memory: tf.memory() over a run (a leak fails the benchmark)`,
+    '',
+    'Tensor count, tensor bytes and WebGPU bytes in use must be identical at every sample; the WebGPU buffer pool (bytes allocated) may warm up but must not grow in the second half of the samples.',
+    '',
+    mem.length ? memTable : '(no memory check ran)',
+    '',
+    `## Main thread of the studio while it trains`,
+    '',
+    studioTable,
+    '',
+  ].join('\n');
+  process.stdout.write(`\n${md}`);
+  mkdirSync(dirname(OUT), { recursive: true });
+  writeFileSync(OUT, md);
+  writeFileSync(
+    OUT.replace(/\.md$/, '') + '.json',
+    JSON.stringify({ started: started.toISOString(), tfjs: tf.version.tfjs, node: process.version, loadavg: { start: loadStart, end: loadEnd }, adapters, rows, leaks, browser: br ?? null }, null, 2),
+  );
+  process.stdout.write(`\nwritten to ${OUT} (and .json)\n`);
+
+  let code = 0;
+  const leaked = mem.filter((l) => l.leak);
+  if (leaked.length) {
+    process.stdout.write(`MEMORY CHECK FAILED: ${leaked.map((l) => `${l.where} ${l.backend}`).join(', ')}\n`);
+    code = 1;
+  }
+  const missed = [
+    ...overheads.filter((o) => o.pct === null || o.pct > 10).map((o) => `studio loop overhead on ${o.backend}: ${o.pct === null ? 'not measured' : `${o.pct.toFixed(1)} %`}`),
+    ...(lt && !lt.ok ? [`long task of ${lt.longest.toFixed(0)} ms while training`] : []),
+    ...(st?.failure ? [`studio long-task check: ${st.failure}`] : []),
+    ...(browser.error ? [`browser part: ${browser.error}`] : []),
+  ];
+  if (missed.length) {
+    process.stdout.write(`targets missed: ${missed.join('; ')}${STRICT ? '' : ' (reported; --strict fails on them)'}\n`);
+    if (STRICT) code = 1;
+  }
+  return code;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,78 @@
+/**
+ * TF.js backend selection in the worker: WebGPU first; WebGL and CPU only when the user picks them after
+ * being told plainly why WebGPU is not available.
+ */
+import * as tf from '../redo/tf';
+import '@tensorflow/tfjs-backend-webgpu';
+import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
+import type { AdapterInfo, BackendName, BackendReport } from './protocol';
+
+const ALL: BackendName[] = ['webgpu', 'webgl', 'cpu'];
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+async function probeAdapter(): Promise<{ adapter?: AdapterInfo; problem?: string }> {
+  const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
+  if (!gpu) return { problem: 'This browser has no WebGPU (navigator.gpu is missing in the worker).' };
+  let adapter: GPUAdapter | null;
+  try {
+    adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  } catch (e) {
+    return { problem: `WebGPU is present but asking for a GPU adapter failed: ${message(e)}` };
+  }
+  if (!adapter) return { problem: 'WebGPU is present but no GPU adapter is available (the GPU may be blocklisted or disabled).' };
+  const info = (adapter as GPUAdapter & { info?: GPUAdapterInfo }).info;
+  return {
+    adapter: {
+      vendor: info?.vendor ?? '',
+      architecture: info?.architecture ?? '',
+      device: info?.device ?? '',
+      description: info?.description ?? '',
+    },
+  };
+}
+
+/** Sets the requested backend. Never falls back silently: on failure `active` is null and `fallbackReason` says why. */
+export async function selectBackend(requested: BackendName): Promise<BackendReport> {
+  const offered = ALL.filter((b) => b !== requested);
+  let adapter: AdapterInfo | undefined;
+  if (requested === 'webgpu') {
+    const probe = await probeAdapter();
+    if (probe.problem) return { active: null, requested, fallbackReason: probe.problem, offered: ['webgl', 'cpu'] };
+    adapter = probe.adapter;
+  }
+  let ok = false;
+  let reason = '';
+  try {
+    ok = await tf.setBackend(requested);
+    await tf.ready();
+  } catch (e) {
+    reason = message(e);
+  }
+  if (!ok || tf.getBackend() !== requested) {
+    const what = requested === 'webgpu' ? 'The WebGPU adapter was found but TF.js could not start its WebGPU backend' : `The ${requested} backend could not start`;
+    return { active: null, requested, adapter, fallbackReason: `${what}${reason ? `: ${reason}` : '.'}`, offered };
+  }
+  return { active: requested, requested, adapter, offered };
+}
+
+/**
+ * Waits until the GPU has finished what was submitted so far (WebGPU only; no readback). Keeps the worker
+ * at most one step ahead of the GPU, so a pause takes effect within a step.
+ */
+export function gpuFence(): Promise<void> | null {
+  if (tf.getBackend() !== 'webgpu') return null;
+  const b = tf.backend() as WebGPUBackend;
+  // As the backend's own readback does: close the open compute pass, then submit everything encoded so far.
+  b.ensureCommandEncoderReady();
+  b.endComputePassEncoder();
+  b.submitQueue();
+  return b.device.queue.onSubmittedWorkDone();
+}
+
+export function gpuBytes(): number | null {
+  const m = tf.memory() as tf.MemoryInfo & { numBytesInGPU?: number };
+  return typeof m.numBytesInGPU === 'number' ? m.numBytesInGPU : null;
+}

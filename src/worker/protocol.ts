@@ -1,0 +1,182 @@
+/**
+ * The typed messages between the UI (main thread) and the training Web Worker. Both directions are
+ * discriminated unions on `type`; nothing else crosses the boundary. Big payloads (previews, zip bytes) are
+ * sent as transferables.
+ */
+import type { RedoConfig } from '../redo/config';
+import type { DatasetSummary } from '../data/datasets';
+import type { IngestResult, Rejected } from '../data/ingest';
+import type { RunRecord } from '../data/checkpoints';
+import type { LossHistory, RunManifest } from './runArchive';
+
+export type BackendName = 'webgpu' | 'webgl' | 'cpu';
+
+export interface AdapterInfo {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+}
+
+export interface BackendReport {
+  /** The active TF.js backend, or null while none could be set (the UI then offers the fallbacks). */
+  active: BackendName | null;
+  /** What was asked for. */
+  requested: BackendName;
+  /** WebGPU adapter, when the webgpu backend is active (or an adapter was found). */
+  adapter?: AdapterInfo;
+  /** Plain-language reason why the requested backend is not active (e.g. "this browser has no WebGPU"). */
+  fallbackReason?: string;
+  /** Backends the user may switch to. */
+  offered: BackendName[];
+}
+
+/** Loop settings that can change while a run is going. */
+export interface LoopOptions {
+  /** Losses are read back (one batched readback) every this many steps. */
+  lossEvery: number;
+  /** Mask previews, the Figure-2 grid and (with ground truth) accuracy / IoU every this many steps. */
+  previewEvery: number;
+  /** A checkpoint to IndexedDB every this many steps (and always on pause and stop). 0 = only on pause / stop. */
+  checkpointEvery: number;
+  /** The run ends (with a checkpoint) at this step. */
+  maxSteps: number;
+}
+
+export type RunState = 'idle' | 'loading' | 'running' | 'pausing' | 'paused' | 'stopped' | 'finished';
+
+export interface TrainingStatus {
+  state: RunState;
+  runId: string | null;
+  datasetId: string | null;
+  datasetName: string | null;
+  config: RedoConfig | null;
+  /** Trainer iteration (iterations since the last (re)initialisation, as checkpoints and archives count them). */
+  step: number;
+  /** Collapse restarts so far. */
+  restarts: number;
+  /** Steps done in this run across restarts (the loss chart's x axis). */
+  totalSteps: number;
+  maxSteps: number;
+  itPerSec: number;
+  /** Training time of this run in this session and before (ms). */
+  elapsedMs: number;
+  /** Estimated time to maxSteps (ms), null while unknown. */
+  etaMs: number | null;
+  /** Step of the last complete checkpoint, null when none yet. */
+  lastCheckpointStep: number | null;
+  /** GPU / tensor memory (tf.memory()). */
+  numTensors: number;
+  numBytesInGPU: number | null;
+}
+
+/** An RGBA image: width·height·4 bytes. */
+export interface RgbaImage {
+  width: number;
+  height: number;
+  data: Uint8ClampedArray;
+}
+
+export interface PreviewSet {
+  step: number;
+  /** Panel images with every region tinted over them (one row). */
+  overlay: RgbaImage;
+  /** One row per region: the image with that region's mask as alpha, over a checkerboard. */
+  cutouts: RgbaImage;
+  /** The paper's Figure 2: input | [ground truth] | masks | redraws of region 1 (z fixed per column) | … */
+  figure2: RgbaImage;
+  /** Column headings of the Figure-2 grid with their widths in cells. */
+  figure2Columns: Array<{ label: string; cells: number }>;
+  cell: number;
+  gap: number;
+}
+
+export interface SegmentedImage {
+  name: string;
+  width: number;
+  height: number;
+  /** Input crop as PNG. */
+  input: Blob;
+  /** Colour-coded regions as PNG. */
+  mask: Blob;
+  /** Per region: the crop with that region's soft mask as alpha (PNG). */
+  cutouts: Blob[];
+  /** Fraction of the picture each region covers. */
+  areas: number[];
+}
+
+export type SegmentSource = 'current' | 'imported';
+
+/** What was imported and can be used next. */
+export interface ImportedModel {
+  kind: 'run' | 'weights';
+  fileName: string;
+  config: RedoConfig;
+  step: number;
+  restarts: number;
+  /** Whole model (G, D, δ too): can continue training. False: mask network only, inference only. */
+  trainable: boolean;
+  dataset?: RunManifest['dataset'];
+  /** How the configuration of a bare weights file was determined. */
+  configSource?: string;
+}
+
+export type ErrorContext = 'backend' | 'ingest' | 'datasets' | 'training' | 'checkpoint' | 'export' | 'import' | 'segment' | 'runs';
+
+// ---------------------------------------------------------------------------------------------------------
+// UI → worker
+
+export interface FileEntry {
+  /** Relative path (folders kept). */
+  name: string;
+  file: Blob;
+}
+
+export type ToWorker =
+  | { type: 'init'; backend: BackendName }
+  | { type: 'set-backend'; backend: BackendName }
+  | { type: 'list-datasets' }
+  | { type: 'ingest'; name: string; size: number; files: FileEntry[]; masks?: FileEntry[] }
+  | { type: 'create-demo'; size: number; count: number }
+  | { type: 'delete-dataset'; id: string }
+  | { type: 'list-runs' }
+  | { type: 'delete-run'; runId: string }
+  | { type: 'start'; datasetId: string; config: RedoConfig; seed: number; options: LoopOptions }
+  | { type: 'pause' }
+  | { type: 'resume' }
+  | { type: 'stop' }
+  | { type: 'set-options'; options: Partial<LoopOptions> }
+  | { type: 'resume-run'; runId: string; options: LoopOptions; autostart: boolean }
+  | { type: 'export' }
+  | { type: 'import'; fileName: string; file: Blob; fallbackConfig: RedoConfig }
+  | { type: 'continue-imported'; datasetId: string; options: LoopOptions }
+  | { type: 'segment'; source: SegmentSource; files: FileEntry[] };
+
+// ---------------------------------------------------------------------------------------------------------
+// worker → UI
+
+export type FromWorker =
+  | { type: 'backend'; report: BackendReport }
+  | { type: 'datasets'; list: DatasetSummary[] }
+  | { type: 'ingest-progress'; done: number; total: number; phase: 'reading' | 'decoding' }
+  | { type: 'ingest-done'; result: IngestResult; summary: DatasetSummary | null; ms: number }
+  | { type: 'ingest-failed'; message: string; rejected: Rejected[] }
+  | { type: 'runs'; list: RunRecord[] }
+  | { type: 'status'; status: TrainingStatus }
+  /** New loss entries (reset: replace everything shown so far, e.g. a resumed run's whole history). */
+  | { type: 'losses'; runId: string; chunk: LossHistory; reset: boolean }
+  | { type: 'previews'; runId: string; previews: PreviewSet }
+  | { type: 'checkpoint-saved'; runId: string; step: number; ms: number }
+  | { type: 'export-ready'; fileName: string; bytes: Uint8Array }
+  | { type: 'imported'; model: ImportedModel }
+  | { type: 'segmented'; images: SegmentedImage[]; rejected: Rejected[] }
+  | { type: 'error'; context: ErrorContext; message: string };
+
+export function emptyHistory(withMetrics = false): LossHistory {
+  const h: LossHistory = { step: [], gAdv: [], gRecZ: [], dReal: [], dFake: [] };
+  if (withMetrics) {
+    h.accuracy = [];
+    h.iou = [];
+  }
+  return h;
+}

@@ -1,0 +1,204 @@
+import { useRef, useState, type DragEvent } from 'react';
+import { useStudio } from '../store';
+import { send } from '../client';
+import { datasetNameOf, filesFromDrop, filesFromList, splitMasks } from '../files';
+import type { FileEntry } from '../../worker/protocol';
+import { PRESETS } from '../../redo/config';
+
+const DEMO_COUNT = 2000;
+
+function startIngest(files: FileEntry[], extraMasks: FileEntry[], size: number): void {
+  const { images, masks } = splitMasks(files);
+  const allMasks = [...masks, ...extraMasks];
+  useStudio.getState().patch({
+    ingest: { running: true, label: `Importing ${images.length} file${images.length === 1 ? '' : 's'}…`, done: 0, total: images.length + allMasks.length, result: null, summary: null, failure: null, rejected: [], ms: null },
+  });
+  send({ type: 'ingest', name: datasetNameOf(images), size, files: images, ...(allMasks.length ? { masks: allMasks } : {}) });
+}
+
+export function DatasetPanel() {
+  const datasets = useStudio((s) => s.datasets);
+  const selected = useStudio((s) => s.selectedDatasetId);
+  const ingest = useStudio((s) => s.ingest);
+  const size = useStudio((s) => s.config.imageSize);
+  const presetName = useStudio((s) => s.presetName);
+  const status = useStudio((s) => s.status);
+  const [masks, setMasks] = useState<FileEntry[]>([]);
+  const [over, setOver] = useState(false);
+  const folderInput = useRef<HTMLInputElement>(null);
+
+  const onDrop = (e: DragEvent) => {
+    e.preventDefault();
+    setOver(false);
+    if (ingest.running) return;
+    void filesFromDrop(e.dataTransfer).then((files) => {
+      if (files.length) startIngest(files, masks, size);
+    });
+  };
+
+  const demo = () => {
+    const st = useStudio.getState();
+    // The demo's own preset unless the URL chose one: colored-2-MNIST, 3 regions.
+    const fromUrl = new URLSearchParams(location.search).has('preset');
+    if (!fromUrl) st.setPreset('c2mnist-64');
+    const demoSize = fromUrl ? st.config.imageSize : PRESETS['c2mnist-64'].imageSize;
+    st.patch({
+      ingest: { running: true, label: 'Creating the colored-2-MNIST demo…', done: 0, total: 0, result: null, summary: null, failure: null, rejected: [], ms: null },
+      autoStartDemo: true,
+    });
+    send({ type: 'create-demo', size: demoSize, count: DEMO_COUNT });
+  };
+
+  const busyRun = status.state === 'running' || status.state === 'pausing';
+  const pct = ingest.total > 0 ? Math.round((100 * ingest.done) / ingest.total) : ingest.running ? 0 : 100;
+
+  return (
+    <section className="panel" aria-labelledby="ds-title">
+      <h2 id="ds-title">1 · Dataset</h2>
+      <div
+        className={`dropzone ${over ? 'over' : ''}`}
+        data-testid="dropzone"
+        onDragOver={(e) => {
+          e.preventDefault();
+          setOver(true);
+        }}
+        onDragLeave={() => setOver(false)}
+        onDrop={onDrop}
+      >
+        <p>
+          <strong>Drop a folder of images here</strong> (sub-folders too), or a .zip of images.
+          <br />A sub-folder named <code>masks</code> is read as ground truth (turns on accuracy / IoU).
+        </p>
+        <div className="row">
+          <button onClick={() => folderInput.current?.click()} disabled={ingest.running}>
+            Choose a folder…
+          </button>
+          <label className="filebutton">
+            Zip or images…
+            <input
+              type="file"
+              multiple
+              accept=".zip,image/*"
+              data-testid="files-input"
+              disabled={ingest.running}
+              onChange={(e) => {
+                if (e.target.files?.length) startIngest(filesFromList(e.target.files), masks, size);
+                e.target.value = '';
+              }}
+            />
+          </label>
+          <label className="filebutton secondary" title="Optional: a folder of ground-truth masks named like the images">
+            Masks folder{masks.length ? ` (${masks.length})` : ''}…
+            <input
+              type="file"
+              data-testid="masks-input"
+              {...{ webkitdirectory: '', directory: '' }}
+              onChange={(e) => {
+                if (e.target.files) setMasks(filesFromList(e.target.files));
+                e.target.value = '';
+              }}
+            />
+          </label>
+          <input
+            ref={folderInput}
+            type="file"
+            hidden
+            data-testid="folder-input"
+            {...{ webkitdirectory: '', directory: '' }}
+            onChange={(e) => {
+              if (e.target.files?.length) startIngest(filesFromList(e.target.files), masks, size);
+              e.target.value = '';
+            }}
+          />
+          <span className="muted">imported at {size}×{size} px</span>
+        </div>
+        <div className="row">
+          <button className="primary" onClick={demo} disabled={ingest.running || busyRun} data-testid="demo">
+            ▶ Try the colored-2-MNIST demo
+          </button>
+          <span className="muted">{presetName === 'custom' ? '' : 'trains at once, with ground truth'}</span>
+        </div>
+      </div>
+
+      {(ingest.running || ingest.result || ingest.failure) && (
+        <div className="ingest" data-testid="ingest">
+          {ingest.running && (
+            <>
+              <div>{ingest.label}</div>
+              <progress data-testid="ingest-progress" max={100} value={pct} />
+              <span className="muted">
+                {' '}
+                {ingest.done} / {ingest.total}
+              </span>
+            </>
+          )}
+          {ingest.result && (
+            <div data-testid="ingest-result" className="ok-text">
+              Imported <strong data-testid="ingest-accepted">{ingest.result.accepted}</strong> image{ingest.result.accepted === 1 ? '' : 's'}
+              {ingest.summary?.hasMasks ? ' with ground truth' : ''}
+              {ingest.ms !== null && ingest.ms > 0 ? ` in ${(ingest.ms / 1000).toFixed(1)} s (${((ingest.result.accepted * 1000) / ingest.ms).toFixed(0)} images/s)` : ''}
+              {ingest.result.rejected.length > 0 ? `; ${ingest.result.rejected.length} skipped:` : '.'}
+            </div>
+          )}
+          {ingest.failure && (
+            <div className="bad-text" role="alert" data-testid="ingest-failure">
+              Import failed: {ingest.failure}
+            </div>
+          )}
+          {ingest.rejected.length > 0 && (
+            <ul className="rejected" data-testid="rejected-list">
+              {ingest.rejected.map((r) => (
+                <li key={r.name} data-name={r.name}>
+                  <code>{r.name}</code> — {r.reason}
+                </li>
+              ))}
+            </ul>
+          )}
+          {ingest.result && ingest.result.warnings.length > 0 && (
+            <details data-testid="ingest-warnings">
+              <summary>{ingest.result.warnings.length} warning(s)</summary>
+              <ul>
+                {ingest.result.warnings.map((w, i) => (
+                  <li key={`${w.name}-${i}`}>
+                    <code>{w.name}</code> — {w.reason}
+                  </li>
+                ))}
+              </ul>
+            </details>
+          )}
+        </div>
+      )}
+
+      <h3>Stored datasets</h3>
+      {datasets.length === 0 ? (
+        <p className="muted" data-testid="no-datasets">
+          None yet.
+        </p>
+      ) : (
+        <ul className="datasets" data-testid="dataset-list">
+          {datasets.map((d) => (
+            <li key={d.id} className={d.id === selected ? 'selected' : ''} data-testid="dataset-item" data-dataset-id={d.id}>
+              <label>
+                <input type="radio" name="dataset" checked={d.id === selected} onChange={() => useStudio.getState().selectDataset(d.id)} />
+                <span data-testid="dataset-name">{d.name}</span>{' '}
+                <span className="muted">
+                  {d.count} × {d.size}px{d.hasMasks ? ' · ground truth' : ''}
+                </span>
+              </label>
+              <button
+                className="small"
+                title="Delete this dataset"
+                disabled={busyRun && status.datasetId === d.id}
+                onClick={() => {
+                  if (confirm(`Delete dataset "${d.name}" (${d.count} images)?`)) send({ type: 'delete-dataset', id: d.id });
+                }}
+              >
+                Delete
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}

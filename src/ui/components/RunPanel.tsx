@@ -1,0 +1,127 @@
+import { useStudio } from '../store';
+import { send } from '../client';
+import { formatBytes } from '../format';
+
+/** After a reload: offers to resume the last run from its last complete checkpoint. */
+export function ResumeBanner() {
+  const runs = useStudio((s) => s.runs);
+  const status = useStudio((s) => s.status);
+  const dismissed = useStudio((s) => s.resumeDismissed);
+  const datasets = useStudio((s) => s.datasets);
+  const backend = useStudio((s) => s.backend);
+  const options = useStudio((s) => s.options);
+  const last = runs[0];
+  if (!last || dismissed || status.runId !== null) return null;
+  const ds = datasets.find((d) => d.id === last.datasetId);
+  return (
+    <div className="banner info" data-testid="resume-offer">
+      <div>
+        <strong>Resume your last run?</strong> Step <span data-testid="resume-step">{last.step}</span> on “{ds?.name ?? 'a deleted dataset'}” ({last.config.imageSize}px,{' '}
+        {last.config.nRegions} regions), saved {new Date(last.updatedAt).toLocaleString()}.
+      </div>
+      <div className="row">
+        <button
+          className="primary"
+          data-testid="resume-run"
+          disabled={!backend?.active || !ds}
+          onClick={() => send({ type: 'resume-run', runId: last.runId, options, autostart: true })}
+        >
+          Resume training
+        </button>
+        <button data-testid="open-run" disabled={!backend?.active || !ds} onClick={() => send({ type: 'resume-run', runId: last.runId, options, autostart: false })}>
+          Open paused
+        </button>
+        <button onClick={() => useStudio.getState().dismissResume()}>Not now</button>
+        <button
+          className="small"
+          onClick={() => {
+            if (confirm('Delete this run and its checkpoints?')) send({ type: 'delete-run', runId: last.runId });
+          }}
+        >
+          Delete run
+        </button>
+      </div>
+    </div>
+  );
+}
+
+/** Export the run as a zip; import a run archive or a bare weights file. */
+export function RunFilesPanel() {
+  const status = useStudio((s) => s.status);
+  const exportBusy = useStudio((s) => s.exportBusy);
+  const lastExport = useStudio((s) => s.lastExport);
+  const imported = useStudio((s) => s.imported);
+  const importBusy = useStudio((s) => s.importBusy);
+  const importError = useStudio((s) => s.importError);
+  const selected = useStudio((s) => s.selectedDatasetId);
+  const datasets = useStudio((s) => s.datasets);
+  const options = useStudio((s) => s.options);
+  const ds = datasets.find((d) => d.id === selected);
+
+  return (
+    <section className="panel" aria-labelledby="files-title">
+      <h2 id="files-title">Run files</h2>
+      <div className="row">
+        <button
+          data-testid="export"
+          disabled={!status.runId || exportBusy}
+          onClick={() => {
+            useStudio.getState().patch({ exportBusy: true });
+            send({ type: 'export' });
+          }}
+        >
+          {exportBusy ? 'Exporting…' : 'Export run (.zip)'}
+        </button>
+        {lastExport && (
+          <span className="muted" data-testid="export-done">
+            {lastExport.fileName} ({formatBytes(lastExport.bytes)})
+          </span>
+        )}
+      </div>
+      <div className="row">
+        <label className="filebutton">
+          Import .zip or .safetensors…
+          <input
+            type="file"
+            accept=".zip,.safetensors,application/zip"
+            data-testid="import-input"
+            onChange={(e) => {
+              const f = e.target.files?.[0];
+              e.target.value = '';
+              if (!f) return;
+              useStudio.getState().patch({ importBusy: true, importError: null });
+              send({ type: 'import', fileName: f.name, file: f, fallbackConfig: useStudio.getState().config });
+            }}
+          />
+        </label>
+        {importBusy && <span className="muted">reading…</span>}
+      </div>
+      {importError && (
+        <div className="bad-text" role="alert" data-testid="import-error">
+          Import refused: {importError} <span className="muted">(the current run is unchanged)</span>
+        </div>
+      )}
+      {imported && !importError && (
+        <div className="imported" data-testid="imported">
+          <div>
+            Imported <code>{imported.fileName}</code>: {imported.kind === 'run' ? `run at step ${imported.step}` : 'weights'} · {imported.config.imageSize}px ·{' '}
+            {imported.config.nRegions} regions{imported.configSource ? ` · configuration ${imported.configSource}` : ''}
+            {imported.dataset ? ` · trained on “${imported.dataset.name}” (${imported.dataset.count} images)` : ''}
+          </div>
+          <div className="row">
+            <button
+              data-testid="continue-imported"
+              disabled={!imported.trainable || !ds}
+              title={!imported.trainable ? 'Only the mask network is in this file: segmentation only' : !ds ? 'Choose a dataset first' : ''}
+              onClick={() => send({ type: 'continue-imported', datasetId: ds!.id, options })}
+            >
+              {imported.kind === 'run' ? 'Continue this run' : 'New run from these weights'}
+              {ds ? ` on “${ds.name}”` : ''}
+            </button>
+            <span className="muted">or segment images with it below.</span>
+          </div>
+        </div>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,184 @@
+import { useEffect, type ReactNode } from 'react';
+import { useStudio } from '../store';
+import { send } from '../client';
+import { PRESET_NAMES, validateConfig, type PresetName, type RedoConfig } from '../../redo/config';
+import type { LoopOptions } from '../../worker/protocol';
+import { formatBytes, formatDuration, formatRate } from '../format';
+
+export function startTraining(): void {
+  const s = useStudio.getState();
+  const d = s.datasets.find((x) => x.id === s.selectedDatasetId);
+  if (!d) {
+    s.receive({ type: 'error', context: 'training', message: 'choose or import a dataset first' });
+    return;
+  }
+  let config: RedoConfig;
+  try {
+    if (d.size !== 32 && d.size !== 64 && d.size !== 128) throw new Error(`the dataset is ${d.size} px; the model takes 32, 64 or 128 px images`);
+    config = validateConfig({ ...s.config, imageSize: d.size });
+  } catch (e) {
+    s.receive({ type: 'error', context: 'training', message: e instanceof Error ? e.message : String(e) });
+    return;
+  }
+  s.patch({ previews: null, lastCheckpoint: null });
+  send({ type: 'start', datasetId: d.id, config, seed: s.seed, options: s.options });
+}
+
+function Num(props: { label: string; value: number; onChange: (v: number) => void; step?: number; min?: number; testId?: string; title?: string; disabled?: boolean }) {
+  return (
+    <label className="field" title={props.title}>
+      <span>{props.label}</span>
+      <input
+        type="number"
+        value={Number.isFinite(props.value) ? props.value : ''}
+        step={props.step ?? 1}
+        min={props.min ?? 0}
+        disabled={props.disabled}
+        data-testid={props.testId}
+        onChange={(e) => {
+          const v = e.target.valueAsNumber;
+          if (Number.isFinite(v)) props.onChange(v);
+        }}
+      />
+    </label>
+  );
+}
+
+function Stat(props: { label: string; testId?: string; children: ReactNode }) {
+  return (
+    <div className="stat">
+      <span className="muted">{props.label}</span>
+      <strong data-testid={props.testId}>{props.children}</strong>
+    </div>
+  );
+}
+
+export function TrainingPanel() {
+  const config = useStudio((s) => s.config);
+  const presetName = useStudio((s) => s.presetName);
+  const options = useStudio((s) => s.options);
+  const seed = useStudio((s) => s.seed);
+  const status = useStudio((s) => s.status);
+  const backend = useStudio((s) => s.backend);
+  const selected = useStudio((s) => s.selectedDatasetId);
+  const autoStart = useStudio((s) => s.autoStartDemo);
+  const ingest = useStudio((s) => s.ingest);
+  const lastCheckpoint = useStudio((s) => s.lastCheckpoint);
+  const st = useStudio.getState();
+
+  useEffect(() => {
+    if (autoStart && !ingest.running && ingest.summary && backend?.active) {
+      useStudio.getState().patch({ autoStartDemo: false });
+      startTraining();
+    }
+  }, [autoStart, ingest.running, ingest.summary, backend?.active]);
+
+  const setOpt = (patch: Partial<LoopOptions>) => {
+    st.setOptions(patch);
+    send({ type: 'set-options', options: patch });
+  };
+  const set = (patch: Partial<RedoConfig>) => st.setConfig(patch);
+
+  const state = status.state;
+  const running = state === 'running';
+  const hasRun = status.runId !== null;
+  const canStart = !!selected && !!backend?.active && state !== 'running' && state !== 'pausing' && state !== 'loading';
+  const checkpointStep = status.lastCheckpointStep ?? lastCheckpoint?.step ?? null;
+
+  return (
+    <section className="panel" aria-labelledby="train-title">
+      <h2 id="train-title">2 · Training</h2>
+      <div className="controls row">
+        <button className="primary" onClick={startTraining} disabled={!canStart} data-testid="start" title="A new run with these settings">
+          {hasRun ? 'New run' : 'Start'}
+        </button>
+        <button onClick={() => send({ type: 'pause' })} disabled={!running} data-testid="pause">
+          Pause
+        </button>
+        <button onClick={() => send({ type: 'resume' })} disabled={!(state === 'paused' || state === 'finished') || !backend?.active} data-testid="resume">
+          Resume
+        </button>
+        <button onClick={() => send({ type: 'stop' })} disabled={!hasRun || state === 'stopped'} data-testid="stop">
+          Stop
+        </button>
+        <span className={`state state-${state}`} data-testid="run-state">
+          {state}
+        </span>
+      </div>
+
+      <div className="stats">
+        <Stat label="step" testId="step">
+          {status.step}
+        </Stat>
+        <Stat label="of">{status.maxSteps || options.maxSteps}</Stat>
+        <Stat label="it/s" testId="its">
+          {formatRate(status.itPerSec)}
+        </Stat>
+        <Stat label="elapsed" testId="elapsed">
+          {formatDuration(status.elapsedMs)}
+        </Stat>
+        <Stat label="remaining" testId="eta">
+          {formatDuration(status.etaMs)}
+        </Stat>
+        <Stat label="collapse restarts" testId="restarts">
+          {status.restarts}
+        </Stat>
+        <Stat label="last checkpoint" testId="last-checkpoint">
+          {checkpointStep === null ? '—' : checkpointStep}
+        </Stat>
+        <Stat label="tensors / GPU">
+          {status.numTensors} / {formatBytes(status.numBytesInGPU)}
+        </Stat>
+      </div>
+      {status.datasetName && (
+        <p className="muted" data-testid="run-info">
+          Run on “{status.datasetName}”
+          {status.config ? ` · ${status.config.imageSize}px · ${status.config.nRegions} regions · batch ${status.config.batchSize}` : ''} ·{' '}
+          <code className="muted">{status.runId}</code>
+        </p>
+      )}
+
+      <details open className="settings">
+        <summary>Settings {hasRun ? <span className="muted">(model settings apply to the next new run)</span> : null}</summary>
+        <div className="grid">
+          <label className="field">
+            <span>preset</span>
+            <select value={presetName} data-testid="preset" onChange={(e) => st.setPreset(e.target.value as PresetName)}>
+              {presetName === 'custom' && <option value="custom">custom</option>}
+              {PRESET_NAMES.map((p) => (
+                <option key={p} value={p}>
+                  {p}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label className="field" title="Set by the dataset; new imports use it">
+            <span>image size</span>
+            <select value={config.imageSize} onChange={(e) => set({ imageSize: Number(e.target.value) as RedoConfig['imageSize'] })}>
+              {[32, 64, 128].map((v) => (
+                <option key={v} value={v}>
+                  {v}
+                </option>
+              ))}
+            </select>
+          </label>
+          <Num label="regions n" value={config.nRegions} min={2} onChange={(v) => set({ nRegions: v })} testId="cfg-regions" />
+          <Num label="batch" value={config.batchSize} min={1} onChange={(v) => set({ batchSize: v })} testId="cfg-batch" />
+          <Num label="λz" value={config.lambdaZ} step={0.5} onChange={(v) => set({ lambdaZ: v })} testId="cfg-lambdaz" />
+          <Num label="lr F" value={config.lrF} step={1e-6} onChange={(v) => set({ lrF: v })} />
+          <Num label="lr G" value={config.lrG} step={1e-5} onChange={(v) => set({ lrG: v })} />
+          <Num label="lr D" value={config.lrD} step={1e-5} onChange={(v) => set({ lrD: v })} />
+          <Num label="lr δ" value={config.lrZ} step={1e-5} onChange={(v) => set({ lrZ: v })} />
+          <Num label="nz" value={config.nz} min={1} onChange={(v) => set({ nz: v })} />
+          <Num label="seed" value={seed} onChange={(v) => st.setSeed(v)} />
+        </div>
+        <div className="grid">
+          <Num label="steps" value={options.maxSteps} min={1} onChange={(v) => setOpt({ maxSteps: v })} testId="opt-steps" />
+          <Num label="checkpoint every" value={options.checkpointEvery} onChange={(v) => setOpt({ checkpointEvery: v })} testId="opt-ckpt" title="steps (0: only on pause / stop)" />
+          <Num label="previews every" value={options.previewEvery} onChange={(v) => setOpt({ previewEvery: v })} testId="opt-preview" title="steps" />
+          <Num label="read losses every" value={options.lossEvery} min={1} onChange={(v) => setOpt({ lossEvery: Math.max(1, v) })} testId="opt-loss" title="steps (one batched GPU readback)" />
+        </div>
+      </details>
+    </section>
+  );
+}

@@ -1,0 +1,53 @@
+/**
+ * Initial settings, overridable from the URL query (handy for tests and for sharing a setup):
+ * `?backend=webgpu|webgl|cpu&preset=tiny&batch=4&regions=2&size=32&steps=2000&seed=1`
+ * `&ckptEvery=50&previewEvery=25&lossEvery=5`.
+ */
+import { PRESET_NAMES, preset, type PresetName, type RedoConfig } from '../redo/config';
+import type { BackendName, LoopOptions } from '../worker/protocol';
+
+export interface InitialSettings {
+  backend: BackendName;
+  presetName: PresetName;
+  config: RedoConfig;
+  seed: number;
+  options: LoopOptions;
+}
+
+export const DEFAULT_PRESET: PresetName = 'small-64';
+export const DEFAULT_OPTIONS: LoopOptions = { lossEvery: 5, previewEvery: 50, checkpointEvery: 200, maxSteps: 20_000 };
+
+function int(q: URLSearchParams, key: string): number | undefined {
+  const v = q.get(key);
+  if (v === null || v.trim() === '') return undefined;
+  const n = Number(v);
+  return Number.isInteger(n) && n >= 0 ? n : undefined;
+}
+
+export function initialSettings(search: string = typeof location !== 'undefined' ? location.search : ''): InitialSettings {
+  const q = new URLSearchParams(search);
+  const b = q.get('backend');
+  const backend: BackendName = b === 'webgl' || b === 'cpu' || b === 'webgpu' ? b : 'webgpu';
+  const p = q.get('preset');
+  const presetName: PresetName = p && (PRESET_NAMES as string[]).includes(p) ? (p as PresetName) : DEFAULT_PRESET;
+  const overrides: Partial<RedoConfig> = {};
+  const batch = int(q, 'batch');
+  if (batch) overrides.batchSize = batch;
+  const regions = int(q, 'regions');
+  if (regions && regions >= 2) overrides.nRegions = regions;
+  const size = int(q, 'size');
+  if (size === 32 || size === 64 || size === 128) overrides.imageSize = size;
+  let config: RedoConfig;
+  try {
+    config = preset(presetName, overrides);
+  } catch {
+    config = preset(presetName);
+  }
+  const options: LoopOptions = {
+    lossEvery: int(q, 'lossEvery') || DEFAULT_OPTIONS.lossEvery,
+    previewEvery: int(q, 'previewEvery') ?? DEFAULT_OPTIONS.previewEvery,
+    checkpointEvery: int(q, 'ckptEvery') ?? DEFAULT_OPTIONS.checkpointEvery,
+    maxSteps: int(q, 'steps') || DEFAULT_OPTIONS.maxSteps,
+  };
+  return { backend, presetName, config, seed: int(q, 'seed') ?? 1, options };
+}

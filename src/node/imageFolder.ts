@@ -1,0 +1,174 @@
+/**
+ * Node-only: a folder of images (and optionally a folder of ground-truth masks) as a training set, prepared
+ * exactly as the studio's ingest does (src/data): the same refusal reasons (src/data/decode.ts classifyImage),
+ * the same resize of the shorter side and centre crop (src/data/resize.ts, torchvision Resize + CenterCrop),
+ * the same mask binarisation, the same natural file order, [0, 255] → [−1, 1] as x / 127.5 − 1.
+ * Decoding is pure JS (jimp: JPEG, PNG, BMP, GIF; EXIF orientation applied). A file that cannot be used is
+ * skipped with its name and reason.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { Jimp } from 'jimp';
+import { classifyImage, DecodeRefusal, type DecodedPixels } from '../data/decode';
+import { binariseMask, resizeCropMask, resizeCropRgb } from '../data/resize';
+import type { ImageSet } from '../redo/batches';
+
+export interface Skipped {
+  name: string;
+  reason: string;
+}
+
+export interface FolderDataset {
+  images: ImageSet;
+  /** Relative paths ('/'-separated), in the order of `images`. */
+  names: string[];
+  /** Binary object masks [N, S, S] in {0, 1} when every accepted image has one. */
+  masks?: Float32Array;
+  skipped: Skipped[];
+  warnings: Skipped[];
+}
+
+const naturalOrder = new Intl.Collator(undefined, { numeric: true, sensitivity: 'variant' });
+
+/** Every file under `dir`, as '/'-separated paths relative to it, in natural order; hidden files and folders skipped. */
+export async function listFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (d: string): Promise<void> => {
+    const entries = await readdir(d, { withFileTypes: true });
+    for (const e of entries) {
+      if (e.name.startsWith('.')) continue;
+      const p = join(d, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (e.isFile()) out.push(relative(dir, p).split(sep).join('/'));
+    }
+  };
+  await walk(dir);
+  return out.sort((a, b) => naturalOrder.compare(a, b));
+}
+
+/** The name without its folders and extension (what an image and its mask share). */
+export function stem(name: string): string {
+  const base = name.slice(name.lastIndexOf('/') + 1);
+  const dot = base.lastIndexOf('.');
+  return dot > 0 ? base.slice(0, dot) : base;
+}
+
+/** The keys a mask file answers to: its stem, and its stem without a mask suffix (`0001_mask.png` ↔ `0001.jpg`), as the studio matches them. */
+export function maskKeys(name: string): string[] {
+  const s = stem(name);
+  const bare = s.replace(/[-_.](mask|masks|seg|segmentation|gt|label|labels)$/i, '');
+  return bare !== s && bare !== '' ? [s, bare] : [s];
+}
+
+/** Decodes an image file to 8-bit pixels, or throws DecodeRefusal with the reason. */
+export async function decodeFile(name: string, bytes: Uint8Array): Promise<DecodedPixels> {
+  const format = classifyImage(name, bytes);
+  if (format === 'webp') throw new DecodeRefusal('cannot decode WebP in Node (the headless trainer reads JPEG, PNG, BMP and GIF); convert it to PNG');
+  try {
+    const img = await Jimp.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    const { width, height, data } = img.bitmap;
+    if (width === 0 || height === 0) throw new DecodeRefusal('corrupt image data: could not decode (0×0 image)');
+    return { width, height, channels: 4, data: new Uint8Array(data.buffer, data.byteOffset, width * height * 4) };
+  } catch (e) {
+    if (e instanceof DecodeRefusal) throw e;
+    throw new DecodeRefusal(`corrupt image data: could not decode ${format.toUpperCase()} (${e instanceof Error ? e.message : String(e)})`);
+  }
+}
+
+function reasonOf(e: unknown): string {
+  if (e instanceof DecodeRefusal) return e.message;
+  return `could not read (${e instanceof Error ? e.message : String(e)})`;
+}
+
+function toRgb(p: DecodedPixels, size: number): Uint8Array {
+  if (p.channels === 1) {
+    const rgb = new Uint8Array(p.width * p.height * 3);
+    for (let i = 0; i < p.width * p.height; i++) rgb[3 * i] = rgb[3 * i + 1] = rgb[3 * i + 2] = p.data[i]!;
+    return resizeCropRgb(rgb, p.width, p.height, 3, size);
+  }
+  return resizeCropRgb(p.data, p.width, p.height, p.channels, size);
+}
+
+/**
+ * Reads, decodes, resizes and crops every image under `dir` to size×size. Masks (when `masksDir` is given) are
+ * matched by stem; they are kept only when every accepted image has one (as in the studio).
+ * `onProgress(done, total)` after each file. Throws when no image at all could be used.
+ */
+export async function readImageFolder(
+  dir: string,
+  size: number,
+  opts: { masksDir?: string; onProgress?: (done: number, total: number) => void } = {},
+): Promise<FolderDataset> {
+  const files = await listFiles(dir);
+  const maskFiles = opts.masksDir ? await listFiles(opts.masksDir) : [];
+  const skipped: Skipped[] = [];
+  const warnings: Skipped[] = [];
+  const total = files.length + maskFiles.length;
+  let done = 0;
+  const tick = () => opts.onProgress?.(++done, total);
+
+  const masks = new Map<string, { name: string; mask: Uint8Array; used: boolean }>();
+  const maskEntries: Array<{ name: string; mask: Uint8Array; used: boolean }> = [];
+  for (const f of maskFiles) {
+    try {
+      const p = await decodeFile(f, new Uint8Array(await readFile(join(opts.masksDir!, f))));
+      const entry = { name: f, mask: resizeCropMask(binariseMask(p.data, p.width, p.height, p.channels), p.width, p.height, size), used: false };
+      maskEntries.push(entry);
+      for (const k of maskKeys(f)) {
+        if (masks.has(k)) warnings.push({ name: f, reason: `ground-truth mask: another mask (${masks.get(k)!.name}) has the same name; that one is used` });
+        else masks.set(k, entry);
+      }
+    } catch (e) {
+      skipped.push({ name: f, reason: `ground-truth mask: ${reasonOf(e)}` });
+    }
+    tick();
+  }
+
+  const plane = size * size;
+  const rgbs: Uint8Array[] = [];
+  const objectMasks: Array<Uint8Array | undefined> = [];
+  const names: string[] = [];
+  for (const f of files) {
+    try {
+      const p = await decodeFile(f, new Uint8Array(await readFile(join(dir, f))));
+      if (p.width < size || p.height < size) warnings.push({ name: f, reason: `smaller than ${size}×${size} (${p.width}×${p.height}): upscaled, may look blurry` });
+      rgbs.push(toRgb(p, size));
+      names.push(f);
+      if (maskEntries.length > 0) {
+        const m = masks.get(stem(f));
+        if (m) m.used = true;
+        else warnings.push({ name: f, reason: `no ground-truth mask named ${stem(f)}.*` });
+        objectMasks.push(m?.mask);
+      }
+    } catch (e) {
+      skipped.push({ name: f, reason: reasonOf(e) });
+    }
+    tick();
+  }
+  if (rgbs.length === 0) {
+    const shown = skipped.slice(0, 3).map((r) => `${r.name}: ${r.reason}`);
+    throw new Error(`no usable images in ${dir} (${files.length} file${files.length === 1 ? '' : 's'}${shown.length ? `; ${shown.join('; ')}` : ''})`);
+  }
+  for (const m of maskEntries) if (!m.used) warnings.push({ name: m.name, reason: 'ground-truth mask matches no image' });
+
+  const pixels = new Float32Array(rgbs.length * plane * 3);
+  rgbs.forEach((rgb, i) => {
+    const base = i * plane * 3;
+    for (let k = 0; k < plane * 3; k++) pixels[base + k] = rgb[k]! / 127.5 - 1;
+  });
+  const out: FolderDataset = { images: { count: rgbs.length, size, pixels }, names, skipped, warnings };
+  const withMask = objectMasks.filter((m) => m).length;
+  if (maskEntries.length > 0) {
+    if (withMask === rgbs.length) {
+      const all = new Float32Array(rgbs.length * plane);
+      objectMasks.forEach((m, i) => all.set(m!, i * plane));
+      out.masks = all;
+    } else {
+      warnings.push({
+        name: '(ground-truth masks)',
+        reason: `masks ignored: only ${withMask} of ${rgbs.length} images have one (accuracy and IoU need a mask for every image)`,
+      });
+    }
+  }
+  return out;
+}

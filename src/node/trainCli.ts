@@ -1,0 +1,184 @@
+/**
+ * `npm run train -- …` (scripts/train.ts): the headless trainer. See TRAIN_USAGE in ./args.ts and
+ * docs/headless-and-benchmarks.md.
+ */
+import * as tf from '../redo/tf';
+import { preset, type RedoConfig } from '../redo/config';
+import { parseTrainArgs, TRAIN_USAGE, ArgsError, type TrainOptions } from './args';
+import { setupBackend, type BackendInfo } from './backend';
+import { readArchiveFile, writeFileAtomic } from './archiveFile';
+import { loadTrainingData } from './datasets';
+import { C2MNIST_COLLAPSE_THRESHOLD } from './c2mnist';
+import { formatEval } from './evaluate';
+import { HeadlessRun } from './headless';
+import { onStopRequest } from './supervise';
+import { formatDuration, logLine, progressLine } from './progress';
+import type { LossHistory, RunManifest } from '../worker/runArchive';
+import type { TrainingState } from '../redo';
+
+interface Out {
+  log: (s: string) => void;
+  /** The progress bar line (a terminal only); '' clears it. */
+  bar: (s: string) => void;
+}
+
+function terminal(): Out {
+  const tty = process.stderr.isTTY === true;
+  let shown = false;
+  const clear = () => {
+    if (shown) process.stderr.write('\r\x1b[2K');
+    shown = false;
+  };
+  return {
+    log: (s) => {
+      clear();
+      process.stdout.write(`${s}\n`);
+    },
+    bar: (s) => {
+      if (!tty) return;
+      clear();
+      if (s) {
+        process.stderr.write(s.slice(0, (process.stderr.columns ?? 120) - 1));
+        shown = true;
+      }
+    },
+  };
+}
+
+export async function chooseBackend(o: Pick<TrainOptions, 'backend' | 'vulkan'>, log: (s: string) => void): Promise<BackendInfo> {
+  if (o.backend === 'cpu') return setupBackend('cpu');
+  const info = await setupBackend('webgpu', { vulkan: o.vulkan, fallback: true });
+  if (info.fallbackReason) log(`webgpu unavailable (${info.fallbackReason}); training on the cpu backend`);
+  else if (/swiftshader/i.test(info.adapter ?? '')) {
+    if (o.backend === 'auto') {
+      await setupBackend('cpu');
+      log(`webgpu adapter is SwiftShader (Vulkan emulated on the CPU); --backend auto chose the faster cpu backend`);
+      return { backend: 'cpu', fallbackReason: 'SwiftShader only' };
+    }
+    log('note: the webgpu adapter is SwiftShader (Vulkan emulated on the CPU): correct but far slower than --backend cpu on this machine');
+  }
+  return info;
+}
+
+function configFor(o: TrainOptions): RedoConfig {
+  // colored-2-MNIST's digits cover ~2–3 % of the image: the presets' collapse threshold (0.1) would restart a
+  // correct segmentation (see C2MNIST_COLLAPSE_THRESHOLD); `--set collapseThreshold=…` still wins.
+  const overrides: Partial<RedoConfig> = { ...(o.dataset === 'c2mnist' ? { collapseThreshold: C2MNIST_COLLAPSE_THRESHOLD } : {}), ...o.set };
+  if (o.size) overrides.imageSize = o.size;
+  if (o.regions) overrides.nRegions = o.regions;
+  if (o.batch) overrides.batchSize = o.batch;
+  return preset(o.preset, overrides);
+}
+
+export async function trainMain(argv: string[]): Promise<number> {
+  let o: TrainOptions;
+  try {
+    o = parseTrainArgs(argv);
+  } catch (e) {
+    if (e instanceof ArgsError) {
+      process.stderr.write(`${e.message}\n\n${TRAIN_USAGE}`);
+      return 2;
+    }
+    throw e;
+  }
+  if (o.help) {
+    process.stdout.write(TRAIN_USAGE);
+    return 0;
+  }
+  const out = terminal();
+  const backend = await chooseBackend(o, out.log);
+  out.log(`backend: ${backend.backend}${backend.adapter ? ` (${backend.adapter})` : ''}, tfjs ${tf.version.tfjs}`);
+
+  let resumed: { manifest: RunManifest; state: TrainingState; history: LossHistory } | null = null;
+  let config: RedoConfig;
+  if (o.resume) {
+    resumed = await readArchiveFile(o.resume);
+    config = resumed.state.config;
+    const ignored = [...(['size', 'regions', 'batch'] as const).filter((k) => o[k] !== undefined).map((k) => `--${k}`), ...(Object.keys(o.set).length ? ['--set'] : [])];
+    if (ignored.length) out.log(`--resume: the archive's configuration is used; ${ignored.join(', ')} ignored`);
+    out.log(`resuming ${o.resume}: step ${resumed.history.step.at(-1) ?? 0} (iteration ${resumed.state.iteration}, restarts ${resumed.state.restarts}), dataset "${resumed.manifest.dataset.name}"`);
+  } else config = configFor(o);
+
+  const t0 = performance.now();
+  const data = await loadTrainingData({
+    dataset: o.dataset,
+    ...(o.masks ? { masks: o.masks } : {}),
+    size: config.imageSize,
+    nRegions: config.nRegions,
+    count: o.count,
+    ...(o.evalCount !== undefined ? { evalCount: o.evalCount } : {}),
+    onProgress: (d, n) => out.bar(`reading images ${d}/${n}`),
+  });
+  out.bar('');
+  for (const s of data.skipped) out.log(`skipped ${s.name}: ${s.reason}`);
+  for (const w of data.warnings.slice(0, 20)) out.log(`warning ${w.name}: ${w.reason}`);
+  if (data.warnings.length > 20) out.log(`… and ${data.warnings.length - 20} more warnings`);
+  out.log(
+    `dataset "${data.info.name}": ${data.train.count} training images at ${config.imageSize} px` +
+      `${data.evalSet ? `, ${data.evalSet.images.count} held out for accuracy / IoU` : ', no ground truth'} (${formatDuration((performance.now() - t0) / 1000)})`,
+  );
+  if (resumed && (resumed.manifest.dataset.name !== data.info.name || resumed.manifest.dataset.size !== data.info.size)) {
+    out.log(`note: the archive was trained on "${resumed.manifest.dataset.name}" (${resumed.manifest.dataset.size} px); continuing on "${data.info.name}"`);
+  }
+
+  const run = resumed
+    ? HeadlessRun.restore({ state: resumed.state, history: resumed.history, data: data.train, evalSet: data.evalSet, dataset: data.info, ...(data.trainObject ? { trainObject: data.trainObject } : {}) })
+    : HeadlessRun.create({ config, seed: o.seed, data: data.train, evalSet: data.evalSet, dataset: data.info, ...(data.trainObject ? { trainObject: data.trainObject } : {}) });
+  out.log(`config: ${o.resume ? '(from the archive)' : o.preset} ${JSON.stringify(config)}`);
+
+  let stopRequested = false;
+  const removeStop = onStopRequest((reason, again) => {
+    if (again) {
+      out.log(`${reason} again: exiting without a checkpoint`);
+      process.exit(130);
+    }
+    stopRequested = true;
+    out.log(`${reason}: finishing this step, then writing ${o.out} (Ctrl-C again to quit at once)`);
+  });
+
+  const writeArchive = async (why: string) => {
+    const t = performance.now();
+    const bytes = await run.archive(o.previews);
+    await writeFileAtomic(o.out, bytes);
+    out.log(`wrote ${o.out} (${(bytes.length / 1024).toFixed(0)} KiB, step ${run.totalSteps}, ${why}, ${formatDuration((performance.now() - t) / 1000)})`);
+  };
+
+  const start = performance.now();
+  const startStep = run.totalSteps;
+  let last: { gAdv: number; gRecZ: number; dReal: number; dFake: number; minArea: number } | null = null;
+  try {
+    await run.run(
+      o.steps,
+      { evalEvery: o.evalEvery, checkpointEvery: o.checkpointEvery },
+      {
+        onStep: ({ step, done, losses, restarted, itPerSec }) => {
+          last = losses;
+          const elapsedS = (performance.now() - start) / 1000;
+          if (restarted) out.log(`collapse at step ${step} (smallest region area ${losses.minArea.toFixed(3)} < ${config.collapseThreshold}): all networks re-initialised (restart ${run.trainer.restarts})`);
+          if (done % o.logEvery === 0 || done === o.steps) {
+            out.log(logLine({ step, done, total: o.steps, losses, itPerSec, elapsedS, restarts: run.trainer.restarts }));
+          }
+          out.bar(progressLine({ done, total: o.steps, itPerSec, elapsedS, step }));
+        },
+        onEval: (p) => out.log(`eval step ${p.step}: ${formatEval(p.result, run.evalSet!.regionNames)}`),
+        onCheckpoint: () => writeArchive('checkpoint'),
+        shouldStop: () => stopRequested,
+      },
+    );
+    if (run.evalSet && run.curve.at(-1)?.step !== run.totalSteps && run.totalSteps > 0) {
+      const r = await run.evaluateNow();
+      if (r) out.log(`eval step ${run.totalSteps}: ${formatEval(r, run.evalSet.regionNames)}`);
+    }
+    await writeArchive(stopRequested ? 'interrupted' : 'final');
+  } finally {
+    removeStop();
+  }
+  const secs = (performance.now() - start) / 1000;
+  const n = run.totalSteps - startStep;
+  out.log(
+    `${stopRequested ? 'stopped' : 'done'}: ${n} steps in ${formatDuration(secs)} (${(n / Math.max(secs, 1e-9)).toFixed(2)} it/s), restarts ${run.trainer.restarts}` +
+      `${last ? `, last gAdv ${(last as { gAdv: number }).gAdv.toFixed(3)}` : ''}`,
+  );
+  run.dispose();
+  return stopRequested ? 130 : 0;
+}

@@ -1,0 +1,145 @@
+/**
+ * The headless trainer end to end on the cpu backend (tiny, a few steps): the CLI writes the studio's run
+ * archive with log lines (losses, it/s, ETA), --resume continues it, a folder's bad image is skipped with its
+ * name and reason, Ctrl-C (SIGINT to the terminal's process group) writes a final checkpoint, and a run
+ * interrupted into an archive and resumed takes exactly the steps of an uninterrupted one (same z, same
+ * batches, same losses).
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { encode as encodePng } from 'fast-png';
+import * as tf from '../src/redo/tf';
+import { preset } from '../src/redo';
+import { readRunArchive } from '../src/worker/runArchive';
+import { setupBackend } from '../src/node/backend';
+import { HeadlessRun } from '../src/node/headless';
+import { c2mnistData } from '../src/node/c2mnist';
+import { trainMain } from '../src/node/trainCli';
+
+const dir = mkdtempSync(join(tmpdir(), 'redo-headless-'));
+
+/** Runs trainMain with its terminal output captured (stdout lines). */
+async function trainCaptured(argv: string[]): Promise<{ code: number; lines: string[] }> {
+  let text = '';
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    text += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
+    return true;
+  });
+  try {
+    const code = await trainMain(argv);
+    return { code, lines: text.split('\n').filter(Boolean) };
+  } finally {
+    spy.mockRestore();
+  }
+}
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+beforeAll(async () => {
+  await setupBackend('cpu');
+});
+
+describe('headless run', () => {
+  it('interrupted into an archive and resumed = uninterrupted (losses bit for bit), history continues', async () => {
+    const data = c2mnistData({ size: 32, count: 24, evalCount: 8, regions: 2 });
+    const dataset = { name: data.name, count: 24, size: 32 };
+    const config = preset('tiny');
+    const straight = HeadlessRun.create({ config, seed: 9, data: data.train, evalSet: data.eval, dataset });
+    await straight.run(4, { evalEvery: 2, checkpointEvery: 0 });
+    expect(straight.curve.map((p) => p.step)).toEqual([2, 4]);
+
+    const first = HeadlessRun.create({ config, seed: 9, data: data.train, evalSet: data.eval, dataset });
+    await first.run(2, { evalEvery: 2, checkpointEvery: 0 });
+    const tensors = tf.memory().numTensors;
+    const zip = await first.archive(true);
+    expect(tf.memory().numTensors).toBe(tensors); // capture and previews leave nothing behind
+    first.dispose();
+    const back = await readRunArchive(zip);
+    expect(back.manifest.step).toBe(2);
+    expect(back.manifest.metrics?.iou).toBeTypeOf('number');
+    const resumed = HeadlessRun.restore({ state: back.state, history: back.history, data: data.train, evalSet: data.eval, dataset });
+    const before = tf.memory().numTensors;
+    await resumed.run(2, { evalEvery: 2, checkpointEvery: 0 });
+    expect(tf.memory().numTensors).toBe(before); // steps, readbacks and evaluation leave nothing behind
+    expect(resumed.history.step).toEqual([1, 2, 3, 4]);
+    for (const k of ['gAdv', 'gRecZ', 'dReal', 'dFake'] as const) expect(resumed.history[k]).toEqual(straight.history[k]);
+    expect(resumed.history.iou![3]).toBe(straight.history.iou![3]);
+    expect(Number.isNaN(resumed.history.iou![2]!)).toBe(true); // measured every 2 steps only
+    straight.dispose();
+    resumed.dispose();
+  });
+
+  it('npm run train: c2mnist, archive written, --resume continues its step count', async () => {
+    const out = join(dir, 'run.zip');
+    const common = ['--dataset', 'c2mnist', '--backend', 'cpu', '--count', '16', '--eval-count', '8', '--eval-every', '2', '--log-every', '1', '--out', out];
+    const first = await trainCaptured([...common, '--preset', 'tiny', '--steps', '2', '--seed', '4']);
+    expect(first.code).toBe(0);
+    // one log line per step (--log-every 1): losses, it/s, elapsed, ETA, restarts
+    const stepLines = first.lines.filter((l) => l.startsWith('step '));
+    expect(stepLines).toHaveLength(2);
+    expect(stepLines[1]).toMatch(/^step 2 \(2\/2\) gAdv -?[\d.e+-]+ gRecZ [\d.e+-]+ dReal [\d.e+-]+ dFake [\d.e+-]+ minArea [\d.e+-]+ \| [\d.]+ it\/s elapsed \S+ ETA \S+ restarts 0$/);
+    expect(first.lines.filter((l) => l.startsWith('eval step 2: per-dataset acc'))).toHaveLength(1);
+    expect(first.lines.some((l) => l.startsWith(`wrote ${out}`) && l.includes('final'))).toBe(true);
+    const a = await readRunArchive(new Uint8Array(readFileSync(out)));
+    expect(a.manifest).toMatchObject({ step: 2, seed: 4, dataset: { size: 32, count: 16 } });
+    expect(a.history.step).toEqual([1, 2]);
+    expect(a.history.iou?.length).toBe(2);
+    expect(await trainMain([...common, '--resume', out, '--steps', '1'])).toBe(0);
+    const b = await readRunArchive(new Uint8Array(readFileSync(out)));
+    expect(b.manifest.step).toBe(3);
+    expect(b.history.step).toEqual([1, 2, 3]);
+    expect(b.history.gAdv.slice(0, 2)).toEqual(a.history.gAdv);
+    expect(await trainMain(['--dataset', 'c2mnist', '--steps', '1'])).toBe(2); // no --preset: usage, exit 2
+  });
+});
+
+describe('npm run train on a folder and Ctrl-C', () => {
+  it('a folder with masks: the bad image is skipped with its name and reason, the rest train and are scored', async () => {
+    const img = join(dir, 'folder', 'images');
+    const masks = join(dir, 'folder', 'masks');
+    mkdirSync(img, { recursive: true });
+    mkdirSync(masks, { recursive: true });
+    for (let i = 0; i < 5; i++) {
+      const rgb = new Uint8Array(40 * 40 * 3).map((_, k) => (k * (i + 3) * 11) % 256);
+      writeFileSync(join(img, `p${i}.png`), encodePng({ width: 40, height: 40, data: rgb, channels: 3, depth: 8 }));
+      const m = new Uint8Array(40 * 40).map((_, k) => (k % 40 < 10 + 4 * i ? 255 : 0));
+      writeFileSync(join(masks, `p${i}.png`), encodePng({ width: 40, height: 40, data: m, channels: 1, depth: 8 }));
+    }
+    writeFileSync(join(img, 'torn.png'), new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]));
+    const out = join(dir, 'folder.zip');
+    const r = await trainCaptured(['--dataset', img, '--masks', masks, '--preset', 'tiny', '--steps', '1', '--backend', 'cpu', '--no-previews', '--out', out]);
+    expect(r.code).toBe(0);
+    expect(r.lines.filter((l) => l.startsWith('skipped '))).toEqual([expect.stringMatching(/^skipped torn\.png: corrupt image data/)]);
+    expect(r.lines.some((l) => /4 training images at 32 px, 1 held out for accuracy \/ IoU/.test(l))).toBe(true);
+    const a = await readRunArchive(new Uint8Array(readFileSync(out)));
+    expect(a.manifest).toMatchObject({ step: 1, dataset: { name: 'images', count: 4, size: 32 } });
+    expect(a.manifest.metrics?.iou).toBeGreaterThanOrEqual(0);
+  });
+
+  it('Ctrl-C (SIGINT to the process group, as a terminal sends it) finishes the step and writes the archive', async () => {
+    const out = join(dir, 'interrupted.zip');
+    const tsx = join(process.cwd(), 'node_modules', 'tsx', 'dist', 'cli.mjs');
+    const argv = ['--dataset', 'c2mnist', '--preset', 'tiny', '--steps', '100000', '--backend', 'cpu', '--count', '16', '--eval-count', '0', '--log-every', '1', '--checkpoint-every', '0', '--no-previews', '--out', out];
+    const child = spawn(process.execPath, [tsx, 'scripts/train.ts', ...argv], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    let sent = false;
+    child.stdout.on('data', (d: Buffer) => {
+      text += d.toString();
+      if (!sent && /^step 2 \(/m.test(text)) {
+        sent = true;
+        process.kill(-child.pid!, 'SIGINT');
+      }
+    });
+    child.stderr.on('data', (d: Buffer) => (text += d.toString()));
+    const code = await new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
+    expect(sent, text).toBe(true);
+    expect(code, text).toBe(130);
+    expect(text).toMatch(/Ctrl-C: finishing this step, then writing/);
+    const last = Math.max(...[...text.matchAll(/^step (\d+) \(/gm)].map((m) => Number(m[1])));
+    expect(text).toMatch(new RegExp(`wrote .*interrupted\\.zip \\(\\d+ KiB, step ${last}, interrupted`));
+    const a = await readRunArchive(new Uint8Array(readFileSync(out)));
+    expect(a.manifest.step).toBe(last); // every step it logged is in the archive
+    expect(a.history.step).toEqual(Array.from({ length: last }, (_, i) => i + 1));
+  });
+});

@@ -11,9 +11,10 @@
  *        --build (rebuild even when the build looks current)  --out FILE (default bench-results/browser-speed.md;
  *        the raw reports as JSON beside it, which scripts/bench-speed.ts reads)
  *        --loop-backends a,b (default cpu,webgpu; `none` skips)  --loop-preset P (default tiny)  --loop-batch B
- *        --loop-steps N (per round on cpu, default 50)  --loop-steps-gpu N (per round on webgpu / webgl, default 3)
- *        --loop-rounds R (default 2)  --leak-steps N (studio-loop memory check on cpu, default 200)
- *        --leak-steps-gpu N (on webgpu / webgl, default 15)
+ *        --loop-steps N (per round on cpu, default 50)  --loop-steps-gpu N (per round on webgpu / webgl, default 2)
+ *        --loop-rounds R (default 2; memory is sampled after every loss flush of every studio round)
+ *        --leak-steps N (one more studio-loop run of N steps for memory, on cpu; default 0 = none)
+ *        --leak-steps-gpu N (the same on webgpu / webgl, default 0)
  *        --studio-steps N (default 8; 0 skips the long-task check)  --studio-preset P (default tiny)
  *
  * Three parts, all in this one run:
@@ -99,10 +100,10 @@ const loopBackends = list('loop-backends', ['cpu', 'webgpu']).filter((b) => b !=
 const loopPreset = flag('loop-preset') ?? 'tiny';
 const loopBatch = num('loop-batch', 0);
 const loopSteps = Math.max(1, num('loop-steps', 50));
-const loopStepsGpu = Math.max(1, num('loop-steps-gpu', 3));
+const loopStepsGpu = Math.max(1, num('loop-steps-gpu', 2));
 const loopRounds = Math.max(1, num('loop-rounds', 2));
-const leakSteps = num('leak-steps', 200);
-const leakStepsGpu = num('leak-steps-gpu', 15);
+const leakSteps = num('leak-steps', 0);
+const leakStepsGpu = num('leak-steps-gpu', 0);
 const studioSteps = num('studio-steps', 8);
 /** SwiftShader makes webgpu / webgl 10–50× slower than the cpu backend here: they get their own, smaller step counts. */
 const isGpu = (backend: string) => backend !== 'cpu';

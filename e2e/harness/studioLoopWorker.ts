@@ -10,9 +10,9 @@
  *   and accuracy/IoU every `previewEvery`, checkpoints to IndexedDB every `checkpointEvery` and at the end,
  *   status / loss / preview messages posted to the page) started and timed until it reports `finished`
  *   (its final checkpoint included).
- * - memory: one more TrainingSession of `leakSteps` steps; tf.memory() is sampled every time the session
- *   posts new losses (right after a flush: no loss tensors pending), so the tensor count and WebGPU bytes
- *   must be the same at every sample after the first `previewEvery` steps.
+ * - memory: tf.memory() is sampled every time a timed studio round posts new losses (right after a flush: no
+ *   loss tensors pending), and over one more TrainingSession of `leakSteps` steps when leakSteps > 0; the
+ *   tensor count and WebGPU bytes in use must be the same at every sample, across rounds too.
  */
 import * as tf from '../../src/redo/tf';
 import { RedoModel, RedoTrainer, disposeLosses, readLosses, sampleBatches, preset, type ImageSet, type StepLosses } from '../../src/redo';
@@ -187,17 +187,24 @@ async function run(req: LoopRequest, report: LoopReport): Promise<void> {
     progress('timed', `round ${r + 1}/${req.rounds}: bare ${req.steps} steps`);
     report.bareMsPerStep.push(await bare(req, dataset.images));
     progress('timed', `round ${r + 1}/${req.rounds}: studio loop ${req.steps} steps (last bare ${report.bareMsPerStep.at(-1)!.toFixed(0)} ms/step)`);
-    const s = await studio(req, dataset, req.steps, req.options, (msg) => {
+    const s = await studio(req, dataset, req.steps, req.options, (msg, session) => {
       if (msg.type === 'status') counts.status++;
-      else if (msg.type === 'losses') counts.losses++;
+      else if (msg.type === 'losses') {
+        counts.losses++;
+        // Memory after every loss flush of every timed studio round (fresh session each round: the same numbers
+        // again unless something outlives a session).
+        if (msg.chunk.step.length) report.memory.push(memoryNow(session.trainer.iteration));
+      }
       else if (msg.type === 'previews') counts.previews++;
       else if (msg.type === 'checkpoint-saved') counts.checkpoints++;
     });
     report.studioMsPerStep.push(s.ms / req.steps);
     report.restarts += s.restarts;
+    report.memorySteps += req.steps;
   }
 
   if (req.leakSteps > 0) {
+    // A longer run on top: its samples follow those of the timed rounds.
     progress('memory', `studio loop ${req.leakSteps} steps, tf.memory() after every loss flush`);
     let lastShown = 0;
     const s = await studio(req, dataset, req.leakSteps, req.options, (msg, session) => {
@@ -209,7 +216,7 @@ async function run(req: LoopRequest, report: LoopReport): Promise<void> {
         progress('memory', `step ${step}/${req.leakSteps}: ${tf.memory().numTensors} tensors`);
       }
     });
-    report.memorySteps = req.leakSteps;
+    report.memorySteps += req.leakSteps;
     report.restarts += s.restarts;
   }
 }

@@ -1,4 +1,4 @@
-import { useRef, useState, type DragEvent } from 'react';
+import { useEffect, useRef, useState, type DragEvent } from 'react';
 import { useStudio } from '../store';
 import { send } from '../client';
 import { datasetNameOf, filesFromDrop, filesFromList, splitMasks } from '../files';
@@ -35,6 +35,28 @@ export function DatasetPanel() {
       if (files.length) startIngest(files, masks, size);
     });
   };
+
+  // A folder dropped anywhere else on the page is a dataset too (and the browser must not navigate away to
+  // the dropped file). Drop zones that handled the drop have called preventDefault.
+  const pageDrop = useRef<(e: globalThis.DragEvent) => void>(() => undefined);
+  pageDrop.current = (e) => {
+    if (e.defaultPrevented || !e.dataTransfer) return;
+    e.preventDefault();
+    if (useStudio.getState().ingest.running) return;
+    void filesFromDrop(e.dataTransfer).then((files) => {
+      if (files.length) startIngest(files, masks, useStudio.getState().config.imageSize);
+    });
+  };
+  useEffect(() => {
+    const over = (e: globalThis.DragEvent) => e.preventDefault();
+    const drop = (e: globalThis.DragEvent) => pageDrop.current(e);
+    window.addEventListener('dragover', over);
+    window.addEventListener('drop', drop);
+    return () => {
+      window.removeEventListener('dragover', over);
+      window.removeEventListener('drop', drop);
+    };
+  }, []);
 
   const demo = () => {
     const st = useStudio.getState();

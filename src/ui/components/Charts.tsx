@@ -59,13 +59,14 @@ export function LossChart() {
     (width) => ({
       width,
       height: 220,
-      scales: { x: { time: false } },
-      axes: [{ label: 'step' }, { label: 'loss' }],
+      // The z reconstruction (λz·MSE) is an order of magnitude above the adversarial terms: its own axis, right.
+      scales: { x: { time: false }, y: {}, z: {} },
+      axes: [{ label: 'step' }, { label: 'G adversarial, D', scale: 'y' }, { label: 'z reconstruction', scale: 'z', side: 1, grid: { show: false } }],
       series: [
         { label: 'step' },
-        { label: 'G adversarial', stroke: '#e0533d', width: 1.5 },
-        { label: 'z reconstruction', stroke: '#3d7be0', width: 1.5 },
-        { label: 'D (real + fake)', stroke: '#2ca05a', width: 1.5 },
+        { label: 'G adversarial', stroke: '#e0533d', width: 1.5, scale: 'y' },
+        { label: 'z reconstruction', stroke: '#3d7be0', width: 1.5, scale: 'z' },
+        { label: 'D (real + fake)', stroke: '#2ca05a', width: 1.5, scale: 'y' },
       ],
       legend: { live: true },
     }),

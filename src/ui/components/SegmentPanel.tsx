@@ -80,9 +80,9 @@ export function SegmentPanel() {
         </div>
       </div>
       {rejected.length > 0 && (
-        <ul className="rejected">
+        <ul className="rejected" data-testid="segment-rejected">
           {rejected.map((r) => (
-            <li key={r.name}>
+            <li key={r.name} data-name={r.name}>
               <code>{r.name}</code> — {r.reason}
             </li>
           ))}
@@ -90,7 +90,7 @@ export function SegmentPanel() {
       )}
       <div className="segmented" data-testid="segment-results">
         {results.map((r, i) => (
-          <figure key={`${r.name}-${i}`} className="seg-item">
+          <figure key={`${r.name}-${i}`} className="seg-item" data-testid="segment-item">
             <div className="row">
               <img src={urls[i]!.input} alt={`${r.name} input`} width={128} height={128} />
               <img src={urls[i]!.mask} alt={`${r.name} mask`} width={128} height={128} />
@@ -100,13 +100,13 @@ export function SegmentPanel() {
             </div>
             <figcaption>
               <code>{r.name}</code> · areas {r.areas.map((a) => `${(100 * a).toFixed(0)}%`).join(' / ')} ·{' '}
-              <a href={urls[i]!.mask} download={`${baseName(r.name)}-mask.png`}>
+              <a href={urls[i]!.mask} download={`${baseName(r.name)}-mask.png`} data-testid="download-mask">
                 mask
               </a>
               {urls[i]!.cutouts.map((u, k) => (
                 <span key={k}>
                   {' · '}
-                  <a href={u} download={`${baseName(r.name)}-region${k + 1}.png`}>
+                  <a href={u} download={`${baseName(r.name)}-region${k + 1}.png`} data-testid={`download-cutout-${k + 1}`}>
                     cut-out {k + 1}
                   </a>
                 </span>

@@ -1,0 +1,72 @@
+/**
+ * The studio's zustand store (src/ui/store.ts) as the worker's messages drive it: loss history over the whole
+ * run (chunks appended, a restored run's history replacing what was shown, accuracy / IoU kept aligned with the
+ * steps), ingest state, and an import refusal that leaves the run's status alone.
+ */
+import { beforeEach, describe, expect, it } from 'vitest';
+import { useStudio } from '../src/ui/store';
+import type { LossHistory } from '../src/worker/runArchive';
+import type { TrainingStatus } from '../src/worker/protocol';
+
+const initial = useStudio.getState();
+
+function chunk(steps: number[], metrics?: number[]): LossHistory {
+  const h: LossHistory = { step: steps, gAdv: steps.map((s) => s + 0.1), gRecZ: steps.map((s) => s + 0.2), dReal: steps.map((s) => s + 0.3), dFake: steps.map((s) => s + 0.4) };
+  if (metrics) {
+    h.accuracy = metrics;
+    h.iou = metrics.map((m) => m / 2);
+  }
+  return h;
+}
+
+function status(runId: string, step: number): TrainingStatus {
+  return { ...initial.status, state: 'running', runId, datasetId: 'd', datasetName: 'digits', step, totalSteps: step, maxSteps: 100 };
+}
+
+describe('studio store', () => {
+  beforeEach(() => useStudio.setState(initial, true));
+
+  it('appends loss chunks of a run and replaces them when a restored run sends its whole history', () => {
+    const s = () => useStudio.getState();
+    s().receive({ type: 'status', status: status('run-1', 0) });
+    s().receive({ type: 'losses', runId: 'run-1', chunk: chunk([1, 2]), reset: true });
+    s().receive({ type: 'losses', runId: 'run-1', chunk: chunk([3, 4]), reset: false });
+    expect(s().history.step).toEqual([1, 2, 3, 4]);
+    expect(s().history.gRecZ).toEqual([1.2, 2.2, 3.2, 4.2]);
+    // Accuracy arrives later in the run: earlier steps are padded so the arrays stay aligned with `step`.
+    s().receive({ type: 'losses', runId: 'run-1', chunk: chunk([5, 6], [NaN, 0.8]), reset: false });
+    expect(s().history.accuracy).toEqual([NaN, NaN, NaN, NaN, NaN, 0.8]);
+    expect(s().history.iou).toHaveLength(6);
+    const version = s().historyVersion;
+
+    s().receive({ type: 'losses', runId: 'run-2', chunk: chunk([1, 2, 3]), reset: true });
+    expect(s().history.step).toEqual([1, 2, 3]);
+    expect(s().history.accuracy).toBeUndefined();
+    expect(s().historyRunId).toBe('run-2');
+    expect(s().historyVersion).toBeGreaterThan(version);
+  });
+
+  it('tracks ingest and selects the new dataset at its size', () => {
+    const s = () => useStudio.getState();
+    s().receive({ type: 'ingest-progress', done: 3, total: 10, phase: 'decoding' });
+    expect(s().ingest).toMatchObject({ running: true, done: 3, total: 10 });
+    const summary = { id: 'ds-9', name: 'cats', size: 64, count: 7, hasMasks: false, createdAt: '2026-01-01' };
+    s().receive({ type: 'ingest-done', result: { datasetId: 'ds-9', accepted: 7, rejected: [{ name: 'x.txt', reason: 'not an image' }], warnings: [] }, summary, ms: 100 });
+    expect(s().ingest.running).toBe(false);
+    expect(s().ingest.rejected).toEqual([{ name: 'x.txt', reason: 'not an image' }]);
+    expect(s().selectedDatasetId).toBe('ds-9');
+    expect(s().config.imageSize).toBe(64);
+  });
+
+  it('shows an import refusal without touching the run', () => {
+    const s = () => useStudio.getState();
+    s().receive({ type: 'status', status: status('run-1', 12) });
+    s().patch({ importBusy: true });
+    s().receive({ type: 'error', context: 'import', message: 'not a zip' });
+    expect(s().importError).toBe('not a zip');
+    expect(s().importBusy).toBe(false);
+    expect(s().status.step).toBe(12);
+    expect(s().status.runId).toBe('run-1');
+    expect(s().errors.map((e) => e.context)).toEqual(['import']);
+  });
+});

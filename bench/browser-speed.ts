@@ -359,7 +359,8 @@ function table(rows: Row[], chromiumVersion: string): string {
     `# Training speed in headless Chromium`,
     '',
     `${new Date().toISOString()} · Chromium ${chromiumVersion} · tfjs ${rows.find((r) => r.report)?.report?.tfjs ?? '?'} · ` +
-      `${warmup} warm-up + ${steps} timed iterations per row, median; one iteration = sampleBatches + trainer.step + one batched readLosses (every step)`,
+      `${warmup} warm-up + ${gpuSteps} timed iterations on webgpu / webgl, ${cpuWarmup} + ${steps} on cpu${budget > 0 ? ` (fewer after ${budget} s)` : ''}, median; ` +
+      'one iteration = sampleBatches + trainer.step + one batched readLosses (every step)',
     '',
     '| preset | backend | batch | median ms/iter | min | max | images/s | ×webgpu (time) | first warm-up ms | tensors before→after | GPU MB |',
     '|---|---|---|---|---|---|---|---|---|---|---|',

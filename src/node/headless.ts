@@ -14,7 +14,7 @@ import {
   gatherImages,
   RedoModel,
   RedoTrainer,
-  restoreTrainingState,
+  restoreTrainer,
   sampleBatches,
   type ImageSet,
   type RedoConfig,
@@ -121,15 +121,7 @@ export class HeadlessRun {
     trainObject?: Float32Array;
   }): HeadlessRun {
     checkSize(a.state.config, a.data);
-    const model = new RedoModel(a.state.config, a.state.seed, { uninitialised: true });
-    const trainer = new RedoTrainer(model, a.state.seed);
-    try {
-      restoreTrainingState(trainer, a.state);
-    } catch (e) {
-      trainer.dispose();
-      model.dispose();
-      throw e;
-    }
+    const { model, trainer } = restoreTrainer(a.state);
     return new HeadlessRun(model, trainer, a.data, a.evalSet, a.history, a.dataset, a.trainObject);
   }
 

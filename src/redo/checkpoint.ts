@@ -1,7 +1,7 @@
 import * as tf from './tf';
 import type { RedoConfig } from './config';
-import type { NetworkId } from './redo';
-import type { RedoTrainer } from './trainer';
+import { RedoModel, type NetworkId } from './redo';
+import { RedoTrainer } from './trainer';
 import { exportWeights, importWeights } from './weights';
 import { fromTorch, toTorch } from './params';
 import type { NamedTensorData } from './safetensors';
@@ -80,3 +80,17 @@ export function restoreTrainingState(trainer: RedoTrainer, state: TrainingState)
   trainer.restarts = state.restarts;
 }
 
+
+/** A model and trainer rebuilt from a training state (a checkpoint or an imported run); nothing is left allocated if it does not fit. */
+export function restoreTrainer(state: TrainingState): { model: RedoModel; trainer: RedoTrainer } {
+  const model = new RedoModel(state.config, state.seed, { uninitialised: true });
+  const trainer = new RedoTrainer(model, state.seed);
+  try {
+    restoreTrainingState(trainer, state);
+  } catch (e) {
+    trainer.dispose();
+    model.dispose();
+    throw e;
+  }
+  return { model, trainer };
+}

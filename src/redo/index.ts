@@ -2,7 +2,7 @@
 export { PRESETS, PRESET_NAMES, preset, validateConfig, type RedoConfig, type PresetName } from './config';
 export { RedoModel, NETWORKS, type NetworkId } from './redo';
 export { RedoTrainer, readLosses, disposeLosses, type StepLosses, type LossValues } from './trainer';
-export { captureTrainingState, restoreTrainingState, type TrainingState } from './checkpoint';
+export { captureTrainingState, restoreTrainer, restoreTrainingState, type TrainingState } from './checkpoint';
 export { sampleBatches, gatherImages, type ImageSet } from './batches';
 export { exportWeights, importWeights, WeightsMismatchError } from './weights';
 export { encodeSafetensors, decodeSafetensors, SafetensorsError, type NamedTensorData, type SafetensorsFile } from './safetensors';

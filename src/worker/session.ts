@@ -16,7 +16,7 @@ import {
   importWeights,
   RedoModel,
   RedoTrainer,
-  restoreTrainingState,
+  restoreTrainer,
   sampleBatches,
   gatherImages,
   Rng,
@@ -144,15 +144,7 @@ export class TrainingSession {
   /** A run continued from a checkpoint or an imported archive: same weights, optimizer state, counters and seed. */
   static restore(a: { runId: string; dataset: LoadedDataset; state: TrainingState; history: LossHistory; options: LoopOptions; post: Post }): TrainingSession {
     checkSize(a.state.config, a.dataset);
-    const model = new RedoModel(a.state.config, a.state.seed, { uninitialised: true });
-    const trainer = new RedoTrainer(model, a.state.seed);
-    try {
-      restoreTrainingState(trainer, a.state);
-    } catch (e) {
-      trainer.dispose();
-      model.dispose();
-      throw e;
-    }
+    const { model, trainer } = restoreTrainer(a.state);
     const s = new TrainingSession(a.runId, a.dataset, model, trainer, cloneHistory(a.history), a.options, a.post);
     s.lastCheckpointStep = a.state.iteration;
     return s;

@@ -20,6 +20,7 @@ import {
   type PreviewSet,
   type SegmentedImage,
   type TrainingStatus,
+  idleStatus,
 } from '../worker/protocol';
 import { initialSettings } from './query';
 
@@ -86,23 +87,7 @@ export interface StudioState {
   patch(p: Partial<StudioState>): void;
 }
 
-const idle: TrainingStatus = {
-  state: 'idle',
-  runId: null,
-  datasetId: null,
-  datasetName: null,
-  config: null,
-  step: 0,
-  restarts: 0,
-  totalSteps: 0,
-  maxSteps: 0,
-  itPerSec: 0,
-  elapsedMs: 0,
-  etaMs: null,
-  lastCheckpointStep: null,
-  numTensors: 0,
-  numBytesInGPU: null,
-};
+const idle = idleStatus();
 
 const emptyIngest: IngestView = { running: false, label: '', done: 0, total: 0, result: null, summary: null, failure: null, rejected: [], ms: null };
 

@@ -70,6 +70,27 @@ export interface TrainingStatus {
   numBytesInGPU: number | null;
 }
 
+/** The status when no run is open (numTensors: what tf.memory() reports, 0 where it is not known). */
+export function idleStatus(numTensors = 0): TrainingStatus {
+  return {
+    state: 'idle',
+    runId: null,
+    datasetId: null,
+    datasetName: null,
+    config: null,
+    step: 0,
+    restarts: 0,
+    totalSteps: 0,
+    maxSteps: 0,
+    itPerSec: 0,
+    elapsedMs: 0,
+    etaMs: null,
+    lastCheckpointStep: null,
+    numTensors,
+    numBytesInGPU: null,
+  };
+}
+
 /** An RGBA image: width·height·4 bytes. */
 export interface RgbaImage {
   width: number;

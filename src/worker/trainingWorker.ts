@@ -21,7 +21,7 @@ import { isZip } from '../data/zip';
 import { selectBackend } from './backend';
 import { segmentFiles } from './segmentImages';
 import { errorText, newRunId, TrainingSession, type LoadedDataset } from './session';
-import { emptyHistory, type BackendName, type ErrorContext, type FromWorker, type ImportedModel, type LoopOptions, type ToWorker, type TrainingStatus } from './protocol';
+import { emptyHistory, idleStatus, type BackendName, type ErrorContext, type FromWorker, type ImportedModel, type LoopOptions, type ToWorker } from './protocol';
 
 const scope = self as unknown as {
   postMessage(msg: FromWorker, transfer: Transferable[]): void;
@@ -41,30 +41,9 @@ let session: TrainingSession | null = null;
 /** What an import produced, waiting for the user's choice (continue training / segment). */
 let imported: { model: ImportedModel; weights: Map<string, NamedTensorData>; state?: TrainingState; history?: LossHistory } | null = null;
 
-function idleStatus(): TrainingStatus {
-  const mem = tf.memory();
-  return {
-    state: 'idle',
-    runId: null,
-    datasetId: null,
-    datasetName: null,
-    config: null,
-    step: 0,
-    restarts: 0,
-    totalSteps: 0,
-    maxSteps: 0,
-    itPerSec: 0,
-    elapsedMs: 0,
-    etaMs: null,
-    lastCheckpointStep: null,
-    numTensors: mem.numTensors,
-    numBytesInGPU: null,
-  };
-}
-
 function postStatus(): void {
   if (session) session.postStatus(true);
-  else post({ type: 'status', status: idleStatus() });
+  else post({ type: 'status', status: idleStatus(tf.memory().numTensors) });
 }
 
 async function setBackend(requested: BackendName): Promise<void> {

@@ -54,35 +54,16 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Page } from '@playwright/test';
 import type { BenchReport } from '../e2e/harness/bench';
+import { CHROMIUM_FLAGS } from '../e2e/chromiumFlags';
+import { flag, list, num } from './cliFlags';
 import type { LoopReport } from '../e2e/harness/studioLoopWorker';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-/** DEVELOPERS.md's flags: WebGPU on SwiftShader (WebGL then lands on ANGLE/Vulkan/SwiftShader by itself). */
-const CHROMIUM_ARGS = [
-  '--enable-unsafe-webgpu',
-  '--use-webgpu-adapter=swiftshader',
-  '--enable-features=Vulkan',
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
+/** DEVELOPERS.md's flags (WebGL then lands on ANGLE/Vulkan/SwiftShader by itself). */
+const CHROMIUM_ARGS = CHROMIUM_FLAGS;
 const BACKENDS = ['webgpu', 'webgl', 'cpu'] as const;
 
-function flag(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
-const list = (name: string, fallback: string[]) => flag(name)?.split(',').map((s) => s.trim()).filter(Boolean) ?? fallback;
-const num = (name: string, fallback: number) => {
-  const v = flag(name);
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} wants a number ≥ 0, got "${v}"`);
-  return n;
-};
 
 const presets = list('presets', ['tiny', 'c2mnist-64', 'small-64']);
 const backends = list('backends', [...BACKENDS]);

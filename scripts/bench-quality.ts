@@ -35,18 +35,8 @@ import { formatDuration, logLine } from '../src/node/progress';
 import { writeFileAtomic } from '../src/node/archiveFile';
 import type { VulkanChoice } from '../src/node/backend';
 import { parseConfigOverrides } from '../src/node/args';
+import { flag, num } from '../bench/cliFlags';
 
-function flag(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
-const num = (name: string, fallback: number) => {
-  const v = flag(name);
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a number ≥ 0, got "${v}"`);
-  return n;
-};
 
 const MINUTES = num('minutes', 60);
 const VARIANTS = (flag('variants') ?? '3,2').split(',').map((s) => Number(s.trim())) as Array<2 | 3>;

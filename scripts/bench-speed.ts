@@ -40,19 +40,8 @@ import { markdownTable, type MemorySample } from '../src/node/benchUtil';
 import { median } from '../src/node/progress';
 import { longTaskVerdict, loopOverhead, memoryVerdict, ratio } from '../bench/speedStats';
 import type { BrowserResults } from '../bench/browser-speed';
+import { flag, list, num } from '../bench/cliFlags';
 
-function flag(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
-const list = (name: string, fallback: string[]) => flag(name)?.split(',').map((s) => s.trim()).filter(Boolean) ?? fallback;
-const num = (name: string, fallback: number) => {
-  const v = flag(name);
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a number ≥ 0, got "${v}"`);
-  return n;
-};
 
 const presetsArg = list('presets', ['tiny', 'c2mnist-64']);
 const PRESETS = presetsArg.includes('all') ? PRESET_NAMES : presetsArg;

@@ -9,20 +9,17 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { unzipSync } from 'fflate';
 import { decodeSafetensors } from '../src/redo/safetensors';
 import type { RedoConfig } from '../src/redo';
 import { decode } from 'fast-png';
 import { DATASET_DIR, ZIP_FILE, ZIP_IMAGE_COUNT } from './fixtures';
+import { resumeAndExpectNextStep, step } from './studioSteps';
 
 const HEADLESS_STEPS = 3;
 
 test.describe.configure({ mode: 'serial' });
-
-async function step(p: Page): Promise<number> {
-  return Number((await p.getByTestId('step').textContent()) ?? 'NaN');
-}
 
 function bytesOf(a: Float32Array): Buffer {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
@@ -89,20 +86,7 @@ test('a headless trainer run opens in the studio at its step and keeps training'
   }
 
   // Training continues from the headless step.
-  await page.getByTestId('resume').click();
-  await expect(page.getByTestId('run-state')).toHaveText('running');
-  const seen: number[] = [];
-  await expect
-    .poll(
-      async () => {
-        const s = await step(page);
-        seen.push(s);
-        return s;
-      },
-      { timeout: 300_000, intervals: [200] },
-    )
-    .toBeGreaterThan(HEADLESS_STEPS);
+  const seen = await resumeAndExpectNextStep(page, HEADLESS_STEPS, 300_000);
   expect(Math.min(...seen)).toBe(HEADLESS_STEPS);
-  expect(seen.find((s) => s > HEADLESS_STEPS)).toBe(HEADLESS_STEPS + 1);
   await expect.poll(async () => (await page.getByTestId('loss-count').textContent()) ?? '', { timeout: 120_000 }).not.toBe(`${HEADLESS_STEPS} steps recorded`);
 });

@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { decodeSafetensors } from '../src/redo/safetensors';
 import { RedoModel, exportWeights, type RedoConfig } from '../src/redo';
 import { BAD_FILES, DATASET_DIR, IMAGE_COUNT, ZIP_FILE, ZIP_IMAGE_COUNT } from './fixtures';
+import { resumeAndExpectNextStep, step, waitStep } from './studioSteps';
 
 const CHECKPOINT_EVERY = 3;
 const URL_QUERY = `/?preset=tiny&batch=4&ckptEvery=${CHECKPOINT_EVERY}&previewEvery=2&lossEvery=1&steps=100000&seed=3`;
@@ -21,15 +22,6 @@ let context: BrowserContext;
 let page: Page;
 /** The archive exported in test 5 (test 6 corrupts a copy). */
 let exportedZip = '';
-
-async function step(p: Page): Promise<number> {
-  return Number((await p.getByTestId('step').textContent()) ?? 'NaN');
-}
-
-async function waitStep(p: Page, atLeast: number, timeout = 240_000): Promise<number> {
-  await expect.poll(() => step(p), { timeout, intervals: [250] }).toBeGreaterThanOrEqual(atLeast);
-  return step(p);
-}
 
 /** Pixels of a canvas (by test id, or the first canvas inside the element) that differ from its first pixel. */
 async function differingPixels(p: Page, testId: string): Promise<number> {
@@ -142,21 +134,7 @@ test('3 · pause holds the step; resume continues from the same value', async ()
   await expect(page.getByTestId('last-checkpoint')).toHaveText(String(held)); // a checkpoint on pause
   await page.waitForTimeout(5_000);
   expect(await step(page)).toBe(held);
-  await page.getByTestId('resume').click();
-  await expect(page.getByTestId('run-state')).toHaveText('running');
-  const seen: number[] = [];
-  await expect
-    .poll(
-      async () => {
-        const s = await step(page);
-        seen.push(s);
-        return s;
-      },
-      { timeout: 240_000, intervals: [200] },
-    )
-    .toBeGreaterThan(held);
-  expect(Math.min(...seen)).toBeGreaterThanOrEqual(held);
-  expect(seen.find((s) => s > held)).toBe(held + 1);
+  await resumeAndExpectNextStep(page, held);
 });
 
 test('4 · after a reload the dataset is there and training resumes from the last checkpoint', async () => {

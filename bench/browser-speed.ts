@@ -56,7 +56,7 @@ import { chromium, type Page } from '@playwright/test';
 import type { BenchReport } from '../e2e/harness/bench';
 import { CHROMIUM_FLAGS } from '../e2e/chromiumFlags';
 import { flag, list, num } from './cliFlags';
-import type { LoopReport } from '../e2e/harness/studioLoopWorker';
+import type { LoopReport } from '../e2e/harness/studioLoopMessages';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';

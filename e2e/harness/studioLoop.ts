@@ -11,7 +11,7 @@
 import { preset } from '../../src/redo';
 import { DEFAULT_OPTIONS } from '../../src/ui/query';
 import type { BackendName } from '../../src/worker/protocol';
-import type { FromLoopWorker, LoopProgress, LoopReport, LoopRequest } from './studioLoopWorker';
+import { emptyLoopReport, type FromLoopWorker, type LoopProgress, type LoopReport, type LoopRequest } from './studioLoopMessages';
 
 declare global {
   interface Window {
@@ -57,20 +57,6 @@ worker.onmessage = (e: MessageEvent<FromLoopWorker>) => {
   }
 };
 worker.onerror = (e: ErrorEvent) => {
-  window.__loop = {
-    backend,
-    adapter: '',
-    preset: presetName,
-    batch: req.batch,
-    steps: req.steps,
-    options: req.options,
-    bareMsPerStep: [],
-    studioMsPerStep: [],
-    studioMessages: { status: 0, losses: 0, previews: 0, checkpoints: 0 },
-    restarts: 0,
-    memory: [],
-    memorySteps: 0,
-    error: `worker error: ${e.message}`,
-  };
+  window.__loop = { ...emptyLoopReport(req), error: `worker error: ${e.message}` };
 };
 worker.postMessage(req);

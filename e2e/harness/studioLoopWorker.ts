@@ -18,47 +18,9 @@ import * as tf from '../../src/redo/tf';
 import { RedoModel, RedoTrainer, disposeLosses, readLosses, sampleBatches, preset, type ImageSet, type StepLosses } from '../../src/redo';
 import { selectBackend } from '../../src/worker/backend';
 import { TrainingSession, type LoadedDataset } from '../../src/worker/session';
-import type { BackendName, FromWorker, LoopOptions } from '../../src/worker/protocol';
+import type { FromWorker, LoopOptions } from '../../src/worker/protocol';
+import { emptyLoopReport, type FromLoopWorker, type LoopReport, type LoopRequest, type MemoryPoint } from './studioLoopMessages';
 
-export interface LoopRequest {
-  backend: BackendName;
-  preset: string;
-  batch: number;
-  steps: number;
-  rounds: number;
-  options: Omit<LoopOptions, 'maxSteps'>;
-  leakSteps: number;
-  seed: number;
-}
-
-export interface MemoryPoint {
-  step: number;
-  numTensors: number;
-  numBytes: number;
-  gpuBytesInUse?: number;
-  gpuBytesAllocated?: number;
-}
-
-export interface LoopReport {
-  backend: string;
-  adapter: string;
-  preset: string;
-  batch: number;
-  steps: number;
-  options: Omit<LoopOptions, 'maxSteps'>;
-  /** ms per step of each bare round / studio round, in the order they ran (bare, studio, bare, studio, …) */
-  bareMsPerStep: number[];
-  studioMsPerStep: number[];
-  /** What the studio rounds did, summed over rounds. */
-  studioMessages: { status: number; losses: number; previews: number; checkpoints: number };
-  restarts: number;
-  memory: MemoryPoint[];
-  memorySteps: number;
-  error?: string;
-}
-
-export type LoopProgress = { phase: string; detail: string };
-export type FromLoopWorker = { type: 'progress'; progress: LoopProgress } | { type: 'done'; report: LoopReport };
 
 const scope = self as unknown as { postMessage(msg: FromLoopWorker): void; onmessage: ((e: MessageEvent<LoopRequest>) => void) | null };
 const progress = (phase: string, detail: string) => scope.postMessage({ type: 'progress', progress: { phase, detail } });
@@ -223,20 +185,7 @@ async function run(req: LoopRequest, report: LoopReport): Promise<void> {
 
 scope.onmessage = (e: MessageEvent<LoopRequest>) => {
   const req = e.data;
-  const report: LoopReport = {
-    backend: req.backend,
-    adapter: '',
-    preset: req.preset,
-    batch: req.batch,
-    steps: req.steps,
-    options: req.options,
-    bareMsPerStep: [],
-    studioMsPerStep: [],
-    studioMessages: { status: 0, losses: 0, previews: 0, checkpoints: 0 },
-    restarts: 0,
-    memory: [],
-    memorySteps: 0,
-  };
+  const report = emptyLoopReport(req);
   run(req, report)
     .catch((err: unknown) => {
       report.error = err instanceof Error ? `${err.message}\n${err.stack ?? ''}` : String(err);

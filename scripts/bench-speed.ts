@@ -34,7 +34,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os, { cpus, totalmem } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import * as tf from '../src/redo/tf';
-import { preset, PRESET_NAMES, RedoModel, RedoTrainer, readLosses, disposeLosses, sampleBatches, type ImageSet } from '../src/redo';
+import { preset, PRESET_NAMES, RedoModel, RedoTrainer, readLosses, disposeLosses, type ImageSet } from '../src/redo';
 import { setupBackend, type BackendName, type VulkanChoice } from '../src/node/backend';
 import { markdownTable, type MemorySample } from '../src/node/benchUtil';
 import { median } from '../src/node/progress';
@@ -103,11 +103,9 @@ async function timePreset(name: string, backend: BackendName, adapter: string | 
     const warmup = backend === 'cpu' ? CPU_WARMUP : WARMUP;
     for (let i = 0; i < warmup + timed; i++) {
       const t = performance.now();
-      const { x, xReal } = sampleBatches(data, batch, 1, trainer.restarts, trainer.iteration);
-      const l = trainer.step(x, xReal);
+      const l = trainer.stepOn(data, { batchSize: batch, batchSeed: 1 });
       await readLosses(l);
       disposeLosses(l);
-      tf.dispose([x, xReal]);
       const ms = performance.now() - t;
       if (i === 0) row.firstStepMs = ms;
       if (i >= warmup) times.push(ms);
@@ -154,11 +152,9 @@ async function leakCheck(backend: BackendName): Promise<LeakRow> {
   const every = Math.max(1, Math.floor(LEAK_STEPS / 20));
   try {
     for (let i = 1; i <= LEAK_STEPS; i++) {
-      const { x, xReal } = sampleBatches(data, config.batchSize, 2, trainer.restarts, trainer.iteration);
-      const l = trainer.step(x, xReal);
+      const l = trainer.stepOn(data, { batchSeed: 2 });
       await readLosses(l);
       disposeLosses(l);
-      tf.dispose([x, xReal]);
       if (i >= warm && ((i - warm) % every === 0 || i === LEAK_STEPS)) {
         const m = tf.memory() as tf.MemoryInfo & { numBytesInGPU?: number; numBytesAllocatedInGPU?: number };
         samples.push({

@@ -13,7 +13,6 @@ import {
   restoreTrainingState,
   RedoModel,
   RedoTrainer,
-  sampleBatches,
   type NamedTensorData,
   type TrainingState,
   type LossValues,
@@ -23,12 +22,9 @@ import { ArchiveError, ARCHIVE_FORMAT_VERSION, buildRunArchive, encodePng, histo
 const data = { count: 6, size: 32, pixels: new Float32Array(6 * 32 * 32 * 3).map((_, i) => Math.sin(i * 0.37)) };
 
 async function step(trainer: RedoTrainer): Promise<LossValues> {
-  const { x, xReal } = sampleBatches(data, trainer.config.batchSize, trainer.seed, trainer.restarts, trainer.iteration);
-  const l = trainer.step(x, xReal);
+  const l = trainer.stepOn(data);
   const v = await readLosses(l);
   disposeLosses(l);
-  x.dispose();
-  xReal.dispose();
   return v;
 }
 

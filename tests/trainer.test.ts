@@ -1,7 +1,7 @@
 /** The training step: every network learns, nothing leaks, and tiny trains on colored-2-MNIST. */
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '../src/redo/tf';
-import { preset, RedoModel, RedoTrainer, readLosses, disposeLosses, sampleBatches, type LossValues } from '../src/redo';
+import { preset, RedoModel, RedoTrainer, readLosses, disposeLosses, type LossValues } from '../src/redo';
 import { generateColored2Mnist } from '../src/redo/data/colored2mnist';
 import { loadMnistDigitsNode } from '../src/node/mnistNode';
 import { splitDigits } from '../src/redo/data/mnistDigits';
@@ -47,12 +47,9 @@ describe('one trainStep', () => {
     const counts: number[] = [];
     const bytes: number[] = [];
     for (let i = 1; i <= 10; i++) {
-      const { x, xReal } = sampleBatches(data, 2, 4, trainer.restarts, trainer.iteration);
-      const l = trainer.step(x, xReal);
+      const l = trainer.stepOn(data, { batchSize: 2 });
       await readLosses(l);
       disposeLosses(l);
-      x.dispose();
-      xReal.dispose();
       counts.push(tf.memory().numTensors);
       bytes.push(tf.memory().numBytes);
     }
@@ -69,11 +66,9 @@ describe('one trainStep', () => {
       const data = { count: 6, size: 32, pixels: new Float32Array(6 * 32 * 32 * 3).map((_, i) => Math.cos(i)) };
       let last: LossValues | undefined;
       for (let i = 0; i < 3; i++) {
-        const { x, xReal } = sampleBatches(data, 2, 5, trainer.restarts, trainer.iteration);
-        const l = trainer.step(x, xReal);
+        const l = trainer.stepOn(data, { batchSize: 2 });
         last = await readLosses(l);
         disposeLosses(l);
-        tf.dispose([x, xReal]);
       }
       trainer.dispose();
       model.dispose();
@@ -114,11 +109,9 @@ describe('tiny on colored-2-MNIST', () => {
     const t0 = performance.now();
     const steps = 150;
     for (let i = 0; i < steps; i++) {
-      const { x, xReal } = sampleBatches(data, config.batchSize, 11, trainer.restarts, trainer.iteration);
-      const l = trainer.step(x, xReal);
+      const l = trainer.stepOn(data);
       if (i % 10 === 9) history.push(await readLosses(l));
       disposeLosses(l);
-      tf.dispose([x, xReal]);
     }
     const seconds = (performance.now() - t0) / 1000;
     console.log(`tiny (n = 3, batch ${config.batchSize}) on colored-2-MNIST: ${steps} steps in ${seconds.toFixed(1)} s (${((seconds / steps) * 1000).toFixed(0)} ms/step)`);

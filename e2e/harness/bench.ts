@@ -16,7 +16,7 @@
  */
 import '@tensorflow/tfjs-backend-webgpu';
 import * as tf from '../../src/redo/tf';
-import { preset, RedoModel, RedoTrainer, readLosses, disposeLosses, sampleBatches, type ImageSet } from '../../src/redo';
+import { preset, RedoModel, RedoTrainer, readLosses, disposeLosses, type ImageSet } from '../../src/redo';
 
 export interface BenchReport {
   backend: string;
@@ -131,12 +131,9 @@ async function run(q: URLSearchParams, report: BenchReport): Promise<void> {
 
   const oneStep = async (): Promise<number> => {
     const t = performance.now();
-    const { x, xReal } = sampleBatches(data, config.batchSize, seed, trainer.restarts, trainer.iteration);
-    const l = trainer.step(x, xReal);
+    const l = trainer.stepOn(data, { batchSeed: seed });
     await readLosses(l);
     disposeLosses(l);
-    x.dispose();
-    xReal.dispose();
     return performance.now() - t;
   };
   const budgetMs = Number(q.get('budget') ?? 0) * 1000;

@@ -15,7 +15,7 @@
  *   tensor count and WebGPU bytes in use must be the same at every sample, across rounds too.
  */
 import * as tf from '../../src/redo/tf';
-import { RedoModel, RedoTrainer, disposeLosses, readLosses, sampleBatches, preset, type ImageSet, type StepLosses } from '../../src/redo';
+import { RedoModel, RedoTrainer, disposeLosses, readLosses, preset, type ImageSet, type StepLosses } from '../../src/redo';
 import { selectBackend } from '../../src/worker/backend';
 import { TrainingSession, type LoadedDataset } from '../../src/worker/session';
 import type { FromWorker, LoopOptions } from '../../src/worker/protocol';
@@ -67,10 +67,7 @@ async function bare(req: LoopRequest, data: ImageSet): Promise<number> {
     const t0 = performance.now();
     let last: StepLosses | null = null;
     for (let i = 0; i < req.steps; i++) {
-      const { x, xReal } = sampleBatches(data, config.batchSize, req.seed, trainer.restarts, trainer.iteration);
-      const l = trainer.step(x, xReal);
-      x.dispose();
-      xReal.dispose();
+      const l = trainer.stepOn(data, { batchSeed: req.seed });
       if (last) disposeLosses(last);
       last = l;
     }

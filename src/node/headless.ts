@@ -15,7 +15,6 @@ import {
   RedoModel,
   RedoTrainer,
   restoreTrainer,
-  sampleBatches,
   type ImageSet,
   type RedoConfig,
   type StepLosses,
@@ -175,14 +174,7 @@ export class HeadlessRun {
     let done = 0;
     while (done < steps) {
       const it = t.iteration;
-      const { x, xReal } = sampleBatches(this.data, this.config.batchSize, t.seed, t.restarts, it);
-      let losses: StepLosses;
-      try {
-        losses = t.step(x, xReal);
-      } finally {
-        x.dispose();
-        xReal.dispose();
-      }
+      const losses = t.stepOn(this.data);
       this.totalSteps += 1;
       done += 1;
       const { values, restarted } = await this.record(losses, it);

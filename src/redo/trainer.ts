@@ -4,6 +4,7 @@ import { RedoModel, type NetworkId } from './redo';
 import { Adam } from './adam';
 import { CollapseWatch } from './collapse';
 import { deriveSeed } from './random';
+import { sampleBatches, type ImageSet } from './batches';
 import { generatorAdversarialLoss, hingeLossFake, hingeLossReal, smallestRegionArea, zReconstructionLoss } from './losses';
 
 /** What one iteration produced, as scalar tensors still on the device: read them when you choose, then dispose. */
@@ -75,6 +76,21 @@ export class RedoTrainer {
 
   optimizer(net: NetworkId): Adam {
     return this.optimizers[net];
+  }
+
+  /**
+   * One iteration on a dataset: the two batches `sampleBatches` draws for (batchSeed, restarts, iteration) — the
+   * run's own seed unless given, so a resumed run sees the same batches — then step(). The batches are disposed
+   * here; the losses are the caller's.
+   */
+  stepOn(data: ImageSet, opts: { batchSize?: number; batchSeed?: number } = {}): StepLosses {
+    const { x, xReal } = sampleBatches(data, opts.batchSize ?? this.config.batchSize, opts.batchSeed ?? this.seed, this.restarts, this.iteration);
+    try {
+      return this.step(x, xReal);
+    } finally {
+      x.dispose();
+      xReal.dispose();
+    }
   }
 
   /**

@@ -17,7 +17,6 @@ import {
   RedoModel,
   RedoTrainer,
   restoreTrainer,
-  sampleBatches,
   gatherImages,
   Rng,
   type RedoConfig,
@@ -232,14 +231,7 @@ export class TrainingSession {
     if (this.state !== 'running') return;
     const t = this.trainer;
     const it = t.iteration;
-    const { x, xReal } = sampleBatches(this.dataset.images, this.config.batchSize, t.seed, t.restarts, it);
-    let losses: StepLosses;
-    try {
-      losses = t.step(x, xReal);
-    } finally {
-      x.dispose();
-      xReal.dispose();
-    }
+    const losses = t.stepOn(this.dataset.images);
     this.totalSteps += 1;
     this.pending.push({ losses, iteration: it, total: this.totalSteps });
     this.pendingCheckpoint = true;

@@ -1,24 +1,25 @@
 /**
  * ms per trainStep on the TF.js CPU backend, median of repeated steps after warm-up, one preset per argument.
  * `npx tsx bench/trainstep-cpu.ts tiny paper-128 --batch 2 --steps 5`
+ * `--compare-kernels`: every timed step runs twice, once on tfjs-backend-cpu's own broadcast / transpose kernels
+ * and once on src/redo/cpuKernels.ts's (alternating which goes first), and the table gives both medians and the ratio.
  */
 import * as tf from '../src/redo/tf';
 import { preset, RedoModel, RedoTrainer, readLosses, disposeLosses } from '../src/redo';
+import { median } from '../src/node/progress';
+import { num } from './cliFlags';
+import { useFastCpuKernels } from '../src/redo/cpuKernels';
 
-function flag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
+const COMPARE = process.argv.includes('--compare-kernels');
 
-const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
 
 async function main(): Promise<void> {
   await tf.setBackend('cpu');
   const names = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && !all[i - 1]?.startsWith('--'));
-  const steps = flag('steps', 10);
+  const steps = num('steps', 10);
   const rows: string[] = [];
   for (const name of names) {
-    const batch = flag('batch', 0) || preset(name).batchSize;
+    const batch = num('batch', 0) || preset(name).batchSize;
     const config = preset(name, { batchSize: batch });
     const t0 = performance.now();
     const model = new RedoModel(config, 1);
@@ -27,23 +28,41 @@ async function main(): Promise<void> {
     const s = config.imageSize;
     const x = tf.randomUniform([batch, s, s, 3], -1, 1) as tf.Tensor4D;
     const xr = tf.randomUniform([batch, s, s, 3], -1, 1) as tf.Tensor4D;
-    const times: number[] = [];
-    for (let i = 0; i < steps + 1; i++) {
+    const oneStep = async (): Promise<number> => {
       const t = performance.now();
       const l = trainer.step(x, xr);
       await readLosses(l); // the CPU backend is synchronous; reading here only closes the timing
       disposeLosses(l);
-      if (i > 0) times.push(performance.now() - t); // first step is warm-up
+      return performance.now() - t;
+    };
+    const times: number[] = [];
+    const original: number[] = [];
+    await oneStep(); // warm-up
+    for (let i = 0; i < steps; i++) {
+      if (!COMPARE) {
+        times.push(await oneStep());
+        continue;
+      }
+      for (const fast of i % 2 ? [true, false] : [false, true]) {
+        useFastCpuKernels(fast);
+        (fast ? times : original).push(await oneStep());
+      }
+      useFastCpuKernels(true);
     }
-    rows.push(`| ${name} | ${batch} | ${median(times).toFixed(0)} | ${Math.min(...times).toFixed(0)} | ${Math.max(...times).toFixed(0)} | ${(initMs / 1000).toFixed(1)} |`);
+    const row = `| ${name} | ${batch} | ${median(times).toFixed(0)} | ${Math.min(...times).toFixed(0)} | ${Math.max(...times).toFixed(0)} | ${(initMs / 1000).toFixed(1)} |`;
+    rows.push(COMPARE ? `${row} ${median(original).toFixed(0)} | ${(median(original) / median(times)).toFixed(2)} |` : row);
     console.log(rows[rows.length - 1]); // each row as soon as it is measured (paper-128 takes minutes per step)
     trainer.dispose();
     model.dispose();
     x.dispose();
     xr.dispose();
   }
-  console.log(`\nCPU backend (tfjs ${tf.version.tfjs}), ${steps} timed steps after 1 warm-up\n`);
-  console.log('| preset | batch | median ms/step | min | max | init s |\n|---|---|---|---|---|---|');
+  console.log(`\nCPU backend (tfjs ${tf.version.tfjs}), ${steps} timed steps after 1 warm-up${COMPARE ? ', each on both kernel sets' : ''}\n`);
+  console.log(
+    COMPARE
+      ? '| preset | batch | median ms/step | min | max | init s | median ms/step, tfjs kernels | speed-up |\n|---|---|---|---|---|---|---|---|'
+      : '| preset | batch | median ms/step | min | max | init s |\n|---|---|---|---|---|---|',
+  );
   for (const r of rows) console.log(r);
 }
 

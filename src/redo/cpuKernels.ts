@@ -1,0 +1,349 @@
+/**
+ * Faster TF.js `cpu` kernels, registered over tfjs-backend-cpu's own: the float32 binary ops that broadcast (Add,
+ * Sub, Multiply, RealDiv, Maximum, Minimum, SquaredDifference), Transpose, Slice and SplitV off the contiguous
+ * case, Sum, and Softmax.
+ *
+ * By hand because tfjs-backend-cpu 4.22 walks every broadcast, transpose and strided slice element by element
+ * through indexToLoc with fresh arrays, and its Sum / Softmax call those walks internally (together about a third
+ * of a `tiny` training step, and much of its garbage); here each is a strided walk: an odometer over the outer
+ * dimensions, a tight loop over the innermost (merged) one.
+ * The arithmetic per element is the same as tfjs's (same JS expression, rounded to float32 once), so results are
+ * bit for bit those of the kernels they replace (tests/cpuKernels.test.ts).
+ */
+import * as tf from '@tensorflow/tfjs';
+
+type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min' | 'sqdiff';
+
+const BINARY_KERNELS: ReadonlyArray<[string, BinaryOp]> = [
+  [tf.Add, 'add'],
+  [tf.Sub, 'sub'],
+  [tf.Multiply, 'mul'],
+  [tf.RealDiv, 'div'],
+  [tf.Maximum, 'max'],
+  [tf.Minimum, 'min'],
+  [tf.SquaredDifference, 'sqdiff'],
+];
+
+/** The parts of tfjs-backend-cpu's MathBackendCPU these kernels use. */
+interface CpuBackend {
+  data: { get(dataId: object): { values?: unknown } };
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values: tf.TypedArray): tf.TensorInfo;
+}
+
+/** Strides of `inShape` read as `outShape` (right-aligned, 0 along broadcast dimensions). */
+export function broadcastStrides(inShape: readonly number[], outShape: readonly number[]): number[] {
+  const r = outShape.length;
+  const off = r - inShape.length;
+  const strides = new Array<number>(r).fill(0);
+  let s = 1;
+  for (let d = inShape.length - 1; d >= 0; d--) {
+    strides[d + off] = inShape[d] === 1 ? 0 : s;
+    s *= inShape[d]!;
+  }
+  return strides;
+}
+
+/**
+ * Merges neighbouring dimensions that every input walks contiguously (stride[d] = stride[d+1]·shape[d+1] for all
+ * inputs) and drops size-1 dimensions: the innermost loop gets as long as it can be.
+ */
+export function mergeDims(shape: readonly number[], strides: readonly number[][]): { shape: number[]; strides: number[][] } {
+  const keep = shape.map((n, d) => [n, d] as const).filter(([n]) => n !== 1);
+  if (keep.length === 0) return { shape: [1], strides: strides.map(() => [0]) };
+  const outShape: number[] = [keep[0]![0]];
+  const outStrides = strides.map((s) => [s[keep[0]![1]]!]);
+  for (let k = 1; k < keep.length; k++) {
+    const [n, d] = keep[k]!;
+    const last = outShape.length - 1;
+    const contiguous = strides.every((s, i) => outStrides[i]![last] === s[d]! * n);
+    if (contiguous) {
+      outShape[last] = outShape[last]! * n;
+      strides.forEach((s, i) => (outStrides[i]![last] = s[d]!));
+    } else {
+      outShape.push(n);
+      strides.forEach((s, i) => outStrides[i]!.push(s[d]!));
+    }
+  }
+  return { shape: outShape, strides: outStrides };
+}
+
+/** Calls `row(o, p)` for every innermost row of `shape` in order: o = the row's output offset, p[k] = its offset in input k. */
+function forEachRow(shape: readonly number[], strides: readonly number[][], row: (o: number, p: number[]) => void): void {
+  const r = shape.length;
+  const inner = shape[r - 1]!;
+  const idx = new Array<number>(r).fill(0);
+  const p = strides.map(() => 0);
+  const size = shape.reduce((a, b) => a * b, 1);
+  for (let o = 0; o < size; o += inner) {
+    row(o, p);
+    for (let d = r - 2; d >= 0; d--) {
+      idx[d]!++;
+      for (let k = 0; k < p.length; k++) p[k]! += strides[k]![d]!;
+      if (idx[d]! < shape[d]!) break;
+      for (let k = 0; k < p.length; k++) p[k]! -= strides[k]![d]! * shape[d]!;
+      idx[d] = 0;
+    }
+  }
+}
+
+function binaryRow(op: BinaryOp, out: Float32Array, o: number, n: number, a: Float32Array, pa: number, sa: number, b: Float32Array, pb: number, sb: number): void {
+  const end = o + n;
+  switch (op) {
+    case 'add':
+      for (; o < end; o++, pa += sa, pb += sb) out[o] = a[pa]! + b[pb]!;
+      return;
+    case 'sub':
+      for (; o < end; o++, pa += sa, pb += sb) out[o] = a[pa]! - b[pb]!;
+      return;
+    case 'mul':
+      for (; o < end; o++, pa += sa, pb += sb) out[o] = a[pa]! * b[pb]!;
+      return;
+    case 'div':
+      for (; o < end; o++, pa += sa, pb += sb) out[o] = a[pa]! / b[pb]!;
+      return;
+    case 'max':
+      for (; o < end; o++, pa += sa, pb += sb) out[o] = Math.max(a[pa]!, b[pb]!);
+      return;
+    case 'min':
+      for (; o < end; o++, pa += sa, pb += sb) out[o] = Math.min(a[pa]!, b[pb]!);
+      return;
+    case 'sqdiff':
+      for (; o < end; o++, pa += sa, pb += sb) {
+        const diff = a[pa]! - b[pb]!;
+        out[o] = diff * diff;
+      }
+      return;
+  }
+}
+
+/** a ∘ b with numpy broadcasting, as float32. */
+export function broadcastBinary(op: BinaryOp, a: Float32Array, aShape: readonly number[], b: Float32Array, bShape: readonly number[]): { values: Float32Array; shape: number[] } {
+  const shape = tf.backend_util.assertAndGetBroadcastShape(aShape as number[], bShape as number[]);
+  const out = new Float32Array(shape.reduce((x, y) => x * y, 1));
+  if (out.length === 0) return { values: out, shape };
+  const m = mergeDims(shape, [broadcastStrides(aShape, shape), broadcastStrides(bShape, shape)]);
+  const r = m.shape.length;
+  const n = m.shape[r - 1]!;
+  const sa = m.strides[0]![r - 1]!;
+  const sb = m.strides[1]![r - 1]!;
+  forEachRow(m.shape, m.strides, (o, p) => binaryRow(op, out, o, n, a, p[0]!, sa, b, p[1]!, sb));
+  return { values: out, shape };
+}
+
+/** x transposed by `perm` (output dimension d is input dimension perm[d]). */
+export function transposeValues<T extends tf.TypedArray>(x: T, xShape: readonly number[], perm: readonly number[]): T {
+  const out = new (x.constructor as new (n: number) => T)(x.length);
+  if (x.length === 0) return out;
+  const xStrides = broadcastStrides(xShape, xShape);
+  const m = mergeDims(
+    perm.map((p) => xShape[p]!),
+    [perm.map((p) => xStrides[p]!)],
+  );
+  const r = m.shape.length;
+  const n = m.shape[r - 1]!;
+  const s = m.strides[0]![r - 1]!;
+  forEachRow(m.shape, m.strides, (o, p) => {
+    let q = p[0]!;
+    for (let j = 0; j < n; j++, q += s) out[o + j] = x[q]!;
+  });
+  return out;
+}
+
+
+/** The flat offset of `begin` in a row-major tensor of `shape`, and the row-major strides. */
+function rowMajor(shape: readonly number[]): number[] {
+  const strides = new Array<number>(shape.length);
+  let s = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    strides[d] = s;
+    s *= shape[d]!;
+  }
+  return strides;
+}
+
+/** x[begin : begin + size] of a row-major tensor of `shape` (a copy). */
+export function sliceValues<T extends tf.TypedArray>(x: T, shape: readonly number[], begin: readonly number[], size: readonly number[]): T {
+  const n = size.reduce((a, b) => a * b, 1);
+  const out = new (x.constructor as new (n: number) => T)(n);
+  if (n === 0) return out;
+  const strides = rowMajor(shape);
+  const base = begin.reduce((acc, b, d) => acc + b * strides[d]!, 0);
+  const m = mergeDims(size, [strides]);
+  const r = m.shape.length;
+  const inner = m.shape[r - 1]!;
+  const s = m.strides[0]![r - 1]!;
+  forEachRow(m.shape, m.strides, (o, p) => {
+    let q = base + p[0]!;
+    if (s === 1) out.set(x.subarray(q, q + inner), o);
+    else for (let j = 0; j < inner; j++, q += s) out[o + j] = x[q]!;
+  });
+  return out;
+}
+
+/** Sum of float32 `x` over `axes`, accumulated in double in tfjs's order (the reduced axes innermost, in the order given). */
+export function sumValues(x: Float32Array, shape: readonly number[], axes: readonly number[]): { values: Float32Array; shape: number[] } {
+  const kept = shape.map((_, d) => d).filter((d) => !axes.includes(d));
+  const perm = [...kept, ...axes]; // tfjs's getAxesPermutation: the reduced axes in the order given
+  const outShape = kept.map((d) => shape[d]!);
+  const outSize = outShape.reduce((a, b) => a * b, 1);
+  const reduceSize = axes.reduce((a, d) => a * shape[d]!, 1);
+  const isIdentity = perm.every((p, i) => p === i);
+  const v = isIdentity ? x : transposeValues(x, shape, perm);
+  const out = new Float32Array(outSize);
+  for (let i = 0; i < outSize; i++) {
+    let acc = 0;
+    const off = i * reduceSize;
+    for (let j = 0; j < reduceSize; j++) acc += v[off + j]!;
+    out[i] = acc;
+  }
+  return { values: out, shape: outShape };
+}
+
+/** Softmax over the last axis of float32 `x`, with tfjs's float32 roundings at each stage (max, x − max, exp, sum, divide). */
+export function softmaxValues(x: Float32Array, shape: readonly number[]): Float32Array {
+  const out = new Float32Array(x.length);
+  const n = shape[shape.length - 1] ?? 1;
+  if (n === 0) return out;
+  for (let o = 0; o < x.length; o += n) {
+    let max = x[o]!;
+    for (let j = 1; j < n; j++) if (x[o + j]! > max || Number.isNaN(x[o + j]!)) max = x[o + j]!;
+    let acc = 0;
+    for (let j = 0; j < n; j++) {
+      out[o + j] = Math.exp(Math.fround(x[o + j]! - max));
+      acc += out[o + j]!;
+    }
+    const sum = Math.fround(acc);
+    for (let j = 0; j < n; j++) out[o + j] = out[o + j]! / sum;
+  }
+  return out;
+}
+
+/** tfjs-backend-cpu's own kernels, kept so a benchmark can switch back (bench/trainstep-cpu.ts --compare-kernels). */
+const originals = new Map<string, tf.KernelConfig>();
+const fast = new Map<string, tf.KernelConfig>();
+
+function fastBinary(op: BinaryOp, original: tf.KernelConfig): tf.KernelFunc {
+  return (args) => {
+    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    if (a.dtype !== 'float32' || b.dtype !== 'float32') return original.kernelFunc(args);
+    const backend = args.backend as unknown as CpuBackend;
+    const av = backend.data.get(a.dataId).values;
+    const bv = backend.data.get(b.dataId).values;
+    if (!(av instanceof Float32Array) || !(bv instanceof Float32Array)) return original.kernelFunc(args);
+    const r = broadcastBinary(op, av, a.shape, bv, b.shape);
+    return backend.makeTensorInfo(r.shape, 'float32', r.values);
+  };
+}
+
+function valuesOf(backend: CpuBackend, t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array | null {
+  const v = backend.data.get(t.dataId).values;
+  return t.dtype !== 'complex64' && t.dtype !== 'string' && (v instanceof Float32Array || v instanceof Int32Array || v instanceof Uint8Array) ? v : null;
+}
+
+function fastTranspose(original: tf.KernelConfig): tf.KernelFunc {
+  return (args) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    const { perm } = args.attrs as unknown as { perm: number[] };
+    const backend = args.backend as unknown as CpuBackend;
+    const xv = valuesOf(backend, x);
+    if (!xv) return original.kernelFunc(args);
+    return backend.makeTensorInfo(
+      perm.map((p) => x.shape[p]!),
+      x.dtype,
+      transposeValues(xv, x.shape, perm),
+    );
+  };
+}
+
+function fastSlice(original: tf.KernelConfig): tf.KernelFunc {
+  return (args) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    const backend = args.backend as unknown as CpuBackend;
+    const xv = valuesOf(backend, x);
+    const { begin, size } = args.attrs as unknown as { begin: number | number[]; size: number | number[] };
+    const [b, sz] = tf.slice_util.parseSliceParams(x as tf.Tensor, begin, size);
+    if (!xv || tf.slice_util.isSliceContinous(x.shape, b, sz)) return original.kernelFunc(args);
+    tf.slice_util.assertParamsValid(x as tf.Tensor, b, sz);
+    return backend.makeTensorInfo(sz, x.dtype, sliceValues(xv, x.shape, b, sz));
+  };
+}
+
+function fastSplitV(original: tf.KernelConfig): tf.KernelFunc {
+  return (args) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    const backend = args.backend as unknown as CpuBackend;
+    const xv = valuesOf(backend, x);
+    const { numOrSizeSplits, axis } = args.attrs as unknown as { numOrSizeSplits: number | number[]; axis: number };
+    const ax = tf.util.parseAxisParam(axis, x.shape)[0]!;
+    const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, numOrSizeSplits, ax);
+    if (!xv || x.shape.slice(0, ax).every((d) => d === 1)) return original.kernelFunc(args); // contiguous pieces
+    const begin = new Array<number>(x.shape.length).fill(0);
+    return sizes.map((n) => {
+      const size = [...x.shape];
+      size[ax] = n;
+      const piece = backend.makeTensorInfo(size, x.dtype, sliceValues(xv, x.shape, begin, size));
+      begin[ax]! += n;
+      return piece;
+    });
+  };
+}
+
+function fastSum(original: tf.KernelConfig): tf.KernelFunc {
+  return (args) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    const backend = args.backend as unknown as CpuBackend;
+    const xv = backend.data.get(x.dataId).values;
+    if (x.dtype !== 'float32' || !(xv instanceof Float32Array)) return original.kernelFunc(args);
+    const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
+    const axes = tf.util.parseAxisParam(axis, x.shape);
+    const r = sumValues(xv, x.shape, axes);
+    const shape = keepDims ? tf.backend_util.expandShapeToKeepDim(r.shape, axes) : r.shape;
+    return backend.makeTensorInfo(shape, 'float32', r.values);
+  };
+}
+
+function fastSoftmax(original: tf.KernelConfig): tf.KernelFunc {
+  return (args) => {
+    const { logits } = args.inputs as { logits: tf.TensorInfo };
+    const backend = args.backend as unknown as CpuBackend;
+    const v = backend.data.get(logits.dataId).values;
+    const { dim } = args.attrs as unknown as { dim: number };
+    const last = logits.shape.length - 1;
+    if (logits.dtype !== 'float32' || !(v instanceof Float32Array) || (dim !== -1 && dim !== last)) return original.kernelFunc(args);
+    return backend.makeTensorInfo([...logits.shape], 'float32', softmaxValues(v, logits.shape));
+  };
+}
+
+const OTHER_KERNELS: ReadonlyArray<[string, (original: tf.KernelConfig) => tf.KernelFunc]> = [
+  [tf.Transpose, fastTranspose],
+  [tf.Slice, fastSlice],
+  [tf.SplitV, fastSplitV],
+  [tf.Sum, fastSum],
+  [tf.Softmax, fastSoftmax],
+];
+
+function swap(config: tf.KernelConfig): void {
+  tf.unregisterKernel(config.kernelName, config.backendName);
+  tf.registerKernel(config);
+}
+
+/** Registers the fast kernels over the cpu backend's (`on`), or puts tfjs's own back; a no-op without a cpu backend. */
+export function useFastCpuKernels(on = true): void {
+  if (originals.size === 0) {
+    for (const [name, op] of BINARY_KERNELS) {
+      const original = tf.getKernel(name, 'cpu');
+      if (original) {
+        originals.set(name, original);
+        fast.set(name, { ...original, kernelFunc: fastBinary(op, original) });
+      }
+    }
+    for (const [name, make] of OTHER_KERNELS) {
+      const original = tf.getKernel(name, 'cpu');
+      if (original) {
+        originals.set(name, original);
+        fast.set(name, { ...original, kernelFunc: make(original) });
+      }
+    }
+  }
+  for (const config of (on ? fast : originals).values()) swap(config);
+}

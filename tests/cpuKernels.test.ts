@@ -183,4 +183,33 @@ describe('fast cpu kernels', () => {
       x.dispose();
     }
   });
+
+  it('matMul (every transpose, batch broadcast) agrees with tfjs-backend-cpu\'s blocked loop to float32 rounding', async () => {
+    await tf.setBackend('cpu');
+    const cases: Array<[number[], number[], boolean, boolean]> = [
+      [[37, 53], [53, 11], false, false],
+      [[53, 37], [53, 11], true, false],
+      [[37, 53], [11, 53], false, true],
+      [[53, 37], [11, 53], true, true],
+      [[3, 20, 30], [3, 30, 5], false, false],
+      [[2, 1, 20, 30], [3, 30, 5], false, false], // batch broadcast
+      [[300, 2], [300, 6], true, false], // long shared dimension (a filter gradient)
+    ];
+    for (const [aShape, bShape, ta, tb] of cases) {
+      const a = tf.tensor(seeded(size(aShape), aShape.length * 7), aShape);
+      const b = tf.tensor(seeded(size(bShape), bShape.length * 13), bShape);
+      useFastCpuKernels(false);
+      const theirs = tf.matMul(a, b, ta, tb);
+      useFastCpuKernels(true);
+      const ours = tf.matMul(a, b, ta, tb);
+      expect(ours.shape).toEqual(theirs.shape);
+      const x = await ours.data();
+      const y = await theirs.data();
+      let worst = 0;
+      for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i]! - y[i]!) / Math.max(1, Math.abs(y[i]!)));
+      expect(worst, `${aShape} × ${bShape} ${ta} ${tb}`).toBeLessThan(1e-5);
+      tf.dispose([a, b, ours, theirs]);
+    }
+    expect(() => tf.matMul(tf.zeros([2, 3]), tf.zeros([4, 5]))).toThrow(/inner shapes/);
+  });
 });

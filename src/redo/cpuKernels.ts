@@ -1,14 +1,14 @@
 /**
  * Faster TF.js `cpu` kernels, registered over tfjs-backend-cpu's own: the float32 binary ops that broadcast (Add,
  * Sub, Multiply, RealDiv, Maximum, Minimum, SquaredDifference), Transpose, Slice and SplitV off the contiguous
- * case, Sum, and Softmax.
+ * case, Sum, Softmax, and BatchMatMul (the one not bit-identical: see matMulValues).
  *
  * By hand because tfjs-backend-cpu 4.22 walks every broadcast, transpose and strided slice element by element
  * through indexToLoc with fresh arrays, and its Sum / Softmax call those walks internally (together about a third
  * of a `tiny` training step, and much of its garbage); here each is a strided walk: an odometer over the outer
  * dimensions, a tight loop over the innermost (merged) one.
- * The arithmetic per element is the same as tfjs's (same JS expression, rounded to float32 once), so results are
- * bit for bit those of the kernels they replace (tests/cpuKernels.test.ts).
+ * Except for BatchMatMul, the arithmetic per element is the same as tfjs's (same JS expression, rounded to float32
+ * once), so results are bit for bit those of the kernels they replace (tests/cpuKernels.test.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -218,6 +218,54 @@ export function softmaxValues(x: Float32Array, shape: readonly number[]): Float3
   return out;
 }
 
+/**
+ * Batched matrix product of float32 a [batchA, ·, ·] and b [batchB, ·, ·] (batch broadcast as tfjs does) as
+ * contiguous dot products: A is brought to [M, K] and B to Bᵀ [N, K] row-major first, so the inner loop reads two
+ * rows in order (tfjs's blocked loop strides through B). Sums in double over all of K, rounded once: not
+ * bit-identical to tfjs's block-wise float32 sums, and at least as accurate.
+ */
+export function matMulValues(
+  a: Float32Array,
+  aShape: readonly [number, number, number],
+  b: Float32Array,
+  bShape: readonly [number, number, number],
+  transposeA: boolean,
+  transposeB: boolean,
+): { values: Float32Array; M: number; N: number; batch: number } {
+  const [batchA, a1, a2] = aShape;
+  const [batchB, b1, b2] = bShape;
+  const M = transposeA ? a2 : a1;
+  const K = transposeA ? a1 : a2;
+  const N = transposeB ? b1 : b2;
+  const batch = Math.max(batchA, batchB);
+  const out = new Float32Array(batch * M * N);
+  const rowsA: Float32Array[] = [];
+  const rowsBt: Float32Array[] = [];
+  for (let i = 0; i < batchA; i++) {
+    const part = a.subarray(i * a1 * a2, (i + 1) * a1 * a2);
+    rowsA.push(transposeA ? transposeValues(part, [a1, a2], [1, 0]) : part);
+  }
+  for (let i = 0; i < batchB; i++) {
+    const part = b.subarray(i * b1 * b2, (i + 1) * b1 * b2);
+    rowsBt.push(transposeB ? part : transposeValues(part, [b1, b2], [1, 0]));
+  }
+  for (let bi = 0; bi < batch; bi++) {
+    const A = rowsA[bi % batchA]!;
+    const Bt = rowsBt[bi % batchB]!;
+    const o = bi * M * N;
+    for (let i = 0; i < M; i++) {
+      const ai = i * K;
+      for (let j = 0; j < N; j++) {
+        const bj = j * K;
+        let acc = 0;
+        for (let k = 0; k < K; k++) acc += A[ai + k]! * Bt[bj + k]!;
+        out[o + i * N + j] = acc;
+      }
+    }
+  }
+  return { values: out, M, N, batch };
+}
+
 /** tfjs-backend-cpu's own kernels, kept so a benchmark can switch back (bench/trainstep-cpu.ts --compare-kernels). */
 const originals = new Map<string, tf.KernelConfig>();
 const fast = new Map<string, tf.KernelConfig>();
@@ -314,12 +362,30 @@ function fastSoftmax(original: tf.KernelConfig): tf.KernelFunc {
   };
 }
 
+function fastMatMul(original: tf.KernelConfig): tf.KernelFunc {
+  return (args) => {
+    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const backend = args.backend as unknown as CpuBackend;
+    const av = backend.data.get(a.dataId).values;
+    const bv = backend.data.get(b.dataId).values;
+    if (a.dtype !== 'float32' || b.dtype !== 'float32' || !(av instanceof Float32Array) || !(bv instanceof Float32Array)) return original.kernelFunc(args);
+    const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
+    const as3 = [a.shape.slice(0, -2).reduce((x, y) => x * y, 1), a.shape[a.shape.length - 2]!, a.shape[a.shape.length - 1]!] as const;
+    const bs3 = [b.shape.slice(0, -2).reduce((x, y) => x * y, 1), b.shape[b.shape.length - 2]!, b.shape[b.shape.length - 1]!] as const;
+    const batchShape = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+    if ((transposeA ? as3[1] : as3[2]) !== (transposeB ? bs3[2] : bs3[1])) return original.kernelFunc(args); // tfjs's own error message
+    const r = matMulValues(av, as3, bv, bs3, transposeA, transposeB);
+    return backend.makeTensorInfo([...batchShape, r.M, r.N], 'float32', r.values);
+  };
+}
+
 const OTHER_KERNELS: ReadonlyArray<[string, (original: tf.KernelConfig) => tf.KernelFunc]> = [
   [tf.Transpose, fastTranspose],
   [tf.Slice, fastSlice],
   [tf.SplitV, fastSplitV],
   [tf.Sum, fastSum],
   [tf.Softmax, fastSoftmax],
+  [tf.BatchMatMul, fastMatMul],
 ];
 
 function swap(config: tf.KernelConfig): void {

@@ -40,23 +40,75 @@ export function conv(x: tf.Tensor4D, w: tf.Tensor, b: tf.Tensor | undefined, str
   return b ? tf.add(y, b) : y;
 }
 
+/** Largest im2col matrix (elements) cpuConv builds (128 MiB); bigger convolutions take TF.js's direct loop. */
+let maxPatchElements = 1 << 25;
+
+/** Benchmarks only: 0 turns im2col off (bench/trainstep-cpu.ts --compare-kernels). */
+export function setCpuConvPatchLimit(elements: number): void {
+  maxPatchElements = elements;
+}
+
 /**
- * conv2d whose filter gradient is itself a forward convolution: dW[kh, kw, ci, co] = Σ_{b,h,w}
- * xpad[b, s·h + kh, s·w + kw, ci]·dy[b, h, w, co], i.e. conv2d of x with (batch, channels) swapped by dy used
- * as a filter dilated by the stride. TF.js's CPU Conv2DBackpropFilter is a scalar loop nest that took 75% of a
- * training step; its Conv2D is im2col + blocked matMul. Used on the CPU backend only.
+ * im2col: the k×k patches of x (zero-padded by `pad`) under a convolution with `stride`, as rows
+ * [B·Ho·Wo, k·k·Cin] whose column order ((kh·k + kw)·Cin + ci) is that of an HWIO filter reshaped to
+ * [k·k·Cin, Cout].
+ */
+function patchRows(x: tf.Tensor4D, k: number, stride: number, pad: number): tf.Tensor2D {
+  const xp = pad > 0 ? tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]]) : x;
+  const [B, Hp, Wp, C] = xp.shape;
+  const Ho = Math.floor((Hp - k) / stride) + 1;
+  const Wo = Math.floor((Wp - k) / stride) + 1;
+  const cols: tf.Tensor4D[] = [];
+  for (let i = 0; i < k; i++) {
+    for (let j = 0; j < k; j++) {
+      cols.push(
+        stride === 1
+          ? tf.slice(xp, [0, i, j, 0], [B, Ho, Wo, C])
+          : (tf.stridedSlice(xp, [0, i, j, 0], [B, i + stride * (Ho - 1) + 1, j + stride * (Wo - 1) + 1, C], [1, stride, stride, 1]) as tf.Tensor4D),
+      );
+    }
+  }
+  const all = cols.length === 1 ? cols[0]! : tf.concat(cols, 3);
+  return tf.reshape(all, [B * Ho * Wo, k * k * C]);
+}
+
+/**
+ * conv2d on the CPU backend as im2col + matMul, with the filter gradient from the same patches
+ * (dW = patchesᵀ·dy) and the input gradient from TF.js's conv2dTranspose. By hand because TF.js's CPU
+ * Conv2D is a direct loop nest whose inner loop runs over the output channels (4–16 in the small presets)
+ * and its Conv2DBackpropFilter a scalar loop nest that took 75% of a training step; matMul is blocked.
+ * Convolutions whose patch matrix would pass maxPatchElements compute the filter gradient as a forward
+ * convolution instead (dW[kh, kw, ci, co] = Σ xpad[b, s·h + kh, s·w + kw, ci]·dy[b, h, w, co]).
  */
 function cpuConv(x: tf.Tensor4D, w: tf.Tensor4D, stride: number, pad: number): tf.Tensor4D {
+  const [k, , cin, cout] = w.shape;
+  const [B, H, W] = x.shape;
+  const Ho = Math.floor((H + 2 * pad - k) / stride) + 1;
+  const Wo = Math.floor((W + 2 * pad - k) / stride) + 1;
+  const im2col = B * Ho * Wo * k * k * cin <= maxPatchElements;
+  const padArg = pad === 0 ? 'valid' : pad;
   const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [x0, w0, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
-    const padArg = pad === 0 ? 'valid' : pad;
+    if (im2col) {
+      const rows = patchRows(x0, k, stride, pad);
+      save([x0, w0, rows]);
+      const y = tf.reshape(tf.matMul(rows, tf.reshape(w0, [k * k * cin, cout])), [B, Ho, Wo, cout]) as tf.Tensor4D;
+      return {
+        value: y,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [xi, wi, r] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor2D];
+          const dx = tf.conv2dTranspose(dy as tf.Tensor4D, wi, xi.shape, stride, padArg);
+          const dw = tf.reshape(tf.matMul(r, tf.reshape(dy, [B * Ho * Wo, cout]), true, false), [k, k, cin, cout]);
+          return [dx, dw];
+        },
+      };
+    }
     save([x0, w0]);
     return {
       value: tf.conv2d(x0, w0, stride, padArg),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [xi, wi] = saved as [tf.Tensor4D, tf.Tensor4D];
         const dy4 = dy as tf.Tensor4D;
-        const [k, , cin, cout] = wi.shape;
         const dx = tf.conv2dTranspose(dy4, wi, xi.shape, stride, padArg);
         const xp = pad > 0 ? tf.pad(xi, [[0, 0], [pad, pad], [pad, pad], [0, 0]]) : xi;
         const xT = tf.transpose(xp, [3, 1, 2, 0]) as tf.Tensor4D; // [Cin, Hp, Wp, B]

@@ -1,14 +1,16 @@
 /**
  * ms per trainStep on the TF.js CPU backend, median of repeated steps after warm-up, one preset per argument.
  * `npx tsx bench/trainstep-cpu.ts tiny paper-128 --batch 2 --steps 5`
- * `--compare-kernels`: every timed step runs twice, once on tfjs-backend-cpu's own broadcast / transpose kernels
- * and once on src/redo/cpuKernels.ts's (alternating which goes first), and the table gives both medians and the ratio.
+ * `--compare-kernels`: every timed step runs twice (alternating which goes first), once with tfjs-backend-cpu's own
+ * kernels and convolutions as its Conv2D (filter gradient as a forward convolution), once with src/redo/cpuKernels.ts
+ * and im2col convolutions (src/redo/layers.ts cpuConv); the table gives both medians and the ratio.
  */
 import * as tf from '../src/redo/tf';
 import { preset, RedoModel, RedoTrainer, readLosses, disposeLosses } from '../src/redo';
 import { median } from '../src/node/progress';
 import { num } from './cliFlags';
 import { useFastCpuKernels } from '../src/redo/cpuKernels';
+import { DEFAULT_PATCH_LIMIT, setCpuConvPatchLimit } from '../src/redo/layers';
 
 const COMPARE = process.argv.includes('--compare-kernels');
 
@@ -45,9 +47,11 @@ async function main(): Promise<void> {
       }
       for (const fast of i % 2 ? [true, false] : [false, true]) {
         useFastCpuKernels(fast);
+        setCpuConvPatchLimit(fast ? DEFAULT_PATCH_LIMIT : 0);
         (fast ? times : original).push(await oneStep());
       }
       useFastCpuKernels(true);
+      setCpuConvPatchLimit(DEFAULT_PATCH_LIMIT);
     }
     const row = `| ${name} | ${batch} | ${median(times).toFixed(0)} | ${Math.min(...times).toFixed(0)} | ${Math.max(...times).toFixed(0)} | ${(initMs / 1000).toFixed(1)} |`;
     rows.push(COMPARE ? `${row} ${median(original).toFixed(0)} | ${(median(original) / median(times)).toFixed(2)} |` : row);
@@ -60,7 +64,7 @@ async function main(): Promise<void> {
   console.log(`\nCPU backend (tfjs ${tf.version.tfjs}), ${steps} timed steps after 1 warm-up${COMPARE ? ', each on both kernel sets' : ''}\n`);
   console.log(
     COMPARE
-      ? '| preset | batch | median ms/step | min | max | init s | median ms/step, tfjs kernels | speed-up |\n|---|---|---|---|---|---|---|---|'
+      ? '| preset | batch | median ms/step | min | max | init s | median ms/step, tfjs kernels + direct conv | speed-up |\n|---|---|---|---|---|---|---|---|'
       : '| preset | batch | median ms/step | min | max | init s |\n|---|---|---|---|---|---|',
   );
   for (const r of rows) console.log(r);

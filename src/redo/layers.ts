@@ -41,7 +41,8 @@ export function conv(x: tf.Tensor4D, w: tf.Tensor, b: tf.Tensor | undefined, str
 }
 
 /** Largest im2col matrix (elements) cpuConv builds (128 MiB); bigger convolutions take TF.js's direct loop. */
-let maxPatchElements = 1 << 25;
+export const DEFAULT_PATCH_LIMIT = 1 << 25;
+let maxPatchElements = DEFAULT_PATCH_LIMIT;
 
 /** Benchmarks only: 0 turns im2col off (bench/trainstep-cpu.ts --compare-kernels). */
 export function setCpuConvPatchLimit(elements: number): void {

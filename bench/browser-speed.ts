@@ -5,7 +5,7 @@
  *   npm run bench:browser                                   # tiny, c2mnist-64, small-64 × webgpu, webgl, cpu
  *   npm run bench:browser -- --presets tiny,c2mnist-64 --backends webgpu,webgl,cpu --warmup 2 --steps 5
  *
- * Flags: --presets a,b  --backends a,b  --steps N (timed, default 10)  --gpu-steps N (timed on webgpu / webgl,
+ * Flags: --presets a,b  --backends a,b (`none` skips the speed rows)  --steps N (timed, default 10)  --gpu-steps N (timed on webgpu / webgl,
  *        default --steps)  --cpu-warmup W (default --warmup)  --budget S (no further timed step after S seconds per row; default none)  --warmup W (default 2)
  *        --batch B (default: each preset's own)  --timeout S (seconds per combination, default 900)
  *        --build (rebuild even when the build looks current)  --out FILE (default bench-results/browser-speed.md;
@@ -65,8 +65,8 @@ const CHROMIUM_ARGS = CHROMIUM_FLAGS;
 const BACKENDS = ['webgpu', 'webgl', 'cpu'] as const;
 
 
-const presets = list('presets', ['tiny', 'c2mnist-64', 'small-64']);
-const backends = list('backends', [...BACKENDS]);
+const presets = list('presets', ['tiny', 'c2mnist-64', 'small-64']).filter((p) => p !== 'none');
+const backends = list('backends', [...BACKENDS]).filter((b) => b !== 'none');
 const steps = Math.max(1, num('steps', 10));
 /** timed steps on webgpu / webgl (SwiftShader: 10–50× slower than cpu here) */
 const gpuSteps = Math.max(1, num('gpu-steps', steps));

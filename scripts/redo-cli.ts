@@ -1,10 +1,14 @@
 /**
  * `npm run redo -- params --preset NAME [--regions N] [--size S]`: prints, as JSON, the trainable parameter
  * count of each network the preset builds (F, each G_k, D, δ).
+ * `npm run redo -- score run.zip [--count N] [--seed S]`: scores a colored-MNIST run archive's masks on held-out
+ * images it never saw, next to an untrained model of the same seed (src/node/scoreRun.ts).
  */
 import * as tf from '../src/redo/tf';
 import { preset, PRESET_NAMES, type RedoConfig } from '../src/redo/config';
 import { parameterCounts } from '../src/redo/parameterCounts';
+import { readFileSync } from 'node:fs';
+import { formatRunScore, scoreRunArchive } from '../src/node/scoreRun';
 
 function arg(argv: string[], name: string): string | undefined {
   const i = argv.indexOf(`--${name}`);
@@ -13,11 +17,24 @@ function arg(argv: string[], name: string): string | undefined {
 
 async function main(argv: string[]): Promise<void> {
   const command = argv[0];
-  if (command !== 'params') {
+  if (command !== 'params' && command !== 'score') {
     console.error(`usage: npm run redo -- params --preset NAME   (presets: ${PRESET_NAMES.join(', ')})`);
+    console.error('       npm run redo -- score run.zip [--count N] [--seed S]');
     process.exit(2);
   }
   await tf.setBackend('cpu');
+  if (command === 'score') {
+    const file = argv[1];
+    if (!file || file.startsWith('--')) throw new Error('score: which run archive? npm run redo -- score run.zip');
+    const count = arg(argv, 'count');
+    const seed = arg(argv, 'seed');
+    const s = await scoreRunArchive(new Uint8Array(readFileSync(file)), {
+      ...(count ? { count: Number(count) } : {}),
+      ...(seed ? { seed: Number(seed) } : {}),
+    });
+    console.log(formatRunScore(s));
+    return;
+  }
   const name = arg(argv, 'preset') ?? 'paper-128';
   const overrides: Partial<RedoConfig> = {};
   const regions = arg(argv, 'regions');

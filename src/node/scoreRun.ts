@@ -1,0 +1,69 @@
+/**
+ * Scores a run archive's mask network on colored-2-MNIST images no step of its training saw — generated from the
+ * MNIST TEST digits with a seed of the caller's (by default neither the training set's nor the trainer's own
+ * held-out set's), so picking a checkpoint by its training-time evaluation cannot have tuned it to them — next to
+ * an untrained model of the same configuration and seed: what a committed checkpoint's unit test, or a person
+ * deciding whether a run segments, needs (`npm run redo -- score run.zip`).
+ */
+import { RedoModel, restoreTrainer, type TrainingState } from '../redo';
+import { splitDigits } from '../redo/data/mnistDigits';
+import { readRunArchive, type RunManifest } from '../worker/runArchive';
+import { C2MNIST_EVAL_SEED, generateSet } from './c2mnist';
+import { evaluate, formatEval, type EvalResult, type EvalSet } from './evaluate';
+import { loadMnistDigitsNode } from './mnistNode';
+
+/** This scorer's own held-out seed (the trainer evaluates on C2MNIST_EVAL_SEED, training uses C2MNIST_TRAIN_SEED). */
+export const SCORE_SEED = 0x1dea;
+
+export interface RunScore {
+  manifest: RunManifest;
+  step: number;
+  count: number;
+  seed: number;
+  regionNames: string[];
+  trained: EvalResult;
+  untrained: EvalResult;
+}
+
+/** Held-out colored-2-MNIST (n = 3) or one digit on the background (n = 2) at `size` px. */
+export function heldOutSet(a: { size: number; regions: 2 | 3; count: number; seed: number }): EvalSet {
+  const digits = splitDigits(loadMnistDigitsNode(), 'test');
+  const g = generateSet(digits, { count: a.count, size: a.size, seed: a.seed, regions: a.regions, withTruth: true });
+  const regionNames = a.regions === 3 ? ['even', 'odd', 'background'] : ['digit', 'background'];
+  return { images: g.images, truth: g.truth!, regions: a.regions, regionNames };
+}
+
+async function scoreState(state: TrainingState, set: EvalSet): Promise<{ trained: EvalResult; untrained: EvalResult }> {
+  const { model, trainer } = restoreTrainer(state);
+  const untrained = new RedoModel(state.config, state.seed);
+  try {
+    return {
+      trained: await evaluate((x) => model.masks(x), set, state.config.nRegions),
+      untrained: await evaluate((x) => untrained.masks(x), set, state.config.nRegions),
+    };
+  } finally {
+    trainer.dispose();
+    model.dispose();
+    untrained.dispose();
+  }
+}
+
+/** Scores the archive's model (n = 2 or 3 regions, as trained) on `count` held-out images. */
+export async function scoreRunArchive(bytes: Uint8Array, opts: { count?: number; seed?: number } = {}): Promise<RunScore> {
+  const count = opts.count ?? 256;
+  const seed = opts.seed ?? SCORE_SEED;
+  const { manifest, state } = await readRunArchive(bytes);
+  const n = state.config.nRegions;
+  if (n !== 2 && n !== 3) throw new Error(`the scorer knows colored-MNIST with 2 or 3 regions; this run has ${n}`);
+  const set = heldOutSet({ size: state.config.imageSize, regions: n, count, seed });
+  return { manifest, step: state.iteration, count, seed, regionNames: set.regionNames, ...(await scoreState(state, set)) };
+}
+
+export function formatRunScore(s: RunScore): string {
+  const same = s.seed === C2MNIST_EVAL_SEED ? ' (the trainer\'s own held-out seed!)' : '';
+  return [
+    `run at step ${s.step} (${s.manifest.dataset.name}), ${s.count} held-out images, seed ${s.seed}${same}`,
+    `  trained:   ${formatEval(s.trained, s.regionNames)}`,
+    `  untrained: ${formatEval(s.untrained, s.regionNames)}`,
+  ].join('\n');
+}

@@ -6,14 +6,14 @@
 import { describe, expect, it } from 'vitest';
 import { preset, RedoModel, RedoTrainer, disposeLosses, captureTrainingState } from '../src/redo';
 import { buildRunArchive, type LossHistory } from '../src/worker/runArchive';
-import { C2MNIST_EVAL_SEED } from '../src/node/c2mnist';
-import { heldOutSet, scoreRunArchive, SCORE_SEED } from '../src/node/scoreRun';
+import { C2MNIST_EVAL_SEED, c2mnistHeldOut } from '../src/node/c2mnist';
+import { scoreRunArchive, SCORE_SEED } from '../src/node/scoreRun';
 
 async function archive(steps: number): Promise<Uint8Array> {
   const config = { ...preset('tiny'), lrF: 1e-2 }; // a large step for F, so 2 steps move its masks visibly
   const model = new RedoModel(config, 7);
   const trainer = new RedoTrainer(model, 7);
-  const images = heldOutSet({ size: 32, regions: 2, count: 8, seed: 5 }).images;
+  const images = c2mnistHeldOut({ size: 32, regions: 2, count: 8, seed: 5 }).images;
   for (let i = 0; i < steps; i++) disposeLosses(trainer.stepOn(images));
   const state = await captureTrainingState(trainer);
   const history: LossHistory = { step: [], gAdv: [], gRecZ: [], dReal: [], dFake: [] };
@@ -26,8 +26,8 @@ async function archive(steps: number): Promise<Uint8Array> {
 describe('scoreRunArchive', () => {
   it('uses its own held-out seed on the MNIST test digits', () => {
     expect(SCORE_SEED).not.toBe(C2MNIST_EVAL_SEED);
-    const a = heldOutSet({ size: 32, regions: 2, count: 4, seed: SCORE_SEED });
-    const b = heldOutSet({ size: 32, regions: 2, count: 4, seed: C2MNIST_EVAL_SEED });
+    const a = c2mnistHeldOut({ size: 32, regions: 2, count: 4, seed: SCORE_SEED });
+    const b = c2mnistHeldOut({ size: 32, regions: 2, count: 4, seed: C2MNIST_EVAL_SEED });
     expect(a.images.pixels).not.toEqual(b.images.pixels);
     expect(a.truth.length).toBe(4 * 32 * 32 * 2);
     expect(a.regionNames).toEqual(['digit', 'background']);

@@ -6,11 +6,9 @@
  * deciding whether a run segments, needs (`npm run redo -- score run.zip`).
  */
 import { RedoModel, restoreTrainer, type TrainingState } from '../redo';
-import { splitDigits } from '../redo/data/mnistDigits';
 import { readRunArchive, type RunManifest } from '../worker/runArchive';
-import { C2MNIST_EVAL_SEED, generateSet } from './c2mnist';
+import { C2MNIST_EVAL_SEED, c2mnistHeldOut } from './c2mnist';
 import { evaluate, formatEval, type EvalResult, type EvalSet } from './evaluate';
-import { loadMnistDigitsNode } from './mnistNode';
 
 /** This scorer's own held-out seed (the trainer evaluates on C2MNIST_EVAL_SEED, training uses C2MNIST_TRAIN_SEED). */
 export const SCORE_SEED = 0x1dea;
@@ -23,14 +21,6 @@ export interface RunScore {
   regionNames: string[];
   trained: EvalResult;
   untrained: EvalResult;
-}
-
-/** Held-out colored-2-MNIST (n = 3) or one digit on the background (n = 2) at `size` px. */
-export function heldOutSet(a: { size: number; regions: 2 | 3; count: number; seed: number }): EvalSet {
-  const digits = splitDigits(loadMnistDigitsNode(), 'test');
-  const g = generateSet(digits, { count: a.count, size: a.size, seed: a.seed, regions: a.regions, withTruth: true });
-  const regionNames = a.regions === 3 ? ['even', 'odd', 'background'] : ['digit', 'background'];
-  return { images: g.images, truth: g.truth!, regions: a.regions, regionNames };
 }
 
 async function scoreState(state: TrainingState, set: EvalSet): Promise<{ trained: EvalResult; untrained: EvalResult }> {
@@ -55,7 +45,7 @@ export async function scoreRunArchive(bytes: Uint8Array, opts: { count?: number;
   const { manifest, state } = await readRunArchive(bytes);
   const n = state.config.nRegions;
   if (n !== 2 && n !== 3) throw new Error(`the scorer knows colored-MNIST with 2 or 3 regions; this run has ${n}`);
-  const set = heldOutSet({ size: state.config.imageSize, regions: n, count, seed });
+  const set = c2mnistHeldOut({ size: state.config.imageSize, regions: n, count, seed });
   return { manifest, step: state.iteration, count, seed, regionNames: set.regionNames, ...(await scoreState(state, set)) };
 }
 

@@ -134,7 +134,7 @@ export function broadcastBinary(op: BinaryOp, a: Float32Array, aShape: readonly 
 export function transposeValues<T extends tf.TypedArray>(x: T, xShape: readonly number[], perm: readonly number[]): T {
   const out = new (x.constructor as new (n: number) => T)(x.length);
   if (x.length === 0) return out;
-  const xStrides = broadcastStrides(xShape, xShape);
+  const xStrides = rowMajor(xShape);
   const m = mergeDims(
     perm.map((p) => xShape[p]!),
     [perm.map((p) => xStrides[p]!)],
@@ -150,7 +150,7 @@ export function transposeValues<T extends tf.TypedArray>(x: T, xShape: readonly 
 }
 
 
-/** The flat offset of `begin` in a row-major tensor of `shape`, and the row-major strides. */
+/** Row-major strides of `shape` (one per dimension, the last 1). */
 function rowMajor(shape: readonly number[]): number[] {
   const strides = new Array<number>(shape.length);
   let s = 1;

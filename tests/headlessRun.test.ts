@@ -90,6 +90,22 @@ describe('headless run', () => {
     expect(b.manifest.step).toBe(3);
     expect(b.history.step).toEqual([1, 2, 3]);
     expect(b.history.gAdv.slice(0, 2)).toEqual(a.history.gAdv);
+    expect(b.state.config.lrF).toBe(a.state.config.lrF);
+    // training settings may change on resume (said in the log, kept in the archive); the networks' shapes may not
+    const tuned = await trainCaptured([...common, '--resume', out, '--steps', '1', '--set', 'lrF=1e-3', '--batch', '3']);
+    expect(tuned.code).toBe(0);
+    expect(tuned.lines).toContain(`--resume: training settings changed: batchSize 2 → 3, lrF ${a.state.config.lrF} → 0.001`);
+    const c = await readRunArchive(new Uint8Array(readFileSync(out)));
+    expect(c.manifest.step).toBe(4);
+    expect(c.state.config).toEqual({ ...a.state.config, lrF: 1e-3, batchSize: 3 });
+    expect(c.state.weights.get('netEncM.out.mods.9.bias')!.data).not.toEqual(b.state.weights.get('netEncM.out.mods.9.bias')!.data);
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      expect(await trainMain([...common, '--resume', out, '--steps', '1', '--set', 'nfG=8'])).toBe(2);
+      expect(String(stderr.mock.calls[0]?.[0])).toContain('nfG cannot change in a trained model');
+    } finally {
+      stderr.mockRestore();
+    }
     expect(await trainMain(['--dataset', 'c2mnist', '--steps', '1'])).toBe(2); // no --preset: usage, exit 2
   });
 });

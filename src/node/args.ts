@@ -42,7 +42,8 @@ export const TRAIN_USAGE = `usage: npm run train -- --dataset <folder|c2mnist> -
   --steps N                   training iterations this run does (a resumed run goes on from its step count)
   --masks <folder>            ground-truth masks, matched to images by file name (image.jpg ↔ image.png / image_mask.png)
   --out run.zip               the run archive (same format as the studio's export; default run.zip)
-  --resume run.zip            continue a run (the studio's export or an earlier --out); its config wins over --preset
+  --resume run.zip            continue a run (the studio's export or an earlier --out): its networks win over --preset;
+                              --set of training settings (lr*, batchSize, lambdaZ, Adam, collapse watch) and --batch apply
   --backend webgpu|cpu|auto   default webgpu (Dawn; SwiftShader without a GPU); auto = webgpu on a real GPU, else cpu
   --vulkan auto|swiftshader|system   Vulkan driver for webgpu (default auto: system ICDs if any, else SwiftShader)
   --seed S                    run seed (default 1): weights, z and batches all derive from it

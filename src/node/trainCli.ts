@@ -3,7 +3,7 @@
  * docs/headless-and-benchmarks.md.
  */
 import * as tf from '../redo/tf';
-import { preset, type RedoConfig } from '../redo/config';
+import { preset, withTrainingSettings, type RedoConfig } from '../redo/config';
 import { parseTrainArgs, TRAIN_USAGE, ArgsError, type TrainOptions } from './args';
 import { setupBackend, type BackendInfo } from './backend';
 import { readArchiveFile, writeFileAtomic } from './archiveFile';
@@ -93,9 +93,17 @@ export async function trainMain(argv: string[]): Promise<number> {
   let config: RedoConfig;
   if (o.resume) {
     resumed = await readArchiveFile(o.resume);
-    config = resumed.state.config;
-    const ignored = [...(['size', 'regions', 'batch'] as const).filter((k) => o[k] !== undefined).map((k) => `--${k}`), ...(Object.keys(o.set).length ? ['--set'] : [])];
-    if (ignored.length) out.log(`--resume: the archive's configuration is used; ${ignored.join(', ')} ignored`);
+    // training settings (--set lrF=…, --batch) may change on resume; the networks' shapes (--size, --regions) may not
+    const settings: Partial<RedoConfig> = { ...o.set, ...(o.batch ? { batchSize: o.batch } : {}) };
+    try {
+      config = withTrainingSettings(resumed.state.config, { ...settings, ...(o.size ? { imageSize: o.size } : {}), ...(o.regions ? { nRegions: o.regions } : {}) });
+    } catch (e) {
+      process.stderr.write(`--resume ${o.resume}: ${e instanceof Error ? e.message : String(e)}\n`);
+      return 2;
+    }
+    const changed = (Object.keys(config) as Array<keyof RedoConfig>).filter((k) => config[k] !== resumed!.state.config[k]);
+    if (changed.length) out.log(`--resume: training settings changed: ${changed.map((k) => `${k} ${String(resumed!.state.config[k])} → ${String(config[k])}`).join(', ')}`);
+    resumed = { ...resumed, state: { ...resumed.state, config } };
     out.log(`resuming ${o.resume}: step ${resumed.history.step.at(-1) ?? 0} (iteration ${resumed.state.iteration}, restarts ${resumed.state.restarts}), dataset "${resumed.manifest.dataset.name}"`);
   } else config = configFor(o);
 

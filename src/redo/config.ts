@@ -117,6 +117,22 @@ export function validateConfig(c: RedoConfig): RedoConfig {
   return c;
 }
 
+/** The fields that decide the networks' shapes: a trained model cannot change them. */
+export const SHAPE_KEYS = ['imageSize', 'nRegions', 'nz', 'nfF', 'nfG', 'nfD', 'nfZ', 'attentionG', 'attentionD'] as const;
+
+/**
+ * A trained model's config with new training settings (learning rates, batch, λz, Adam, collapse watch): what
+ * continuing a run with other settings may change. Throws naming the first shape field asked for.
+ */
+export function withTrainingSettings(c: RedoConfig, overrides: Partial<RedoConfig>): RedoConfig {
+  for (const k of SHAPE_KEYS) {
+    if (k in overrides && overrides[k] !== c[k]) {
+      throw new Error(`${k} cannot change in a trained model (it decides the networks' shapes): ${String(c[k])} → ${String(overrides[k])}`);
+    }
+  }
+  return validateConfig({ ...c, ...overrides });
+}
+
 /**
  * How the networks scale with the image size (the reference only builds 128 px):
  * - G starts from a 4×4 map and doubles it per up-block: log2(S/4) blocks (5 at 128, 4 at 64, 3 at 32).

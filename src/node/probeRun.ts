@@ -3,7 +3,8 @@
  * of ReDO's objective for the masks F gives, for the ground-truth masks, for masks of 0.5 everywhere, and for a
  * collapse (the last region everything, the others empty). Per mask source and region k: mean D(x̂_k), the score the
  * generator's adversarial term −mean D(x̂) maximises, and δ's mean squared error on z_k, the information term that
- * should forbid an empty region. `npm run redo -- probe run.zip` prints it; it answers "why does this run not
+ * should forbid an empty region; and the two together as L_G. These are the CURRENT networks' verdicts (masks they
+ * never trained on are off their distribution): which masks they reward now, which is where F's gradient leads. `npm run redo -- probe run.zip` prints it; it answers "why does this run not
  * segment" (e.g. D preferring the collapse to the truth while δ recovers nothing of z, so nothing stops it).
  *
  * No tool does this (it is this model's own objective, read piece by piece), hence written here.
@@ -25,6 +26,8 @@ export interface ProbeRow {
   dMean: number;
   /** δ's mean squared error on z_k per region (1 ≈ it recovers nothing of z_k; z ~ N(0, 1)) */
   zError: number[];
+  /** L_G = −mean D(x̂) + λz·mean error: the loss F and G minimise, so the source F's gradient prefers has the lowest */
+  objective: number;
 }
 
 export interface RunProbe {
@@ -66,7 +69,9 @@ function probeSource(model: RedoModel, source: MaskSource, x: tf.Tensor4D, truth
   return stats.data().then((v) => {
     stats.dispose();
     const dComposite = Array.from(v.subarray(0, n));
-    return { source, dComposite, dMean: dComposite.reduce((a, c) => a + c, 0) / n, zError: Array.from(v.subarray(n)) };
+    const zError = Array.from(v.subarray(n));
+    const dMean = dComposite.reduce((a, c) => a + c, 0) / n;
+    return { source, dComposite, dMean, zError, objective: -dMean + (model.config.lambdaZ * zError.reduce((a, c) => a + c, 0)) / n };
   });
 }
 
@@ -116,8 +121,10 @@ export function formatRunProbe(p: RunProbe): string {
   const f = (v: number[]) => v.map((x) => x.toFixed(3)).join(' ');
   const lines = [
     `run at step ${p.step}, ${p.count} held-out images, seed ${p.seed}; D(real) ${p.dReal.toFixed(3)}`,
-    `${'masks'.padEnd(26)} | mean D(x̂_k) per region | mean   | δ's MSE on z_k per region`,
+    `${'masks'.padEnd(26)} | mean D(x̂_k) per region | mean   | δ's MSE on z_k per region | L_G = −mean D + λz·mean MSE`,
   ];
-  for (const r of p.rows) lines.push(`${SOURCE_LABEL[r.source].padEnd(26)} | ${f(r.dComposite).padEnd(23)} | ${r.dMean.toFixed(3).padStart(6)} | ${f(r.zError)}`);
+  for (const r of p.rows) {
+    lines.push(`${SOURCE_LABEL[r.source].padEnd(26)} | ${f(r.dComposite).padEnd(23)} | ${r.dMean.toFixed(3).padStart(6)} | ${f(r.zError).padEnd(25)} | ${r.objective.toFixed(3)}`);
+  }
   return lines.join('\n');
 }

@@ -60,14 +60,19 @@ export async function chooseBackend(o: Pick<TrainOptions, 'backend' | 'vulkan'>,
   return info;
 }
 
-function configFor(o: TrainOptions): RedoConfig {
-  // colored-2-MNIST's digits cover ~2–3 % of the image: the presets' collapse threshold (0.1) would restart a
-  // correct segmentation (see C2MNIST_COLLAPSE_THRESHOLD); `--set collapseThreshold=…` still wins.
-  const overrides: Partial<RedoConfig> = { ...(o.dataset === 'c2mnist' ? { collapseThreshold: C2MNIST_COLLAPSE_THRESHOLD } : {}), ...o.set };
+/** The config fields the command line sets: `--set`, then `--size`, `--regions`, `--batch`. */
+function cliOverrides(o: TrainOptions): Partial<RedoConfig> {
+  const overrides: Partial<RedoConfig> = { ...o.set };
   if (o.size) overrides.imageSize = o.size;
   if (o.regions) overrides.nRegions = o.regions;
   if (o.batch) overrides.batchSize = o.batch;
-  return preset(o.preset, overrides);
+  return overrides;
+}
+
+function configFor(o: TrainOptions): RedoConfig {
+  // colored-2-MNIST's digits cover ~2–3 % of the image: the presets' collapse threshold (0.1) would restart a
+  // correct segmentation (see C2MNIST_COLLAPSE_THRESHOLD); `--set collapseThreshold=…` still wins.
+  return preset(o.preset, { ...(o.dataset === 'c2mnist' ? { collapseThreshold: C2MNIST_COLLAPSE_THRESHOLD } : {}), ...cliOverrides(o) });
 }
 
 export async function trainMain(argv: string[]): Promise<number> {
@@ -94,15 +99,15 @@ export async function trainMain(argv: string[]): Promise<number> {
   if (o.resume) {
     resumed = await readArchiveFile(o.resume);
     // training settings (--set lrF=…, --batch) may change on resume; the networks' shapes (--size, --regions) may not
-    const settings: Partial<RedoConfig> = { ...o.set, ...(o.batch ? { batchSize: o.batch } : {}) };
     try {
-      config = withTrainingSettings(resumed.state.config, { ...settings, ...(o.size ? { imageSize: o.size } : {}), ...(o.regions ? { nRegions: o.regions } : {}) });
+      config = withTrainingSettings(resumed.state.config, cliOverrides(o));
     } catch (e) {
       process.stderr.write(`--resume ${o.resume}: ${e instanceof Error ? e.message : String(e)}\n`);
       return 2;
     }
-    const changed = (Object.keys(config) as Array<keyof RedoConfig>).filter((k) => config[k] !== resumed!.state.config[k]);
-    if (changed.length) out.log(`--resume: training settings changed: ${changed.map((k) => `${k} ${String(resumed!.state.config[k])} → ${String(config[k])}`).join(', ')}`);
+    const archived = resumed.state.config;
+    const changed = (Object.keys(config) as Array<keyof RedoConfig>).filter((k) => config[k] !== archived[k]);
+    if (changed.length) out.log(`--resume: training settings changed: ${changed.map((k) => `${k} ${String(archived[k])} → ${String(config[k])}`).join(', ')}`);
     resumed = { ...resumed, state: { ...resumed.state, config } };
     out.log(`resuming ${o.resume}: step ${resumed.history.step.at(-1) ?? 0} (iteration ${resumed.state.iteration}, restarts ${resumed.state.restarts}), dataset "${resumed.manifest.dataset.name}"`);
   } else config = configFor(o);

@@ -4,16 +4,15 @@
  * collapse (the last region everything, the others empty). Per mask source and region k: mean D(x̂_k), the score the
  * generator's adversarial term −mean D(x̂) maximises, and δ's mean squared error on z_k, the information term that
  * should forbid an empty region; and the two together as L_G. These are the CURRENT networks' verdicts (masks they
- * never trained on are off their distribution): which masks they reward now, which is where F's gradient leads. `npm run redo -- probe run.zip` prints it; it answers "why does this run not
- * segment" (e.g. D preferring the collapse to the truth while δ recovers nothing of z, so nothing stops it).
+ * never trained on are off their distribution): which masks they reward now, which is where F's gradient leads.
+ * `npm run redo -- probe run.zip` prints it; it answers "why does this run not segment" (e.g. D preferring the
+ * collapse to the truth while δ recovers nothing of z, so nothing stops it).
  *
  * No tool does this (it is this model's own objective, read piece by piece), hence written here.
  */
 import * as tf from '../redo/tf';
-import { restoreTrainer, type RedoModel } from '../redo';
-import { readRunArchive } from '../worker/runArchive';
-import { c2mnistHeldOut } from './c2mnist';
-import { SCORE_SEED } from './scoreRun';
+import type { RedoModel } from '../redo';
+import { SCORE_SEED, heldOutFor, withArchivedModel } from './scoreRun';
 
 export const MASK_SOURCES = ['F', 'truth', 'uniform', 'collapse'] as const;
 export type MaskSource = (typeof MASK_SOURCES)[number];
@@ -80,8 +79,7 @@ export async function probeModel(model: RedoModel, opts: { count?: number; seed?
   const count = opts.count ?? 64;
   const seed = opts.seed ?? SCORE_SEED;
   const { imageSize: size, nRegions: n } = model.config;
-  if (n !== 2 && n !== 3) throw new Error(`the probe knows colored-MNIST with 2 or 3 regions; this model has ${n}`);
-  const set = c2mnistHeldOut({ size, regions: n, count, seed });
+  const set = heldOutFor(model.config, count, seed);
   const x = tf.tensor4d(set.images.pixels, [count, size, size, 3]);
   const truth = tf.tensor4d(set.truth, [count, size, size, n]);
   const z = model.sampleZ(count, seed);
@@ -99,15 +97,8 @@ export async function probeModel(model: RedoModel, opts: { count?: number; seed?
   }
 }
 
-export async function probeRunArchive(bytes: Uint8Array, opts: { count?: number; seed?: number } = {}): Promise<RunProbe> {
-  const { state } = await readRunArchive(bytes);
-  const { model, trainer } = restoreTrainer(state);
-  try {
-    return { step: state.iteration, ...(await probeModel(model, opts)) };
-  } finally {
-    trainer.dispose();
-    model.dispose();
-  }
+export function probeRunArchive(bytes: Uint8Array, opts: { count?: number; seed?: number } = {}): Promise<RunProbe> {
+  return withArchivedModel(bytes, async (model, state) => ({ step: state.iteration, ...(await probeModel(model, opts)) }));
 }
 
 const SOURCE_LABEL: Record<MaskSource, string> = {

@@ -5,7 +5,7 @@
  * an untrained model of the same configuration and seed: what a committed checkpoint's unit test, or a person
  * deciding whether a run segments, needs (`npm run redo -- score run.zip`).
  */
-import { RedoModel, restoreTrainer, type TrainingState } from '../redo';
+import { RedoModel, restoreTrainer, type RedoConfig, type TrainingState } from '../redo';
 import { readRunArchive, type RunManifest } from '../worker/runArchive';
 import { C2MNIST_EVAL_SEED, c2mnistHeldOut } from './c2mnist';
 import { evaluate, formatEval, type EvalResult, type EvalSet } from './evaluate';
@@ -23,18 +23,25 @@ export interface RunScore {
   untrained: EvalResult;
 }
 
-async function scoreState(state: TrainingState, set: EvalSet): Promise<{ trained: EvalResult; untrained: EvalResult }> {
+/** Held-out colored-MNIST images (MNIST test digits) of a model's size and region count, which must be 2 or 3. */
+export function heldOutFor(config: RedoConfig, count: number, seed: number): EvalSet {
+  const n = config.nRegions;
+  if (n !== 2 && n !== 3) throw new Error(`colored-MNIST has 2 or 3 regions; this model has ${n}`);
+  return c2mnistHeldOut({ size: config.imageSize, regions: n, count, seed });
+}
+
+/** Runs `use` on the archive's model, restored; disposes it (and its trainer) afterwards. */
+export async function withArchivedModel<T>(
+  bytes: Uint8Array,
+  use: (model: RedoModel, state: TrainingState, manifest: RunManifest) => Promise<T>,
+): Promise<T> {
+  const { manifest, state } = await readRunArchive(bytes);
   const { model, trainer } = restoreTrainer(state);
-  const untrained = new RedoModel(state.config, state.seed);
   try {
-    return {
-      trained: await evaluate((x) => model.masks(x), set, state.config.nRegions),
-      untrained: await evaluate((x) => untrained.masks(x), set, state.config.nRegions),
-    };
+    return await use(model, state, manifest);
   } finally {
     trainer.dispose();
     model.dispose();
-    untrained.dispose();
   }
 }
 
@@ -42,11 +49,23 @@ async function scoreState(state: TrainingState, set: EvalSet): Promise<{ trained
 export async function scoreRunArchive(bytes: Uint8Array, opts: { count?: number; seed?: number } = {}): Promise<RunScore> {
   const count = opts.count ?? 256;
   const seed = opts.seed ?? SCORE_SEED;
-  const { manifest, state } = await readRunArchive(bytes);
-  const n = state.config.nRegions;
-  if (n !== 2 && n !== 3) throw new Error(`the scorer knows colored-MNIST with 2 or 3 regions; this run has ${n}`);
-  const set = c2mnistHeldOut({ size: state.config.imageSize, regions: n, count, seed });
-  return { manifest, step: state.iteration, count, seed, regionNames: set.regionNames, ...(await scoreState(state, set)) };
+  return withArchivedModel(bytes, async (model, state, manifest) => {
+    const set = heldOutFor(state.config, count, seed);
+    const untrained = new RedoModel(state.config, state.seed);
+    try {
+      return {
+        manifest,
+        step: state.iteration,
+        count,
+        seed,
+        regionNames: set.regionNames,
+        trained: await evaluate((x) => model.masks(x), set, state.config.nRegions),
+        untrained: await evaluate((x) => untrained.masks(x), set, state.config.nRegions),
+      };
+    } finally {
+      untrained.dispose();
+    }
+  });
 }
 
 export function formatRunScore(s: RunScore): string {

@@ -1,0 +1,224 @@
+/**
+ * Objects on photos: emoji artwork (RGBA, so the mask is exact) pasted on random crops of real photographs. A
+ * data set where ReDO's assumption holds (object and background drawn independently), used to find and prove a
+ * recipe that segments (issue "It segments"). Pure: no DOM, no Node APIs; the sources are decoded by the caller
+ * (`src/node/objectSources.ts` in Node, the studio's worker in the browser) from `public/objects/`.
+ *
+ * One image of side S:
+ * - background: a photo picked uniformly; a square crop of side U(cropMin, cropMax) × the photo's shorter side at
+ *   a uniform position, mirrored left-right on a fair coin, resampled to S×S;
+ * - object: a sprite picked uniformly (its tight bounding box); its longer side scaled to round(U(0.6, 0.95)·S)
+ *   (aspect kept), placed at a uniform integer position that keeps it inside the image, mirrored on a fair coin;
+ * - compositing: alpha-over with the resampled (premultiplied) sprite; mask = resampled alpha ≥ 0.5.
+ * Resampling is a triangle filter widened by the scale factor when shrinking (PIL's antialiased bilinear).
+ *
+ * Randomness comes only from `Rng(seed)`: same sources, options and seed ⇒ bit-identical output.
+ */
+import { Rng } from '../random';
+
+/** An RGBA sprite, cropped to the bounding box of its non-transparent pixels. */
+export interface Sprite {
+  width: number;
+  height: number;
+  /** width·height·4 bytes, straight (not premultiplied) alpha. */
+  rgba: Uint8Array;
+}
+
+/** An RGB photograph. */
+export interface Photo {
+  width: number;
+  height: number;
+  /** width·height·3 bytes. */
+  rgb: Uint8Array;
+}
+
+export interface ObjectsOnPhotosOptions {
+  count: number;
+  size: number;
+  seed: number;
+  /** Object's longer side as a fraction of S (default 0.6 … 0.95). */
+  objectMin?: number;
+  objectMax?: number;
+  /** Background crop side as a fraction of the photo's shorter side (default 0.25 … 0.6). */
+  cropMin?: number;
+  cropMax?: number;
+}
+
+export interface ObjectsOnPhotos {
+  /** count·S·S·3 bytes, RGB. */
+  images: Uint8Array;
+  /** count·S·S bytes, 1 = object. */
+  masks: Uint8Array;
+  /** Which sprite and photo each image used. */
+  spriteIndex: Int32Array;
+  photoIndex: Int32Array;
+}
+
+export const OBJECT_SCALE: readonly [number, number] = [0.6, 0.95];
+export const CROP_SCALE: readonly [number, number] = [0.25, 0.6];
+
+interface Taps {
+  start: Int32Array;
+  count: Int32Array;
+  weights: Float64Array;
+  taps: number;
+}
+
+/**
+ * Filter taps for `n` output samples covering the source interval [origin, origin + extent) of a signal of
+ * `inSize` samples (edges clamped): triangle filter of support max(scale, 1), normalised.
+ */
+function taps(inSize: number, origin: number, extent: number, n: number): Taps {
+  const scale = extent / n;
+  const support = Math.max(scale, 1);
+  const width = Math.ceil(support) * 2 + 1;
+  const start = new Int32Array(n);
+  const count = new Int32Array(n);
+  const weights = new Float64Array(n * width);
+  for (let i = 0; i < n; i++) {
+    const center = origin + (i + 0.5) * scale;
+    const lo = Math.max(Math.trunc(center - support + 0.5), 0);
+    const hi = Math.min(Math.trunc(center + support + 0.5), inSize);
+    const len = Math.max(Math.min(hi - lo, width), 1);
+    let sum = 0;
+    for (let k = 0; k < len; k++) {
+      const t = Math.abs((lo + k - center + 0.5) / support);
+      const w = t < 1 ? 1 - t : 0;
+      weights[i * width + k] = w;
+      sum += w;
+    }
+    if (sum > 0) for (let k = 0; k < len; k++) weights[i * width + k] /= sum;
+    else weights[i * width] = 1;
+    start[i] = Math.min(lo, inSize - 1);
+    count[i] = len;
+  }
+  return { start, count, weights, taps: width };
+}
+
+/**
+ * Resamples the window (x0, y0, w, h) (source pixels, may be fractional) of an interleaved `channels`-channel
+ * image to outW×outH, as floats in the source's range. `mirror` flips the result left-right.
+ */
+export function resampleWindow(
+  src: ArrayLike<number>,
+  width: number,
+  height: number,
+  channels: number,
+  window: { x0: number; y0: number; w: number; h: number },
+  outW: number,
+  outH: number,
+  mirror = false,
+): Float32Array {
+  const tx = taps(width, window.x0, window.w, outW);
+  const ty = taps(height, window.y0, window.h, outH);
+  let rowLo = height;
+  let rowHi = 0;
+  for (let i = 0; i < outH; i++) {
+    rowLo = Math.min(rowLo, ty.start[i]!);
+    rowHi = Math.max(rowHi, ty.start[i]! + ty.count[i]!);
+  }
+  const rows = Math.max(rowHi - rowLo, 0);
+  const mid = new Float64Array(rows * outW * channels);
+  for (let y = 0; y < rows; y++) {
+    const srcRow = (y + rowLo) * width * channels;
+    for (let x = 0; x < outW; x++) {
+      const s = tx.start[x]!;
+      const n = tx.count[x]!;
+      const wb = x * tx.taps;
+      const ox = mirror ? outW - 1 - x : x;
+      for (let c = 0; c < channels; c++) {
+        let acc = 0;
+        for (let k = 0; k < n; k++) acc += tx.weights[wb + k]! * src[srcRow + Math.min(s + k, width - 1) * channels + c]!;
+        mid[(y * outW + ox) * channels + c] = acc;
+      }
+    }
+  }
+  const out = new Float32Array(outW * outH * channels);
+  const rowLen = outW * channels;
+  for (let y = 0; y < outH; y++) {
+    const s = ty.start[y]! - rowLo;
+    const n = ty.count[y]!;
+    const wb = y * ty.taps;
+    for (let i = 0; i < rowLen; i++) {
+      let acc = 0;
+      for (let k = 0; k < n; k++) acc += ty.weights[wb + k]! * mid[Math.min(s + k, rows - 1) * rowLen + i]!;
+      out[y * rowLen + i] = acc;
+    }
+  }
+  return out;
+}
+
+/** Straight alpha → premultiplied floats (so resampling does not bleed the colour of transparent pixels). */
+function premultiplied(s: Sprite): Float32Array {
+  const n = s.width * s.height;
+  const out = new Float32Array(n * 4);
+  for (let i = 0; i < n; i++) {
+    const a = s.rgba[4 * i + 3]! / 255;
+    out[4 * i] = s.rgba[4 * i]! * a;
+    out[4 * i + 1] = s.rgba[4 * i + 1]! * a;
+    out[4 * i + 2] = s.rgba[4 * i + 2]! * a;
+    out[4 * i + 3] = a;
+  }
+  return out;
+}
+
+/** Generates `count` composites (see the header). Throws when there is no sprite or photo. */
+export function generateObjectsOnPhotos(sprites: readonly Sprite[], photos: readonly Photo[], opts: ObjectsOnPhotosOptions): ObjectsOnPhotos {
+  const { count, size: S, seed } = opts;
+  if (sprites.length === 0 || photos.length === 0) throw new Error('objects on photos: no sprites or no photos');
+  if (!(Number.isInteger(count) && count >= 0 && Number.isInteger(S) && S >= 8)) throw new Error(`objects on photos: bad count ${count} or size ${S}`);
+  const [oMin, oMax] = [opts.objectMin ?? OBJECT_SCALE[0], opts.objectMax ?? OBJECT_SCALE[1]];
+  const [cMin, cMax] = [opts.cropMin ?? CROP_SCALE[0], opts.cropMax ?? CROP_SCALE[1]];
+  const rng = new Rng(seed);
+  const pre = new Map<number, Float32Array>();
+  const images = new Uint8Array(count * S * S * 3);
+  const masks = new Uint8Array(count * S * S);
+  const spriteIndex = new Int32Array(count);
+  const photoIndex = new Int32Array(count);
+  for (let n = 0; n < count; n++) {
+    // Background.
+    const pi = rng.int(photos.length);
+    const p = photos[pi]!;
+    const side = rng.uniform(cMin, cMax) * Math.min(p.width, p.height);
+    const x0 = rng.uniform(0, p.width - side);
+    const y0 = rng.uniform(0, p.height - side);
+    const bg = resampleWindow(p.rgb, p.width, p.height, 3, { x0, y0, w: side, h: side }, S, S, rng.next() < 0.5);
+    // Object.
+    const si = rng.int(sprites.length);
+    const s = sprites[si]!;
+    const long = Math.max(1, Math.round(rng.uniform(oMin, oMax) * S));
+    const k = long / Math.max(s.width, s.height);
+    const tw = Math.max(1, Math.min(S, Math.round(s.width * k)));
+    const th = Math.max(1, Math.min(S, Math.round(s.height * k)));
+    const ox = rng.int(S - tw + 1);
+    const oy = rng.int(S - th + 1);
+    const mirror = rng.next() < 0.5;
+    let ps = pre.get(si);
+    if (!ps) pre.set(si, (ps = premultiplied(s)));
+    const obj = resampleWindow(ps, s.width, s.height, 4, { x0: 0, y0: 0, w: s.width, h: s.height }, tw, th, mirror);
+    const img = images.subarray(n * S * S * 3, (n + 1) * S * S * 3);
+    const mask = masks.subarray(n * S * S, (n + 1) * S * S);
+    for (let i = 0; i < S * S * 3; i++) img[i] = clampByte(bg[i]!);
+    for (let y = 0; y < th; y++) {
+      for (let x = 0; x < tw; x++) {
+        const o = (y * tw + x) * 4;
+        const a = Math.min(Math.max(obj[o + 3]!, 0), 1);
+        const q = (oy + y) * S + ox + x;
+        for (let c = 0; c < 3; c++) img[3 * q + c] = clampByte(obj[o + c]! + (1 - a) * bg[3 * q + c]!);
+        mask[q] = a >= 0.5 ? 1 : 0;
+      }
+    }
+    spriteIndex[n] = si;
+    photoIndex[n] = pi;
+  }
+  return { images, masks, spriteIndex, photoIndex };
+}
+
+function clampByte(v: number): number {
+  return v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v);
+}
+
+/** The seed of the held-out half of a data set whose training half has `seed` (different photos crops, other sprites). */
+export function testSeed(seed: number): number {
+  return (seed ^ 0x5eed7e57) >>> 0;
+}

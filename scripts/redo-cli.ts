@@ -5,13 +5,18 @@
  * images it never saw, next to an untrained model of the same seed (src/node/scoreRun.ts).
  * `npm run redo -- probe run.zip [--count N] [--seed S]`: what the run's D and δ reward on held-out colored-MNIST
  * images, for F's masks, the ground truth, uniform masks and a collapse (src/node/probeRun.ts).
+ * `npm run redo -- segment RUN.zip|WEIGHTS.safetensors IMAGES_DIR --out MASKS_DIR [--size S]`: one mask PNG per
+ * image, at the image's own size, 255 where F puts the first region (src/node/segmentFolder.ts).
+ * `npm run redo -- score RUN.zip|WEIGHTS.safetensors --data DIR [--size S]`: F's held-out object IoU on DIR/images
+ * against DIR/masks, one assignment for the whole set, exactly as the authors' ref_train.py scores.
  */
-import * as tf from '../src/redo/tf';
+import { setupBackend } from '../src/node/backend';
 import { preset, PRESET_NAMES, type RedoConfig } from '../src/redo/config';
 import { parameterCounts } from '../src/redo/parameterCounts';
 import { readFileSync } from 'node:fs';
 import { formatRunScore, scoreRunArchive } from '../src/node/scoreRun';
 import { formatRunProbe, probeRunArchive } from '../src/node/probeRun';
+import { formatObjectScore, loadModelFile, scoreFolder, segmentFolder } from '../src/node/segmentFolder';
 
 function arg(argv: string[], name: string): string | undefined {
   const i = argv.indexOf(`--${name}`);
@@ -20,13 +25,41 @@ function arg(argv: string[], name: string): string | undefined {
 
 async function main(argv: string[]): Promise<void> {
   const command = argv[0];
-  if (command !== 'params' && command !== 'score' && command !== 'probe') {
+  if (command !== 'params' && command !== 'score' && command !== 'probe' && command !== 'segment') {
     console.error(`usage: npm run redo -- params --preset NAME   (presets: ${PRESET_NAMES.join(', ')})`);
-    console.error('       npm run redo -- score run.zip [--count N] [--seed S]');
+    console.error('       npm run redo -- score run.zip [--count N] [--seed S]          (colored-2-MNIST runs)');
+    console.error('       npm run redo -- score MODEL --data DIR [--size S]             (DIR/images + DIR/masks)');
     console.error('       npm run redo -- probe run.zip [--count N] [--seed S]');
+    console.error('       npm run redo -- segment MODEL IMAGES_DIR --out MASKS_DIR [--size S]');
+    console.error('  MODEL: a run archive (.zip) or a weights file (.safetensors; --size S when it holds F alone)');
     process.exit(2);
   }
-  await tf.setBackend('cpu');
+  await setupBackend('cpu');
+  const sizeArg = arg(argv, 'size');
+  const size = sizeArg ? (Number(sizeArg) as RedoConfig['imageSize']) : undefined;
+  if (command === 'segment') {
+    const [file, images] = [argv[1], argv[2]];
+    const out = arg(argv, 'out');
+    if (!file || !images || file.startsWith('--') || images.startsWith('--') || !out) {
+      throw new Error('segment: npm run redo -- segment RUN.zip|WEIGHTS.safetensors IMAGES_DIR --out MASKS_DIR');
+    }
+    const model = await loadModelFile(file, size);
+    const r = await segmentFolder(model, images, out);
+    for (const s of r.skipped) console.error(`skipped ${s.name}: ${s.reason}`);
+    console.log(`segment: ${r.written.length} mask${r.written.length === 1 ? '' : 's'} written to ${out}, ${r.skipped.length} file(s) skipped`);
+    if (r.written.length === 0) process.exitCode = 1;
+    return;
+  }
+  const data = arg(argv, 'data');
+  if (command === 'score' && data) {
+    const file = argv[1];
+    if (!file || file.startsWith('--')) throw new Error('score: which model? npm run redo -- score RUN.zip --data DIR');
+    const s = await scoreFolder(await loadModelFile(file, size), data);
+    console.log(`${s.count} held-out images of ${data}`);
+    console.log(`  trained:   ${formatObjectScore(s.trained)}`);
+    if (s.untrained) console.log(`  untrained: ${formatObjectScore(s.untrained)}`);
+    return;
+  }
   if (command === 'score' || command === 'probe') {
     const file = argv[1];
     if (!file || file.startsWith('--')) throw new Error(`${command}: which run archive? npm run redo -- ${command} run.zip`);
@@ -41,8 +74,7 @@ async function main(argv: string[]): Promise<void> {
   const overrides: Partial<RedoConfig> = {};
   const regions = arg(argv, 'regions');
   if (regions) overrides.nRegions = Number(regions);
-  const size = arg(argv, 'size');
-  if (size) overrides.imageSize = Number(size) as RedoConfig['imageSize'];
+  if (size) overrides.imageSize = size;
   const config = preset(name, overrides);
   console.log(JSON.stringify({ preset: name, config, parameters: parameterCounts(config) }, null, 2));
 }

@@ -224,3 +224,60 @@ export function scoreSegmentation(
 function mean(a: number[]): number {
   return a.reduce((s, v) => s + v, 0) / a.length;
 }
+
+/** Object-vs-background score with ONE assignment for a whole set, computed exactly as the authors' ref_train.py does. */
+export interface ObjectScore {
+  /** IoU of the object, from the confusion counts summed over the set, under the assignment with the higher IoU. */
+  iou: number;
+  /** Pixel accuracy under that same assignment. */
+  accuracy: number;
+  /** Which predicted region is the object: 0 = the first region (mask ≥ 0.5), 1 = the rest. */
+  region: 0 | 1;
+  /** The reference code's per-image choice (each image its own assignment), means over images. */
+  iouPerImage: number;
+  accuracyPerImage: number;
+}
+
+/**
+ * `firstRegion` [N·P]: F's soft mask of the first region (binarised at ≥ 0.5); `truth` [N·P]: 1 = object.
+ * As ref_train.py `score()`: both assignments (first region = object, or = background) are counted over the
+ * whole set and the one with the higher IoU wins (ties: the first region); per image, the better of the two IoUs
+ * (union clamped to ≥ 1 pixel) and of the two accuracies, averaged.
+ */
+export function objectScore(firstRegion: ArrayLike<number>, truth: ArrayLike<number>, imagePixels?: number): ObjectScore {
+  const total = firstRegion.length;
+  if (truth.length !== total) throw new Error(`objectScore: ${total} predictions, ${truth.length} truth pixels`);
+  const P = imagePixels ?? total;
+  if (total % P !== 0) throw new Error(`objectScore: ${total} pixels is not a whole number of ${P}-pixel images`);
+  const inter = [0, 0];
+  const union = [0, 0];
+  const right = [0, 0];
+  let iouImg = 0;
+  let accImg = 0;
+  for (let b = 0; b < total / P; b++) {
+    const i = [0, 0];
+    const u = [0, 0];
+    const r = [0, 0];
+    for (let p = b * P; p < (b + 1) * P; p++) {
+      const m = firstRegion[p]! >= 0.5 ? 1 : 0;
+      const t = truth[p]! >= 0.5 ? 1 : 0;
+      for (let a = 0; a < 2; a++) {
+        const pr = a === 0 ? m : 1 - m;
+        i[a]! += pr & t;
+        u[a]! += pr | t;
+        r[a]! += pr === t ? 1 : 0;
+      }
+    }
+    for (let a = 0; a < 2; a++) {
+      inter[a]! += i[a]!;
+      union[a]! += u[a]!;
+      right[a]! += r[a]!;
+    }
+    iouImg += Math.max(i[0]! / Math.max(u[0]!, 1), i[1]! / Math.max(u[1]!, 1));
+    accImg += Math.max(r[0]!, r[1]!) / P;
+  }
+  const iouOf = (a: number) => (union[a]! > 0 ? inter[a]! / union[a]! : 1);
+  const region: 0 | 1 = iouOf(0) >= iouOf(1) ? 0 : 1;
+  const images = total / P;
+  return { iou: iouOf(region), accuracy: right[region]! / total, region, iouPerImage: iouImg / images, accuracyPerImage: accImg / images };
+}

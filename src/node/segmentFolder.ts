@@ -1,0 +1,152 @@
+/**
+ * Node-only: a trained mask network F applied to a folder of images, from a run archive (`.zip`, the studio's
+ * export or the headless trainer's) or a bare weights file (`.safetensors`, the reference's names).
+ *
+ * - `segmentFolder`: `npm run redo -- segment MODEL IMAGES_DIR --out MASKS_DIR` writes, for every image, a PNG of
+ *   the same name (extension .png, sub-folders kept) at the image's own size: 255 where F puts the FIRST region,
+ *   0 elsewhere (which region is the object is the scorer's business). The whole image is resized to the model's
+ *   S×S (no crop, so every pixel gets a label), F's soft first-region mask is resized back bilinearly and
+ *   thresholded at 0.5. Files that are not usable images are skipped with their reason, as the trainer does.
+ * - `scoreFolder`: F's masks on a held-out folder with ground truth (`images/` + `masks/`, as written by
+ *   `npm run data:objects`), scored exactly as the authors' `ref_train.py` scores (src/redo/metrics.ts
+ *   `objectScore`): one object/background assignment for the whole set.
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { encode } from 'fast-png';
+import * as tf from '../redo/tf';
+import { decodeSafetensors, inferConfigFromWeights, RedoModel, Segmenter, type NamedTensorData, type RedoConfig } from '../redo';
+import { objectScore, type ObjectScore } from '../redo/metrics';
+import { readRunArchive } from '../worker/runArchive';
+import { resampleWindow } from '../redo/data/objectsOnPhotos';
+import { decodeFile, listFiles, readImageFolder, type Skipped } from './imageFolder';
+import { DecodeRefusal } from '../data/decode';
+
+export interface LoadedModel {
+  config: RedoConfig;
+  weights: ReadonlyMap<string, NamedTensorData>;
+  /** 'archive': a run archive (its step and seed known); 'weights': a bare safetensors file. */
+  kind: 'archive' | 'weights';
+  step?: number;
+  seed?: number;
+}
+
+/** Reads a run archive or a safetensors weights file. `size` is needed only for a weights file holding F alone. */
+export async function loadModelFile(path: string, size?: RedoConfig['imageSize']): Promise<LoadedModel> {
+  const bytes = new Uint8Array(await readFile(path));
+  if (bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b) {
+    const { state } = await readRunArchive(bytes);
+    return { config: state.config, weights: state.weights, kind: 'archive', step: state.iteration, seed: state.seed };
+  }
+  if (/\.pth?$/i.test(path)) throw new Error(`${path} is a PyTorch checkpoint: convert it first (python3 scripts/convert_pth.py ${path} -o weights.safetensors)`);
+  const { tensors } = decodeSafetensors(bytes);
+  return { config: inferConfigFromWeights(tensors, size), weights: tensors, kind: 'weights' };
+}
+
+/** Soft first-region masks [N, S, S] of pixels in [−1, 1] ([N, S, S, 3]), in batches, one readback per batch. */
+async function firstRegion(
+  masksOf: (x: tf.Tensor4D) => tf.Tensor4D,
+  n: number,
+  pixels: Float32Array,
+  count: number,
+  S: number,
+  batch = 32,
+): Promise<Float32Array> {
+  const out = new Float32Array(count * S * S);
+  for (let i = 0; i < count; i += batch) {
+    const k = Math.min(batch, count - i);
+    const m = tf.tidy(() => {
+      const x = tf.tensor4d(pixels.subarray(i * S * S * 3, (i + k) * S * S * 3), [k, S, S, 3]);
+      const masks = masksOf(x);
+      // n = 2: m0 itself; n > 2: 1 where region 0 is the argmax, so 0.5 thresholds both the same way.
+      return n === 2 ? tf.slice(masks, [0, 0, 0, 0], [k, S, S, 1]) : tf.cast(tf.equal(tf.argMax(masks, 3), 0), 'float32');
+    });
+    try {
+      out.set((await m.data()) as Float32Array, i * S * S);
+    } finally {
+      m.dispose();
+    }
+  }
+  return out;
+}
+
+export interface SegmentFolderResult {
+  written: string[];
+  skipped: Skipped[];
+}
+
+/** Writes one mask PNG per usable image of `imagesDir` into `outDir` (see the header). */
+export async function segmentFolder(
+  model: LoadedModel,
+  imagesDir: string,
+  outDir: string,
+  onProgress?: (done: number, total: number) => void,
+): Promise<SegmentFolderResult> {
+  const S = model.config.imageSize;
+  const seg = new Segmenter(model.config, model.weights);
+  const files = await listFiles(imagesDir);
+  const written: string[] = [];
+  const skipped: Skipped[] = [];
+  try {
+    for (const [i, f] of files.entries()) {
+      try {
+        const p = await decodeFile(f, new Uint8Array(await readFile(join(imagesDir, f))));
+        const rgb = new Float32Array(p.width * p.height * 3);
+        for (let q = 0; q < p.width * p.height; q++) {
+          for (let c = 0; c < 3; c++) rgb[3 * q + c] = p.data[q * p.channels + (p.channels >= 3 ? c : 0)]!;
+        }
+        const small = resampleWindow(rgb, p.width, p.height, 3, { x0: 0, y0: 0, w: p.width, h: p.height }, S, S);
+        for (let q = 0; q < small.length; q++) small[q] = small[q]! / 127.5 - 1;
+        const m = await firstRegion((x) => seg.segment(x), model.config.nRegions, small, 1, S);
+        const big = resampleWindow(m, S, S, 1, { x0: 0, y0: 0, w: S, h: S }, p.width, p.height);
+        const png = new Uint8Array(p.width * p.height);
+        for (let q = 0; q < png.length; q++) png[q] = big[q]! >= 0.5 ? 255 : 0;
+        const name = f.replace(/\.[^./]+$/, '') + '.png';
+        await mkdir(dirname(join(outDir, name)), { recursive: true });
+        await writeFile(join(outDir, name), encode({ width: p.width, height: p.height, data: png, channels: 1, depth: 8 }));
+        written.push(name);
+      } catch (e) {
+        skipped.push({ name: f, reason: e instanceof DecodeRefusal ? e.message : `could not read (${e instanceof Error ? e.message : String(e)})` });
+      }
+      onProgress?.(i + 1, files.length);
+    }
+  } finally {
+    seg.dispose();
+  }
+  return { written, skipped };
+}
+
+export interface FolderScore {
+  count: number;
+  trained: ObjectScore;
+  /** The untrained model of the archive's configuration and seed (archives only). */
+  untrained?: ObjectScore;
+}
+
+/** Scores F on DIR/images against DIR/masks (centre-cropped to the model's size, as training images are). */
+export async function scoreFolder(model: LoadedModel, dir: string): Promise<FolderScore> {
+  const S = model.config.imageSize;
+  const set = await readImageFolder(join(dir, 'images'), S, { masksDir: join(dir, 'masks') });
+  if (!set.masks) throw new Error(`${dir}: every image needs a mask in ${join(dir, 'masks')} to be scored`);
+  const truth = set.masks;
+  const { count, pixels } = set.images;
+  const seg = new Segmenter(model.config, model.weights);
+  let trained: ObjectScore;
+  try {
+    trained = objectScore(await firstRegion((x) => seg.segment(x), model.config.nRegions, pixels, count, S), truth, S * S);
+  } finally {
+    seg.dispose();
+  }
+  if (model.kind !== 'archive' || model.seed === undefined) return { count, trained };
+  const fresh = new RedoModel(model.config, model.seed);
+  try {
+    const masks = await firstRegion((x) => fresh.masks(x), model.config.nRegions, pixels, count, S);
+    return { count, trained, untrained: objectScore(masks, truth, S * S) };
+  } finally {
+    fresh.dispose();
+  }
+}
+
+export function formatObjectScore(s: ObjectScore): string {
+  return `IoU ${s.iou.toFixed(3)} acc ${s.accuracy.toFixed(3)} (object = region ${s.region}; per image: IoU ${s.iouPerImage.toFixed(3)} acc ${s.accuracyPerImage.toFixed(3)})`;
+}

@@ -1,7 +1,7 @@
 /** The objects-on-photos data set (src/redo/data/objectsOnPhotos.ts) from the committed sources (public/objects). */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { generateObjectsOnPhotos, resampleWindow, type Photo, type Sprite } from '../src/redo/data/objectsOnPhotos';
-import { generateSplits, loadObjectSources, type ObjectSources } from '../src/node/objectSources';
+import { generateObjectsOnPhotos, resampleWindow, type ObjectSources, type Photo, type Sprite } from '../src/redo/data/objectsOnPhotos';
+import { generateSplits, loadObjectSources } from '../src/node/objectSources';
 
 let src: ObjectSources;
 beforeAll(async () => {

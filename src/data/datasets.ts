@@ -1,11 +1,13 @@
 /**
- * Datasets in IndexedDB: list, load, delete, the colored-2-MNIST demo, and the crash-safe writer that
- * ingest and the demo share. Images are stored as compact RGB bytes (size·size·3 per image), masks as
+ * Datasets in IndexedDB: list, load, delete, the two demos (colored-2-MNIST; objects on photos), and the crash-safe
+ * writer that ingest and the demos share. Images are stored as compact RGB bytes (size·size·3 per image), masks as
  * size·size bytes in {0, 1}; loading converts them to the float ranges the model uses.
  */
 import type { ImageSet } from '../redo/batches';
 import { generateColored2Mnist } from '../redo/data/colored2mnist';
 import { splitDigits, unpackMnistDigits, type MnistDigits } from '../redo/data/mnistDigits';
+import { generateObjectsOnPhotos, parseSourcesIndex, spritesOf, type Photo } from '../redo/data/objectsOnPhotos';
+import { decodeImage, type DecodedPixels } from './decode';
 import { imageRange, openStudioDb, type DatasetRow, type ImageRow, type StudioDatabase } from './db';
 
 export interface DatasetSummary {
@@ -157,17 +159,22 @@ function assetUrl(file: string): string {
   return new URL(`${base.endsWith('/') ? base : `${base}/`}${file}`, origin).href;
 }
 
-/** colored-2-MNIST (n = 3: even digit, odd digit, background) from the digits at /mnist-digits.bin. */
-export async function createDemoDataset(size: number, count: number): Promise<DatasetSummary> {
-  const url = assetUrl('mnist-digits.bin');
+/** An asset of the app (public/), as bytes; `what` names it in the error a failed download gives. */
+async function fetchAsset(file: string, what: string): Promise<Uint8Array> {
+  const url = assetUrl(file);
   let res: Response;
   try {
     res = await fetch(url);
   } catch (e) {
-    throw new Error(`could not load the MNIST digits (${url}): ${e instanceof Error ? e.message : String(e)}`);
+    throw new Error(`could not load ${what} (${url}): ${e instanceof Error ? e.message : String(e)}`);
   }
-  if (!res.ok) throw new Error(`could not load the MNIST digits (${url}: HTTP ${res.status})`);
-  const digits = unpackMnistDigits(new Uint8Array(await res.arrayBuffer()));
+  if (!res.ok) throw new Error(`could not load ${what} (${url}: HTTP ${res.status})`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+/** colored-2-MNIST (n = 3: even digit, odd digit, background) from the digits at /mnist-digits.bin. */
+export async function createDemoDataset(size: number, count: number): Promise<DatasetSummary> {
+  const digits = unpackMnistDigits(await fetchAsset('mnist-digits.bin', 'the MNIST digits'));
   return createDemoDatasetFromDigits(digits, size, count);
 }
 
@@ -194,6 +201,59 @@ export async function createDemoDatasetFromDigits(digits: MnistDigits, size: num
         const bg = g.nRegions - 1;
         for (let k = 0; k < plane; k++) mask[k] = g.masks[(i * plane + k) * g.nRegions + bg] === 1 ? 0 : 1;
         images.push({ name: `colored-2-mnist/${String(start + i).padStart(5, '0')}.png`, rgb, mask });
+      }
+      await writer.add(images);
+    }
+    return await writer.commit(true);
+  } catch (e) {
+    await writer.abort().catch(() => undefined);
+    throw e;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Objects on photos demo
+
+/** Seed of the objects-on-photos demo (the same images on every machine; `npm run data:objects -- --seed 1`). */
+export const OBJECTS_DEMO_SEED = 1;
+
+function rgbOf(p: DecodedPixels): Uint8Array {
+  const rgb = new Uint8Array(p.width * p.height * 3);
+  for (let i = 0; i < p.width * p.height; i++) {
+    for (let c = 0; c < 3; c++) rgb[3 * i + c] = p.data[i * p.channels + (p.channels >= 3 ? c : 0)]!;
+  }
+  return rgb;
+}
+
+/**
+ * Objects on photos (src/redo/data/objectsOnPhotos.ts): `count` images of side `size` made from the training emoji
+ * and the photographs in public/objects/, with their exact object masks, so accuracy and IoU run live.
+ */
+export async function createObjectsDemoDataset(size: number, count: number, seed = OBJECTS_DEMO_SEED): Promise<DatasetSummary> {
+  if (!Number.isInteger(count) || count < 1) throw new Error(`demo dataset: count must be a positive integer, got ${count}`);
+  const index = parseSourcesIndex(JSON.parse(new TextDecoder().decode(await fetchAsset('objects/sources.json', 'the objects-on-photos sources'))));
+  const atlas = await decodeImage('emoji-train.png', await fetchAsset(`objects/${index.atlases.train.file}`, 'the emoji atlas'), 4096);
+  if (atlas.channels !== 4) throw new Error('the emoji atlas has no alpha channel');
+  const sprites = spritesOf({ width: atlas.width, data: atlas.data as Uint8Array }, index, 'train');
+  const photos: Photo[] = [];
+  for (const p of index.photos) {
+    const d = await decodeImage(p.file, await fetchAsset(`objects/${p.file}`, `the photograph ${p.file}`), 4096);
+    photos.push({ width: d.width, height: d.height, rgb: rgbOf(d) });
+  }
+  const writer = await DatasetWriter.open(`objects on photos (${count} × ${size} px)`, size);
+  const chunk = Math.max(1, Math.floor(4_000_000 / (size * size * 4)));
+  const plane = size * size;
+  try {
+    for (let start = 0; start < count; start += chunk) {
+      const n = Math.min(chunk, count - start);
+      const g = generateObjectsOnPhotos(sprites, photos, { count: n, size, seed: (seed + start * 7919) >>> 0 });
+      const images = [];
+      for (let i = 0; i < n; i++) {
+        images.push({
+          name: `objects-on-photos/${String(start + i).padStart(5, '0')}.png`,
+          rgb: g.images.slice(i * plane * 3, (i + 1) * plane * 3),
+          mask: g.masks.slice(i * plane, (i + 1) * plane),
+        });
       }
       await writer.add(images);
     }

@@ -8,41 +8,21 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decode, encode } from 'fast-png';
 import { Jimp } from 'jimp';
-import { generateObjectsOnPhotos, testSeed, type ObjectsOnPhotos, type Photo, type Sprite } from '../redo/data/objectsOnPhotos';
+import {
+  generateObjectsOnPhotos,
+  parseSourcesIndex,
+  spritesOf,
+  testSeed,
+  type ObjectsOnPhotos,
+  type Photo,
+  type ObjectSources,
+  type Sprite,
+} from '../redo/data/objectsOnPhotos';
 
 export const OBJECT_SOURCES_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'public', 'objects');
 
-export interface SourcesIndex {
-  format: 'redo-objects-sources';
-  version: number;
-  cell: number;
-  columns: number;
-  emoji: { package: string; version: string; licence: string };
-  atlases: Record<'train' | 'test', { file: string; sprites: Array<{ name: string; unified: string; w: number; h: number }> }>;
-  photos: Array<{ file: string; width: number; height: number }>;
-}
-
-export interface ObjectSources {
-  train: Sprite[];
-  test: Sprite[];
-  photos: Photo[];
-  index: SourcesIndex;
-}
-
-/** Cuts the sprites out of an atlas (each at the top-left of its cell). */
-export function spritesOf(atlas: { width: number; data: Uint8Array }, index: SourcesIndex, split: 'train' | 'test'): Sprite[] {
-  return index.atlases[split].sprites.map((s, k) => {
-    const cx = (k % index.columns) * index.cell;
-    const cy = Math.floor(k / index.columns) * index.cell;
-    const rgba = new Uint8Array(s.w * s.h * 4);
-    for (let y = 0; y < s.h; y++) rgba.set(atlas.data.subarray(((cy + y) * atlas.width + cx) * 4, ((cy + y) * atlas.width + cx + s.w) * 4), y * s.w * 4);
-    return { width: s.w, height: s.h, rgba };
-  });
-}
-
 export async function loadObjectSources(dir = OBJECT_SOURCES_DIR): Promise<ObjectSources> {
-  const index = JSON.parse(await readFile(join(dir, 'sources.json'), 'utf8')) as SourcesIndex;
-  if (index.format !== 'redo-objects-sources') throw new Error(`${dir}/sources.json is not an objects-on-photos source index`);
+  const index = parseSourcesIndex(JSON.parse(await readFile(join(dir, 'sources.json'), 'utf8')));
   const atlas = async (split: 'train' | 'test'): Promise<Sprite[]> => {
     const png = decode(await readFile(join(dir, index.atlases[split].file)));
     if (png.channels !== 4 || png.depth !== 8) throw new Error(`${index.atlases[split].file}: expected 8-bit RGBA`);

@@ -33,7 +33,7 @@ export interface RedoConfig {
   collapseLastIteration: number;
 }
 
-export type PresetName = 'paper-128' | 'laptop-128' | 'small-64' | 'c2mnist-64' | 'tiny';
+export type PresetName = 'paper-128' | 'laptop-128' | 'small-64' | 'c2mnist-64' | 'objects-32' | 'tiny';
 
 const reference: RedoConfig = {
   imageSize: 128,
@@ -81,6 +81,18 @@ export const PRESETS: Record<PresetName, RedoConfig> = {
     // Each digit covers 2–3 % of the image: the reference's suggested 0.1 would restart a correct
     // segmentation as a "collapse" (the reference itself never restarts on colored-2-MNIST).
     collapseThreshold: 0.005,
+  },
+  /** Objects on photos at 32 px (`npm run data:objects`, the studio's second demo): the recipe that segments. */
+  'objects-32': {
+    ...reference,
+    imageSize: 32,
+    nz: 16,
+    nfF: 16,
+    nfG: 16,
+    nfD: 32,
+    nfZ: 16,
+    batchSize: 16,
+    lrF: 3e-5,
   },
   /** The smallest model that is still ReDO (32 px, attention on): what tests and the e2e run train. */
   tiny: {

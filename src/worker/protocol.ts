@@ -153,12 +153,15 @@ export interface FileEntry {
   file: Blob;
 }
 
+/** The studio's demo data sets: colored-2-MNIST (3 regions) and objects on photos (2 regions). */
+export type DemoKind = 'c2mnist' | 'objects';
+
 export type ToWorker =
   | { type: 'init'; backend: BackendName }
   | { type: 'set-backend'; backend: BackendName }
   | { type: 'list-datasets' }
   | { type: 'ingest'; name: string; size: number; files: FileEntry[]; masks?: FileEntry[] }
-  | { type: 'create-demo'; size: number; count: number }
+  | { type: 'create-demo'; demo: DemoKind; size: number; count: number }
   | { type: 'delete-dataset'; id: string }
   | { type: 'list-runs' }
   | { type: 'delete-run'; runId: string }

@@ -13,7 +13,7 @@ import {
   type RedoConfig,
   type TrainingState,
 } from '../redo';
-import { createDemoDataset, deleteDataset, listDatasets, loadDataset } from '../data/datasets';
+import { createDemoDataset, createObjectsDemoDataset, deleteDataset, listDatasets, loadDataset } from '../data/datasets';
 import { ingestDataset, IngestError, type IngestInput } from '../data/ingest';
 import { deleteRun, listRuns, loadLatestCheckpoint } from '../data/checkpoints';
 import { ArchiveError, parseConfig, readRunArchive, type LossHistory } from './runArchive';
@@ -255,7 +255,7 @@ async function handle(msg: ToWorker): Promise<void> {
     case 'create-demo': {
       const t0 = performance.now();
       try {
-        const summary = await createDemoDataset(msg.size, msg.count);
+        const summary = await (msg.demo === 'objects' ? createObjectsDemoDataset : createDemoDataset)(msg.size, msg.count);
         await refreshDatasets();
         post({ type: 'ingest-done', result: { datasetId: summary.id, accepted: summary.count, rejected: [], warnings: [] }, summary, ms: performance.now() - t0 });
       } catch (e) {

@@ -54,6 +54,45 @@ export interface ObjectsOnPhotos {
   photoIndex: Int32Array;
 }
 
+/** `public/objects/sources.json`, written by scripts/pack-objects.ts. */
+export interface SourcesIndex {
+  format: 'redo-objects-sources';
+  version: number;
+  cell: number;
+  columns: number;
+  emoji: { package: string; version: string; licence: string };
+  atlases: Record<'train' | 'test', { file: string; sprites: Array<{ name: string; unified: string; w: number; h: number }> }>;
+  photos: Array<{ file: string; width: number; height: number }>;
+}
+
+
+/** Cuts the sprites of one split out of its decoded atlas (RGBA, each sprite at the top-left of its cell). */
+export function spritesOf(atlas: { width: number; data: Uint8Array }, index: SourcesIndex, split: 'train' | 'test'): Sprite[] {
+  return index.atlases[split].sprites.map((s, k) => {
+    const cx = (k % index.columns) * index.cell;
+    const cy = Math.floor(k / index.columns) * index.cell;
+    const rgba = new Uint8Array(s.w * s.h * 4);
+    for (let y = 0; y < s.h; y++) rgba.set(atlas.data.subarray(((cy + y) * atlas.width + cx) * 4, ((cy + y) * atlas.width + cx + s.w) * 4), y * s.w * 4);
+    return { width: s.w, height: s.h, rgba };
+  });
+}
+
+/** The decoded sources a data set is generated from. */
+export interface ObjectSources {
+  train: Sprite[];
+  test: Sprite[];
+  photos: Photo[];
+  index: SourcesIndex;
+}
+
+export function parseSourcesIndex(v: unknown): SourcesIndex {
+  const o = v as Partial<SourcesIndex> | null;
+  if (!o || o.format !== 'redo-objects-sources' || !o.atlases?.train || !o.atlases.test || !Array.isArray(o.photos)) {
+    throw new Error('not an objects-on-photos source index (sources.json)');
+  }
+  return o as SourcesIndex;
+}
+
 export const OBJECT_SCALE: readonly [number, number] = [0.6, 0.95];
 export const CROP_SCALE: readonly [number, number] = [0.25, 0.6];
 

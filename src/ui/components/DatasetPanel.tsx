@@ -2,10 +2,14 @@ import { useEffect, useRef, useState, type DragEvent } from 'react';
 import { useStudio } from '../store';
 import { send } from '../client';
 import { datasetNameOf, filesFromDrop, filesFromList, splitMasks } from '../files';
-import type { FileEntry } from '../../worker/protocol';
-import { PRESETS } from '../../redo/config';
+import type { DemoKind, FileEntry } from '../../worker/protocol';
+import { PRESETS, type PresetName } from '../../redo/config';
 
 const DEMO_COUNT = 2000;
+const DEMOS: Record<DemoKind, { title: string; preset: PresetName }> = {
+  c2mnist: { title: 'colored-2-MNIST', preset: 'c2mnist-64' },
+  objects: { title: 'objects-on-photos', preset: 'objects-32' },
+};
 
 function startIngest(files: FileEntry[], extraMasks: FileEntry[], size: number): void {
   const { images, masks } = splitMasks(files);
@@ -58,17 +62,18 @@ export function DatasetPanel() {
     };
   }, []);
 
-  const demo = () => {
+  const demo = (kind: DemoKind) => {
     const st = useStudio.getState();
-    // The demo's own preset unless the URL chose one: colored-2-MNIST, 3 regions.
+    // The demo's own preset unless the URL chose one: colored-2-MNIST (3 regions) or objects on photos (2).
+    const own = DEMOS[kind].preset;
     const fromUrl = new URLSearchParams(location.search).has('preset');
-    if (!fromUrl) st.setPreset('c2mnist-64');
-    const demoSize = fromUrl ? st.config.imageSize : PRESETS['c2mnist-64'].imageSize;
+    if (!fromUrl) st.setPreset(own);
+    const demoSize = fromUrl ? st.config.imageSize : PRESETS[own].imageSize;
     st.patch({
-      ingest: { running: true, label: 'Creating the colored-2-MNIST demo…', done: 0, total: 0, result: null, summary: null, failure: null, rejected: [], ms: null },
+      ingest: { running: true, label: `Creating the ${DEMOS[kind].title} demo…`, done: 0, total: 0, result: null, summary: null, failure: null, rejected: [], ms: null },
       autoStartDemo: true,
     });
-    send({ type: 'create-demo', size: demoSize, count: DEMO_COUNT });
+    send({ type: 'create-demo', demo: kind, size: demoSize, count: DEMO_COUNT });
   };
 
   const busyRun = status.state === 'running' || status.state === 'pausing';
@@ -135,8 +140,11 @@ export function DatasetPanel() {
           <span className="muted">imported at {size}×{size} px</span>
         </div>
         <div className="row">
-          <button className="primary" onClick={demo} disabled={ingest.running || busyRun} data-testid="demo">
+          <button className="primary" onClick={() => demo('c2mnist')} disabled={ingest.running || busyRun} data-testid="demo">
             ▶ Try the colored-2-MNIST demo
+          </button>
+          <button className="primary" onClick={() => demo('objects')} disabled={ingest.running || busyRun} data-testid="demo-objects">
+            ▶ Try objects on photos
           </button>
           <span className="muted">{presetName === 'custom' ? '' : 'trains at once, with ground truth'}</span>
         </div>

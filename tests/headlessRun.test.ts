@@ -18,6 +18,8 @@ import { setupBackend } from '../src/node/backend';
 import { HeadlessRun } from '../src/node/headless';
 import { c2mnistData } from '../src/node/c2mnist';
 import { trainMain } from '../src/node/trainCli';
+import { generateSplits, loadObjectSources, writeImageSet } from '../src/node/objectSources';
+import { loadModelFile, scoreFolder } from '../src/node/segmentFolder';
 
 const dir = mkdtempSync(join(tmpdir(), 'redo-headless-'));
 
@@ -131,6 +133,27 @@ describe('npm run train on a folder and Ctrl-C', () => {
     const a = await readRunArchive(new Uint8Array(readFileSync(out)));
     expect(a.manifest).toMatchObject({ step: 1, dataset: { name: 'images', count: 4, size: 32 } });
     expect(a.manifest.metrics?.iou).toBeGreaterThanOrEqual(0);
+  });
+
+  it('--eval-data scores a separate held-out folder (as ref_train.py does) and --curve logs each evaluation as JSON', async () => {
+    const src = await loadObjectSources();
+    const { train, test } = generateSplits(src, { size: 32, train: 6, test: 5, seed: 2 });
+    await writeImageSet(join(dir, 'obj', 'train'), train, 32);
+    await writeImageSet(join(dir, 'obj', 'test'), test, 32);
+    const out = join(dir, 'obj.zip');
+    const curve = join(dir, 'obj-curve.jsonl');
+    const r = await trainCaptured([
+      '--dataset', join(dir, 'obj', 'train', 'images'), '--masks', join(dir, 'obj', 'train', 'masks'), '--eval-data', join(dir, 'obj', 'test'),
+      '--preset', 'tiny', '--steps', '2', '--eval-every', '1', '--backend', 'cpu', '--no-previews', '--out', out, '--curve', curve,
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.lines.some((l) => /6 training images at 32 px, 5 held out for accuracy \/ IoU/.test(l))).toBe(true);
+    const rows = readFileSync(curve, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; it: number; iou: number; acc: number });
+    expect(rows.map((x) => [x.kind, x.it])).toEqual([['eval', 1], ['eval', 2]]);
+    // The last row is the score `npm run redo -- score --data` gives the archive: one scorer for every checkpoint.
+    const s = await scoreFolder(await loadModelFile(out), join(dir, 'obj', 'test'));
+    expect(rows[1]!.iou).toBeCloseTo(s.trained.iou, 6);
+    expect(rows[1]!.acc).toBeCloseTo(s.trained.accuracy, 6);
   });
 
   it('Ctrl-C (SIGINT to the process group, as a terminal sends it) finishes the step and writes the archive', async () => {

@@ -27,6 +27,10 @@ export interface TrainOptions {
   count: number;
   /** Held-out images for accuracy / IoU (c2mnist: generated from the test digits; folder: taken out of training). 0 = no evaluation. */
   evalCount?: number;
+  /** A separate held-out folder (`images/` + `masks/`): scored instead of images taken out of --dataset. */
+  evalData?: string;
+  /** Append every evaluation as a JSON line (ref_train.py's fields: it, wall, iou, acc, …) to this file. */
+  curve?: string;
   logEvery: number;
   evalEvery: number;
   /** Write the archive every this many steps (and always at the end / on Ctrl-C). 0 = only then. */
@@ -52,7 +56,10 @@ export const TRAIN_USAGE = `usage: npm run train -- --dataset <folder|c2mnist> -
   --count N                   c2mnist: training images (default 4000)
   --eval-count N              held-out images scored for accuracy / IoU (default: c2mnist 256; folder with masks min(10%, 256))
   --log-every K               a log line every K steps (default 50)
+  --eval-data DIR             held-out folder with images/ and masks/ (e.g. npm run data:objects' test/): scored
+                              instead of images taken out of --dataset, which then trains on all its images
   --eval-every K              accuracy / IoU every K steps (default 200)
+  --curve FILE.jsonl          append each evaluation as one JSON line (the fields of the authors' ref_train.py)
   --checkpoint-every K        rewrite --out every K steps (default 1000; 0 = only at the end); Ctrl-C always writes it
   --no-previews               leave the preview PNGs out of the archive
 `;
@@ -124,6 +131,8 @@ const KNOWN = new Set([
   'batch',
   'count',
   'eval-count',
+  'eval-data',
+  'curve',
   'log-every',
   'eval-every',
   'checkpoint-every',
@@ -188,6 +197,14 @@ export function parseTrainArgs(argv: readonly string[]): TrainOptions {
     help,
   };
   if (masks) opts.masks = masks;
+  const evalData = m.get('eval-data');
+  if (evalData) {
+    if (dataset === 'c2mnist') throw new ArgsError('--eval-data is for an image folder; c2mnist has its own held-out set');
+    if (m.has('eval-count')) throw new ArgsError('--eval-data and --eval-count exclude each other');
+    opts.evalData = evalData;
+  }
+  const curve = m.get('curve');
+  if (curve) opts.curve = curve;
   if (resume) opts.resume = resume;
   if (sizeRaw !== undefined) opts.size = sizeRaw as 32 | 64 | 128;
   const regions = int(m, 'regions', 2);

@@ -6,7 +6,7 @@
  * order, are held out of training and scored; the others train. A folder of fewer than 2 images is scored on
  * its training images (said in a warning).
  */
-import { basename, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { ImageSet } from '../redo/batches';
 import { spreadIndices } from '../worker/previews';
 import type { RunManifest } from '../worker/runArchive';
@@ -43,6 +43,8 @@ export async function loadTrainingData(a: {
   nRegions: number;
   count: number;
   evalCount?: number;
+  /** A held-out folder (images/ + masks/) scored instead of images taken out of `dataset`. */
+  evalData?: string;
   onProgress?: (done: number, total: number) => void;
 }): Promise<TrainingData> {
   if (a.dataset === 'c2mnist') {
@@ -56,9 +58,16 @@ export async function loadTrainingData(a: {
   const f = await readImageFolder(dir, a.size, { ...(a.masks ? { masksDir: resolve(a.masks) } : {}), ...(a.onProgress ? { onProgress: a.onProgress } : {}) });
   const warnings = [...f.warnings];
   const info = { name: basename(dir), count: f.images.count, size: a.size };
+  const plane = a.size * a.size;
+  if (a.evalData) {
+    const e = await readImageFolder(join(resolve(a.evalData), 'images'), a.size, { masksDir: join(resolve(a.evalData), 'masks') });
+    if (!e.masks) throw new Error(`--eval-data ${a.evalData}: every image of images/ needs a mask in masks/`);
+    for (const s of e.skipped) warnings.push({ name: `${a.evalData}/${s.name}`, reason: s.reason });
+    const evalSet: EvalSet = { images: e.images, truth: objectOneHot(e.masks), regions: 2, regionNames: ['object', 'background'] };
+    return { train: f.images, ...(f.masks ? { trainObject: f.masks } : {}), evalSet, info, skipped: f.skipped, warnings };
+  }
   if (!f.masks) return { train: f.images, evalSet: null, info, skipped: f.skipped, warnings };
   const n = f.images.count;
-  const plane = a.size * a.size;
   const want = a.evalCount ?? Math.min(256, Math.max(1, Math.round(n * 0.1)));
   if (want === 0) return { train: f.images, trainObject: f.masks, evalSet: null, info, skipped: f.skipped, warnings };
   let trainIdx: number[];

@@ -10,7 +10,8 @@ import { readArchiveFile, writeFileAtomic } from './archiveFile';
 import { loadTrainingData } from './datasets';
 import { C2MNIST_COLLAPSE_THRESHOLD } from './c2mnist';
 import { formatEval } from './evaluate';
-import { HeadlessRun } from './headless';
+import { HeadlessRun, type CurvePoint, type StepValues } from './headless';
+import { appendFileSync } from 'node:fs';
 import { onStopRequest } from './supervise';
 import { formatDuration, logLine, progressLine } from './progress';
 import type { LossHistory, RunManifest } from '../worker/runArchive';
@@ -75,6 +76,24 @@ function configFor(o: TrainOptions): RedoConfig {
   return preset(o.preset, { ...(o.dataset === 'c2mnist' ? { collapseThreshold: C2MNIST_COLLAPSE_THRESHOLD } : {}), ...cliOverrides(o) });
 }
 
+/** One evaluation as a JSON line with the field names of the authors' ref_train.py log, for side-by-side curves. */
+function appendCurve(file: string, p: CurvePoint, wallS: number, losses: StepValues | null): void {
+  const r = p.result.reference ?? { iou: p.result.object.iou, accuracy: p.result.object.accuracy, iouPerImage: p.result.object.iou, accuracyPerImage: p.result.object.accuracy, region: 0 };
+  const row = {
+    kind: 'eval',
+    it: p.step,
+    wall: Math.round(wallS * 10) / 10,
+    iou: r.iou,
+    acc: r.accuracy,
+    iouPerImage: r.iouPerImage,
+    accPerImage: r.accuracyPerImage,
+    region: r.region,
+    restarts: p.restarts,
+    ...(losses ? { gAdv: losses.gAdv, recZ: losses.gRecZ, dReal: losses.dReal, dFake: losses.dFake, minArea: losses.minArea } : {}),
+  };
+  appendFileSync(file, `${JSON.stringify(row)}\n`);
+}
+
 export async function trainMain(argv: string[]): Promise<number> {
   let o: TrainOptions;
   try {
@@ -120,6 +139,7 @@ export async function trainMain(argv: string[]): Promise<number> {
     nRegions: config.nRegions,
     count: o.count,
     ...(o.evalCount !== undefined ? { evalCount: o.evalCount } : {}),
+    ...(o.evalData ? { evalData: o.evalData } : {}),
     onProgress: (d, n) => out.bar(`reading images ${d}/${n}`),
   });
   out.bar('');
@@ -158,7 +178,7 @@ export async function trainMain(argv: string[]): Promise<number> {
 
   const start = performance.now();
   const startStep = run.totalSteps;
-  let last: { gAdv: number; gRecZ: number; dReal: number; dFake: number; minArea: number } | null = null;
+  let last: StepValues | null = null;
   try {
     await run.run(
       o.steps,
@@ -173,7 +193,10 @@ export async function trainMain(argv: string[]): Promise<number> {
           }
           out.bar(progressLine({ done, total: o.steps, itPerSec, elapsedS, step }));
         },
-        onEval: (p) => out.log(`eval step ${p.step}: ${formatEval(p.result, run.evalSet!.regionNames)}`),
+        onEval: (p) => {
+          out.log(`eval step ${p.step}: ${formatEval(p.result, run.evalSet!.regionNames)}`);
+          if (o.curve) appendCurve(o.curve, p, (performance.now() - start) / 1000, last);
+        },
         onCheckpoint: () => writeArchive('checkpoint'),
         shouldStop: () => stopRequested,
       },
@@ -181,6 +204,7 @@ export async function trainMain(argv: string[]): Promise<number> {
     if (run.evalSet && run.curve.at(-1)?.step !== run.totalSteps && run.totalSteps > 0) {
       const r = await run.evaluateNow();
       if (r) out.log(`eval step ${run.totalSteps}: ${formatEval(r, run.evalSet.regionNames)}`);
+      if (r && o.curve) appendCurve(o.curve, run.curve.at(-1)!, (performance.now() - start) / 1000, last);
     }
     await writeArchive(stopRequested ? 'interrupted' : 'final');
   } finally {

@@ -15,6 +15,7 @@
  * whether or not the GPU has finished it (so a slow emulated GPU can be counted without waiting for it).
  */
 import * as tf from '../redo/tf';
+import { disposeLosses, readLosses, type ImageSet, type RedoTrainer } from '../redo';
 
 export interface WorkCounts {
   /** TF.js kernels and custom ops run by the engine (what tf.profile lists). */
@@ -104,4 +105,31 @@ export function formatCounts(c: WorkCounts): string {
   if (c.submits !== null) parts.push(`${c.submits} submits`);
   if (c.readbacks !== null) parts.push(`${c.readbacks} readback${c.readbacks === 1 ? '' : 's'}`);
   return parts.join(', ');
+}
+
+/**
+ * The benchmarks' training iteration, timed and counted: sampleBatches + trainer.step + ONE batched readback of
+ * the losses (so the device has finished the step when the time is taken).
+ */
+export async function timedStep(trainer: RedoTrainer, data: ImageSet, opts: { batchSize?: number; batchSeed?: number } = {}): Promise<{ ms: number; counts: WorkCounts }> {
+  const counter = new WorkCounter();
+  const t = performance.now();
+  try {
+    const l = trainer.stepOn(data, opts);
+    await readLosses(l);
+    disposeLosses(l);
+    return { ms: performance.now() - t, counts: counter.read() };
+  } finally {
+    counter.stop();
+  }
+}
+
+/**
+ * The counts of several steps as one: the last step's, and whether any step ran other kernels or dispatches
+ * (submits may differ by one or two between steps: where a readback closes the open batch of dispatches).
+ */
+export function stepCounts(all: WorkCounts[]): { counts: WorkCounts; varies: boolean } | null {
+  const last = all[all.length - 1];
+  if (!last) return null;
+  return { counts: last, varies: all.some((c) => c.kernels !== last.kernels || c.dispatches !== last.dispatches) };
 }

@@ -90,7 +90,8 @@ function benchModel(config: RedoConfig, seed: number): RedoModel {
   return model;
 }
 
-interface SpeedRow {
+/** One row of the speed table (also in the report's JSON, which the GPU kit reads: scripts/gpu-kit/kit.ts). */
+export interface SpeedRow {
   preset: string;
   backend: BackendName;
   adapter?: string;

@@ -26,17 +26,9 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from redo_pth import NETS, ConversionError, config_from_options, manifest_for, moments_from_adam, write_archive, write_safetensors  # noqa: E402
+from redo_pth import NETS, ConversionError, config_from_options, manifest_for, moments_from_adam, torch_load as load, write_archive, write_safetensors  # noqa: E402
 
 NET_KEYS = tuple(key for _, key, _ in NETS)
-
-
-def load(path):
-    # the authors' checkpoints hold an argparse Namespace: torch >= 2.6 loads them only with weights_only=False
-    try:
-        return torch.load(path, map_location="cpu", weights_only=False)
-    except TypeError:  # torch < 1.13 has no weights_only
-        return torch.load(path, map_location="cpu")
 
 
 def collect(paths):

@@ -22,7 +22,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from redo_pth import NETS, ConversionError, build_networks, config_from_options, read_safetensors  # noqa: E402
+from redo_pth import NETS, ConversionError, build_networks, config_from_options, read_safetensors, torch_load  # noqa: E402
 
 
 def load_images(folder, size):
@@ -53,7 +53,7 @@ def main():
 
 def run(a):
     dev = torch.device(a.device)
-    st = torch.load(a.state, map_location="cpu")
+    st = torch_load(a.state)
     opt = st["options"]
     c = config_from_options(opt, st)
     nets = build_networks(c, a.models)

@@ -33,6 +33,15 @@ class ConversionError(Exception):
     pass
 
 
+def torch_load(path):
+    """torch.load of a training state on the CPU. The authors' checkpoints hold an argparse Namespace, which torch >= 2.6
+    loads only with weights_only=False (load only checkpoints you trust: this unpickles)."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except TypeError:  # torch < 1.13 has no weights_only
+        return torch.load(path, map_location="cpu")
+
+
 # ---- safetensors --------------------------------------------------------------------------------------------------
 
 def read_safetensors(data):

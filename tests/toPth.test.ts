@@ -95,7 +95,7 @@ describe('to_pth.py / convert_pth.py: a run handed to PyTorch and back', () => {
       PYTHON,
       [
         '-c',
-        'import json, sys, torch; s = torch.load(sys.argv[1]); o = torch.load(sys.argv[2]); a = s["optimizerGenX"]; g = a["param_groups"][0];' +
+        'import json, sys, torch; s = torch.load(sys.argv[1], weights_only=False); o = torch.load(sys.argv[2], weights_only=False); a = s["optimizerGenX"]; g = a["param_groups"][0];' +
           'print(json.dumps(dict(keys=sorted(s), iteration=o.iteration, sizex=o.sizex, nfX=o.nfX, att=[o.useSelfAttG, o.useSelfAttD], best=o.bestValIoU,' +
           ' step=[float(v["step"]) for v in a["state"].values()][:3], n=len(a["state"]), group=sorted(k for k in g if k != "params"), betas=list(g["betas"]), wd=s["optimizerEncM"]["param_groups"][0]["weight_decay"])))',
         join(dir, 'rt', 'state_00003.pth'),

@@ -21,6 +21,7 @@ import { readRunArchive } from '../../src/worker/runArchive';
 import { readZip } from '../../src/data/zip';
 import { setupBackend, type VulkanChoice } from '../../src/node/backend';
 import { markdownTable } from '../../src/node/benchUtil';
+import type { SpeedRow } from '../bench-speed';
 
 /** The authors' ref_step_time.py flags for a configuration (its widths use the reference's names). */
 export function refStepTimeArgs(c: RedoConfig): string[] {
@@ -78,23 +79,7 @@ function readSteps(path: string): StepStatus[] {
 /** What bench-speed.ts writes (the fields the kit uses). */
 interface BenchJson {
   adapters?: Record<string, string>;
-  rows: Array<{
-    preset: string;
-    backend: string;
-    batch: number;
-    imageSize: number;
-    initMs?: number;
-    firstStepMs?: number;
-    timedSteps: number;
-    medianMs?: number;
-    minMs?: number;
-    maxMs?: number;
-    imagesPerSec?: number;
-    flopsPerIter: number;
-    tflops?: number;
-    counts?: { kernels: number; dispatches: number | null; submits: number | null; readbacks: number | null };
-    error?: string;
-  }>;
+  rows: SpeedRow[];
 }
 
 interface TorchJson {

@@ -11,6 +11,8 @@
  * in-memory set of random images in [-1, 1] (so the upload is included), trainer.step(x, xReal), then ONE
  * batched `await readLosses()` — every step, so each step is closed by a readback and the time is wall time
  * for work the device really finished — then the batches and losses are disposed.
+ * Each step is also counted (src/worker/dispatchCounter.ts timedStep): TF.js kernels, and on webgpu GPU dispatches,
+ * submits and readbacks; the report keeps the last timed step's counts.
  * `batch` defaults to the preset's batch size. The backend is never substituted: if it cannot start, the
  * report says so in `error`.
  */

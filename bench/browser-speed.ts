@@ -350,7 +350,8 @@ function table(rows: Row[], chromiumVersion: string): string {
       `${warmup} warm-up + ${gpuSteps} timed iterations on webgpu / webgl, ${cpuWarmup} + ${steps} on cpu${budget > 0 ? ` (fewer after ${budget} s)` : ''}, median; ` +
       'one iteration = sampleBatches + trainer.step + one batched readLosses (every step)',
     '',
-    '| preset | backend | batch | median ms/iter | min | max | images/s | ×webgpu (time) | first warm-up ms | tensors before→after | GPU MB | kernels / dispatches per step |',
+    '| preset | backend | batch | median ms/iter | min | max | images/s | ×webgpu (time) | first warm-up ms ' +
+      '| tensors before→after | GPU MB | kernels / dispatches per step |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {

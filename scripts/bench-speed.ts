@@ -86,7 +86,12 @@ function syntheticData(size: number, count = 64): ImageSet {
 function benchModel(config: RedoConfig, seed: number): RedoModel {
   if (INIT === 'orthogonal') return new RedoModel(config, seed);
   const model = new RedoModel(config, seed, { uninitialised: true });
-  tf.tidy(() => model.store.keys().forEach((k, i) => model.store.get(k).assign(tf.randomNormal(model.store.get(k).shape, 0, 0.02, 'float32', seed * 7919 + i))));
+  tf.tidy(() =>
+    model.store.keys().forEach((k, i) => {
+      const v = model.store.get(k);
+      v.assign(tf.randomNormal(v.shape, 0, 0.02, 'float32', seed * 7919 + i));
+    }),
+  );
   return model;
 }
 
@@ -116,7 +121,15 @@ export interface SpeedRow {
 async function timePreset(name: string, backend: BackendName, adapter: string | undefined): Promise<SpeedRow> {
   const batch = BATCH || preset(name).batchSize;
   const config = preset(name, { batchSize: batch });
-  const row: SpeedRow = { preset: name, backend, batch, imageSize: config.imageSize, timedSteps: 0, flopsPerIter: iterationFlops(config, batch), ...(adapter ? { adapter } : {}) };
+  const row: SpeedRow = {
+    preset: name,
+    backend,
+    batch,
+    imageSize: config.imageSize,
+    timedSteps: 0,
+    flopsPerIter: iterationFlops(config, batch),
+    ...(adapter ? { adapter } : {}),
+  };
   const data = syntheticData(config.imageSize);
   let model: RedoModel | undefined;
   let trainer: RedoTrainer | undefined;
@@ -138,7 +151,8 @@ async function timePreset(name: string, backend: BackendName, adapter: string | 
         counts.push(c);
       }
       const over = (performance.now() - start) / 1000 > BUDGET_S;
-      process.stdout.write(`  ${name} ${backend} step ${i + 1}/${warmup + timed}${i < warmup ? ' (warm-up)' : ''}: ${ms.toFixed(0)} ms; ${formatCounts(c)}\n`);
+      const what = `${name} ${backend} step ${i + 1}/${warmup + timed}${i < warmup ? ' (warm-up)' : ''}`;
+      process.stdout.write(`  ${what}: ${ms.toFixed(0)} ms; ${formatCounts(c)}\n`);
       if (over && times.length >= 1) {
         process.stdout.write(`  ${name} ${backend}: --budget ${BUDGET_S}s reached, ${times.length} timed steps\n`);
         break;
@@ -250,7 +264,8 @@ async function countOnly(name: string): Promise<CountRow> {
         steps.push(counter.stop());
       }
       row.encodeMs = performance.now() - t;
-      process.stdout.write(`  ${name} webgpu, batch ${config.batchSize}: step ${i + 1}/2 encoded in ${row.encodeMs.toFixed(0)} ms (not waited for): ${formatCounts(steps[i]!)}\n`);
+      const what = `${name} webgpu, batch ${config.batchSize}: step ${i + 1}/2 encoded in ${row.encodeMs.toFixed(0)} ms`;
+      process.stdout.write(`  ${what} (not waited for): ${formatCounts(steps[i]!)}\n`);
     }
     row.counts = steps[1]!;
     if (steps[0]!.kernels !== steps[1]!.kernels || steps[0]!.dispatches !== steps[1]!.dispatches) row.firstCounts = steps[0]!;
@@ -305,7 +320,8 @@ function runBrowser(presets: string[], extras: boolean): { results?: BrowserResu
 
 /** Effective TFLOP/s of an iteration of `flops` taking `ms` (src/redo/flops.ts counts the FLOPs). */
 const tflopsCell = (flops: number, ms: number) => (flops / (ms / 1000) / 1e12).toPrecision(3);
-const countsCell = (c: WorkCounts | undefined, varies?: boolean) => (c ? `${c.kernels} / ${c.dispatches ?? '—'}${varies ? ' (varied)' : ''}` : '—');
+const countsCell = (c: WorkCounts | undefined, varies?: boolean) =>
+  c ? `${c.kernels} / ${c.dispatches ?? '—'}${varies ? ' (varied)' : ''}` : '—';
 const countCells = (c: WorkCounts) => [c.kernels, c.dispatches ?? '—', c.submits ?? '—', c.readbacks ?? '—'];
 const fmt = (v: number | undefined, d = 0) => (v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(d));
 const rate = (v: number | undefined) => (v === undefined ? '—' : v.toFixed(v < 10 ? 2 : 1));
@@ -341,7 +357,8 @@ async function main(): Promise<number> {
     for (const backend of (['cpu', 'webgpu'] as BackendName[]).filter((b) => BACKENDS.includes(b) || (i === 0 && LEAK_BACKENDS.includes(b)))) {
       const b = await useBackend(backend, adapters);
       if (b.error) {
-        if (BACKENDS.includes(backend)) rows.push({ preset: p, backend, batch: 0, imageSize: 0, timedSteps: 0, flopsPerIter: 0, error: `backend did not start: ${b.error}` });
+        const error = `backend did not start: ${b.error}`;
+        if (BACKENDS.includes(backend)) rows.push({ preset: p, backend, batch: 0, imageSize: 0, timedSteps: 0, flopsPerIter: 0, error });
         if (i === 0 && LEAK_BACKENDS.includes(backend) && LEAK_STEPS > 0) leaks.push({ backend, steps: 0, samples: [], leak: true, reasons: [], notes: [], error: `backend did not start: ${b.error}` });
         continue;
       }
@@ -354,7 +371,8 @@ async function main(): Promise<number> {
       if (b.results) browserRuns.push(b.results);
       else browserErrors.push(`${p}: ${b.error}`);
     }
-    code = report({ started, loadStart, rows, counted, leaks, adapters, browserRuns, browserErrors, final: i === PRESETS.length - 1 && COUNT_ONLY.length === 0 });
+    const final = i === PRESETS.length - 1 && COUNT_ONLY.length === 0;
+    code = report({ started, loadStart, rows, counted, leaks, adapters, browserRuns, browserErrors, final });
   }
   if (COUNT_ONLY.length) {
     const b = await useBackend('webgpu', adapters);
@@ -438,10 +456,14 @@ function report(c: Collected): number {
   }
   const refOf = (p: string, where: string, backend: string) => lines.find((l) => l.preset === p && l.where === where && l.backend === backend)?.median;
   const speedTable = markdownTable(
-    ['preset', 'px', 'batch', 'runtime', 'backend', 'median ms/iter', 'min–max', 'images/s', 'timed steps', 'time ÷ Chromium webgpu', 'time ÷ Node cpu', 'GFLOP/iter', 'effective TFLOP/s', 'kernels / dispatches per step'],
+    [
+      ...['preset', 'px', 'batch', 'runtime', 'backend', 'median ms/iter', 'min–max', 'images/s', 'timed steps'],
+      ...['time ÷ Chromium webgpu', 'time ÷ Node cpu', 'GFLOP/iter', 'effective TFLOP/s', 'kernels / dispatches per step'],
+    ],
     lines.map((l) =>
       l.error || l.median === undefined
-        ? [l.preset, l.imageSize, l.batch || '—', l.where, l.backend, `failed: ${cell(l.error ?? 'no timing')}`, '', '', l.timed, '', '', '', '', '']
+        ? [l.preset, l.imageSize, l.batch || '—', l.where, l.backend, `failed: ${cell(l.error ?? 'no timing')}`, '', '', l.timed]
+            .concat(Array<string>(5).fill(''))
         : [
             l.preset,
             l.imageSize,
@@ -463,7 +485,12 @@ function report(c: Collected): number {
 
   // ---- work per step: the timed rows' counts, then the presets only counted
   const countLines = [
-    ...lines.filter((l) => l.counts).map((l) => [l.preset, l.batch, `${l.where} ${l.backend}`, ...countCells(l.counts!), `last timed step${l.countsVary ? ' (the timed steps differed)' : ''}`]),
+    ...lines
+      .filter((l) => l.counts)
+      .map((l) => {
+        const how = `last timed step${l.countsVary ? ' (the timed steps differed)' : ''}`;
+        return [l.preset, l.batch, `${l.where} ${l.backend}`, ...countCells(l.counts!), how];
+      }),
     ...c.counted.map((r) =>
       r.error || !r.counts
         ? [r.preset, r.batch || '—', 'Node webgpu', `failed: ${cell(r.error ?? 'not counted')}`, '', '', '', '']
@@ -472,11 +499,15 @@ function report(c: Collected): number {
             r.batch,
             'Node webgpu',
             ...countCells(r.counts),
-            `encoded, not waited for (2nd step${r.firstCounts ? `; the 1st: ${r.firstCounts.kernels} kernels, ${r.firstCounts.dispatches} dispatches` : ''})`,
+            'encoded, not waited for (2nd step' +
+              `${r.firstCounts ? `; the 1st: ${r.firstCounts.kernels} kernels, ${r.firstCounts.dispatches} dispatches` : ''})`,
           ],
     ),
   ];
-  const countTable = markdownTable(['preset', 'batch', 'runtime, backend', 'TF.js kernels', 'GPU dispatches', 'queue submits', 'readbacks', 'how counted'], countLines);
+  const countTable = markdownTable(
+    ['preset', 'batch', 'runtime, backend', 'TF.js kernels', 'GPU dispatches', 'queue submits', 'readbacks', 'how counted'],
+    countLines,
+  );
 
   // ---- studio loop vs bare trainStep
   const overheads: Array<{ backend: string; pct: number | null }> = [];
@@ -558,7 +589,8 @@ function report(c: Collected): number {
   const md = [
     `# Speed benchmark (${started.toISOString()})${c.final ? '' : ' — PARTIAL: still running'}`,
     '',
-    `Machine: ${cpus().length} × ${cpuModel}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB (the GPU: the adapters below); load average (1 min) ${loadStart[0]!.toFixed(1)} at the start, ${loadEnd[0]!.toFixed(1)} at the end. ` +
+    `Machine: ${cpus().length} × ${cpuModel}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB (the GPU: the adapters below); ` +
+      `load average (1 min) ${loadStart[0]!.toFixed(1)} at the start, ${loadEnd[0]!.toFixed(1)} at the end. ` +
       `tfjs ${tf.version.tfjs}, Node ${process.version}${br ? `, Chromium ${br.chromium} (headless)` : ''}.`,
     `Adapters: ${Object.entries(adapters)
       .map(([b, a]) => `${b}: ${a}`)
@@ -566,7 +598,9 @@ function report(c: Collected): number {
     '',
     `## Training speed`,
     '',
-    `One iteration = sampleBatches + trainer.step + one batched readback of the losses (weights: ${INIT === 'random' ? '--init random, Gaussian' : 'orthogonal init'}); median of the timed steps after ${WARMUP} warm-up step(s) on webgpu / webgl ` +
+    'One iteration = sampleBatches + trainer.step + one batched readback of the losses ' +
+      `(weights: ${INIT === 'random' ? '--init random, Gaussian' : 'orthogonal init'}); ` +
+      `median of the timed steps after ${WARMUP} warm-up step(s) on webgpu / webgl ` +
       `(shader compilation) and ${CPU_WARMUP} on cpu; ${STEPS} timed on cpu, ${GPU_STEPS} on webgpu / webgl, fewer when a row's --budget of ${BUDGET_S} s (warm-up included) ran out; images/s = batch / median.`,
     '',
     speedTable,
@@ -574,7 +608,8 @@ function report(c: Collected): number {
     `## Work per training step: TF.js kernels and GPU dispatches`,
     '',
     'Counted by src/worker/dispatchCounter.ts (kernels = what tf.profile lists; dispatches = WebGPU compute programs encoded). ' +
-      `Rows "encoded, not waited for" come from --count-only${COUNT_BATCH ? ` at --count-batch ${COUNT_BATCH}` : ''}: presets too slow to time on this GPU; ` +
+      `Rows "encoded, not waited for" come from --count-only${COUNT_BATCH ? ` at --count-batch ${COUNT_BATCH}` : ''}: ` +
+      'presets too slow to time on this GPU; ' +
       'see scripts/bench-speed.ts countOnly.',
     '',
     countLines.length ? countTable : '(nothing counted)',
@@ -603,7 +638,15 @@ function report(c: Collected): number {
   writeFileSync(OUT, md);
   writeFileSync(
     OUT.replace(/\.md$/, '') + '.json',
-    JSON.stringify({ started: started.toISOString(), final: c.final, tfjs: tf.version.tfjs, node: process.version, loadavg: { start: loadStart, end: loadEnd }, adapters, rows, counted: c.counted, leaks, browser: br ?? null }, null, 2),
+    JSON.stringify(
+      {
+        ...{ started: started.toISOString(), final: c.final, tfjs: tf.version.tfjs, node: process.version },
+        loadavg: { start: loadStart, end: loadEnd },
+        ...{ adapters, rows, counted: c.counted, leaks, browser: br ?? null },
+      },
+      null,
+      2,
+    ),
   );
   process.stdout.write(`\nwritten to ${OUT} (and .json)${c.final ? '' : ' — partial, the next preset follows'}\n`);
 

@@ -26,7 +26,8 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from redo_pth import NETS, ConversionError, config_from_options, manifest_for, moments_from_adam, torch_load as load, write_archive, write_safetensors  # noqa: E402
+from redo_pth import (NETS, ConversionError, config_from_options, manifest_for, moments_from_adam,  # noqa: E402
+                      torch_load as load, write_archive, write_safetensors)
 
 NET_KEYS = tuple(key for _, key, _ in NETS)
 
@@ -59,7 +60,8 @@ def collect(paths):
 
 def to_run_archive(path, output):
     st = load(path)
-    missing = [k for _, key, okey in NETS for k in (key, okey) if not (isinstance(st, dict) and k in st)] + ([] if isinstance(st, dict) and "options" in st else ["options"])
+    wanted = [k for _, key, okey in NETS for k in (key, okey)] + ["options"]
+    missing = [k for k in wanted if not (isinstance(st, dict) and k in st)]
     if missing:
         raise ConversionError(f"{path}: a run archive needs the whole training state as train.py saves it; missing {', '.join(missing)}")
     opt = st["options"]

@@ -31,7 +31,8 @@ def load_images(folder, size):
     names = sorted(n for n in os.listdir(d) if n.lower().endswith((".png", ".jpg", ".jpeg")))
     if not names:
         raise ConversionError(f"{d}: no PNG or JPEG images")
-    x = torch.stack([torch.from_numpy(__import__("numpy").asarray(Image.open(os.path.join(d, n)).convert("RGB").resize((size, size)))) for n in names])
+    import numpy
+    x = torch.stack([torch.from_numpy(numpy.asarray(Image.open(os.path.join(d, n)).convert("RGB").resize((size, size)))) for n in names])
     return x.permute(0, 3, 1, 2).float() / 127.5 - 1
 
 
@@ -85,7 +86,8 @@ def run(a):
             net.train()
         mEnc = M(xData)
         hGen = G(mEnc, zData)
-        xGen = (hGen + ((1 - mEnc.unsqueeze(2)) * xData.unsqueeze(1))).view(hGen.size(0) * hGen.size(1), hGen.size(2), hGen.size(3), hGen.size(4))
+        xGen = (hGen + ((1 - mEnc.unsqueeze(2)) * xData.unsqueeze(1))).view(
+            hGen.size(0) * hGen.size(1), hGen.size(2), hGen.size(3), hGen.size(4))
         lossG = -D(xGen).mean()
         zRec = Z(hGen.sum(1))
         err_recZ = ((zData - zRec) * (zData - zRec)).mean()
@@ -99,7 +101,8 @@ def run(a):
         with torch.no_grad():
             mEnc = M(xData)
             hGen = G(mEnc, zData)
-            xGen = (hGen + ((1 - mEnc.unsqueeze(2)) * xData.unsqueeze(1))).view(hGen.size(0) * hGen.size(1), hGen.size(2), hGen.size(3), hGen.size(4))
+            xGen = (hGen + ((1 - mEnc.unsqueeze(2)) * xData.unsqueeze(1))).view(
+                hGen.size(0) * hGen.size(1), hGen.size(2), hGen.size(3), hGen.size(4))
         dPosX = D(xReal)
         dNegX = D(xGen)
         err_dPosX = (-1 + dPosX)

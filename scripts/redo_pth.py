@@ -25,7 +25,8 @@ import zipfile
 import torch
 
 # (our network id, the authors' attribute / state key, their optimizer's state key)
-NETS = (("F", "netEncM", "optimizerEncM"), ("G", "netGenX", "optimizerGenX"), ("D", "netDX", "optimizerDX"), ("Z", "netRecZ", "optimizerRecZ"))
+NETS = (("F", "netEncM", "optimizerEncM"), ("G", "netGenX", "optimizerGenX"), ("D", "netDX", "optimizerDX"),
+        ("Z", "netRecZ", "optimizerRecZ"))
 ARCHIVE_FORMAT = "redo-studio-run"
 
 
@@ -237,7 +238,8 @@ def adam_state_dict(module, moments, prefix, step, hyper):
     group["params"] = list(range(len(names)))
     sd = {"state": state, "param_groups": [group]}
     # the proof that it loads: this torch's own Adam over the module takes it
-    check = torch.optim.Adam(module.parameters(), lr=hyper["lr"], betas=tuple(hyper["betas"]), eps=hyper["eps"], weight_decay=hyper["weight_decay"])
+    check = torch.optim.Adam(module.parameters(), lr=hyper["lr"], betas=tuple(hyper["betas"]), eps=hyper["eps"],
+                             weight_decay=hyper["weight_decay"])
     check.load_state_dict(sd)
     return sd
 
@@ -268,7 +270,8 @@ def moments_from_adam(net_sd, adam_sd, prefix):
             moments[f"{prefix}.{name}.{suffix}"] = s[suffix].detach().to(torch.float32).cpu()
         steps.add(int(float(s["step"])))
     if len(steps) != 1:
-        raise ConversionError(f"{prefix}: the parameters were stepped different numbers of times {sorted(steps)}; ReDO Studio keeps one count per network")
+        raise ConversionError(f"{prefix}: the parameters were stepped different numbers of times {sorted(steps)}; "
+                              "ReDO Studio keeps one count per network")
     return moments, steps.pop()
 
 

@@ -25,7 +25,8 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from redo_pth import NETS, ConversionError, adam_hyper, adam_state_dict, build_networks, load_weights, options_from_run, read_archive  # noqa: E402
+from redo_pth import (NETS, ConversionError, adam_hyper, adam_state_dict, build_networks, load_weights,  # noqa: E402
+                      options_from_run, read_archive)
 
 
 def resume_flags(opt):

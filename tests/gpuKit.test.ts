@@ -31,10 +31,12 @@ function loaderDeb(into: string): void {
   const root = join(dir, 'deb-root');
   mkdirSync(join(root, 'DEBIAN'), { recursive: true });
   mkdirSync(join(root, 'usr/lib/x86_64-linux-gnu'), { recursive: true });
-  writeFileSync(join(root, 'DEBIAN/control'), 'Package: libvulkan1\nVersion: 0-kit-test\nArchitecture: amd64\nMaintainer: kit test\nDescription: loader for the kit test\n');
+  const control = ['Package: libvulkan1', 'Version: 0-kit-test', 'Architecture: amd64', 'Maintainer: kit test', 'Description: kit test'];
+  writeFileSync(join(root, 'DEBIAN/control'), `${control.join('\n')}\n`);
   copyFileSync('/usr/lib/chromium/libvulkan.so.1', join(root, 'usr/lib/x86_64-linux-gnu/libvulkan.so.1'));
   mkdirSync(into, { recursive: true });
-  const r = spawnSync('dpkg-deb', ['--build', '--root-owner-group', root, join(into, 'libvulkan1_kit-test_amd64.deb')], { encoding: 'utf8' });
+  const deb = join(into, 'libvulkan1_kit-test_amd64.deb');
+  const r = spawnSync('dpkg-deb', ['--build', '--root-owner-group', root, deb], { encoding: 'utf8' });
   expect(r.status, r.stderr).toBe(0);
 }
 
@@ -83,8 +85,12 @@ describe('the GPU kit (npm run gpu:kit, gpu-kit/run.sh)', () => {
     const total = sizeOf(kit);
     console.log(`kit: ${(total / 2 ** 20).toFixed(1)} MiB`);
     expect(total).toBeLessThanOrEqual(LIMIT);
-    const files = ['run.sh', 'kit.json', 'bin/node.xz', 'js/train.mjs', 'js/bench-speed.mjs', 'js/data-objects.mjs', 'js/redo.mjs', 'js/kit.mjs'];
-    for (const f of [...files, 'js/dist/linux-x64/dawn.node.xz', 'objects/sources.json', 'reference/ref_step_time.py', 'reference/models.py', 'python/to_pth.py', 'lib/libvulkan.so.1']) {
+    const files = [
+      ...['run.sh', 'kit.json', 'bin/node.xz', 'js/train.mjs', 'js/bench-speed.mjs', 'js/data-objects.mjs', 'js/redo.mjs', 'js/kit.mjs'],
+      ...['js/dist/linux-x64/dawn.node.xz', 'objects/sources.json', 'reference/ref_step_time.py', 'reference/models.py'],
+      ...['python/to_pth.py', 'lib/libvulkan.so.1'],
+    ];
+    for (const f of files) {
       expect(statSync(join(kit, f)).size, f).toBeGreaterThan(0);
     }
     expect(statSync(join(kit, 'run.sh')).mode & 0o111).not.toBe(0);
@@ -100,14 +106,17 @@ describe('the GPU kit (npm run gpu:kit, gpu-kit/run.sh)', () => {
     const out = join(dir, 'out');
     const t0 = performance.now();
     const r = runKit(out, { KIT_GL_DIR: join(dir, 'gl') });
-    console.log(`run.sh: ${((performance.now() - t0) / 1000).toFixed(0)} s, exit ${r.status}\n${r.stdout.split('\n').filter((l) => l.startsWith('[kit')).join('\n')}`);
+    const kitLines = r.stdout.split('\n').filter((l) => l.startsWith('[kit'));
+    console.log(`run.sh: ${((performance.now() - t0) / 1000).toFixed(0)} s, exit ${r.status}\n${kitLines.join('\n')}`);
     expect(r.status, r.stderr).toBe(0);
     // what comes back through the device tool: ≤ 8 files of ≤ 16 MiB, no folders
     const files = readdirSync(out).sort();
     expect(files).toEqual(['details.tar.gz', 'run.log', 'summary.json', 'summary.md']);
     for (const f of files) expect(statSync(join(out, f)).size).toBeLessThanOrEqual(16 * 2 ** 20);
     const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
-    const statuses = Object.fromEntries(s.steps.map((x: { step: string; status: string }) => [x.step, x.status.replace(/ \(stopped at its \d+s\)/, '')]));
+    const statuses = Object.fromEntries(
+      s.steps.map((x: { step: string; status: string }) => [x.step, x.status.replace(/ \(stopped at its \d+s\)/, '')]),
+    );
     expect(statuses, JSON.stringify(s.steps)).toEqual({
       probe: 'ok',
       data: 'ok',
@@ -140,7 +149,10 @@ describe('the GPU kit (npm run gpu:kit, gpu-kit/run.sh)', () => {
     expect(md).toContain('| tiny | 32 | 2 |');
     expect(md).toMatch(/ok: step \d+ → PyTorch → \d+/);
     const listing = spawnSync('tar', ['tzf', join(out, 'details.tar.gz')], { encoding: 'utf8' }).stdout;
-    for (const f of ['bench/speed.json', 'torch/tiny.json', 'quality/train.log', 'quality/score.json', 'resume/check.json', 'logs/bench.log']) expect(listing).toContain(f);
+    const kept = ['bench/speed.json', 'torch/tiny.json', 'quality/train.log', 'quality/score.json', 'resume/check.json', 'logs/bench.log'];
+    for (const f of kept) {
+      expect(listing).toContain(f);
+    }
   }, 1_200_000);
 
   it("run.sh without a loader on the machine or carried: the kit's own loader finds the adapter", () => {

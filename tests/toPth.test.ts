@@ -16,7 +16,17 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '../src/redo/tf';
-import { captureTrainingState, encodeSafetensors, preset, readLosses, disposeLosses, RedoModel, RedoTrainer, restoreTrainer, type TrainingState } from '../src/redo';
+import {
+  captureTrainingState,
+  disposeLosses,
+  encodeSafetensors,
+  preset,
+  readLosses,
+  RedoModel,
+  RedoTrainer,
+  restoreTrainer,
+  type TrainingState,
+} from '../src/redo';
 import { buildRunArchive, readRunArchive, type LossHistory } from '../src/worker/runArchive';
 import { HeadlessRun } from '../src/node/headless';
 import { setupBackend } from '../src/node/backend';
@@ -59,7 +69,9 @@ const sum = (d: Float32Array) => d.reduce((a, v) => a + v, 0);
 beforeAll(async () => {
   await setupBackend('cpu');
   const check = spawnSync(PYTHON, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
-  if (check.status !== 0) throw new Error(`${PYTHON} cannot import torch (scripts/setup.sh installs Debian's python3-torch): ${check.stderr}`);
+  if (check.status !== 0) {
+    throw new Error(`${PYTHON} cannot import torch (scripts/setup.sh installs Debian's python3-torch): ${check.stderr}`);
+  }
   if (!existsSync(join(REFERENCE, 'models_small.py'))) throw new Error(`${REFERENCE}/models_small.py is missing (the authors' networks)`);
   dir = mkdtempSync(join(tmpdir(), 'redo-topth-'));
   // a tiny run three steps in, so that every Adam moment is non-trivial
@@ -95,9 +107,15 @@ describe('to_pth.py / convert_pth.py: a run handed to PyTorch and back', () => {
       PYTHON,
       [
         '-c',
-        'import json, sys, torch; s = torch.load(sys.argv[1], weights_only=False); o = torch.load(sys.argv[2], weights_only=False); a = s["optimizerGenX"]; g = a["param_groups"][0];' +
-          'print(json.dumps(dict(keys=sorted(s), iteration=o.iteration, sizex=o.sizex, nfX=o.nfX, att=[o.useSelfAttG, o.useSelfAttD], best=o.bestValIoU,' +
-          ' step=[float(v["step"]) for v in a["state"].values()][:3], n=len(a["state"]), group=sorted(k for k in g if k != "params"), betas=list(g["betas"]), wd=s["optimizerEncM"]["param_groups"][0]["weight_decay"])))',
+        [
+          'import json, sys, torch',
+          's = torch.load(sys.argv[1], weights_only=False); o = torch.load(sys.argv[2], weights_only=False)',
+          'a = s["optimizerGenX"]; g = a["param_groups"][0]',
+          'print(json.dumps(dict(keys=sorted(s), iteration=o.iteration, sizex=o.sizex, nfX=o.nfX, att=[o.useSelfAttG, o.useSelfAttD],' +
+            ' best=o.bestValIoU, step=[float(v["step"]) for v in a["state"].values()][:3], n=len(a["state"]),' +
+            ' group=sorted(k for k in g if k != "params"), betas=list(g["betas"]),' +
+            ' wd=s["optimizerEncM"]["param_groups"][0]["weight_decay"])))',
+        ].join('\n'),
         join(dir, 'rt', 'state_00003.pth'),
         join(dir, 'rt', 'options.pth'),
       ],
@@ -105,10 +123,12 @@ describe('to_pth.py / convert_pth.py: a run handed to PyTorch and back', () => {
     );
     expect(probe.status, probe.stderr).toBe(0);
     const s = lastJson<Record<string, unknown>>(probe.stdout);
-    expect(s.keys).toEqual(['netDX', 'netEncM', 'netGenX', 'netRecZ', 'optimizerDX', 'optimizerEncM', 'optimizerGenX', 'optimizerRecZ', 'options'].sort());
+    const keys = ['netDX', 'netEncM', 'netGenX', 'netRecZ', 'optimizerDX', 'optimizerEncM', 'optimizerGenX', 'optimizerRecZ', 'options'];
+    expect(s.keys).toEqual(keys.sort());
     expect(s).toMatchObject({ iteration: 3, sizex: 32, nfX: 4, att: [true, true], best: 0, step: [3, 3, 3], betas: [0, 0.9], wd: 1e-4 });
     expect(s.n).toBe(before.optimizer.G.tensors.size / 2);
-    expect(s.group).toEqual(['amsgrad', 'betas', 'capturable', 'differentiable', 'eps', 'foreach', 'fused', 'lr', 'maximize', 'weight_decay']);
+    const group = ['amsgrad', 'betas', 'capturable', 'differentiable', 'eps', 'foreach', 'fused', 'lr', 'maximize', 'weight_decay'];
+    expect(s.group).toEqual(group);
 
     lastJson(py('convert_pth.py', [join(dir, 'rt', 'state_00003.pth'), '-o', join(dir, 'rt.zip')]));
     const back = await read(join(dir, 'rt.zip'));
@@ -132,7 +152,9 @@ describe('to_pth.py / convert_pth.py: a run handed to PyTorch and back', () => {
       py('pth_iterate.py', [join(dir, 'five', 'state_00003.pth'), '--iterations', '5', '--models', REFERENCE, '--seed', '3']),
     );
     expect(r.iteration).toBe(8);
-    const c = lastJson<{ iteration: number; adamSteps: Record<string, number> }>(py('convert_pth.py', [join(dir, 'five', 'state_00008.pth'), '-o', join(dir, 'five.zip')]));
+    const c = lastJson<{ iteration: number; adamSteps: Record<string, number> }>(
+      py('convert_pth.py', [join(dir, 'five', 'state_00008.pth'), '-o', join(dir, 'five.zip')]),
+    );
     expect(c).toMatchObject({ iteration: 8, adamSteps: { F: 8, G: 8, D: 8, Z: 8 } });
     const back = await read(join(dir, 'five.zip'));
     expect(back.state.iteration).toBe(8);
@@ -146,7 +168,8 @@ describe('to_pth.py / convert_pth.py: a run handed to PyTorch and back', () => {
     }
     expect(moved).toBeGreaterThan(back.state.weights.size / 2);
     // our trainer continues the run: history (3 rows from before) and step counter 8 → 9
-    const run = HeadlessRun.restore({ state: back.state, history: back.history, data: randomImages(16, 4), evalSet: null, dataset: back.manifest.dataset });
+    const data = randomImages(16, 4);
+    const run = HeadlessRun.restore({ state: back.state, history: back.history, data, evalSet: null, dataset: back.manifest.dataset });
     try {
       expect(run.totalSteps).toBe(8);
       await run.run(1, { evalEvery: 0, checkpointEvery: 0 });
@@ -194,7 +217,9 @@ describe('to_pth.py / convert_pth.py: a run handed to PyTorch and back', () => {
     const theirs = (await read(join(dir, 'one.zip'))).state;
 
     for (const k of ['gAdv', 'gRecZ', 'dReal', 'dFake'] as const) {
-      expect(Math.abs(ours[k] - r.losses[k]!), `${k}: ours ${ours[k]} torch ${r.losses[k]}`).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(r.losses[k]!)));
+      const theirsK = r.losses[k]!;
+      const bound = 1e-4 * Math.max(1, Math.abs(theirsK));
+      expect(Math.abs(ours[k] - theirsK), `${k}: ours ${ours[k]} torch ${theirsK}`).toBeLessThanOrEqual(bound);
     }
     // Weights: compare each tensor's UPDATE (after − before). Adam divides by √v: a gradient that is zero in exact
     // arithmetic (tests/golden.test.ts: biases feeding an instance norm) is rounding noise whose sign decides a full
@@ -237,7 +262,8 @@ describe('to_pth.py / convert_pth.py: a run handed to PyTorch and back', () => {
           const b = theirs.optimizer[net].tensors.get(k)!.data;
           let err = 0;
           for (let i = 0; i < a.length; i++) err = Math.max(err, Math.abs(a[i]! - b[i]!));
-          expect(err, `${k}: max error ${err} (largest ${maxAbs(b)}, network ${netScale})`).toBeLessThanOrEqual(1e-3 * maxAbs(b) + 1e-6 * netScale);
+          const bound = 1e-3 * maxAbs(b) + 1e-6 * netScale;
+          expect(err, `${k}: max error ${err} (largest ${maxAbs(b)}, network ${netScale})`).toBeLessThanOrEqual(bound);
         }
       }
     }

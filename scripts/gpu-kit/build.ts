@@ -110,7 +110,10 @@ function gitCommit(): string {
 
 async function main(): Promise<number> {
   if (process.platform !== 'linux' || process.arch !== 'x64') {
-    throw new Error(`the kit carries this machine's Node binary to an x86-64 Linux GPU machine: build it on linux-x64 (this is ${process.platform}-${process.arch})`);
+    throw new Error(
+      "the kit carries this machine's Node binary to an x86-64 Linux GPU machine: " +
+        `build it on linux-x64 (this is ${process.platform}-${process.arch})`,
+    );
   }
   const t0 = performance.now();
   rmSync(OUT, { recursive: true, force: true });
@@ -134,8 +137,11 @@ async function main(): Promise<number> {
     logLevel: 'warning',
     // CommonJS dependencies inside an ES module bundle still call require() and read __dirname
     banner: {
-      js: "import { createRequire as __kitRequire } from 'node:module'; import { fileURLToPath as __kitPath } from 'node:url'; " +
-        "const require = __kitRequire(import.meta.url); const __filename = __kitPath(import.meta.url); const __dirname = __kitPath(new URL('.', import.meta.url));",
+      js: [
+        "import { createRequire as __kitRequire } from 'node:module'; import { fileURLToPath as __kitPath } from 'node:url';",
+        'const require = __kitRequire(import.meta.url); const __filename = __kitPath(import.meta.url);',
+        "const __dirname = __kitPath(new URL('.', import.meta.url));",
+      ].join(' '),
     },
   });
 
@@ -155,7 +161,9 @@ async function main(): Promise<number> {
 
   const reference: string[] = [];
   if (WITH_REFERENCE) {
-    if (!existsSync(REFERENCE_DIR)) throw new Error(`${REFERENCE_DIR} is missing (the authors' networks for the PyTorch steps); --no-reference builds without`);
+    if (!existsSync(REFERENCE_DIR)) {
+      throw new Error(`${REFERENCE_DIR} is missing (the authors' networks for the PyTorch steps); --no-reference builds without`);
+    }
     mkdirSync(join(OUT, 'reference'), { recursive: true });
     for (const f of readdirSync(REFERENCE_DIR).filter((n) => n.endsWith('.py'))) {
       cpSync(join(REFERENCE_DIR, f), join(OUT, 'reference', f));
@@ -204,7 +212,8 @@ async function main(): Promise<number> {
   const total = sizeOf(OUT);
   const parts = readdirSync(OUT).map((n) => [n, sizeOf(join(OUT, n))] as const).sort((a, b) => b[1] - a[1]);
   for (const [n, b] of parts) log(`  ${n.padEnd(12)} ${mib(b)}`);
-  log(`== ${relative(ROOT, OUT) || OUT}: ${mib(total)} (limit ${mib(KIT_LIMIT_BYTES)}) in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  const secs = ((performance.now() - t0) / 1000).toFixed(0);
+  log(`== ${relative(ROOT, OUT) || OUT}: ${mib(total)} (limit ${mib(KIT_LIMIT_BYTES)}) in ${secs} s`);
   if (total > KIT_LIMIT_BYTES) {
     log(`the kit is over its ${mib(KIT_LIMIT_BYTES)} limit`);
     return 1;

@@ -26,7 +26,17 @@ import type { SpeedRow } from '../bench-speed';
 /** The authors' ref_step_time.py flags for a configuration (its widths use the reference's names). */
 export function refStepTimeArgs(c: RedoConfig): string[] {
   if (c.attentionG !== c.attentionD) throw new Error('ref_step_time.py has one --attention flag for G and D; this configuration differs');
-  const flags: Record<string, number> = { size: c.imageSize, n: c.nRegions, nz: c.nz, nfF: c.nfF, nfG: c.nfG, nfD: c.nfD, nfZ: c.nfZ, batch: c.batchSize, attention: c.attentionG ? 1 : 0 };
+  const flags: Record<string, number> = {
+    size: c.imageSize,
+    n: c.nRegions,
+    nz: c.nz,
+    nfF: c.nfF,
+    nfG: c.nfG,
+    nfD: c.nfD,
+    nfZ: c.nfZ,
+    batch: c.batchSize,
+    attention: c.attentionG ? 1 : 0,
+  };
   return Object.entries(flags).flatMap(([k, v]) => [`--${k}`, String(v)]);
 }
 
@@ -38,7 +48,8 @@ function readJson<T>(path: string): T | { error: string } {
   }
 }
 
-const isError = (v: unknown): v is { error: string } => typeof v === 'object' && v !== null && 'error' in v && typeof (v as { error: unknown }).error === 'string';
+const isError = (v: unknown): v is { error: string } =>
+  typeof v === 'object' && v !== null && 'error' in v && typeof (v as { error: unknown }).error === 'string';
 
 function readText(path: string): string {
   try {
@@ -123,7 +134,9 @@ function speedSummary(work: string, presets: string[]): SpeedSummary[] {
     const flops = iterationFlops(c, row?.batch || c.batchSize);
     const webgpu: SpeedSummary['webgpu'] = row
       ? {
-          ...(row.medianMs !== undefined ? { medianMs: row.medianMs, minMs: row.minMs, maxMs: row.maxMs, itPerSec: 1000 / row.medianMs, tflops: row.tflops } : {}),
+          ...(row.medianMs !== undefined
+            ? { medianMs: row.medianMs, minMs: row.minMs, maxMs: row.maxMs, itPerSec: 1000 / row.medianMs, tflops: row.tflops }
+            : {}),
           timedSteps: row.timedSteps,
           ...(row.counts ? { kernels: row.counts.kernels, dispatches: row.counts.dispatches, submits: row.counts.submits } : {}),
           ...(row.initMs !== undefined ? { initMs: row.initMs } : {}),
@@ -134,7 +147,14 @@ function speedSummary(work: string, presets: string[]): SpeedSummary[] {
     const t = readJson<TorchJson>(join(work, 'torch', `${p}.json`));
     const pytorch: SpeedSummary['pytorch'] = isError(t)
       ? { error: t.error }
-      : { medianMs: t.medianMs, minMs: t.minMs, maxMs: t.maxMs, version: t.version, device: t.device, ...(t.medianMs ? { tflops: flops / (t.medianMs / 1000) / 1e12 } : {}) };
+      : {
+          medianMs: t.medianMs,
+          minMs: t.minMs,
+          maxMs: t.maxMs,
+          version: t.version,
+          device: t.device,
+          ...(t.medianMs ? { tflops: flops / (t.medianMs / 1000) / 1e12 } : {}),
+        };
     return {
       preset: p,
       px: c.imageSize,
@@ -192,7 +212,10 @@ const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\s+/g, ' ').slice(0
 
 function markdown(s: ReturnType<typeof buildSummary>): string {
   const speed = markdownTable(
-    ['preset', 'px', 'batch', 'GFLOP/iter', 'webgpu ms/iter (median)', 'min–max', 'it/s', 'effective TFLOP/s', 'kernels / dispatches per step', 'PyTorch ms/iter', 'PyTorch TFLOP/s', 'webgpu ÷ PyTorch (time)'],
+    [
+      ...['preset', 'px', 'batch', 'GFLOP/iter', 'webgpu ms/iter (median)', 'min–max', 'it/s', 'effective TFLOP/s'],
+      ...['kernels / dispatches per step', 'PyTorch ms/iter', 'PyTorch TFLOP/s', 'webgpu ÷ PyTorch (time)'],
+    ],
     s.speed.map((r) => [
       r.preset,
       r.px,
@@ -213,9 +236,11 @@ function markdown(s: ReturnType<typeof buildSummary>): string {
     s.steps.map((x) => [x.step, x.status, f(x.seconds), f(x.budget)]),
   );
   const q = s.quality;
-  const held = q.heldOut as { count?: number; trained?: { iou: number; accuracy: number }; untrained?: { iou: number; accuracy: number }; error?: string } | undefined;
+  type Score = { iou: number; accuracy: number };
+  const held = q.heldOut as { count?: number; trained?: Score; untrained?: Score; error?: string } | undefined;
   const quality = [
-    `- flags: \`${q.flags}\`; trained ${f(q.seconds)} s: ${q.steps ?? '—'} steps (${f(q.itPerSec, 2)} it/s), restarts ${q.restarts ?? '—'}`,
+    `- flags: \`${q.flags}\`; trained ${f(q.seconds)} s: ${q.steps ?? '—'} steps (${f(q.itPerSec, 2)} it/s), ` +
+      `restarts ${q.restarts ?? '—'}`,
     held?.trained
       ? `- held-out object IoU ${held.trained.iou.toFixed(3)}, accuracy ${held.trained.accuracy.toFixed(3)} on ${held.count} images` +
         (held.untrained ? ` (untrained: IoU ${held.untrained.iou.toFixed(3)}, accuracy ${held.untrained.accuracy.toFixed(3)})` : '')
@@ -223,17 +248,27 @@ function markdown(s: ReturnType<typeof buildSummary>): string {
     ...(q.lastTrainerEval ? [`- the trainer's last evaluation: ${q.lastTrainerEval}`] : []),
     ...(q.error ? [`- ${q.error}`] : []),
   ].join('\n');
-  const r = s.resume as { ok?: boolean; error?: string; before?: number; after?: number; adamSteps?: Record<string, number>; resumedTo?: number } | undefined;
+  const r = s.resume as
+    | { ok?: boolean; error?: string; before?: number; after?: number; adamSteps?: Record<string, number>; resumedTo?: number }
+    | undefined;
+  const resumed = !r
+    ? '- not run'
+    : r.ok
+      ? `- ok: step ${r.before} → PyTorch → ${r.after}; Adam steps ${JSON.stringify(r.adamSteps)}; ` +
+        `the trainer resumed to step ${r.resumedTo ?? '—'}`
+      : `- FAILED: ${r.error ?? '?'}`;
   return [
     `# ReDO Studio GPU kit: ${s.date}`,
     '',
-    `Machine: ${s.machine.gpu || 'no NVIDIA GPU seen'}; ${s.machine.cpus ?? '?'} CPUs; ${s.machine.host ?? ''}. WebGPU adapter: ${s.adapter}. ` +
-      `Vulkan loader: ${s.machine.loader ?? '?'}; driver (ICD): ${s.machine.icd ?? '?'}. Kit ${s.kit.commit ?? '?'} (tfjs ${s.kit.tfjs ?? '?'}, Node ${s.kit.node ?? '?'}).`,
+    `Machine: ${s.machine.gpu || 'no NVIDIA GPU seen'}; ${s.machine.cpus ?? '?'} CPUs; ${s.machine.host ?? ''}. ` +
+      `WebGPU adapter: ${s.adapter}. Vulkan loader: ${s.machine.loader ?? '?'}; driver (ICD): ${s.machine.icd ?? '?'}. ` +
+      `Kit ${s.kit.commit ?? '?'} (tfjs ${s.kit.tfjs ?? '?'}, Node ${s.kit.node ?? '?'}).`,
     '',
     '## Speed: webgpu (Dawn) against the authors\' PyTorch on the same GPU',
     '',
     'One iteration = the reference iteration (G/F/δ step, then D step) on random inputs, median of the timed steps after one warm-up; ' +
-      'FLOPs from src/redo/flops.ts (convolutions, dense layers, attention products; backward 2× for trained networks, 1× for D in the G step).',
+      'FLOPs from src/redo/flops.ts (convolutions, dense layers, attention products; backward 2× for trained networks, ' +
+      '1× for D in the G step).',
     '',
     speed,
     '',
@@ -243,7 +278,7 @@ function markdown(s: ReturnType<typeof buildSummary>): string {
     '',
     '## A run handed to PyTorch and back (to_pth.py → pth_iterate.py → convert_pth.py → trainer --resume)',
     '',
-    r ? (r.ok ? `- ok: step ${r.before} → PyTorch → ${r.after}; Adam steps ${JSON.stringify(r.adamSteps)}; the trainer resumed to step ${r.resumedTo ?? '—'}` : `- FAILED: ${r.error ?? '?'}`) : '- not run',
+    resumed,
     '',
     '## Steps',
     '',
@@ -275,9 +310,13 @@ async function checkResume(before: string, after: string, k: number, resumed?: s
   const adamSteps = Object.fromEntries(Object.entries(b.state.optimizer).map(([net, o]) => [net, o.step]));
   const problems: string[] = [];
   if (b.state.iteration !== a.state.iteration + k) problems.push(`step ${b.state.iteration}, expected ${a.state.iteration} + ${k}`);
-  for (const [net, s] of Object.entries(adamSteps)) if (s !== a.state.optimizer[net as keyof typeof a.state.optimizer].step + k) problems.push(`Adam step of ${net} is ${s}`);
+  for (const [net, s] of Object.entries(adamSteps)) {
+    const was = a.state.optimizer[net as keyof typeof a.state.optimizer].step;
+    if (s !== was + k) problems.push(`Adam step of ${net} is ${s}, expected ${was} + ${k}`);
+  }
   for (const key of Object.keys(a.state.config) as Array<keyof RedoConfig>) {
-    if (a.state.config[key] !== b.state.config[key]) problems.push(`config.${key}: ${String(a.state.config[key])} → ${String(b.state.config[key])}`);
+    const [x, y] = [a.state.config[key], b.state.config[key]];
+    if (x !== y) problems.push(`config.${key}: ${String(x)} → ${String(y)}`);
   }
   if (b.state.seed !== a.state.seed) problems.push(`seed ${a.state.seed} → ${b.state.seed}`);
   let resumedTo: number | undefined;
@@ -330,7 +369,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(md);
     return 0;
   }
-  console.error('usage: kit.mjs probe [--vulkan V] | ref-args PRESET [--batch B] | check-resume BEFORE.zip AFTER.zip K | report WORK_DIR OUT_DIR');
+  console.error('usage: kit.mjs probe [--vulkan V] | ref-args PRESET [--batch B] | check-resume BEFORE.zip AFTER.zip K [RESUMED.zip]');
+  console.error('       kit.mjs report WORK_DIR OUT_DIR');
   return 2;
 }
 

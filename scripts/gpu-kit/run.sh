@@ -52,7 +52,10 @@ log() { echo "[kit $(date -u +%H:%M:%S)] $*"; }
 if [ "${1:-}" = "__torch" ]; then
   mkdir -p "$WORK/torch"
   for p in ${BENCH_PRESETS//,/ }; do
-    args=$("$NODE" "$WORK/js/kit.mjs" ref-args "$p") || { echo "{\"error\": \"no ref_step_time flags for $p\"}" > "$WORK/torch/$p.json"; continue; }
+    if ! args=$("$NODE" "$WORK/js/kit.mjs" ref-args "$p"); then
+      echo "{\"error\": \"no ref_step_time flags for $p\"}" > "$WORK/torch/$p.json"
+      continue
+    fi
     log "PyTorch $p: ref_step_time.py --device $TORCH_DEVICE $args --steps $TORCH_STEPS"
     # one JSON line on stdout (the last line: torch may print warnings before it)
     if "$PYTHON" "$KIT/reference/ref_step_time.py" --device "$TORCH_DEVICE" $args --steps "$TORCH_STEPS" > "$WORK/torch/$p.out"; then
@@ -70,11 +73,13 @@ if [ "${1:-}" = "__resume" ]; then
   mkdir -p "$R"
   "$PYTHON" "$KIT/python/to_pth.py" "$WORK/quality/run.zip" -o "$R/pth" --models "$KIT/reference"
   first=$(ls "$R/pth"/state_*.pth | head -n 1)
-  "$PYTHON" "$KIT/python/pth_iterate.py" "$first" --iterations "$RESUME_ITERATIONS" --models "$KIT/reference" --device "$TORCH_DEVICE" > "$R/iterate.json"
+  "$PYTHON" "$KIT/python/pth_iterate.py" "$first" --iterations "$RESUME_ITERATIONS" --models "$KIT/reference" --device "$TORCH_DEVICE" \
+    > "$R/iterate.json"
   cut -c1-300 "$R/iterate.json"
   last=$(ls "$R/pth"/state_*.pth | sort | tail -n 1)
   "$PYTHON" "$KIT/python/convert_pth.py" "$last" -o "$R/back.zip"
-  "$NODE" "$WORK/js/train.mjs" --resume "$R/back.zip" --dataset "$WORK/data/train/images" --steps 1 --backend "$RESUME_BACKEND" --vulkan system \
+  "$NODE" "$WORK/js/train.mjs" --resume "$R/back.zip" --dataset "$WORK/data/train/images" --steps 1 \
+    --backend "$RESUME_BACKEND" --vulkan system \
     --out "$R/resumed.zip" --no-previews --eval-count 0 --log-every 1
   set +e
   "$NODE" "$WORK/js/kit.mjs" check-resume "$WORK/quality/run.zip" "$R/back.zip" "$RESUME_ITERATIONS" "$R/resumed.zip" > "$R/check.json"
@@ -125,7 +130,11 @@ step() {
 wants() { case " $KIT_STEPS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 unxz_to() { # SRC DEST (xz, or Python's lzma where the machine has no xz)
-  if command -v xz > /dev/null 2>&1; then xz -dc "$1" > "$2"; else "$PYTHON" -c 'import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' "$1" "$2"; fi
+  if command -v xz > /dev/null 2>&1; then
+    xz -dc "$1" > "$2"
+  else
+    "$PYTHON" -c 'import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' "$1" "$2"
+  fi
 }
 
 # The Vulkan loader and glvnd's dispatch library (NVIDIA's Vulkan driver needs it): the system's, else carried .debs, else the kit's.
@@ -161,8 +170,8 @@ vulkan_setup() {
   local icd="${VK_DRIVER_FILES:-${VK_ICD_FILENAMES:-}}"
   VULKAN_ICD="$icd (given)"
   if [ -z "$icd" ]; then
-    for f in /usr/share/vulkan/icd.d/nvidia_icd*.json /etc/vulkan/icd.d/nvidia_icd*.json /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd*.json \
-      /usr/local/share/vulkan/icd.d/nvidia_icd*.json; do
+    for f in /usr/share/vulkan/icd.d/nvidia_icd*.json /etc/vulkan/icd.d/nvidia_icd*.json \
+      /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd*.json /usr/local/share/vulkan/icd.d/nvidia_icd*.json; do
       if [ -f "$f" ]; then icd=$f && break; fi
     done
     VULKAN_ICD=$icd
@@ -231,11 +240,12 @@ run_all() {
     echo "quality_seconds=$secs" >> "$WORK/env.txt"
     # SIGINT at the time limit: the trainer finishes the step in flight, evaluates and writes its archive (exit 130)
     # shellcheck disable=SC2086
-    STEP_SIGNAL=INT STEP_GRACE=$QUALITY_GRACE RESERVE=$reserve step quality "$secs" "$NODE" "$WORK/js/train.mjs" --dataset "$WORK/data/train/images" \
-      --masks "$WORK/data/train/masks" $QUALITY_TRAIN_FLAGS --steps 100000000 --backend "$QUALITY_BACKEND" --vulkan system --out "$WORK/quality/run.zip" --log-every 100 --eval-every 500 \
+    STEP_SIGNAL=INT STEP_GRACE=$QUALITY_GRACE RESERVE=$reserve step quality "$secs" "$NODE" "$WORK/js/train.mjs" \
+      --dataset "$WORK/data/train/images" --masks "$WORK/data/train/masks" $QUALITY_TRAIN_FLAGS --steps 100000000 \
+      --backend "$QUALITY_BACKEND" --vulkan system --out "$WORK/quality/run.zip" --log-every 100 --eval-every 500 \
       --checkpoint-every 0 --no-previews
-    RESERVE=$((reserve - BUDGET_SCORE - 5)) step score "$BUDGET_SCORE" "$NODE" "$WORK/js/redo.mjs" score "$WORK/quality/run.zip" --data "$WORK/data/test" \
-      --json --backend "$SCORE_BACKEND"
+    RESERVE=$((reserve - BUDGET_SCORE - 5)) step score "$BUDGET_SCORE" "$NODE" "$WORK/js/redo.mjs" score "$WORK/quality/run.zip" \
+      --data "$WORK/data/test" --json --backend "$SCORE_BACKEND"
     grep '^{' "$WORK/logs/score.log" | tail -n 1 > "$WORK/quality/score.json"
   fi
   if wants resume; then

@@ -34,7 +34,9 @@ type Method = (...args: unknown[]) => unknown;
 function wrap(obj: object, name: string, onCall: () => void): () => void {
   const target = obj as Record<string, unknown>;
   const original = target[name];
-  if (typeof original !== 'function') throw new Error(`cannot count: ${obj.constructor.name}.${name} is not a method (tfjs internals changed?)`);
+  if (typeof original !== 'function') {
+    throw new Error(`cannot count: ${obj.constructor.name}.${name} is not a method (tfjs internals changed?)`);
+  }
   const own = Object.prototype.hasOwnProperty.call(obj, name);
   target[name] = function (this: unknown, ...args: unknown[]) {
     onCall();
@@ -111,7 +113,11 @@ export function formatCounts(c: WorkCounts): string {
  * The benchmarks' training iteration, timed and counted: sampleBatches + trainer.step + ONE batched readback of
  * the losses (so the device has finished the step when the time is taken).
  */
-export async function timedStep(trainer: RedoTrainer, data: ImageSet, opts: { batchSize?: number; batchSeed?: number } = {}): Promise<{ ms: number; counts: WorkCounts }> {
+export async function timedStep(
+  trainer: RedoTrainer,
+  data: ImageSet,
+  opts: { batchSize?: number; batchSeed?: number } = {},
+): Promise<{ ms: number; counts: WorkCounts }> {
   const counter = new WorkCounter();
   const t = performance.now();
   try {

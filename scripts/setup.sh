@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine for the studio and its tests: Debian's chromium (for the Playwright e2e tests; Playwright
 # never downloads a browser here), Debian's python3-torch (the authors' PyTorch code is the oracle of
-# tests/multistepConformance.test.ts, tests/toPth.test.ts and the GPU kit's test), xz-utils and binutils (`npm run gpu:kit` compresses a stripped Node
-# binary), and the npm dependencies from package-lock.json.
+# tests/multistepConformance.test.ts, tests/toPth.test.ts and the GPU kit's test), xz-utils and binutils
+# (`npm run gpu:kit` compresses a stripped Node binary), and the npm dependencies from package-lock.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 browser=()

@@ -142,6 +142,9 @@ describe('the GPU kit (npm run gpu:kit, gpu-kit/run.sh)', () => {
     expect(s.quality.steps).toBeGreaterThanOrEqual(1);
     expect(s.quality.config).toMatchObject({ imageSize: 32, nfF: 8 });
     expect(s.quality.heldOut.count).toBe(20);
+    // the trainer scored the held-out folder at its last step (--eval-data, --curve)
+    expect(s.quality.curve.at(-1)).toMatchObject({ it: s.quality.steps });
+    expect(s.quality.curve.at(-1).iou).toBeCloseTo(s.quality.heldOut.trained.iou, 6);
     expect(s.quality.heldOut.trained.iou).toBeGreaterThanOrEqual(0);
     expect(s.quality.heldOut.trained.iou).toBeLessThanOrEqual(1);
     expect(s.resume).toMatchObject({ ok: true, after: s.quality.steps + 2, resumedTo: s.quality.steps + 3 });

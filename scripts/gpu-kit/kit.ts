@@ -10,8 +10,9 @@
  *
  * The report reads: steps.tsv (run.sh: step, status, seconds, budget, exit code), env.txt (key=value: the
  * machine, the Vulkan loader and driver run.sh chose), probe.json, bench/speed.json (scripts/bench-speed.ts),
- * torch/PRESET.json (ref_step_time.py's JSON line), quality/run.zip + quality/train.log + quality/score.json
- * (`redo score --json`), resume/check.json. A missing or broken input is reported as such; it never stops the report.
+ * torch/PRESET.json (ref_step_time.py's JSON line), quality/run.zip + quality/train.log + quality/curve.jsonl
+ * (the trainer's --curve: held-out IoU every K steps) + quality/score.json (`redo score --json`), resume/check.json.
+ * A missing or broken input is reported as such; it never stops the report.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -175,6 +176,8 @@ interface QualitySummary {
   restarts?: number;
   config?: RedoConfig;
   lastTrainerEval?: string;
+  /** The trainer's held-out evaluations (--curve, ref_train.py's fields): step, wall seconds, IoU, accuracy. */
+  curve?: Array<{ it: number; wall: number; iou: number; acc: number }>;
   heldOut?: unknown;
   error?: string;
 }
@@ -190,6 +193,17 @@ function qualitySummary(work: string, env: Record<string, string>): QualitySumma
   if (env.quality_seconds) q.seconds = Number(env.quality_seconds);
   const evals = log.split('\n').filter((l) => l.startsWith('eval step'));
   if (evals.length) q.lastTrainerEval = evals[evals.length - 1];
+  const curve = readText(join(work, 'quality', 'curve.jsonl'))
+    .split('\n')
+    .flatMap((l) => {
+      try {
+        const { it, wall, iou, acc } = JSON.parse(l) as { it: number; wall: number; iou: number; acc: number };
+        return [{ it, wall, iou, acc }];
+      } catch {
+        return []; // a line cut short when the run was stopped
+      }
+    });
+  if (curve.length) q.curve = curve;
   const zip = join(work, 'quality', 'run.zip');
   if (existsSync(zip)) {
     try {
@@ -245,6 +259,13 @@ function markdown(s: ReturnType<typeof buildSummary>): string {
       ? `- held-out object IoU ${held.trained.iou.toFixed(3)}, accuracy ${held.trained.accuracy.toFixed(3)} on ${held.count} images` +
         (held.untrained ? ` (untrained: IoU ${held.untrained.iou.toFixed(3)}, accuracy ${held.untrained.accuracy.toFixed(3)})` : '')
       : `- held-out score: ${held?.error ?? 'none'}`,
+    ...(q.curve
+      ? [
+          '- held-out curve (step: object IoU, one assignment for the set): ' +
+            q.curve.map((p) => `${p.it}: ${p.iou.toFixed(3)}`).join(', ') +
+            ` — best ${Math.max(...q.curve.map((p) => p.iou)).toFixed(3)}`,
+        ]
+      : []),
     ...(q.lastTrainerEval ? [`- the trainer's last evaluation: ${q.lastTrainerEval}`] : []),
     ...(q.error ? [`- ${q.error}`] : []),
   ].join('\n');

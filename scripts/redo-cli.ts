@@ -9,6 +9,8 @@
  * image, at the image's own size, 255 where F puts the first region (src/node/segmentFolder.ts).
  * `npm run redo -- score RUN.zip|WEIGHTS.safetensors --data DIR [--size S]`: F's held-out object IoU on DIR/images
  * against DIR/masks, one assignment for the whole set, exactly as the authors' ref_train.py scores.
+ * `--json` prints that score as one JSON object (the GPU kit reads it); `--backend webgpu` segments on the GPU
+ * (Dawn; default cpu).
  */
 import { setupBackend } from '../src/node/backend';
 import { preset, PRESET_NAMES, type RedoConfig } from '../src/redo/config';
@@ -28,13 +30,15 @@ async function main(argv: string[]): Promise<void> {
   if (command !== 'params' && command !== 'score' && command !== 'probe' && command !== 'segment') {
     console.error(`usage: npm run redo -- params --preset NAME   (presets: ${PRESET_NAMES.join(', ')})`);
     console.error('       npm run redo -- score run.zip [--count N] [--seed S]          (colored-2-MNIST runs)');
-    console.error('       npm run redo -- score MODEL --data DIR [--size S]             (DIR/images + DIR/masks)');
+    console.error('       npm run redo -- score MODEL --data DIR [--size S] [--json]    (DIR/images + DIR/masks)');
     console.error('       npm run redo -- probe run.zip [--count N] [--seed S]');
     console.error('       npm run redo -- segment MODEL IMAGES_DIR --out MASKS_DIR [--size S]');
     console.error('  MODEL: a run archive (.zip) or a weights file (.safetensors; --size S when it holds F alone)');
     process.exit(2);
   }
-  await setupBackend('cpu');
+  const backend = arg(argv, 'backend') ?? 'cpu';
+  if (backend !== 'cpu' && backend !== 'webgpu') throw new Error(`--backend must be cpu or webgpu, got "${backend}"`);
+  await setupBackend(backend);
   const sizeArg = arg(argv, 'size');
   const size = sizeArg ? (Number(sizeArg) as RedoConfig['imageSize']) : undefined;
   if (command === 'segment') {
@@ -55,6 +59,10 @@ async function main(argv: string[]): Promise<void> {
     const file = argv[1];
     if (!file || file.startsWith('--')) throw new Error('score: which model? npm run redo -- score RUN.zip --data DIR');
     const s = await scoreFolder(await loadModelFile(file, size), data);
+    if (argv.includes('--json')) {
+      console.log(JSON.stringify({ data, ...s }));
+      return;
+    }
     console.log(`${s.count} held-out images of ${data}`);
     console.log(`  trained:   ${formatObjectScore(s.trained)}`);
     if (s.untrained) console.log(`  untrained: ${formatObjectScore(s.untrained)}`);

@@ -1,8 +1,21 @@
+/**
+ * Vite: the studio (index.html), the harness pages the e2e tests and bench/browser-speed.ts drive, and the headers
+ * that make the pages cross-origin isolated, in `vite dev` and `vite preview` alike: SharedArrayBuffer, hence the
+ * threaded SIMD build of tfjs-backend-wasm (src/worker/wasmSetup.ts), needs both. A static host must send the same
+ * two headers (README.md, *Hosting*), or WebAssembly trains on one thread.
+ */
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
 
+const CROSS_ORIGIN_ISOLATION = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+};
+
 export default defineConfig({
   plugins: [react()],
+  server: { headers: CROSS_ORIGIN_ISOLATION },
+  preview: { headers: CROSS_ORIGIN_ISOLATION },
   worker: { format: 'es' },
   build: {
     target: 'es2022',

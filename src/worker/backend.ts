@@ -6,7 +6,7 @@ import * as tf from '../redo/tf';
 import '@tensorflow/tfjs-backend-webgpu';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import type { AdapterInfo, BackendName, BackendReport } from './protocol';
-import { availableThreads, prepareWasm, wasmThreads } from './wasmSetup';
+import { availableThreads, startWasm, wasmThreads } from './wasmSetup';
 
 const ALL: BackendName[] = ['webgpu', 'wasm', 'webgl', 'cpu'];
 
@@ -47,11 +47,10 @@ export async function selectBackend(requested: BackendName, opts: { wasmThreads?
     if (probe.problem) return { active: null, requested, fallbackReason: probe.problem, offered, threads: availableThreads() };
     adapter = probe.adapter;
   }
-  if (requested === 'wasm') prepareWasm(opts.wasmThreads);
   let ok = false;
   let reason = '';
   try {
-    ok = await tf.setBackend(requested);
+    ok = requested === 'wasm' ? await startWasm(opts.wasmThreads) : await tf.setBackend(requested);
     await tf.ready();
   } catch (e) {
     reason = message(e);

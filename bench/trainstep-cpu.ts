@@ -1,72 +1,92 @@
 /**
- * ms per trainStep on the TF.js CPU backend, median of repeated steps after warm-up, one preset per argument.
- * `npx tsx bench/trainstep-cpu.ts tiny paper-128 --batch 2 --steps 5`
- * `--compare-kernels`: every timed step runs twice (alternating which goes first), once with tfjs-backend-cpu's own
- * kernels and convolutions as its Conv2D (filter gradient as a forward convolution), once with src/redo/cpuKernels.ts
- * and im2col convolutions (src/redo/layers.ts cpuConv); the table gives both medians and the ratio.
+ * ms per trainStep on the CPU backends (TF.js `cpu`, plain JS, and `wasm`, tfjs-backend-wasm with XNNPACK and
+ * src/redo/wasmKernels.ts; one thread under Node), median of repeated steps after warm-up, one preset per argument.
+ * `npx tsx bench/trainstep-cpu.ts tiny c2mnist-64 --batch 2 --steps 5 --backends cpu,wasm` — with both backends each
+ * row gives both medians and the speed-up of wasm over cpu (models of the same seed, the steps of one backend after
+ * the other's).
+ * `--compare-kernels` (cpu only): every timed step runs twice (alternating which goes first), once with
+ * tfjs-backend-cpu's own kernels and convolutions as its Conv2D (filter gradient as a forward convolution), once with
+ * src/redo/cpuKernels.ts and im2col convolutions (src/redo/layers.ts cpuConv); the table gives both medians and the ratio.
  */
 import * as tf from '../src/redo/tf';
 import { preset, RedoModel, RedoTrainer, readLosses, disposeLosses } from '../src/redo';
 import { median } from '../src/node/progress';
-import { num } from './cliFlags';
+import { list, num } from './cliFlags';
 import { useFastCpuKernels } from '../src/redo/cpuKernels';
 import { DEFAULT_PATCH_LIMIT, setCpuConvPatchLimit } from '../src/redo/layers';
 
 const COMPARE = process.argv.includes('--compare-kernels');
+const BACKENDS = COMPARE ? ['cpu'] : list('backends', ['cpu']);
+for (const b of BACKENDS) if (b !== 'cpu' && b !== 'wasm') throw new Error(`--backends: cpu, wasm (got ${b})`);
 
+interface Timing {
+  times: number[];
+  original: number[];
+  initMs: number;
+}
+
+async function timeOn(backend: string, name: string, batch: number, steps: number): Promise<Timing> {
+  await tf.setBackend(backend);
+  const config = preset(name, { batchSize: batch });
+  const t0 = performance.now();
+  const model = new RedoModel(config, 1);
+  const initMs = performance.now() - t0;
+  const trainer = new RedoTrainer(model, 1);
+  const s = config.imageSize;
+  const x = tf.randomUniform([batch, s, s, 3], -1, 1, 'float32', 1) as tf.Tensor4D;
+  const xr = tf.randomUniform([batch, s, s, 3], -1, 1, 'float32', 2) as tf.Tensor4D;
+  const oneStep = async (): Promise<number> => {
+    const t = performance.now();
+    const l = trainer.step(x, xr);
+    await readLosses(l); // both backends are synchronous; reading here only closes the timing
+    disposeLosses(l);
+    return performance.now() - t;
+  };
+  const times: number[] = [];
+  const original: number[] = [];
+  await oneStep(); // warm-up (wasm: XNNPACK operators)
+  for (let i = 0; i < steps; i++) {
+    if (!COMPARE) {
+      times.push(await oneStep());
+      continue;
+    }
+    for (const fast of i % 2 ? [true, false] : [false, true]) {
+      useFastCpuKernels(fast);
+      setCpuConvPatchLimit(fast ? DEFAULT_PATCH_LIMIT : 0);
+      (fast ? times : original).push(await oneStep());
+    }
+    useFastCpuKernels(true);
+    setCpuConvPatchLimit(DEFAULT_PATCH_LIMIT);
+  }
+  trainer.dispose();
+  model.dispose();
+  x.dispose();
+  xr.dispose();
+  return { times, original, initMs };
+}
 
 async function main(): Promise<void> {
-  await tf.setBackend('cpu');
   const names = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && !all[i - 1]?.startsWith('--'));
   const steps = num('steps', 10);
   const rows: string[] = [];
   for (const name of names) {
     const batch = num('batch', 0) || preset(name).batchSize;
-    const config = preset(name, { batchSize: batch });
-    const t0 = performance.now();
-    const model = new RedoModel(config, 1);
-    const initMs = performance.now() - t0;
-    const trainer = new RedoTrainer(model, 1);
-    const s = config.imageSize;
-    const x = tf.randomUniform([batch, s, s, 3], -1, 1) as tf.Tensor4D;
-    const xr = tf.randomUniform([batch, s, s, 3], -1, 1) as tf.Tensor4D;
-    const oneStep = async (): Promise<number> => {
-      const t = performance.now();
-      const l = trainer.step(x, xr);
-      await readLosses(l); // the CPU backend is synchronous; reading here only closes the timing
-      disposeLosses(l);
-      return performance.now() - t;
-    };
-    const times: number[] = [];
-    const original: number[] = [];
-    await oneStep(); // warm-up
-    for (let i = 0; i < steps; i++) {
-      if (!COMPARE) {
-        times.push(await oneStep());
-        continue;
-      }
-      for (const fast of i % 2 ? [true, false] : [false, true]) {
-        useFastCpuKernels(fast);
-        setCpuConvPatchLimit(fast ? DEFAULT_PATCH_LIMIT : 0);
-        (fast ? times : original).push(await oneStep());
-      }
-      useFastCpuKernels(true);
-      setCpuConvPatchLimit(DEFAULT_PATCH_LIMIT);
+    const cells: string[] = [];
+    const medians: number[] = [];
+    for (const backend of BACKENDS) {
+      const t = await timeOn(backend, name, batch, steps);
+      medians.push(median(t.times));
+      cells.push(`${median(t.times).toFixed(0)} | ${Math.min(...t.times).toFixed(0)}–${Math.max(...t.times).toFixed(0)} | ${(t.initMs / 1000).toFixed(1)}`);
+      if (COMPARE) cells.push(`${median(t.original).toFixed(0)} | ${(median(t.original) / median(t.times)).toFixed(2)}`);
     }
-    const row = `| ${name} | ${batch} | ${median(times).toFixed(0)} | ${Math.min(...times).toFixed(0)} | ${Math.max(...times).toFixed(0)} | ${(initMs / 1000).toFixed(1)} |`;
-    rows.push(COMPARE ? `${row} ${median(original).toFixed(0)} | ${(median(original) / median(times)).toFixed(2)} |` : row);
-    console.log(rows[rows.length - 1]); // each row as soon as it is measured (paper-128 takes minutes per step)
-    trainer.dispose();
-    model.dispose();
-    x.dispose();
-    xr.dispose();
+    const speedUp = BACKENDS.length === 2 ? ` ${(medians[0]! / medians[1]!).toFixed(1)}× |` : '';
+    rows.push(`| ${name} | ${batch} | ${cells.join(' | ')} |${speedUp}`);
+    console.log(rows[rows.length - 1]); // each row as soon as it is measured (paper-128 takes minutes per step on cpu)
   }
-  console.log(`\nCPU backend (tfjs ${tf.version.tfjs}), ${steps} timed steps after 1 warm-up${COMPARE ? ', each on both kernel sets' : ''}\n`);
-  console.log(
-    COMPARE
-      ? '| preset | batch | median ms/step | min | max | init s | median ms/step, tfjs kernels + direct conv | speed-up |\n|---|---|---|---|---|---|---|---|'
-      : '| preset | batch | median ms/step | min | max | init s |\n|---|---|---|---|---|---|',
-  );
+  console.log(`\ntfjs ${tf.version.tfjs}, ${steps} timed steps after 1 warm-up${COMPARE ? ', each on both kernel sets' : ''}; backends ${BACKENDS.join(', ')}\n`);
+  const perBackend = (b: string) => [`${b} median ms/step`, `${b} min–max`, `${b} init s`, ...(COMPARE ? ['median ms/step, tfjs kernels + direct conv', 'speed-up'] : [])];
+  const headers = ['preset', 'batch', ...BACKENDS.flatMap(perBackend), ...(BACKENDS.length === 2 ? [`${BACKENDS[0]} ÷ ${BACKENDS[1]}`] : [])];
+  console.log(`| ${headers.join(' | ')} |\n|${headers.map(() => '---').join('|')}|`);
   for (const r of rows) console.log(r);
 }
 

@@ -26,7 +26,7 @@ async function main(argv: string[]): Promise<void> {
     console.error('       npm run redo -- probe run.zip [--count N] [--seed S]');
     process.exit(2);
   }
-  await tf.setBackend('cpu');
+  await tf.setBackend('wasm'); // XNNPACK: the fast CPU path
   if (command === 'score' || command === 'probe') {
     const file = argv[1];
     if (!file || file.startsWith('--')) throw new Error(`${command}: which run archive? npm run redo -- ${command} run.zip`);

@@ -41,6 +41,8 @@ export async function startWasm(threads = availableThreads()): Promise<boolean> 
       });
     }
     setThreadsCount(n);
+    // One thread: the single-threaded SIMD binary (the threaded one pays for shared memory and atomics for nothing).
+    if (n === 1) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   }
   const shadow = n > 1 && isolated() && typeof navigator !== 'undefined';
   if (shadow) Object.defineProperty(navigator, 'hardwareConcurrency', { value: 2 * n, configurable: true });

@@ -105,16 +105,21 @@ export function parseBatchFlag(value: string | undefined): (preset: string) => n
   return (preset) => map.get(preset) ?? 0;
 }
 
-/** `--skip small-64:cpu,small-64:webgpu`: rows (preset:backend, `*` for any) the run leaves out. */
-export function parseSkipFlag(value: string | undefined): (preset: string, backend: string) => boolean {
-  const pairs = (value ?? '')
+/**
+ * `--skip small-64:cpu,chromium:c2mnist-64:cpu`: rows the run leaves out, as PRESET:BACKEND (Node and Chromium) or
+ * RUNTIME:PRESET:BACKEND (RUNTIME node or chromium); `*` matches any preset or backend.
+ */
+export function parseSkipFlag(value: string | undefined): (preset: string, backend: string, runtime: 'node' | 'chromium') => boolean {
+  const rules = (value ?? '')
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean)
     .map((s) => {
-      const [p, b] = s.split(':');
-      if (!p || !b) throw new Error(`--skip: "${s}" is not PRESET:BACKEND`);
-      return [p, b] as const;
+      const parts = s.split(':');
+      const [runtime, p, b] = parts.length === 3 ? parts : ['*', ...parts];
+      if (!p || !b || parts.length > 3 || !['*', 'node', 'chromium'].includes(runtime!)) throw new Error(`--skip: "${s}" is not [RUNTIME:]PRESET:BACKEND`);
+      return { runtime: runtime!, p, b };
     });
-  return (preset, backend) => pairs.some(([p, b]) => (p === '*' || p === preset) && (b === '*' || b === backend));
+  return (preset, backend, runtime) =>
+    rules.some((r) => (r.runtime === '*' || r.runtime === runtime) && (r.p === '*' || r.p === preset) && (r.b === '*' || r.b === backend));
 }

@@ -26,7 +26,7 @@
  *        --warmup W (webgpu / webgl, default 1)  --cpu-warmup W (cpu, default 0)  --wasm-warmup W (wasm, default 1)
  *        --steps N (timed, cpu and wasm; default 5)  --gpu-steps N (timed, webgpu / webgl; default 2)
  *        --batch B | --batch PRESET=B,… (default: each preset's own)  --skip PRESET:BACKEND,… (rows left out, Node and
- *        Chromium; `*` matches any)  --budget S (seconds per row, warm-up included, after which no further timed step
+ *        Chromium; node:PRESET:BACKEND or chromium:PRESET:BACKEND for one of them; `*` matches any)  --budget S (seconds per row, warm-up included, after which no further timed step
  *        starts; at least 1 timed step runs; default 150)  --no-pytorch  --ref-dir DIR (default ../shared/reference)
  *        --leak-steps N (Node, default 200; 0 skips)  --leak-backends a,b (Node; default wasm,cpu; webgpu runs
  *        ~50 s/step of tiny on SwiftShader here)  --vulkan auto|swiftshader|system
@@ -190,7 +190,7 @@ async function leakCheck(backend: BackendName): Promise<LeakRow> {
 
 /** Flags handed on to bench/browser-speed.ts (same presets, warm-up, steps and batch as the Node part). */
 function browserArgs(out: string, presets: string[], extras: boolean): string[] {
-  const backends = list('browser-backends', ['cpu', 'wasm', 'wasm-1t', 'webgpu', 'webgl']).filter((b) => !presets.every((p) => skipped(p, b)));
+  const backends = list('browser-backends', ['cpu', 'wasm', 'wasm-1t', 'webgpu', 'webgl']).filter((b) => !presets.every((p) => skipped(p, b, 'chromium')));
   const args = ['--presets', presets.join(','), '--backends', backends.join(',') || 'none', '--warmup', String(WARMUP), '--cpu-warmup', String(CPU_WARMUP)];
   if (!extras) args.push('--loop-backends', 'none', '--studio-steps', '0');
   else if (flag('loop-backends') === undefined) args.push('--loop-backends', 'cpu,wasm,webgpu');
@@ -268,14 +268,14 @@ async function main(): Promise<number> {
   let code = 0;
   const pytorch = new Map<string, PytorchTiming>();
   for (const [i, p] of PRESETS.entries()) {
-    if (PYTORCH && !skipped(p, 'pytorch')) {
+    if (PYTORCH && !skipped(p, 'pytorch', 'node')) {
       const batch = batchOf(p) || preset(p).batchSize;
       process.stdout.write(`== PyTorch reference, ${p} batch ${batch}, one thread\n`);
       const t = timePytorch(preset(p), batch, { steps: STEPS, refDir: flag('ref-dir') });
       process.stdout.write(`   ${t.error ? `failed: ${t.error}` : `median ${t.medianMs} ms/iter (torch ${t.torch})`}\n   ${t.command}\n`);
       pytorch.set(p, t);
     }
-    const timedHere = (b: BackendName) => BACKENDS.includes(b) && !skipped(p, b);
+    const timedHere = (b: BackendName) => BACKENDS.includes(b) && !skipped(p, b, 'node');
     for (const backend of NODE_ORDER.filter((b) => timedHere(b) || (i === 0 && LEAK_BACKENDS.includes(b)))) {
       const b = await useBackend(backend, adapters);
       if (b.error) {

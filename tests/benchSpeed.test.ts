@@ -73,9 +73,11 @@ describe('bench speed helpers', () => {
     const per = parseBatchFlag('c2mnist-64=2,small-64=6');
     expect([per('c2mnist-64'), per('small-64'), per('tiny')]).toEqual([2, 6, 0]);
     expect(() => parseBatchFlag('tiny=x')).toThrow(/PRESET=B/);
-    const skip = parseSkipFlag('small-64:cpu,*:webgl');
-    expect([skip('small-64', 'cpu'), skip('small-64', 'wasm'), skip('tiny', 'webgl'), skip('tiny', 'cpu')]).toEqual([true, false, true, false]);
+    const skip = parseSkipFlag('small-64:cpu,*:webgl,chromium:c2mnist-64:cpu');
+    expect([skip('small-64', 'cpu', 'node'), skip('small-64', 'wasm', 'node'), skip('tiny', 'webgl', 'chromium'), skip('tiny', 'cpu', 'node')]).toEqual([true, false, true, false]);
+    expect([skip('c2mnist-64', 'cpu', 'chromium'), skip('c2mnist-64', 'cpu', 'node')]).toEqual([true, false]);
     expect(() => parseSkipFlag('tiny')).toThrow(/PRESET:BACKEND/);
+    expect(() => parseSkipFlag('gpu:tiny:cpu')).toThrow(/PRESET:BACKEND/);
   });
 
   it("the PyTorch reference gets our preset's widths, batch and one thread", () => {

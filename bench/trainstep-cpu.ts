@@ -4,6 +4,9 @@
  * `npx tsx bench/trainstep-cpu.ts tiny c2mnist-64 --batch 2 --steps 5 --backends cpu,wasm` — with both backends each
  * row gives both medians and the speed-up of wasm over cpu (models of the same seed, the steps of one backend after
  * the other's).
+ * `--profile`: where a step's time goes: every kernel of the backend timed (outermost calls only, so a kernel that
+ * runs others counts once), per kernel ms and calls per step, and what is left outside kernels (TF.js's engine:
+ * op wrappers, gradient tape, bookkeeping); printed after each backend's row.
  * `--compare-kernels` (cpu only): every timed step runs twice (alternating which goes first), once with
  * tfjs-backend-cpu's own kernels and convolutions as its Conv2D (filter gradient as a forward convolution), once with
  * src/redo/cpuKernels.ts and im2col convolutions (src/redo/layers.ts cpuConv); the table gives both medians and the ratio.
@@ -16,6 +19,7 @@ import { useFastCpuKernels } from '../src/redo/cpuKernels';
 import { DEFAULT_PATCH_LIMIT, setCpuConvPatchLimit } from '../src/redo/layers';
 
 const COMPARE = process.argv.includes('--compare-kernels');
+const PROFILE = process.argv.includes('--profile');
 const BACKENDS = COMPARE ? ['cpu'] : list('backends', ['cpu']);
 for (const b of BACKENDS) if (b !== 'cpu' && b !== 'wasm') throw new Error(`--backends: cpu, wasm (got ${b})`);
 
@@ -23,6 +27,59 @@ interface Timing {
   times: number[];
   original: number[];
   initMs: number;
+}
+
+/** Wraps every kernel registered for `backend` with a timer; returns the totals and a function that unwraps them. */
+function kernelTimer(backend: string): { totals: Map<string, { ms: number; calls: number }>; restore: () => void } {
+  const totals = new Map<string, { ms: number; calls: number }>();
+  const configs = tf.getKernelsForBackend(backend);
+  let depth = 0;
+  for (const k of configs) {
+    tf.unregisterKernel(k.kernelName, backend);
+    tf.registerKernel({
+      ...k,
+      kernelFunc: (args) => {
+        depth++;
+        const t0 = performance.now();
+        try {
+          return k.kernelFunc(args);
+        } finally {
+          depth--;
+          if (depth === 0) {
+            const e = totals.get(k.kernelName) ?? { ms: 0, calls: 0 };
+            e.ms += performance.now() - t0;
+            e.calls++;
+            totals.set(k.kernelName, e);
+          }
+        }
+      },
+    });
+  }
+  const restore = () => {
+    for (const k of configs) {
+      tf.unregisterKernel(k.kernelName, backend);
+      tf.registerKernel(k);
+    }
+  };
+  return { totals, restore };
+}
+
+function profileTable(backend: string, name: string, totals: Map<string, { ms: number; calls: number }>, stepMs: number[], top = 12): string {
+  const n = stepMs.length;
+  const wall = stepMs.reduce((a, b) => a + b, 0) / n;
+  const inKernels = [...totals.values()].reduce((a, e) => a + e.ms, 0) / n;
+  const calls = [...totals.values()].reduce((a, e) => a + e.calls, 0) / n;
+  const lines = [
+    `\n${name} on ${backend}: ${wall.toFixed(0)} ms per step (mean of ${n}), ${calls.toFixed(0)} kernels per step taking ${inKernels.toFixed(0)} ms ` +
+      `(${((100 * inKernels) / wall).toFixed(0)} %); outside kernels (engine, op wrappers, gradient tape) ${(wall - inKernels).toFixed(0)} ms`,
+    '',
+    '| kernel | ms per step | calls per step | share of step |',
+    '|---|---|---|---|',
+  ];
+  for (const [k, e] of [...totals].sort((a, b) => b[1].ms - a[1].ms).slice(0, top)) {
+    lines.push(`| ${k} | ${(e.ms / n).toFixed(1)} | ${(e.calls / n).toFixed(0)} | ${((100 * e.ms) / n / wall).toFixed(1)} % |`);
+  }
+  return lines.join('\n');
 }
 
 async function timeOn(backend: string, name: string, batch: number, steps: number): Promise<Timing> {
@@ -45,6 +102,7 @@ async function timeOn(backend: string, name: string, batch: number, steps: numbe
   const times: number[] = [];
   const original: number[] = [];
   await oneStep(); // warm-up (wasm: XNNPACK operators)
+  const timer = PROFILE ? kernelTimer(backend) : null;
   for (let i = 0; i < steps; i++) {
     if (!COMPARE) {
       times.push(await oneStep());
@@ -57,6 +115,10 @@ async function timeOn(backend: string, name: string, batch: number, steps: numbe
     }
     useFastCpuKernels(true);
     setCpuConvPatchLimit(DEFAULT_PATCH_LIMIT);
+  }
+  if (timer) {
+    timer.restore();
+    console.log(profileTable(backend, name, timer.totals, times));
   }
   trainer.dispose();
   model.dispose();

@@ -26,8 +26,9 @@
  *        --warmup W (webgpu / webgl, default 1)  --cpu-warmup W (cpu, default 0)  --wasm-warmup W (wasm, default 1)
  *        --steps N (timed, cpu and wasm; default 5)  --gpu-steps N (timed, webgpu / webgl; default 2)
  *        --batch B | --batch PRESET=B,… (default: each preset's own)  --skip PRESET:BACKEND,… (rows left out, Node and
- *        Chromium; node:PRESET:BACKEND or chromium:PRESET:BACKEND for one of them; `*` matches any)  --budget S (seconds per row, warm-up included, after which no further timed step
- *        starts; at least 1 timed step runs; default 150)  --no-pytorch  --ref-dir DIR (default ../shared/reference)
+ *        Chromium; node:PRESET:BACKEND or chromium:PRESET:BACKEND for one of them; `*` matches any)
+ *        --budget S (seconds per row, warm-up included, after which no further timed step starts; at least 1 timed
+ *        step runs; default 150)  --no-pytorch  --ref-dir DIR (default ../shared/reference)
  *        --leak-steps N (Node, default 200; 0 skips)  --leak-backends a,b (Node; default wasm,cpu; webgpu runs
  *        ~50 s/step of tiny on SwiftShader here)  --vulkan auto|swiftshader|system
  *        --browser-backends a,b (default webgpu,wasm,wasm-1t,webgl,cpu)  --no-browser  --loop-backends a,b (default cpu,wasm,webgpu)
@@ -43,7 +44,8 @@ import { preset, PRESET_NAMES, RedoModel, RedoTrainer, readLosses, disposeLosses
 import { describeBackend, setupBackend, type BackendName, type VulkanChoice } from '../src/node/backend';
 import { markdownTable, type MemorySample } from '../src/node/benchUtil';
 import { median } from '../src/node/progress';
-import { fasterBy, longTaskVerdict, loopOverhead, memoryVerdict, parseBatchFlag, parseSkipFlag, ratio, withinFactor, type TargetRow } from '../bench/speedStats';
+import { fasterBy, longTaskVerdict, loopOverhead, memoryVerdict, ratio, withinFactor, type TargetRow } from '../bench/speedStats';
+import { parseBatchFlag, parseSkipFlag } from '../bench/speedStats';
 import { timePytorch, type PytorchTiming } from '../bench/pytorchRef';
 import type { BrowserResults } from '../bench/browser-speed';
 import { flag, list, num } from '../bench/cliFlags';
@@ -71,7 +73,9 @@ const LEAK_STEPS = num('leak-steps', 200);
 const VULKAN = (flag('vulkan') ?? 'auto') as VulkanChoice;
 const OUT = resolve(flag('out') ?? 'bench-results/speed.md');
 
-for (const b of [...BACKENDS, ...LEAK_BACKENDS]) if (!NODE_ORDER.includes(b)) throw new Error(`unknown backend ${b} (${NODE_ORDER.join(', ')})`);
+for (const b of [...BACKENDS, ...LEAK_BACKENDS]) {
+  if (!NODE_ORDER.includes(b)) throw new Error(`unknown backend ${b} (${NODE_ORDER.join(', ')})`);
+}
 for (const p of PRESETS) preset(p); // throws on an unknown name before anything runs
 
 function syntheticData(size: number, count = 64): ImageSet {
@@ -190,8 +194,10 @@ async function leakCheck(backend: BackendName): Promise<LeakRow> {
 
 /** Flags handed on to bench/browser-speed.ts (same presets, warm-up, steps and batch as the Node part). */
 function browserArgs(out: string, presets: string[], extras: boolean): string[] {
-  const backends = list('browser-backends', ['cpu', 'wasm', 'wasm-1t', 'webgpu', 'webgl']).filter((b) => !presets.every((p) => skipped(p, b, 'chromium')));
-  const args = ['--presets', presets.join(','), '--backends', backends.join(',') || 'none', '--warmup', String(WARMUP), '--cpu-warmup', String(CPU_WARMUP)];
+  const all = list('browser-backends', ['cpu', 'wasm', 'wasm-1t', 'webgpu', 'webgl']);
+  const backends = all.filter((b) => !presets.every((p) => skipped(p, b, 'chromium')));
+  const args = ['--presets', presets.join(','), '--backends', backends.join(',') || 'none'];
+  args.push('--warmup', String(WARMUP), '--cpu-warmup', String(CPU_WARMUP));
   if (!extras) args.push('--loop-backends', 'none', '--studio-steps', '0');
   else if (flag('loop-backends') === undefined) args.push('--loop-backends', 'cpu,wasm,webgpu');
   args.push('--steps', String(STEPS), '--gpu-steps', String(GPU_STEPS), '--budget', String(BUDGET_S), '--out', out);
@@ -234,6 +240,8 @@ function runBrowser(presets: string[], extras: boolean): { results?: BrowserResu
 const fmt = (v: number | undefined, d = 0) => (v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(d));
 const rate = (v: number | undefined) => (v === undefined ? '—' : v.toFixed(v < 10 ? 2 : 1));
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\s+/g, ' ');
+const blank = (n: number) => new Array<string>(n).fill('');
+const torchCell = (t: PytorchTiming) => `${fmt(t.medianMs)} ms (${fmt(t.minMs)}–${fmt(t.maxMs)})`;
 
 /** Puts TF.js on `backend` (once per switch); the adapter in words, or the reason it failed. */
 async function useBackend(backend: BackendName, adapters: Record<string, string>): Promise<{ adapter?: string; error?: string }> {
@@ -279,7 +287,8 @@ async function main(): Promise<number> {
     for (const backend of NODE_ORDER.filter((b) => timedHere(b) || (i === 0 && LEAK_BACKENDS.includes(b)))) {
       const b = await useBackend(backend, adapters);
       if (b.error) {
-        if (timedHere(backend)) rows.push({ preset: p, backend, batch: 0, imageSize: 0, timedSteps: 0, error: `backend did not start: ${b.error}` });
+        const error = `backend did not start: ${b.error}`;
+        if (timedHere(backend)) rows.push({ preset: p, backend, batch: 0, imageSize: 0, timedSteps: 0, error });
         if (i === 0 && LEAK_BACKENDS.includes(backend) && LEAK_STEPS > 0) leaks.push({ backend, steps: 0, samples: [], leak: true, reasons: [], notes: [], error: `backend did not start: ${b.error}` });
         continue;
       }
@@ -344,7 +353,7 @@ function report(c: Collected): number {
       lines.push({
         preset: p,
         where: 'Chromium',
-        backend: rep?.threads ? `${r.backend === 'wasm-1t' ? 'wasm-1t' : 'wasm'} (${rep.threads} thread${rep.threads === 1 ? '' : 's'})` : r.backend,
+        backend: rep?.threads ? `${r.backend} (${rep.threads} thread${rep.threads === 1 ? '' : 's'})` : r.backend,
         key: r.backend,
         imageSize: rep?.imageSize ?? preset(p).imageSize,
         batch: rep?.batch ?? 0,
@@ -369,12 +378,14 @@ function report(c: Collected): number {
   }
   const refOf = (p: string, where: string, key: string) => lines.find((l) => l.preset === p && l.where === where && l.key === key)?.median;
   const torch = (p: string) => c.pytorch.get(p);
-  const torchMs = (p: string, batch: number) => (torch(p)?.medianMs !== undefined && batch === (batchOf(p) || preset(p).batchSize) ? torch(p)!.medianMs : undefined);
+  /** the reference's ms for a row, when the row ran at the batch the reference ran at */
+  const torchMs = (p: string, batch: number) => (batch === (batchOf(p) || preset(p).batchSize) ? torch(p)?.medianMs : undefined);
   const speedTable = markdownTable(
-    ['preset', 'px', 'batch', 'runtime', 'backend', 'median ms/iter', 'min–max', 'images/s', 'timed steps', 'PyTorch ms/iter (1 thread)', 'time ÷ PyTorch', 'time ÷ Chromium webgpu', 'time ÷ Node cpu'],
+    ['preset', 'px', 'batch', 'runtime', 'backend', 'median ms/iter', 'min–max', 'images/s', 'timed steps']
+      .concat(['PyTorch ms/iter (1 thread)', 'time ÷ PyTorch', 'time ÷ Chromium webgpu', 'time ÷ Node cpu']),
     lines.map((l) =>
       l.error || l.median === undefined
-        ? [l.preset, l.imageSize, l.batch || '—', l.where, l.backend, `failed: ${cell(l.error ?? 'no timing')}`, '', '', l.timed, '', '', '', '']
+        ? [l.preset, l.imageSize, l.batch || '—', l.where, l.backend, `failed: ${cell(l.error ?? 'no timing')}`, '', '', l.timed, ...blank(4)]
         : [
             l.preset,
             l.imageSize,
@@ -455,22 +466,27 @@ function report(c: Collected): number {
     const w = lineOf(p, 'Node', 'wasm');
     const cpu = lineOf(p, 'Node', 'cpu');
     const note = w && w.batch !== 2 ? ' (the target is at batch 2)' : '';
-    targets.push(fasterBy(`Node wasm ≥ 10× faster than cpu per step: ${p}, batch ${w?.batch ?? '?'}${note}`, w?.median, w?.batch === cpu?.batch ? cpu?.median : undefined, 10));
+    const label = `Node wasm ≥ 10× faster than cpu per step: ${p}, batch ${w?.batch ?? '?'}${note}`;
+    targets.push(fasterBy(label, w?.median, w?.batch === cpu?.batch ? cpu?.median : undefined, 10));
   }
   for (const p of ['tiny', 'small-64']) {
     const w = lineOf(p, 'Node', 'wasm');
-    targets.push(withinFactor(`Node wasm within 3× of PyTorch per step, one thread each: ${p}, batch ${w?.batch ?? '?'}`, w?.median, w ? torchMs(p, w.batch) : undefined, 3));
+    const label = `Node wasm within 3× of PyTorch per step, one thread each: ${p}, batch ${w?.batch ?? '?'}`;
+    targets.push(withinFactor(label, w?.median, w ? torchMs(p, w.batch) : undefined, 3));
   }
   for (const p of PRESETS) {
     const all = lineOf(p, 'Chromium', 'wasm');
     const one = lineOf(p, 'Chromium', 'wasm-1t');
-    if (all || one) targets.push(fasterBy(`Chromium ${all?.backend ?? 'wasm'} ≥ 1.5× its own one-thread speed: ${p}, batch ${all?.batch ?? one?.batch}`, all?.median, one?.median, 1.5));
+    const label = `Chromium ${all?.backend ?? 'wasm'} ≥ 1.5× its own one-thread speed: ${p}, batch ${all?.batch ?? one?.batch}`;
+    if (all || one) targets.push(fasterBy(label, all?.median, one?.median, 1.5));
   }
   for (const l of mem.filter((m) => m.backend === 'wasm')) {
     const flat = !l.leak && !l.error && l.steps >= 200;
     const a = l.samples[0];
     const z = l.samples[l.samples.length - 1];
-    const what = a && z ? `tensors ${a.numTensors} → ${z.numTensors}, bytes ${a.numBytes} → ${z.numBytes} over ${l.steps} steps` : (l.error ?? 'no samples');
+    const flatness = (x: MemorySample, y: MemorySample) =>
+      `tensors ${x.numTensors} → ${y.numTensors}, bytes ${x.numBytes} → ${y.numBytes}`;
+    const what = a && z ? `${flatness(a, z)} over ${l.steps} steps` : (l.error ?? 'no samples');
     const met = l.error || (l.steps < 200 && !l.leak) ? null : flat; // fewer than 200 steps (--leak-steps) and flat: not the target's run
     targets.push({ target: `tensor count and bytes flat over 200 wasm steps (${l.where})`, measured: cell(what), met });
   }
@@ -519,7 +535,7 @@ function report(c: Collected): number {
     '',
     `PyTorch: the authors' iteration at the same configuration and batch, one CPU thread, timed in this run right before the preset's ` +
       `Node rows by ../shared/reference/ref_step_time.py (${[...c.pytorch.values()].find((t) => t.torch)?.torch ?? 'torch ?'}): ` +
-      [...c.pytorch.entries()].map(([p, t]) => `${p} ${t.error ? `failed (${cell(t.error)})` : `${fmt(t.medianMs)} ms (${fmt(t.minMs)}–${fmt(t.maxMs)})`}`).join('; ') +
+      [...c.pytorch.entries()].map(([p, t]) => `${p} ${t.error ? `failed (${cell(t.error)})` : torchCell(t)}`).join('; ') +
       '. time ÷ PyTorch compares rows at the same batch only.',
     '',
     `## Targets (issue 11)`,

@@ -64,14 +64,17 @@ function kernelTimer(backend: string): { totals: Map<string, { ms: number; calls
   return { totals, restore };
 }
 
-function profileTable(backend: string, name: string, totals: Map<string, { ms: number; calls: number }>, stepMs: number[], top = 12): string {
+type Totals = Map<string, { ms: number; calls: number }>;
+
+function profileTable(backend: string, name: string, totals: Totals, stepMs: number[], top = 12): string {
   const n = stepMs.length;
   const wall = stepMs.reduce((a, b) => a + b, 0) / n;
   const inKernels = [...totals.values()].reduce((a, e) => a + e.ms, 0) / n;
   const calls = [...totals.values()].reduce((a, e) => a + e.calls, 0) / n;
   const lines = [
-    `\n${name} on ${backend}: ${wall.toFixed(0)} ms per step (mean of ${n}), ${calls.toFixed(0)} kernels per step taking ${inKernels.toFixed(0)} ms ` +
-      `(${((100 * inKernels) / wall).toFixed(0)} %); outside kernels (engine, op wrappers, gradient tape) ${(wall - inKernels).toFixed(0)} ms`,
+    `\n${name} on ${backend}: ${wall.toFixed(0)} ms per step (mean of ${n}), ${calls.toFixed(0)} kernels per step ` +
+      `taking ${inKernels.toFixed(0)} ms (${((100 * inKernels) / wall).toFixed(0)} %); ` +
+      `outside kernels (engine, op wrappers, gradient tape) ${(wall - inKernels).toFixed(0)} ms`,
     '',
     '| kernel | ms per step | calls per step | share of step |',
     '|---|---|---|---|',
@@ -138,16 +141,20 @@ async function main(): Promise<void> {
     for (const backend of BACKENDS) {
       const t = await timeOn(backend, name, batch, steps);
       medians.push(median(t.times));
-      cells.push(`${median(t.times).toFixed(0)} | ${Math.min(...t.times).toFixed(0)}–${Math.max(...t.times).toFixed(0)} | ${(t.initMs / 1000).toFixed(1)}`);
+      const range = `${Math.min(...t.times).toFixed(0)}–${Math.max(...t.times).toFixed(0)}`;
+      cells.push(`${median(t.times).toFixed(0)} | ${range} | ${(t.initMs / 1000).toFixed(1)}`);
       if (COMPARE) cells.push(`${median(t.original).toFixed(0)} | ${(median(t.original) / median(t.times)).toFixed(2)}`);
     }
     const speedUp = BACKENDS.length === 2 ? ` ${(medians[0]! / medians[1]!).toFixed(1)}× |` : '';
     rows.push(`| ${name} | ${batch} | ${cells.join(' | ')} |${speedUp}`);
     console.log(rows[rows.length - 1]); // each row as soon as it is measured (paper-128 takes minutes per step on cpu)
   }
-  console.log(`\ntfjs ${tf.version.tfjs}, ${steps} timed steps after 1 warm-up${COMPARE ? ', each on both kernel sets' : ''}; backends ${BACKENDS.join(', ')}\n`);
-  const perBackend = (b: string) => [`${b} median ms/step`, `${b} min–max`, `${b} init s`, ...(COMPARE ? ['median ms/step, tfjs kernels + direct conv', 'speed-up'] : [])];
-  const headers = ['preset', 'batch', ...BACKENDS.flatMap(perBackend), ...(BACKENDS.length === 2 ? [`${BACKENDS[0]} ÷ ${BACKENDS[1]}`] : [])];
+  const both = COMPARE ? ', each on both kernel sets' : '';
+  console.log(`\ntfjs ${tf.version.tfjs}, ${steps} timed steps after 1 warm-up${both}; backends ${BACKENDS.join(', ')}\n`);
+  const compared = COMPARE ? ['median ms/step, tfjs kernels + direct conv', 'speed-up'] : [];
+  const perBackend = (b: string) => [`${b} median ms/step`, `${b} min–max`, `${b} init s`, ...compared];
+  const ratioColumn = BACKENDS.length === 2 ? [`${BACKENDS[0]} ÷ ${BACKENDS[1]}`] : [];
+  const headers = ['preset', 'batch', ...BACKENDS.flatMap(perBackend), ...ratioColumn];
   console.log(`| ${headers.join(' | ')} |\n|${headers.map(() => '---').join('|')}|`);
   for (const r of rows) console.log(r);
 }

@@ -26,7 +26,7 @@ function colourMasks(x: tf.Tensor4D): tf.Tensor4D {
 }
 
 async function main(): Promise<void> {
-  await tf.setBackend('cpu');
+  await tf.setBackend('wasm'); // XNNPACK: the fast CPU path
   const config = preset(flag('preset') ?? 'tiny', { collapseThreshold: C2MNIST_COLLAPSE_THRESHOLD, ...parseConfigOverrides(flag('set') ?? ''), nRegions: 2 });
   const steps = num('steps', 2000);
   const every = num('every', 250);

@@ -36,8 +36,10 @@ async function main(argv: string[]): Promise<void> {
     console.error('  MODEL: a run archive (.zip) or a weights file (.safetensors; --size S when it holds F alone)');
     process.exit(2);
   }
-  const backend = arg(argv, 'backend') ?? 'cpu';
-  if (backend !== 'cpu' && backend !== 'webgpu') throw new Error(`--backend must be cpu or webgpu, got "${backend}"`);
+  const backend = arg(argv, 'backend') ?? 'wasm'; // XNNPACK: the fast CPU path
+  if (backend !== 'cpu' && backend !== 'wasm' && backend !== 'webgpu') {
+    throw new Error(`--backend must be wasm, cpu or webgpu, got "${backend}"`);
+  }
   await setupBackend(backend);
   const sizeArg = arg(argv, 'size');
   const size = sizeArg ? (Number(sizeArg) as RedoConfig['imageSize']) : undefined;

@@ -1,5 +1,5 @@
 /**
- * The headless trainer end to end on the cpu backend (tiny, a few steps): the CLI writes the studio's run
+ * The headless trainer end to end on the wasm backend (tiny, a few steps): the CLI writes the studio's run
  * archive with log lines (losses, it/s, ETA), --resume continues it, a folder's bad image is skipped with its
  * name and reason, Ctrl-C (SIGINT to the terminal's process group) writes a final checkpoint, and a run
  * interrupted into an archive and resumed takes exactly the steps of an uninterrupted one (same z, same
@@ -39,7 +39,7 @@ async function trainCaptured(argv: string[]): Promise<{ code: number; lines: str
 }
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 beforeAll(async () => {
-  await setupBackend('cpu');
+  await setupBackend('wasm');
 });
 
 describe('headless run', () => {
@@ -74,7 +74,7 @@ describe('headless run', () => {
 
   it('npm run train: c2mnist, archive written, --resume continues its step count', async () => {
     const out = join(dir, 'run.zip');
-    const common = ['--dataset', 'c2mnist', '--backend', 'cpu', '--count', '16', '--eval-count', '8', '--eval-every', '2', '--log-every', '1', '--out', out];
+    const common = ['--dataset', 'c2mnist', '--backend', 'wasm', '--count', '16', '--eval-count', '8', '--eval-every', '2', '--log-every', '1', '--out', out];
     const first = await trainCaptured([...common, '--preset', 'tiny', '--steps', '2', '--seed', '4']);
     expect(first.code).toBe(0);
     // one log line per step (--log-every 1): losses, it/s, elapsed, ETA, restarts
@@ -126,7 +126,7 @@ describe('npm run train on a folder and Ctrl-C', () => {
     }
     writeFileSync(join(img, 'torn.png'), new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]));
     const out = join(dir, 'folder.zip');
-    const r = await trainCaptured(['--dataset', img, '--masks', masks, '--preset', 'tiny', '--steps', '1', '--backend', 'cpu', '--no-previews', '--out', out]);
+    const r = await trainCaptured(['--dataset', img, '--masks', masks, '--preset', 'tiny', '--steps', '1', '--backend', 'wasm', '--no-previews', '--out', out]);
     expect(r.code).toBe(0);
     expect(r.lines.filter((l) => l.startsWith('skipped '))).toEqual([expect.stringMatching(/^skipped torn\.png: corrupt image data/)]);
     expect(r.lines.some((l) => /4 training images at 32 px, 1 held out for accuracy \/ IoU/.test(l))).toBe(true);
@@ -159,7 +159,7 @@ describe('npm run train on a folder and Ctrl-C', () => {
   it('Ctrl-C (SIGINT to the process group, as a terminal sends it) finishes the step and writes the archive', async () => {
     const out = join(dir, 'interrupted.zip');
     const tsx = join(process.cwd(), 'node_modules', 'tsx', 'dist', 'cli.mjs');
-    const argv = ['--dataset', 'c2mnist', '--preset', 'tiny', '--steps', '100000', '--backend', 'cpu', '--count', '16', '--eval-count', '0', '--log-every', '1', '--checkpoint-every', '0', '--no-previews', '--out', out];
+    const argv = ['--dataset', 'c2mnist', '--preset', 'tiny', '--steps', '100000', '--backend', 'wasm', '--count', '16', '--eval-count', '0', '--log-every', '1', '--checkpoint-every', '0', '--no-previews', '--out', out];
     const child = spawn(process.execPath, [tsx, 'scripts/train.ts', ...argv], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let text = '';
     let sent = false;

@@ -18,7 +18,7 @@ import { resizeCropRgb } from '../src/data/resize';
 describe('parseTrainArgs', () => {
   it('reads the issue command and fills defaults', () => {
     const o = parseTrainArgs(['--dataset', 'imgs', '--preset', 'tiny', '--steps', '100', '--masks', 'gt', '--out', 'r.zip']);
-    expect(o).toMatchObject({ dataset: 'imgs', preset: 'tiny', steps: 100, masks: 'gt', out: 'r.zip', backend: 'webgpu', seed: 1, logEvery: 50, evalEvery: 200, previews: true });
+    expect(o).toMatchObject({ dataset: 'imgs', preset: 'tiny', steps: 100, masks: 'gt', out: 'r.zip', backend: 'auto', seed: 1, logEvery: 50, evalEvery: 200, previews: true });
     expect(o.resume).toBeUndefined();
     const p = parseTrainArgs(['--dataset=c2mnist', '--resume', 'run.zip', '--steps=5', '--backend', 'cpu', '--no-previews', '--regions', '3']);
     expect(p).toMatchObject({ dataset: 'c2mnist', resume: 'run.zip', steps: 5, backend: 'cpu', previews: false, regions: 3 });

@@ -44,7 +44,7 @@ let archive: Uint8Array;
 let preview: Uint8Array;
 
 beforeAll(async () => {
-  await tf.setBackend('cpu');
+  await tf.setBackend('wasm');
   const model = new RedoModel(preset('tiny'), 11);
   trainer = new RedoTrainer(model, 11);
   await step(trainer);

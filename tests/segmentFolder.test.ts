@@ -14,7 +14,7 @@ import { loadModelFile, scoreFolder, segmentFolder } from '../src/node/segmentFo
 import { generateSplits, loadObjectSources, writeImageSet } from '../src/node/objectSources';
 
 beforeAll(async () => {
-  await tf.setBackend('cpu');
+  await tf.setBackend('wasm');
 });
 
 describe('objectScore (as ref_train.py scores)', () => {

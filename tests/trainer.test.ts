@@ -7,7 +7,7 @@ import { loadMnistDigitsNode } from '../src/node/mnistNode';
 import { splitDigits } from '../src/redo/data/mnistDigits';
 
 beforeAll(async () => {
-  await tf.setBackend('cpu');
+  await tf.setBackend('wasm');
 });
 
 describe('one trainStep', () => {

@@ -5,7 +5,7 @@ import { RedoModel, encodeSafetensors, decodeSafetensors, exportWeights, importW
 import { goldenConfig, goldenWeights, loadGolden } from './helpers/golden';
 
 beforeAll(async () => {
-  await tf.setBackend('cpu');
+  await tf.setBackend('wasm');
 });
 
 describe('weights files', () => {

@@ -58,7 +58,7 @@ async function until(cond: () => boolean, what: string, timeoutMs = 170_000): Pr
 
 describe('TrainingSession (the studio loop)', () => {
   beforeAll(async () => {
-    await tf.setBackend('cpu');
+    await tf.setBackend('wasm');
   });
   afterAll(() => closeStudioDb());
 

@@ -5,7 +5,7 @@
 import * as tf from '../redo/tf';
 import { preset, withTrainingSettings, type RedoConfig } from '../redo/config';
 import { parseTrainArgs, TRAIN_USAGE, ArgsError, type TrainOptions } from './args';
-import { setupBackend, type BackendInfo } from './backend';
+import { describeBackend, setupBackend, type BackendInfo } from './backend';
 import { readArchiveFile, writeFileAtomic } from './archiveFile';
 import { loadTrainingData } from './datasets';
 import { C2MNIST_COLLAPSE_THRESHOLD } from './c2mnist';
@@ -46,17 +46,21 @@ function terminal(): Out {
   };
 }
 
+/**
+ * --backend: cpu and wasm as asked; webgpu as asked (falling back to wasm when it cannot start, saying why);
+ * auto (the default) = webgpu on a real GPU, else wasm (XNNPACK), the fastest CPU path.
+ */
 export async function chooseBackend(o: Pick<TrainOptions, 'backend' | 'vulkan'>, log: (s: string) => void): Promise<BackendInfo> {
-  if (o.backend === 'cpu') return setupBackend('cpu');
+  if (o.backend === 'cpu' || o.backend === 'wasm') return setupBackend(o.backend);
   const info = await setupBackend('webgpu', { vulkan: o.vulkan, fallback: true });
-  if (info.fallbackReason) log(`webgpu unavailable (${info.fallbackReason}); training on the cpu backend`);
+  if (info.fallbackReason) log(`webgpu unavailable (${info.fallbackReason}); training on ${describeBackend(info)}`);
   else if (/swiftshader/i.test(info.adapter ?? '')) {
     if (o.backend === 'auto') {
-      await setupBackend('cpu');
-      log(`webgpu adapter is SwiftShader (Vulkan emulated on the CPU); --backend auto chose the faster cpu backend`);
-      return { backend: 'cpu', fallbackReason: 'SwiftShader only' };
+      const wasm = await setupBackend('wasm', { fallback: true });
+      log(`no GPU: the webgpu adapter is SwiftShader (Vulkan emulated on the CPU); --backend auto chose ${describeBackend(wasm)}`);
+      return { ...wasm, fallbackReason: `SwiftShader only${wasm.fallbackReason ? `; ${wasm.fallbackReason}` : ''}` };
     }
-    log('note: the webgpu adapter is SwiftShader (Vulkan emulated on the CPU): correct but far slower than --backend cpu on this machine');
+    log('note: the webgpu adapter is SwiftShader (Vulkan emulated on the CPU): correct but far slower than --backend wasm on this machine');
   }
   return info;
 }
@@ -111,7 +115,7 @@ export async function trainMain(argv: string[]): Promise<number> {
   }
   const out = terminal();
   const backend = await chooseBackend(o, out.log);
-  out.log(`backend: ${backend.backend}${backend.adapter ? ` (${backend.adapter})` : ''}, tfjs ${tf.version.tfjs}`);
+  out.log(`backend: ${describeBackend(backend)}, tfjs ${tf.version.tfjs}`);
 
   let resumed: { manifest: RunManifest; state: TrainingState; history: LossHistory } | null = null;
   let config: RedoConfig;

@@ -82,12 +82,16 @@ export const PRESETS: Record<PresetName, RedoConfig> = {
     // segmentation as a "collapse" (the reference itself never restarts on colored-2-MNIST).
     collapseThreshold: 0.005,
   },
-  /** Objects on photos at 32 px (`npm run data:objects`, the studio's second demo): the recipe that segments. */
+  /**
+   * Objects on photos at 32 px (`npm run data:objects`, the studio's second demo): the best recipe the search with
+   * the authors' code found (docs/recipe-objects-32.md): a wide F (nf 64, cheap at 32 px), a small noise vector
+   * (nz 4, so δ can read z back from the redrawn region) and F's learning rate 3e-5.
+   */
   'objects-32': {
     ...reference,
     imageSize: 32,
-    nz: 16,
-    nfF: 16,
+    nz: 4,
+    nfF: 64,
     nfG: 16,
     nfD: 32,
     nfZ: 16,

@@ -9,7 +9,8 @@ import type { IngestResult, Rejected } from '../data/ingest';
 import type { RunRecord } from '../data/checkpoints';
 import type { LossHistory, RunManifest } from './runArchive';
 
-export type BackendName = 'webgpu' | 'webgl' | 'cpu';
+/** In the order the studio prefers them: a GPU, then WebAssembly (XNNPACK, the fast CPU path), WebGL, plain JS. */
+export type BackendName = 'webgpu' | 'wasm' | 'webgl' | 'cpu';
 
 export interface AdapterInfo {
   vendor: string;
@@ -25,6 +26,8 @@ export interface BackendReport {
   requested: BackendName;
   /** WebGPU adapter, when the webgpu backend is active (or an adapter was found). */
   adapter?: AdapterInfo;
+  /** The threads wasm (XNNPACK) runs on when active, else would run on (1 unless the page is cross-origin isolated). */
+  threads: number;
   /** Plain-language reason why the requested backend is not active (e.g. "this browser has no WebGPU"). */
   fallbackReason?: string;
   /** Backends the user may switch to. */

@@ -63,7 +63,7 @@ async function setBackend(requested: BackendName): Promise<void> {
 }
 
 function requireBackend(): void {
-  if (!backend) throw new Error('no compute backend is active: WebGPU is not available here; choose WebGL or CPU above');
+  if (!backend) throw new Error('no compute backend is active: WebGPU is not available here; choose WebAssembly, WebGL or CPU above');
 }
 
 async function refreshDatasets(): Promise<void> {

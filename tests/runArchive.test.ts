@@ -265,4 +265,43 @@ describe('readRunArchive refusals', () => {
       ),
     ).toMatch(/^optimizer state does not fit the manifest's configuration: optimizer tensor \S+ has shape \[\d+\], the configuration needs \[[\d,]+\]$/);
   });
+
+  it('non-finite weights or Adam moments (a run saved after it diverged): refused, naming the network', async () => {
+    const key = [...state.weights.keys()].find((k) => k.startsWith('netDX.'))!;
+    const nan = (t: Map<string, NamedTensorData>, k: string) => {
+      const v = t.get(k)!;
+      const data = v.data.slice();
+      data[1] = NaN;
+      data[2] = Infinity;
+      t.set(k, { shape: v.shape, data });
+    };
+    expect(await refusal(withTensors('weights.safetensors', (t) => nan(t, key)))).toBe(
+      `unusable archive: non-finite values (NaN or Inf) in weights.safetensors, in D (discriminator): ${key} has 2 of ` +
+        `${state.weights.get(key)!.data.length} (it was saved after training diverged)`,
+    );
+    const optKey = [...state.optimizer.F.tensors.keys()][0]!;
+    expect(await refusal(withTensors('optimizer.safetensors', (t) => nan(t, optKey)))).toMatch(
+      /^unusable archive: non-finite values \(NaN or Inf\) in optimizer\.safetensors, in F \(mask network\): netEncM\.\S+\.exp_avg has 2 of \d+/,
+    );
+  });
+});
+
+describe('the NaN / Inf guard of the writers', () => {
+  it('buildRunArchive refuses non-finite weights or optimizer state, naming the step and the network', async () => {
+    const key = [...state.weights.keys()].find((k) => k.startsWith('netGenX.'))!;
+    const weights = new Map(state.weights);
+    const w = weights.get(key)!;
+    weights.set(key, { shape: w.shape, data: w.data.map((v, i) => (i === 0 ? NaN : v)) });
+    const bad = { ...state, weights };
+    const build = (s: TrainingState) => buildRunArchive({ state: s, history, dataset: { name: 'x', count: 1, size: 32 } });
+    await expect(build(bad)).rejects.toThrow(
+      new RegExp(`^non-finite values \\(NaN or Inf\\) in the weights at step 2, in G \\(region generators\\): ${key.replace(/\./g, '\\.')} has 1 of `),
+    );
+    const optimizer = { ...state.optimizer, Z: { ...state.optimizer.Z, tensors: new Map(state.optimizer.Z.tensors) } };
+    const [mKey, m] = [...optimizer.Z.tensors][0]!;
+    optimizer.Z.tensors.set(mKey, { shape: m.shape, data: m.data.map(() => -Infinity) });
+    await expect(build({ ...state, optimizer })).rejects.toThrow(/^non-finite values \(NaN or Inf\) in the optimizer state \(Adam moments\), in δ \(z reconstructor\)/);
+    // the untouched state still builds
+    expect((await build(state)).length).toBeGreaterThan(0);
+  });
 });

@@ -11,11 +11,14 @@ import { loadTrainingData } from './datasets';
 import { C2MNIST_COLLAPSE_THRESHOLD } from './c2mnist';
 import { formatEval } from './evaluate';
 import { HeadlessRun, type CurvePoint, type StepValues } from './headless';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import { onStopRequest } from './supervise';
 import { formatDuration, logLine, progressLine } from './progress';
 import type { LossHistory, RunManifest } from '../worker/runArchive';
-import type { TrainingState } from '../redo';
+import { NonFiniteError, type TrainingState } from '../redo';
+
+/** The exit code of a run stopped by the NaN / Inf guard. */
+export const EXIT_DIVERGED = 3;
 
 interface Out {
   log: (s: string) => void;
@@ -169,10 +172,12 @@ export async function trainMain(argv: string[]): Promise<number> {
     out.log(`${reason}: finishing this step, then writing ${o.out} (Ctrl-C again to quit at once)`);
   });
 
+  let lastWritten: number | null = null;
   const writeArchive = async (why: string) => {
     const t = performance.now();
     const bytes = await run.archive(o.previews);
     await writeFileAtomic(o.out, bytes);
+    lastWritten = run.totalSteps;
     out.log(`wrote ${o.out} (${(bytes.length / 1024).toFixed(0)} KiB, step ${run.totalSteps}, ${why}, ${formatDuration((performance.now() - t) / 1000)})`);
   };
 
@@ -207,6 +212,19 @@ export async function trainMain(argv: string[]): Promise<number> {
       if (r && o.curve) appendCurve(o.curve, run.curve.at(-1)!, (performance.now() - start) / 1000, last);
     }
     await writeArchive(stopRequested ? 'interrupted' : 'final');
+  } catch (e) {
+    if (!(e instanceof NonFiniteError)) throw e;
+    // The NaN / Inf guard: nothing non-finite is written; the archive of the last checkpoint (if any) stays as it was.
+    out.bar('');
+    const kept =
+      lastWritten !== null
+        ? `${o.out} keeps the last good checkpoint (step ${lastWritten}); nothing after it was written`
+        : existsSync(o.out)
+          ? `${o.out} was not touched (it is the file from before this run)`
+          : `no archive was written (the run had no checkpoint yet)`;
+    process.stderr.write(`error: ${e.message}.\n${kept}. Lower the learning rates (--set lrG=…) and resume or start again.\n`);
+    run.dispose();
+    return EXIT_DIVERGED;
   } finally {
     removeStop();
   }

@@ -6,6 +6,7 @@ import { CollapseWatch } from './collapse';
 import { deriveSeed } from './random';
 import { sampleBatches, type ImageSet } from './batches';
 import { generatorAdversarialLoss, hingeLossFake, hingeLossReal, smallestRegionArea, zReconstructionLoss } from './losses';
+import { NETWORK_NAMES, NonFiniteError, nonFiniteKeys, nonFiniteNetworks } from './finite';
 
 /** What one iteration produced, as scalar tensors still on the device: read them when you choose, then dispose. */
 export interface StepLosses {
@@ -23,14 +24,32 @@ export interface StepLosses {
 
 export type LossValues = { [K in keyof StepLosses]: number };
 
+/** Every reading of a step, in the order of one batched readback. */
+export const LOSS_KEYS: ReadonlyArray<keyof StepLosses> = ['gAdv', 'gRecZ', 'dReal', 'dFake', 'minArea'];
+
 export async function readLosses(l: StepLosses): Promise<LossValues> {
-  const keys = Object.keys(l) as Array<keyof StepLosses>;
-  const stacked = tf.stack(keys.map((k) => l[k]));
-  const values = await stacked.data();
-  stacked.dispose();
-  const out = {} as LossValues;
-  keys.forEach((k, i) => (out[k] = values[i]!));
-  return out;
+  return (await readLossBatch([l], { dispose: false }))[0]!;
+}
+
+/**
+ * The losses of several steps with ONE readback (one `await data()` of all their scalars), in order. The
+ * scalars are disposed afterwards unless `dispose: false`.
+ */
+export async function readLossBatch(steps: readonly StepLosses[], opts: { dispose?: boolean } = {}): Promise<LossValues[]> {
+  if (steps.length === 0) return [];
+  const stacked = tf.tidy(() => tf.stack(steps.flatMap((l) => LOSS_KEYS.map((k) => l[k]))));
+  let values: Float32Array;
+  try {
+    values = (await stacked.data()) as Float32Array;
+  } finally {
+    stacked.dispose();
+    if (opts.dispose ?? true) for (const l of steps) disposeLosses(l);
+  }
+  return steps.map((_, i) => {
+    const out = {} as LossValues;
+    LOSS_KEYS.forEach((k, j) => (out[k] = values[i * LOSS_KEYS.length + j]!));
+    return out;
+  });
 }
 
 export function disposeLosses(l: StepLosses): void {
@@ -173,6 +192,23 @@ export class RedoTrainer {
     if (!this.collapseWatch.collapsed(iteration, smallestArea)) return false;
     this.restart();
     return true;
+  }
+
+  /**
+   * The NaN / Inf guard on one reading of the losses (what the loops read back anyway): throws NonFiniteError,
+   * naming `step`, the readings that are not finite and the networks whose weights no longer are, when any
+   * reading is NaN or ±Inf. Checking the weights costs one more small readback, and only then.
+   */
+  async checkFinite(values: LossValues, step: number): Promise<void> {
+    const bad = nonFiniteKeys(values);
+    if (bad.length === 0) return;
+    const nets = await nonFiniteNetworks(this.model);
+    throw new NonFiniteError(
+      `training diverged at step ${step}: ${bad.map((k) => `${k} is ${values[k]}`).join(', ')}; ` +
+        (nets.length ? `non-finite weights in ${nets.map((n) => NETWORK_NAMES[n]).join(', ')}` : 'the weights are still finite (a loss overflowed)') +
+        '. A learning rate too high is the usual cause',
+      step,
+    );
   }
 
   /** Re-initialises all networks and optimizers and starts the iteration count over (a collapse restart). */

@@ -20,7 +20,9 @@
 import { zipSync, type Zippable } from 'fflate';
 import { encode as encodePngPure } from 'fast-png';
 import {
+  assertFiniteTensors,
   decodeSafetensors,
+  NonFiniteError,
   encodeSafetensors,
   importWeights,
   NETWORKS,
@@ -51,6 +53,17 @@ export interface LossHistory {
   iou?: number[];
 }
 
+/** Appends one step's readings to a history; accuracy / iou, where the history keeps them, get NaN until measured. */
+export function recordLosses(h: LossHistory, step: number, v: { gAdv: number; gRecZ: number; dReal: number; dFake: number }): void {
+  h.step.push(step);
+  h.gAdv.push(v.gAdv);
+  h.gRecZ.push(v.gRecZ);
+  h.dReal.push(v.dReal);
+  h.dFake.push(v.dFake);
+  h.accuracy?.push(NaN);
+  h.iou?.push(NaN);
+}
+
 export interface RunManifest {
   format: 'redo-studio-run';
   formatVersion: number;
@@ -73,11 +86,15 @@ const NETS = Object.keys(NETWORKS) as NetworkId[];
 // ---------------------------------------------------------------------------------------------------------
 // Tensor files (shared with the IndexedDB checkpoints)
 
+/** The weights file; throws NonFiniteError (and writes nothing) when a value is NaN or Inf. */
 export function encodeWeights(state: TrainingState): Uint8Array {
+  assertFiniteTensors(state.weights, 'the weights', state.iteration);
   return encodeSafetensors(state.weights, { format: 'pt' });
 }
 
+/** The optimizer file; throws NonFiniteError (and writes nothing) when a moment is NaN or Inf. */
 export function encodeOptimizer(optimizer: TrainingState['optimizer']): Uint8Array {
+  for (const net of NETS) assertFiniteTensors(optimizer[net].tensors, 'the optimizer state (Adam moments)');
   const tensors = new Map<string, NamedTensorData>();
   const metadata: Record<string, string> = { format: 'pt', networks: JSON.stringify(NETWORKS) };
   for (const net of NETS) {
@@ -376,6 +393,14 @@ export async function readRunArchive(bytes: Uint8Array): Promise<{ manifest: Run
   } catch (e) {
     if (e instanceof ArchiveError) throw e;
     throw new ArchiveError(`corrupt archive: losses.csv: ${e instanceof Error ? e.message : String(e)}`);
+  }
+
+  try {
+    assertFiniteTensors(weights, 'weights.safetensors');
+    for (const net of NETS) assertFiniteTensors(optimizer[net].tensors, 'optimizer.safetensors');
+  } catch (e) {
+    if (e instanceof NonFiniteError) throw new ArchiveError(`unusable archive: ${e.message} (it was saved after training diverged)`);
+    throw e;
   }
 
   // Shapes: a zero-initialised model of the manifest's config takes the weights or names the first misfit.

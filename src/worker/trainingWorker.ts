@@ -78,6 +78,22 @@ async function load(datasetId: string): Promise<LoadedDataset> {
   return loadDataset(datasetId);
 }
 
+/**
+ * Makes `s` the current run. A run the NaN / Inf guard stopped is dropped: the status goes idle and the studio
+ * offers its last good checkpoint, as after a reload.
+ */
+function adopt(s: TrainingSession): TrainingSession {
+  s.onFailure = () => {
+    if (session !== s) return;
+    session = null;
+    s.dispose();
+    postStatus();
+    void refreshRuns().catch((e: unknown) => fail('runs', e));
+  };
+  session = s;
+  return s;
+}
+
 /** Pauses (with its checkpoint) and frees the current run. */
 async function dropSession(): Promise<void> {
   if (!session) return;
@@ -118,9 +134,9 @@ async function startRun(msg: Extract<ToWorker, { type: 'start' }>): Promise<void
   requireBackend();
   await dropSession();
   const dataset = await load(msg.datasetId);
-  session = TrainingSession.create({ runId: newRunId(), dataset, config: msg.config, seed: msg.seed, options: msg.options, post });
-  session.postFullHistory();
-  session.start();
+  const s = adopt(TrainingSession.create({ runId: newRunId(), dataset, config: msg.config, seed: msg.seed, options: msg.options, post }));
+  s.postFullHistory();
+  s.start();
 }
 
 async function resumeRun(runId: string, options: LoopOptions, autostart: boolean): Promise<void> {
@@ -132,11 +148,11 @@ async function resumeRun(runId: string, options: LoopOptions, autostart: boolean
   const ckpt = await loadLatestCheckpoint(runId);
   if (!ckpt) throw new Error(`run ${runId} has no complete checkpoint`);
   const dataset = await load(record.datasetId);
-  session = TrainingSession.restore({ runId, dataset, state: ckpt.state, history: ckpt.history, options, post });
-  session.postFullHistory();
-  session.postStatus(true);
-  if (autostart) session.start();
-  else await session.previewNow();
+  const s = adopt(TrainingSession.restore({ runId, dataset, state: ckpt.state, history: ckpt.history, options, post }));
+  s.postFullHistory();
+  s.postStatus(true);
+  if (autostart) s.start();
+  else await s.previewNow();
 }
 
 function configNote(cfg: RedoConfig): string {
@@ -211,12 +227,14 @@ async function continueImported(datasetId: string, options: LoopOptions): Promis
   }
   await dropSession();
   const runId = newRunId();
-  session = imp.state
-    ? TrainingSession.restore({ runId, dataset, state: imp.state, history: imp.history ?? emptyHistory(), options, post })
-    : TrainingSession.create({ runId, dataset, config: imp.model.config, seed: 0, options, post, weights: imp.weights });
-  session.postFullHistory();
-  await session.exclusive(() => session!.checkpoint()); // persisted at once: a reload offers it
-  await session.previewNow();
+  const s = adopt(
+    imp.state
+      ? TrainingSession.restore({ runId, dataset, state: imp.state, history: imp.history ?? emptyHistory(), options, post })
+      : TrainingSession.create({ runId, dataset, config: imp.model.config, seed: 0, options, post, weights: imp.weights }),
+  );
+  s.postFullHistory();
+  await s.exclusive(() => s.checkpoint()); // persisted at once: a reload offers it
+  await s.previewNow();
   await refreshRuns();
 }
 

@@ -80,7 +80,7 @@ describe('headless run', () => {
     // one log line per step (--log-every 1): losses, it/s, elapsed, ETA, restarts
     const stepLines = first.lines.filter((l) => l.startsWith('step '));
     expect(stepLines).toHaveLength(2);
-    expect(stepLines[1]).toMatch(/^step 2 \(2\/2\) gAdv -?[\d.e+-]+ gRecZ [\d.e+-]+ dReal [\d.e+-]+ dFake [\d.e+-]+ minArea [\d.e+-]+ \| [\d.]+ it\/s elapsed \S+ ETA \S+ restarts 0$/);
+    expect(stepLines[1]).toMatch(/^step 2 \(2\/2\) gAdv -?[\d.e+-]+ gRecZ [\d.e+-]+ dReal [\d.e+-]+ dFake [\d.e+-]+ minArea [\d.e+-]+ minAreaBinary [\d.e+-]+ \| [\d.]+ it\/s elapsed \S+ ETA \S+ restarts 0$/);
     expect(first.lines.filter((l) => l.startsWith('eval step 2: per-dataset acc'))).toHaveLength(1);
     expect(first.lines.some((l) => l.startsWith(`wrote ${out}`) && l.includes('final'))).toBe(true);
     const a = await readRunArchive(new Uint8Array(readFileSync(out)));

@@ -17,7 +17,17 @@ import {
   type TrainingState,
   type LossValues,
 } from '../src/redo';
-import { ArchiveError, ARCHIVE_FORMAT_VERSION, buildRunArchive, encodePng, historyFromCsv, historyToCsv, readRunArchive, type LossHistory } from '../src/worker/runArchive';
+import {
+  ArchiveError,
+  ARCHIVE_FORMAT_VERSION,
+  buildRunArchive,
+  encodePng,
+  historyFromCsv,
+  historyToCsv,
+  readRunArchive,
+  recordLosses,
+  type LossHistory,
+} from '../src/worker/runArchive';
 
 const data = { count: 6, size: 32, pixels: new Float32Array(6 * 32 * 32 * 3).map((_, i) => Math.sin(i * 0.37)) };
 
@@ -143,6 +153,25 @@ describe('buildRunArchive / readRunArchive', () => {
     expect(b).toEqual(a);
     resumed.dispose();
     model.dispose();
+  });
+
+  it('losses.csv keeps the collapse watch\'s two areas (min_area, min_area_binary), NaN for steps logged before them', () => {
+    const h: LossHistory = { step: [1], gAdv: [0.5], gRecZ: [0.25], dReal: [1], dFake: [1] };
+    recordLosses(h, 2, { gAdv: 0.1, gRecZ: 0.2, dReal: 0.3, dFake: 0.4, minArea: 0.45, minAreaBinary: 0 });
+    expect(h.minArea).toEqual([NaN, 0.45]);
+    const csv = historyToCsv(h);
+    expect(csv.split('\n').slice(0, 3)).toEqual(['step,g_adv,g_recz,d_real,d_fake,min_area,min_area_binary', '1,0.5,0.25,1,1,NaN,NaN', '2,0.1,0.2,0.3,0.4,0.45,0']);
+    expect(historyFromCsv(csv)).toEqual(h);
+  });
+
+  it('an archive written before collapseBinaryThreshold existed opens with that watch off (it resumes as it ran)', async () => {
+    const f = unzipSync(archive) as Zippable;
+    const m = JSON.parse(strFromU8(f['manifest.json'] as Uint8Array)) as { config: Record<string, unknown> };
+    delete m.config.collapseBinaryThreshold;
+    f['manifest.json'] = strToU8(JSON.stringify(m));
+    const r = await readRunArchive(zipSync(f));
+    expect(r.manifest.config.collapseBinaryThreshold).toBe(0);
+    expect(state.config.collapseBinaryThreshold).toBe(0.01);
   });
 
   it('writes history without accuracy / iou columns when there are none', () => {

@@ -134,7 +134,7 @@ export class HeadlessRun {
     const [values] = await readLossBatch([losses]);
     await this.trainer.checkFinite(values!, this.totalSteps);
     recordLosses(this.history, this.totalSteps, values!);
-    const restarted = this.trainer.checkCollapse(values!.minArea, iteration + 1);
+    const restarted = this.trainer.checkCollapse(values!, iteration + 1);
     return { values: values!, restarted };
   }
 

@@ -4,11 +4,12 @@
  */
 import * as tf from '../redo/tf';
 import { preset, withTrainingSettings, type RedoConfig } from '../redo/config';
+import { CollapseWatch } from '../redo/collapse';
 import { parseTrainArgs, TRAIN_USAGE, ArgsError, type TrainOptions } from './args';
 import { setupBackend, type BackendInfo } from './backend';
 import { readArchiveFile, writeFileAtomic } from './archiveFile';
 import { loadTrainingData } from './datasets';
-import { C2MNIST_COLLAPSE_THRESHOLD } from './c2mnist';
+import { C2MNIST_COLLAPSE } from './c2mnist';
 import { formatEval } from './evaluate';
 import { HeadlessRun, type CurvePoint, type StepValues } from './headless';
 import { appendFileSync, existsSync } from 'node:fs';
@@ -76,7 +77,7 @@ function cliOverrides(o: TrainOptions): Partial<RedoConfig> {
 function configFor(o: TrainOptions): RedoConfig {
   // colored-2-MNIST's digits cover ~2–3 % of the image: the presets' collapse threshold (0.1) would restart a
   // correct segmentation (see C2MNIST_COLLAPSE_THRESHOLD); `--set collapseThreshold=…` still wins.
-  return preset(o.preset, { ...(o.dataset === 'c2mnist' ? { collapseThreshold: C2MNIST_COLLAPSE_THRESHOLD } : {}), ...cliOverrides(o) });
+  return preset(o.preset, { ...(o.dataset === 'c2mnist' ? C2MNIST_COLLAPSE : {}), ...cliOverrides(o) });
 }
 
 /** One evaluation as a JSON line with the field names of the authors' ref_train.py log, for side-by-side curves. */
@@ -92,7 +93,7 @@ function appendCurve(file: string, p: CurvePoint, wallS: number, losses: StepVal
     accPerImage: r.accuracyPerImage,
     region: r.region,
     restarts: p.restarts,
-    ...(losses ? { gAdv: losses.gAdv, recZ: losses.gRecZ, dReal: losses.dReal, dFake: losses.dFake, minArea: losses.minArea } : {}),
+    ...(losses ? { gAdv: losses.gAdv, recZ: losses.gRecZ, dReal: losses.dReal, dFake: losses.dFake, minArea: losses.minArea, minAreaBinary: losses.minAreaBinary } : {}),
   };
   appendFileSync(file, `${JSON.stringify(row)}\n`);
 }
@@ -184,6 +185,8 @@ export async function trainMain(argv: string[]): Promise<number> {
   const start = performance.now();
   const startStep = run.totalSteps;
   let last: StepValues | null = null;
+  const watch = new CollapseWatch(config.collapseThreshold, config.collapseLastIteration, config.collapseBinaryThreshold);
+  let lateCollapse = false;
   try {
     await run.run(
       o.steps,
@@ -192,7 +195,14 @@ export async function trainMain(argv: string[]): Promise<number> {
         onStep: ({ step, done, losses, restarted, itPerSec }) => {
           last = losses;
           const elapsedS = (performance.now() - start) / 1000;
-          if (restarted) out.log(`collapse at step ${step} (smallest region area ${losses.minArea.toFixed(3)} < ${config.collapseThreshold}): all networks re-initialised (restart ${run.trainer.restarts})`);
+          if (restarted) out.log(`collapse at step ${step} (${watch.describe(losses.minArea, losses.minAreaBinary)}): all networks re-initialised (restart ${run.trainer.restarts})`);
+          else if (!lateCollapse && watch.under(losses.minArea, losses.minAreaBinary)) {
+            lateCollapse = true; // past collapseLastIteration: said once, not restarted
+            out.log(
+              `warning: the masks look collapsed at step ${step} (${watch.describe(losses.minArea, losses.minAreaBinary)}); past iteration ` +
+                `${config.collapseLastIteration} the collapse watch no longer restarts: an earlier checkpoint may be the one to keep`,
+            );
+          }
           if (done % o.logEvery === 0 || done === o.steps) {
             out.log(logLine({ step, done, total: o.steps, losses, itPerSec, elapsedS, restarts: run.trainer.restarts }));
           }

@@ -5,7 +5,7 @@ import { Adam } from './adam';
 import { CollapseWatch } from './collapse';
 import { deriveSeed } from './random';
 import { sampleBatches, type ImageSet } from './batches';
-import { generatorAdversarialLoss, hingeLossFake, hingeLossReal, smallestRegionArea, zReconstructionLoss } from './losses';
+import { generatorAdversarialLoss, hingeLossFake, hingeLossReal, smallestBinaryRegionArea, smallestRegionArea, zReconstructionLoss } from './losses';
 import { NETWORK_NAMES, NonFiniteError, nonFiniteKeys, nonFiniteNetworks } from './finite';
 
 /** What one iteration produced, as scalar tensors still on the device: read them when you choose, then dispose. */
@@ -18,14 +18,16 @@ export interface StepLosses {
   dReal: tf.Scalar;
   /** mean relu(1 + D(composites)) */
   dFake: tf.Scalar;
-  /** smallest mean region area of the step's masks (for the collapse watch) */
+  /** smallest mean (soft) region area of the step's masks (for the collapse watch) */
   minArea: tf.Scalar;
+  /** smallest binarised region area of the step's masks: the fraction of pixels a region owns (collapse watch) */
+  minAreaBinary: tf.Scalar;
 }
 
 export type LossValues = { [K in keyof StepLosses]: number };
 
 /** Every reading of a step, in the order of one batched readback. */
-export const LOSS_KEYS: ReadonlyArray<keyof StepLosses> = ['gAdv', 'gRecZ', 'dReal', 'dFake', 'minArea'];
+export const LOSS_KEYS: ReadonlyArray<keyof StepLosses> = ['gAdv', 'gRecZ', 'dReal', 'dFake', 'minArea', 'minAreaBinary'];
 
 export async function readLosses(l: StepLosses): Promise<LossValues> {
   return (await readLossBatch([l], { dispose: false }))[0]!;
@@ -90,7 +92,7 @@ export class RedoTrainer {
       Z: adam('Z', c.lrZ),
       D: adam('D', c.lrD),
     };
-    this.collapseWatch = new CollapseWatch(c.collapseThreshold, c.collapseLastIteration);
+    this.collapseWatch = new CollapseWatch(c.collapseThreshold, c.collapseLastIteration, c.collapseBinaryThreshold);
   }
 
   optimizer(net: NetworkId): Adam {
@@ -124,13 +126,14 @@ export class RedoTrainer {
     this.optimizers.G.apply(g.grads);
     this.optimizers.Z.apply(g.grads);
     disposeMap(g.grads);
+    const minAreaBinary = smallestBinaryRegionArea(g.masks);
     g.masks.dispose();
     const d = this.discriminatorPass(x, xReal, zs);
     this.optimizers.D.apply(d.grads);
     disposeMap(d.grads);
     if (!z) zs.dispose();
     this.iteration += 1;
-    return { gAdv: g.gAdv, gRecZ: g.gRecZ, minArea: g.minArea, dReal: d.dReal, dFake: d.dFake };
+    return { gAdv: g.gAdv, gRecZ: g.gRecZ, minArea: g.minArea, minAreaBinary, dReal: d.dReal, dFake: d.dFake };
   }
 
   /**
@@ -185,11 +188,13 @@ export class RedoTrainer {
   }
 
   /**
-   * The collapse watch on a smallest-area reading taken at `iteration` (read when the caller reads losses).
-   * Returns true, after re-initialising every network and optimizer, when the run had collapsed.
+   * The collapse watch on one reading of the smallest region areas taken at `iteration` (read when the caller
+   * reads losses): a number is the soft area alone. Returns true, after re-initialising every network and
+   * optimizer, when the run had collapsed (see CollapseWatch).
    */
-  checkCollapse(smallestArea: number, iteration = this.iteration): boolean {
-    if (!this.collapseWatch.collapsed(iteration, smallestArea)) return false;
+  checkCollapse(areas: number | Pick<LossValues, 'minArea' | 'minAreaBinary'>, iteration = this.iteration): boolean {
+    const a = typeof areas === 'number' ? { minArea: areas, minAreaBinary: Infinity } : areas;
+    if (!this.collapseWatch.collapsed(iteration, a.minArea, a.minAreaBinary)) return false;
     this.restart();
     return true;
   }

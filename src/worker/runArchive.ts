@@ -9,7 +9,8 @@
  * - optimizer.safetensors: each parameter's Adam moments as `<param key>.exp_avg` / `<param key>.exp_avg_sq`;
  *   its __metadata__ holds each network's Adam step count (`step.F`, `step.G`, `step.D`, `step.Z`) and the
  *   network → state_dict prefix map (`networks`).
- * - losses.csv: `step,g_adv,g_recz,d_real,d_fake` (+ `,accuracy,iou` when measured); one row per entry,
+ * - losses.csv: `step,g_adv,g_recz,d_real,d_fake` (+ `,accuracy,iou` when measured, + `,min_area,min_area_binary`:
+ *   the collapse watch's smallest soft and binarised region areas); one row per entry,
  *   numbers written in JS's shortest round-trip form (reading gives back the same doubles, bit for bit);
  *   an empty cell is a value a shorter column lacks.
  * - previews/*.png.
@@ -32,9 +33,10 @@ import {
   type NamedTensorData,
   type NetworkId,
   type RedoConfig,
+  type LossValues,
   type TrainingState,
 } from '../redo';
-import { PRESETS } from '../redo/config';
+import { PRESETS, withLegacyDefaults } from '../redo/config';
 import { isZip, readZip, ZipError } from '../data/zip';
 import { version as appVersion } from '../../package.json';
 
@@ -51,10 +53,19 @@ export interface LossHistory {
   dFake: number[];
   accuracy?: number[];
   iou?: number[];
+  /** The collapse watch's readings: smallest soft and binarised region areas (NaN for steps logged before them). */
+  minArea?: number[];
+  minAreaBinary?: number[];
 }
 
-/** Appends one step's readings to a history; accuracy / iou, where the history keeps them, get NaN until measured. */
-export function recordLosses(h: LossHistory, step: number, v: { gAdv: number; gRecZ: number; dReal: number; dFake: number }): void {
+/**
+ * Appends one step's readings to a history; accuracy / iou, where the history keeps them, get NaN until measured.
+ * The region areas are kept from the first step that has them (earlier steps, from older files, read NaN).
+ */
+export function recordLosses(h: LossHistory, step: number, v: Omit<LossValues, 'minArea' | 'minAreaBinary'> & Partial<LossValues>): void {
+  for (const k of ['minArea', 'minAreaBinary'] as const) {
+    if (v[k] !== undefined && !h[k]) h[k] = h.step.map(() => NaN);
+  }
   h.step.push(step);
   h.gAdv.push(v.gAdv);
   h.gRecZ.push(v.gRecZ);
@@ -62,6 +73,8 @@ export function recordLosses(h: LossHistory, step: number, v: { gAdv: number; gR
   h.dFake.push(v.dFake);
   h.accuracy?.push(NaN);
   h.iou?.push(NaN);
+  h.minArea?.push(v.minArea ?? NaN);
+  h.minAreaBinary?.push(v.minAreaBinary ?? NaN);
 }
 
 export interface RunManifest {
@@ -162,6 +175,8 @@ const BASE_COLUMNS = [
 const OPTIONAL_COLUMNS = [
   ['accuracy', 'accuracy'],
   ['iou', 'iou'],
+  ['min_area', 'minArea'],
+  ['min_area_binary', 'minAreaBinary'],
 ] as const;
 type HistoryKey = (typeof BASE_COLUMNS)[number][1] | (typeof OPTIONAL_COLUMNS)[number][1];
 
@@ -227,9 +242,13 @@ function isCount(v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= 0;
 }
 
-/** Reads a config with exactly the fields of RedoConfig (each of the preset's type); throws Error naming the first bad one. */
-export function parseConfig(v: unknown): RedoConfig {
-  if (!isRecord(v)) throw new Error('config is not an object');
+/**
+ * Reads a config with exactly the fields of RedoConfig (each of the preset's type; fields newer than the file get
+ * LEGACY_CONFIG_DEFAULTS); throws Error naming the first bad one.
+ */
+export function parseConfig(raw: unknown): RedoConfig {
+  if (!isRecord(raw)) throw new Error('config is not an object');
+  const v = withLegacyDefaults(raw); // a file older than a field gets the value that keeps it behaving as it did
   const template = PRESETS.tiny;
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(template) as Array<keyof RedoConfig>) {

@@ -314,7 +314,7 @@ export class TrainingSession {
       await this.trainer.checkFinite(v, p.iteration + 1);
       recordLosses(h, p.total, v);
       // Readings taken before a restart belong to the old networks: one restart per flush at most.
-      if (!restarted && this.trainer.checkCollapse(v.minArea, p.iteration + 1)) restarted = true;
+      if (!restarted && this.trainer.checkCollapse(v, p.iteration + 1)) restarted = true;
     }
     if (restarted) this.postStatus(true);
   }
@@ -477,6 +477,8 @@ export class TrainingSession {
       elapsedMs: this.elapsedBefore + (this.runningSince !== null ? performance.now() - this.runningSince : 0),
       etaMs: ips > 0 ? (remaining / ips) * 1000 : null,
       lastCheckpointStep: this.lastCheckpointStep,
+      minArea: lastFinite(this.history.minArea),
+      minAreaBinary: lastFinite(this.history.minAreaBinary),
       numTensors: mem.numTensors,
       numBytesInGPU: gpuBytes(),
     };
@@ -513,9 +515,17 @@ function checkSize(config: RedoConfig, dataset: LoadedDataset): void {
 
 export function cloneHistory(h: LossHistory): LossHistory {
   const out: LossHistory = { step: [...h.step], gAdv: [...h.gAdv], gRecZ: [...h.gRecZ], dReal: [...h.dReal], dFake: [...h.dFake] };
-  if (h.accuracy) out.accuracy = [...h.accuracy];
-  if (h.iou) out.iou = [...h.iou];
+  for (const k of ['accuracy', 'iou', 'minArea', 'minAreaBinary'] as const) {
+    const a = h[k];
+    if (a) out[k] = [...a];
+  }
   return out;
+}
+
+/** The last entry of a history column, or null when it has none (or only NaN there). */
+function lastFinite(a: number[] | undefined): number | null {
+  const v = a?.at(-1);
+  return v === undefined || Number.isNaN(v) ? null : v;
 }
 
 export function errorText(e: unknown): string {

@@ -3,20 +3,11 @@
  * checkpoints, export / import and segmentation. The UI talks to it only through ./protocol.ts messages.
  */
 import * as tf from '../redo/tf';
-import {
-  decodeSafetensors,
-  inferConfigFromWeights,
-  RedoModel,
-  Segmenter,
-  importWeights,
-  type NamedTensorData,
-  type RedoConfig,
-  type TrainingState,
-} from '../redo';
+import { type NamedTensorData, type RedoConfig, type TrainingState } from '../redo';
 import { createDemoDataset, createObjectsDemoDataset, deleteDataset, listDatasets, loadDataset } from '../data/datasets';
 import { ingestDataset, IngestError, type IngestInput } from '../data/ingest';
 import { deleteRun, listRuns, loadLatestCheckpoint } from '../data/checkpoints';
-import { ArchiveError, parseConfig, readRunArchive, type LossHistory } from './runArchive';
+import { ArchiveError, readRunArchive, readWeightsFile, type LossHistory } from './runArchive';
 import { isZip } from '../data/zip';
 import { selectBackend } from './backend';
 import { segmentFiles } from './segmentImages';
@@ -155,17 +146,13 @@ async function resumeRun(runId: string, options: LoopOptions, autostart: boolean
   else await s.previewNow();
 }
 
-function configNote(cfg: RedoConfig): string {
-  return `${cfg.imageSize}px, ${cfg.nRegions} regions, nz ${cfg.nz}`;
-}
-
 /** Reads a run archive (.zip) or a bare weights file (.safetensors). A refused file changes nothing. */
 async function importFile(msg: Extract<ToWorker, { type: 'import' }>): Promise<void> {
   requireBackend();
   const bytes = new Uint8Array(await msg.file.arrayBuffer());
   const lower = msg.fileName.toLowerCase();
   if (lower.endsWith('.zip') || isZip(bytes)) {
-    const r = await readRunArchive(bytes); // throws ArchiveError with the reason
+    const r = await readRunArchive(bytes, msg.fileName); // throws ArchiveError with the reason
     imported = {
       model: {
         kind: 'run',
@@ -181,36 +168,11 @@ async function importFile(msg: Extract<ToWorker, { type: 'import' }>): Promise<v
       history: r.history,
     };
   } else {
-    let tensors: Map<string, NamedTensorData>;
-    let metadata: Record<string, string>;
-    try {
-      ({ tensors, metadata } = decodeSafetensors(bytes));
-    } catch (e) {
-      throw new ArchiveError(`${msg.fileName} is neither a run archive (.zip) nor a safetensors weights file: ${errorText(e)}`);
-    }
-    let config: RedoConfig;
-    let configSource: string;
-    if (metadata.config) {
-      config = parseConfig(JSON.parse(metadata.config) as unknown);
-      configSource = 'from the file’s metadata';
-    } else {
-      // Image size is not recorded by F alone: the current form's size is used for an F-only file.
-      config = inferConfigFromWeights(tensors, msg.fallbackConfig.imageSize);
-      configSource = `inferred from the tensor shapes (${configNote(config)}); batch, learning rates and λz are the paper’s`;
-    }
-    const full = ['netGenX.', 'netDX.', 'netRecZ.'].every((p) => [...tensors.keys()].some((k) => k.startsWith(p)));
-    // Check that the tensors fit before offering anything.
-    if (full) {
-      const probe = new RedoModel(config, 0, { uninitialised: true });
-      try {
-        importWeights(probe, tensors);
-      } finally {
-        probe.dispose();
-      }
-    } else new Segmenter(config, tensors).dispose();
+    // a bare weights file (or a .pth, refused with how to convert it): checked whole by readWeightsFile
+    const w = readWeightsFile(msg.fileName, bytes, msg.fallbackConfig.imageSize);
     imported = {
-      model: { kind: 'weights', fileName: msg.fileName, config, step: 0, restarts: 0, trainable: full, configSource },
-      weights: tensors,
+      model: { kind: 'weights', fileName: msg.fileName, config: w.config, step: 0, restarts: 0, trainable: w.trainable, configSource: w.configSource },
+      weights: w.tensors,
     };
   }
   post({ type: 'imported', model: imported.model });

@@ -114,7 +114,8 @@ describe('binarised region areas (the collapse the soft area misses)', () => {
 
   it('n = 2: exactly the reference\'s (mask ≥ 0.5) reading, ties and values next to 0.5 included', async () => {
     const rng = new Rng(3);
-    const m0 = [0.5, Math.fround(0.5 - 2 ** -25), Math.fround(0.5 + 2 ** -24), 0, 1, ...Array.from({ length: 59 }, () => Math.fround(rng.next()))];
+    const next = [0.5 - 2 ** -25, 0.5 + 2 ** -24].map(Math.fround); // the float32 values either side of 0.5
+    const m0 = [0.5, ...next, 0, 1, ...Array.from({ length: 59 }, () => Math.fround(rng.next()))];
     const masks = twoRegions(m0);
     const f32 = Array.from(await masks.slice([0, 0, 0, 0], [1, 1, m0.length, 1]).data());
     const binary = smallestBinaryRegionArea(masks);

@@ -11,7 +11,10 @@ function fake(grant: boolean, opts: { already?: boolean; failEstimate?: boolean 
   let persisted = opts.already ?? false;
   const calls = { persist: 0 };
   const sm: StorageManagerLike = {
-    estimate: () => (opts.failEstimate ? Promise.reject(new Error('no')) : Promise.resolve({ usage: 12.5 * 1024 ** 2, quota: 2 * 1024 ** 3 })),
+    estimate: () => {
+      if (opts.failEstimate) return Promise.reject(new Error('no'));
+      return Promise.resolve({ usage: 12.5 * 1024 ** 2, quota: 2 * 1024 ** 3 });
+    },
     persisted: () => Promise.resolve(persisted),
     persist: () => {
       calls.persist++;

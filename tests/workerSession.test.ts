@@ -134,7 +134,8 @@ describe('TrainingSession (the studio loop)', () => {
     const lr = { lrD: 1e30, lrG: 1e30, lrZ: 1e30, lrF: 1e30 };
     const state = { ...saved!.state, config: withTrainingSettings(saved!.state.config, lr) };
     messages.length = 0;
-    const bad = TrainingSession.restore({ runId: 'run-nan', dataset: ds, state, history: saved!.history, options: { ...options(8), checkpointEvery: 1 }, post });
+    const every = { ...options(8), checkpointEvery: 1 };
+    const bad = TrainingSession.restore({ runId: 'run-nan', dataset: ds, state, history: saved!.history, options: every, post });
     let failed = 0;
     bad.onFailure = () => failed++;
     bad.start();

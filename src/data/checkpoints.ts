@@ -29,7 +29,8 @@ export class CheckpointError extends Error {
 }
 
 function recordOf(r: RunRow): RunRecord {
-  return { runId: r.runId, datasetId: r.datasetId, config: withLegacyDefaults(r.config), createdAt: r.createdAt, updatedAt: r.updatedAt, step: r.step };
+  const config = withLegacyDefaults(r.config);
+  return { runId: r.runId, datasetId: r.datasetId, config, createdAt: r.createdAt, updatedAt: r.updatedAt, step: r.step };
 }
 
 export async function saveCheckpoint(runId: string, datasetId: string, state: TrainingState, history: LossHistory): Promise<void> {

@@ -100,18 +100,26 @@ function sniffUnsupported(b: Uint8Array): string | null {
     if (/hei[cxms]|hev[cx]|mif1|msf1/.test(brands)) return UNSUPPORTED.heic!;
   }
   const head = new TextDecoder().decode(b.subarray(0, 1024)).replace(/^\uFEFF/, '').trimStart();
-  if (/^<svg[\s>]/i.test(head) || (/^<\?xml/i.test(head) && /<svg[\s>]/i.test(head)) || /^<!DOCTYPE svg/i.test(head)) return UNSUPPORTED.svg!;
+  const svg = /^<svg[\s>]/i.test(head) || /^<!DOCTYPE svg/i.test(head) || (/^<\?xml/i.test(head) && /<svg[\s>]/i.test(head));
+  if (svg) return UNSUPPORTED.svg!;
   return null;
 }
 
 /** What the user reads for an image format the studio and the trainer cannot use. */
 const UNSUPPORTED: Record<string, string> = {
-  heic: 'HEIC photo (the iPhone\u2019s format), which no decoder here reads: export it as JPEG (on the iPhone: Settings \u2192 Camera \u2192 Formats \u2192 Most Compatible)',
+  heic:
+    'HEIC photo (the iPhone\u2019s format), which no decoder here reads: export it as JPEG ' +
+    '(on the iPhone: Settings \u2192 Camera \u2192 Formats \u2192 Most Compatible)',
   avif: 'AVIF image, not supported here: convert it to PNG or JPEG',
   svg: 'SVG drawing (vector graphics), not a photo: export it as PNG',
 };
 
-const UNSUPPORTED_TYPES: Record<string, string> = { 'image/heic': UNSUPPORTED.heic!, 'image/heif': UNSUPPORTED.heic!, 'image/avif': UNSUPPORTED.avif!, 'image/svg+xml': UNSUPPORTED.svg! };
+const UNSUPPORTED_TYPES: Record<string, string> = {
+  'image/heic': UNSUPPORTED.heic!,
+  'image/heif': UNSUPPORTED.heic!,
+  'image/avif': UNSUPPORTED.avif!,
+  'image/svg+xml': UNSUPPORTED.svg!,
+};
 
 /**
  * The format to decode `bytes` as, or a DecodeRefusal saying why the file is not a usable image.
@@ -125,13 +133,15 @@ export function classifyImage(name: string, bytes: Uint8Array, declaredType = ''
   const type = declaredType || typeFromName(name);
   if (named) {
     const ext = extensionOf(name);
-    throw new DecodeRefusal(`unsupported image format: ${named}${ext && !(UNSUPPORTED_TYPES[type] === named) ? ` (despite its .${ext} name)` : ''}`);
+    const despite = ext && UNSUPPORTED_TYPES[type] !== named ? ` (despite its .${ext} name)` : '';
+    throw new DecodeRefusal(`unsupported image format: ${named}${despite}`);
   }
   if (type.startsWith('image/')) {
     const short = type.slice('image/'.length);
     if (!['jpeg', 'png', 'webp', 'gif', 'bmp'].includes(short)) {
       const advice = UNSUPPORTED_TYPES[type];
-      throw new DecodeRefusal(advice ? `unsupported image format: ${advice}` : `unsupported image format (${type}); use JPEG, PNG, WebP, GIF or BMP`);
+      if (advice) throw new DecodeRefusal(`unsupported image format: ${advice}`);
+      throw new DecodeRefusal(`unsupported image format (${type}); use JPEG, PNG, WebP, GIF or BMP`);
     }
     if (looksLikeText(bytes)) throw new DecodeRefusal(`not an image (text/plain, despite its .${extensionOf(name)} name)`);
     throw new DecodeRefusal(`corrupt image data: could not decode (no ${short.toUpperCase()} signature)`);
@@ -184,7 +194,9 @@ export function inspectImage(name: string, bytes: Uint8Array, o: { size: number;
   } catch (e) {
     throw new DecodeRefusal(`corrupt image data: could not decode (${label} header: ${e instanceof HeaderError ? e.message : String(e)})`);
   }
-  if (h.truncated) throw new DecodeRefusal(`corrupt image data: could not decode (truncated ${label}: ${h.truncated}; an incomplete download or copy?)`);
+  if (h.truncated) {
+    throw new DecodeRefusal(`corrupt image data: could not decode (truncated ${label}: ${h.truncated}; an incomplete download or copy?)`);
+  }
   const { width: w, height: ht } = h;
   if (w === 0 || ht === 0) throw new DecodeRefusal(`corrupt image data: could not decode (${w}×${ht} image)`);
   const shorter = Math.min(w, ht);
@@ -195,9 +207,11 @@ export function inspectImage(name: string, bytes: Uint8Array, o: { size: number;
     );
   }
   if (w * ht > o.maxPixels) {
+    const studioMp = megapixels(DECODE_LIMITS.browserMaxPixels, 1);
+    const studio = o.maxPixels < DECODE_LIMITS.browserMaxPixels ? ` (the studio reads up to ${studioMp} megapixels)` : '';
     throw new DecodeRefusal(
-      `too large to decode safely: ${w}×${ht} is ${megapixels(w, ht)} megapixels, over the ${megapixels(o.maxPixels, 1)}-megapixel limit here ` +
-        `(a decode bomb, or a huge scan); shrink it first${o.maxPixels < DECODE_LIMITS.browserMaxPixels ? ' (the studio reads up to ' + megapixels(DECODE_LIMITS.browserMaxPixels, 1) + ' megapixels)' : ''}`,
+      `too large to decode safely: ${w}×${ht} is ${megapixels(w, ht)} megapixels, over the ${megapixels(o.maxPixels, 1)}-megapixel ` +
+        `limit here (a decode bomb, or a huge scan); shrink it first${studio}`,
     );
   }
   const notes: string[] = [];
@@ -232,7 +246,11 @@ async function decodeInBrowser(bytes: Uint8Array, info: ImageInfo, size: number)
   const shrink = shrinkWhileDecoding(info.width, info.height, size);
   let bitmap: ImageBitmap;
   try {
-    bitmap = await createImageBitmap(blob, { premultiplyAlpha: 'none', imageOrientation: 'from-image', ...(shrink ? { ...shrink, resizeQuality: 'high' } : {}) });
+    bitmap = await createImageBitmap(blob, {
+      premultiplyAlpha: 'none',
+      imageOrientation: 'from-image',
+      ...(shrink ? { ...shrink, resizeQuality: 'high' } : {}),
+    });
   } catch {
     throw new DecodeRefusal('corrupt image data: could not decode');
   }
@@ -299,9 +317,15 @@ function decodeInJs(bytes: Uint8Array, format: ImageFormat): DecodedPixels {
  * `size` (the run's image side) lets the browser shrink huge images while decoding. Throws DecodeRefusal with the
  * reason for a file that is not a usable image.
  */
-export async function decodeImage(name: string, bytes: Uint8Array, size: number, declaredType = ''): Promise<DecodedPixels & { notes: string[] }> {
+export async function decodeImage(
+  name: string,
+  bytes: Uint8Array,
+  size: number,
+  declaredType = '',
+): Promise<DecodedPixels & { notes: string[] }> {
   const browser = hasBrowserDecoder();
-  const info = inspectImage(name, bytes, { size, declaredType, maxPixels: browser ? DECODE_LIMITS.browserMaxPixels : DECODE_LIMITS.jsMaxPixels });
+  const maxPixels = browser ? DECODE_LIMITS.browserMaxPixels : DECODE_LIMITS.jsMaxPixels;
+  const info = inspectImage(name, bytes, { size, declaredType, maxPixels });
   const pixels = browser ? await decodeInBrowser(bytes, info, size) : decodeInJs(bytes, info.format);
   return { ...pixels, notes: info.notes };
 }

@@ -246,7 +246,8 @@ function webp(b: Uint8Array): ImageHeader {
     const bits = u32le(b, 21);
     h = { format: 'webp', width: (bits & 0x3fff) + 1, height: ((bits >>> 14) & 0x3fff) + 1, frames: 1 };
   } else if (chunk === 'VP8X') {
-    h = { format: 'webp', width: 1 + (b[24]! | (b[25]! << 8) | (b[26]! << 16)), height: 1 + (b[27]! | (b[28]! << 8) | (b[29]! << 16)), frames: 1 };
+    const u24 = (o: number) => b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16);
+    h = { format: 'webp', width: 1 + u24(24), height: 1 + u24(27), frames: 1 };
     if (b[20]! & 0x02) {
       let frames = 0;
       for (let i = 12; i + 8 <= Math.min(b.length, riffEnd); i += 8 + u32le(b, i + 4) + (u32le(b, i + 4) & 1)) {

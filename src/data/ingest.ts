@@ -65,7 +65,11 @@ function isZipName(f: IngestInput): boolean {
  * Expands zips (nested ones too, up to MAX_ZIP_DEPTH, all sharing one expansion budget: src/data/zip.ts's limits);
  * a zip that cannot be read becomes a rejection, damaged and refused entries too; system files are dropped.
  */
-async function expand(files: IngestInput[], depth = 0, budget: ZipBudget = newZipBudget()): Promise<{ inputs: IngestInput[]; rejected: Rejected[] }> {
+async function expand(
+  files: IngestInput[],
+  depth = 0,
+  budget: ZipBudget = newZipBudget(),
+): Promise<{ inputs: IngestInput[]; rejected: Rejected[] }> {
   const inputs: IngestInput[] = [];
   const rejected: Rejected[] = [];
   for (const f of files) {

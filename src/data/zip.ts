@@ -57,7 +57,9 @@ export function crc32(data: Uint8Array): number {
 
 // Code page 437 above 0x7F: what zip tools without the UTF-8 flag meant (APPNOTE appendix D).
 const CP437_HIGH =
-  'ÇüéâäàåçêëèïîìÄÅÉæÆôöòûùÿÖÜ¢£¥₧ƒáíóúñÑªº¿⌐¬½¼¡«»░▒▓│┤╡╢╖╕╣║╗╝╜╛┐└┴┬├─┼╞╟╚╔╩╦╠═╬╧╨╤╥╙╘╒╓╫╪┘┌█▄▌▐▀αßΓπΣσµτΦΘΩδ∞φε∩≡±≥≤⌠⌡÷≈°∙·√ⁿ²■\u00a0';
+  'ÇüéâäàåçêëèïîìÄÅÉæÆôöòûùÿÖÜ¢£¥₧ƒáíóúñÑªº¿⌐¬½¼¡«»' +
+  '░▒▓│┤╡╢╖╕╣║╗╝╜╛┐└┴┬├─┼╞╟╚╔╩╦╠═╬╧╨╤╥╙╘╒╓╫╪┘┌█▄▌▐▀' +
+  'αßΓπΣσµτΦΘΩδ∞φε∩≡±≥≤⌠⌡÷≈°∙·√ⁿ²■\u00a0';
 
 function decodeName(raw: Uint8Array, utf8Flag: boolean): string {
   if (utf8Flag) return new TextDecoder().decode(raw);
@@ -248,15 +250,18 @@ export function readZip(bytes: Uint8Array, budget: ZipBudget = newZipBudget()): 
       continue;
     }
     if (d.method !== 0 && d.method !== 8) {
-      refuse(`compressed with ${METHODS[d.method] ?? `method ${d.method}`}, which is not supported here: re-zip it with ordinary (deflate) compression`);
+      const method = METHODS[d.method] ?? `method ${d.method}`;
+      refuse(`compressed with ${method}, which is not supported here: re-zip it with ordinary (deflate) compression`);
       continue;
     }
     if (d.size > budget.bytesLeft) {
-      refuse(`the zip would expand to more than ${formatSize(ZIP_LIMITS.maxTotalBytes)} in all (this entry alone is ${formatSize(d.size)}): skipped (a zip bomb?)`);
+      const all = formatSize(ZIP_LIMITS.maxTotalBytes);
+      refuse(`the zip would expand to more than ${all} in all (this entry alone is ${formatSize(d.size)}): skipped (a zip bomb?)`);
       continue;
     }
     if (d.size > ZIP_LIMITS.ratioFloorBytes && d.size > ZIP_LIMITS.maxRatio * Math.max(d.compressed, 1)) {
-      refuse(`it would expand ${Math.round(d.size / Math.max(d.compressed, 1))}× (${formatSize(d.size)} from ${d.compressed} bytes): skipped (a zip bomb?)`);
+      const ratio = Math.round(d.size / Math.max(d.compressed, 1));
+      refuse(`it would expand ${ratio}× (${formatSize(d.size)} from ${d.compressed} bytes): skipped (a zip bomb?)`);
       continue;
     }
     if (d.offset + 30 > bytes.length || view.getUint32(d.offset, true) !== 0x04034b50) {
@@ -273,11 +278,13 @@ export function readZip(bytes: Uint8Array, budget: ZipBudget = newZipBudget()): 
     try {
       data = d.method === 0 ? src.slice() : inflateLimited(src, d.size);
     } catch (e) {
-      out.push({ name: d.name, data: new Uint8Array(0), damage: `its compressed data is corrupt (${e instanceof Error ? e.message : String(e)})` });
+      const why = e instanceof Error ? e.message : String(e);
+      out.push({ name: d.name, data: new Uint8Array(0), damage: `its compressed data is corrupt (${why})` });
       continue;
     }
     if (data === null) {
-      out.push({ name: d.name, data: new Uint8Array(0), damage: `it inflates to more than the ${d.size} bytes its header declares (a zip bomb?); stopped there` });
+      const damage = `it inflates to more than the ${d.size} bytes its header declares (a zip bomb?); stopped there`;
+      out.push({ name: d.name, data: new Uint8Array(0), damage });
       continue;
     }
     budget.bytesLeft -= data.length;

@@ -85,7 +85,9 @@ export function maskKeys(name: string): string[] {
  */
 export async function decodeFile(name: string, bytes: Uint8Array, size = 1): Promise<DecodedPixels & { notes: string[] }> {
   const info = inspectImage(name, bytes, { size, maxPixels: DECODE_LIMITS.jsMaxPixels });
-  if (info.format === 'webp') throw new DecodeRefusal('cannot decode WebP in Node (the headless trainer reads JPEG, PNG, BMP and GIF); convert it to PNG');
+  if (info.format === 'webp') {
+    throw new DecodeRefusal('cannot decode WebP in Node (the headless trainer reads JPEG, PNG, BMP and GIF); convert it to PNG');
+  }
   try {
     // jpeg-js's own caps (100 MP, 512 MB of its buffers) would refuse some images under our pixel limit with a
     // confusing message; the limit is DECODE_LIMITS.jsMaxPixels, checked above (~22 bytes a pixel at its peak)
@@ -97,7 +99,8 @@ export async function decodeFile(name: string, bytes: Uint8Array, size = 1): Pro
     return { width, height, channels: 4, data: new Uint8Array(data.buffer, data.byteOffset, width * height * 4), notes: info.notes };
   } catch (e) {
     if (e instanceof DecodeRefusal) throw e;
-    throw new DecodeRefusal(`corrupt image data: could not decode ${info.format.toUpperCase()} (${e instanceof Error ? e.message : String(e)})`);
+    const why = e instanceof Error ? e.message : String(e);
+    throw new DecodeRefusal(`corrupt image data: could not decode ${info.format.toUpperCase()} (${why})`);
   }
 }
 

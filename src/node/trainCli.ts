@@ -93,7 +93,8 @@ function appendCurve(file: string, p: CurvePoint, wallS: number, losses: StepVal
     accPerImage: r.accuracyPerImage,
     region: r.region,
     restarts: p.restarts,
-    ...(losses ? { gAdv: losses.gAdv, recZ: losses.gRecZ, dReal: losses.dReal, dFake: losses.dFake, minArea: losses.minArea, minAreaBinary: losses.minAreaBinary } : {}),
+    ...(losses ? { gAdv: losses.gAdv, recZ: losses.gRecZ, dReal: losses.dReal, dFake: losses.dFake } : {}),
+    ...(losses ? { minArea: losses.minArea, minAreaBinary: losses.minAreaBinary } : {}),
   };
   appendFileSync(file, `${JSON.stringify(row)}\n`);
 }
@@ -195,12 +196,13 @@ export async function trainMain(argv: string[]): Promise<number> {
         onStep: ({ step, done, losses, restarted, itPerSec }) => {
           last = losses;
           const elapsedS = (performance.now() - start) / 1000;
-          if (restarted) out.log(`collapse at step ${step} (${watch.describe(losses.minArea, losses.minAreaBinary)}): all networks re-initialised (restart ${run.trainer.restarts})`);
+          const why = () => watch.describe(losses.minArea, losses.minAreaBinary);
+          if (restarted) out.log(`collapse at step ${step} (${why()}): all networks re-initialised (restart ${run.trainer.restarts})`);
           else if (!lateCollapse && watch.under(losses.minArea, losses.minAreaBinary)) {
             lateCollapse = true; // past collapseLastIteration: said once, not restarted
             out.log(
-              `warning: the masks look collapsed at step ${step} (${watch.describe(losses.minArea, losses.minAreaBinary)}); past iteration ` +
-                `${config.collapseLastIteration} the collapse watch no longer restarts: an earlier checkpoint may be the one to keep`,
+              `warning: the masks look collapsed at step ${step} (${why()}); past iteration ${config.collapseLastIteration} the ` +
+                'collapse watch no longer restarts: an earlier checkpoint may be the one to keep',
             );
           }
           if (done % o.logEvery === 0 || done === o.steps) {

@@ -25,7 +25,8 @@ export class CollapseWatch {
     const parts: string[] = [];
     if (smallestArea < this.threshold) parts.push(`smallest region area ${smallestArea.toFixed(3)} < ${this.threshold}`);
     if (smallestBinaryArea < this.binaryThreshold) {
-      parts.push(`smallest binarised region area ${smallestBinaryArea.toFixed(3)} < ${this.binaryThreshold} (a region owns almost no pixel)`);
+      const area = smallestBinaryArea.toFixed(3);
+      parts.push(`smallest binarised region area ${area} < ${this.binaryThreshold} (a region owns almost no pixel)`);
     }
     return parts.join(', ');
   }

@@ -65,9 +65,10 @@ export function assertFiniteTensors(tensors: ReadonlyMap<string, NamedTensorData
   if (bad.length === 0) return;
   const nets = [...new Set(bad.map((b) => networkOfKey(b.name)))].map((n) => (n ? NETWORK_NAMES[n] : 'other tensors'));
   const first = bad[0]!;
+  const more = bad.length > 1 ? `, and ${bad.length - 1} more tensor${bad.length > 2 ? 's' : ''}` : '';
   throw new NonFiniteError(
     `non-finite values (NaN or Inf) in ${what}${step !== null ? ` at step ${step}` : ''}, in ${nets.join(', ')}: ` +
-      `${first.name} has ${first.count} of ${first.size}${bad.length > 1 ? `, and ${bad.length - 1} more tensor${bad.length > 2 ? 's' : ''}` : ''}`,
+      `${first.name} has ${first.count} of ${first.size}${more}`,
     step,
   );
 }

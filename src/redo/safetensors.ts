@@ -61,16 +61,22 @@ export function decodeSafetensors(bytes: Uint8Array): SafetensorsFile {
   if (bytes.length < 8) throw new SafetensorsError('not a safetensors file: shorter than its 8-byte header length');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const big = view.getBigUint64(0, true);
-  if (big === 0n || big > BigInt(bytes.length - 8)) throw new SafetensorsError(`not a safetensors file: header length ${big} does not fit in ${bytes.length} bytes`);
+  if (big === 0n || big > BigInt(bytes.length - 8)) {
+    throw new SafetensorsError(`not a safetensors file: header length ${big} does not fit in ${bytes.length} bytes`);
+  }
   const n = Number(big);
-  if (n > MAX_HEADER_BYTES) throw new SafetensorsError(`not a safetensors file: header length ${n} is over the format's limit of ${MAX_HEADER_BYTES} bytes`);
+  if (n > MAX_HEADER_BYTES) {
+    throw new SafetensorsError(`not a safetensors file: header length ${n} is over the format's limit of ${MAX_HEADER_BYTES} bytes`);
+  }
   let header: unknown;
   try {
     header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
   } catch {
     throw new SafetensorsError('not a safetensors file: its header is not JSON');
   }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new SafetensorsError('not a safetensors file: its header is not a JSON object');
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) {
+    throw new SafetensorsError('not a safetensors file: its header is not a JSON object');
+  }
   const dataStart = 8 + n;
   const tensors = new Map<string, NamedTensorData>();
   let metadata: Record<string, string> = {};

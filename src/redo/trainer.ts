@@ -5,7 +5,14 @@ import { Adam } from './adam';
 import { CollapseWatch } from './collapse';
 import { deriveSeed } from './random';
 import { sampleBatches, type ImageSet } from './batches';
-import { generatorAdversarialLoss, hingeLossFake, hingeLossReal, smallestBinaryRegionArea, smallestRegionArea, zReconstructionLoss } from './losses';
+import {
+  generatorAdversarialLoss,
+  hingeLossFake,
+  hingeLossReal,
+  smallestBinaryRegionArea,
+  smallestRegionArea,
+  zReconstructionLoss,
+} from './losses';
 import { NETWORK_NAMES, NonFiniteError, nonFiniteKeys, nonFiniteNetworks } from './finite';
 
 /** What one iteration produced, as scalar tensors still on the device: read them when you choose, then dispose. */
@@ -208,10 +215,12 @@ export class RedoTrainer {
     const bad = nonFiniteKeys(values);
     if (bad.length === 0) return;
     const nets = await nonFiniteNetworks(this.model);
+    const losses = bad.map((k) => `${k} is ${values[k]}`).join(', ');
+    const weights = nets.length
+      ? `non-finite weights in ${nets.map((n) => NETWORK_NAMES[n]).join(', ')}`
+      : 'the weights are still finite (a loss overflowed)';
     throw new NonFiniteError(
-      `training diverged at step ${step}: ${bad.map((k) => `${k} is ${values[k]}`).join(', ')}; ` +
-        (nets.length ? `non-finite weights in ${nets.map((n) => NETWORK_NAMES[n]).join(', ')}` : 'the weights are still finite (a loss overflowed)') +
-        '. A learning rate too high is the usual cause',
+      `training diverged at step ${step}: ${losses}; ${weights}. A learning rate too high is the usual cause`,
       step,
     );
   }

@@ -68,9 +68,14 @@ export function describeStorage(v: StorageView): string {
       : v.usage !== null
         ? `${formatBytes(v.usage)} used. `
         : '';
-  if (v.persisted === true) return `${space}Persistent storage granted: the browser will not clear your datasets and checkpoints to free space.`;
+  if (v.persisted === true) {
+    return `${space}Persistent storage granted: the browser will not clear your datasets and checkpoints to free space.`;
+  }
   if (v.persisted === false && v.asked) {
-    return `${space}Persistent storage not granted: the browser may clear your datasets and checkpoints when the disk runs low (export the runs you want to keep).`;
+    return (
+      `${space}Persistent storage not granted: the browser may clear your datasets and checkpoints when the disk runs low ` +
+      '(export the runs you want to keep).'
+    );
   }
   if (v.persisted === false) return `${space}Not persistent yet: the studio asks the browser when you store a dataset.`;
   return space.trim();

@@ -368,7 +368,10 @@ function looksLikeSafetensors(b: Uint8Array): boolean {
 }
 
 /** Reads and checks a run archive; throws ArchiveError with the reason. `fileName` only words the messages. */
-export async function readRunArchive(bytes: Uint8Array, fileName = ''): Promise<{ manifest: RunManifest; state: TrainingState; history: LossHistory }> {
+export async function readRunArchive(
+  bytes: Uint8Array,
+  fileName = '',
+): Promise<{ manifest: RunManifest; state: TrainingState; history: LossHistory }> {
   if (!isZip(bytes)) {
     if (bytes.length === 0) throw new ArchiveError('not a zip file: the file is empty');
     const pth = pytorchCheckpointHint(fileName, bytes);
@@ -503,7 +506,8 @@ export function readWeightsFile(fileName: string, bytes: Uint8Array, fallbackIma
   try {
     ({ tensors, metadata } = decodeSafetensors(bytes));
   } catch (e) {
-    throw new ArchiveError(`${fileName} is neither a run archive (.zip) nor a safetensors weights file: ${e instanceof Error ? e.message : String(e)}`);
+    const why = e instanceof Error ? e.message : String(e);
+    throw new ArchiveError(`${fileName} is neither a run archive (.zip) nor a safetensors weights file: ${why}`);
   }
   try {
     assertFiniteTensors(tensors, fileName);
@@ -520,7 +524,9 @@ export function readWeightsFile(fileName: string, bytes: Uint8Array, fallbackIma
     } else {
       // Image size is not recorded by F alone: the current form's size is used for an F-only file.
       config = inferConfigFromWeights(tensors, fallbackImageSize);
-      configSource = `inferred from the tensor shapes (${config.imageSize}px, ${config.nRegions} regions, nz ${config.nz}); batch, learning rates and λz are the paper\u2019s`;
+      configSource =
+        `inferred from the tensor shapes (${config.imageSize}px, ${config.nRegions} regions, nz ${config.nz}); ` +
+        'batch, learning rates and λz are the paper\u2019s';
     }
   } catch (e) {
     throw new ArchiveError(`${fileName}: ${e instanceof Error ? e.message : String(e)}`);

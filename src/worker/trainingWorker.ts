@@ -170,10 +170,9 @@ async function importFile(msg: Extract<ToWorker, { type: 'import' }>): Promise<v
   } else {
     // a bare weights file (or a .pth, refused with how to convert it): checked whole by readWeightsFile
     const w = readWeightsFile(msg.fileName, bytes, msg.fallbackConfig.imageSize);
-    imported = {
-      model: { kind: 'weights', fileName: msg.fileName, config: w.config, step: 0, restarts: 0, trainable: w.trainable, configSource: w.configSource },
-      weights: w.tensors,
-    };
+    const { config, trainable, configSource } = w;
+    const model: ImportedModel = { kind: 'weights', fileName: msg.fileName, config, step: 0, restarts: 0, trainable, configSource };
+    imported = { model, weights: w.tensors };
   }
   post({ type: 'imported', model: imported.model });
 }

@@ -41,7 +41,9 @@ export function palettePng(w: number, h: number): Uint8Array {
 /** A baseline JPEG (jimp's encoder) of w × h. */
 export async function jpeg(w: number, h: number): Promise<Uint8Array> {
   const img = new Jimp({ width: w, height: h, color: 0x3366ccff });
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) img.setPixelColor(((((x * 8) & 255) << 24) | (((y * 8) & 255) << 16) | 0x80ff) >>> 0, x, y);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) img.setPixelColor(((((x * 8) & 255) << 24) | (((y * 8) & 255) << 16) | 0x80ff) >>> 0, x, y);
+  }
   return new Uint8Array(await img.getBuffer('image/jpeg'));
 }
 
@@ -107,7 +109,9 @@ export function heicLookAlike(): Uint8Array {
   return b;
 }
 
-export const SVG = new TextEncoder().encode('<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"><circle r="20"/></svg>\n');
+export const SVG = new TextEncoder().encode(
+  '<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"><circle r="20"/></svg>\n',
+);
 
 function u32be(v: number): number[] {
   return [(v >>> 24) & 255, (v >>> 16) & 255, (v >>> 8) & 255, v & 255];
@@ -172,7 +176,8 @@ export function zerosZlib(n: number): Uint8Array {
 export function zeroPng(w: number, h: number): Uint8Array {
   const ihdr = new Uint8Array([...u32be(w), ...u32be(h), 8, 2, 0, 0, 0]);
   const idat = zerosZlib(h * (1 + 3 * w));
-  const parts = [new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', new Uint8Array(0))];
+  const signature = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  const parts = [signature, chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', new Uint8Array(0))];
   const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
   let o = 0;
   for (const p of parts) {

@@ -6,7 +6,7 @@
  * batches, same losses).
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -80,7 +80,7 @@ describe('headless run', () => {
     // one log line per step (--log-every 1): losses, it/s, elapsed, ETA, restarts
     const stepLines = first.lines.filter((l) => l.startsWith('step '));
     expect(stepLines).toHaveLength(2);
-    expect(stepLines[1]).toMatch(/^step 2 \(2\/2\) gAdv -?[\d.e+-]+ gRecZ [\d.e+-]+ dReal [\d.e+-]+ dFake [\d.e+-]+ minArea [\d.e+-]+ \| [\d.]+ it\/s elapsed \S+ ETA \S+ restarts 0$/);
+    expect(stepLines[1]).toMatch(/^step 2 \(2\/2\) gAdv -?[\d.e+-]+ gRecZ [\d.e+-]+ dReal [\d.e+-]+ dFake [\d.e+-]+ minArea [\d.e+-]+ minAreaBinary [\d.e+-]+ \| [\d.]+ it\/s elapsed \S+ ETA \S+ restarts 0$/);
     expect(first.lines.filter((l) => l.startsWith('eval step 2: per-dataset acc'))).toHaveLength(1);
     expect(first.lines.some((l) => l.startsWith(`wrote ${out}`) && l.includes('final'))).toBe(true);
     const a = await readRunArchive(new Uint8Array(readFileSync(out)));
@@ -109,6 +109,30 @@ describe('headless run', () => {
       stderr.mockRestore();
     }
     expect(await trainMain(['--dataset', 'c2mnist', '--steps', '1'])).toBe(2); // no --preset: usage, exit 2
+  });
+
+  it('the NaN / Inf guard: learning rates of 1e30 stop the run with exit 3 naming the step; the previous archive is untouched', async () => {
+    const out = join(dir, 'diverged.zip');
+    const common = ['--dataset', 'c2mnist', '--backend', 'cpu', '--count', '16', '--eval-count', '8', '--preset', 'tiny', '--out', out];
+    expect(await trainMain([...common, '--steps', '1'])).toBe(0);
+    const before = readFileSync(out);
+    let err = '';
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      err += String(chunk);
+      return true;
+    });
+    try {
+      const r = await trainCaptured([...common, '--steps', '8', '--set', 'lrD=1e30,lrG=1e30,lrZ=1e30,lrF=1e30']);
+      expect(r.code).toBe(3);
+      expect(r.lines.some((l) => l.startsWith('wrote '))).toBe(false);
+    } finally {
+      stderr.mockRestore();
+    }
+    expect(err).toMatch(/^error: training diverged at step [1-8]: (gAdv|gRecZ|dReal|dFake|minArea) is (NaN|-?Infinity)/m);
+    expect(err).toMatch(/non-finite weights in [FGDδ] \(/);
+    expect(err).toContain(`${out} was not touched (it is the file from before this run)`);
+    expect(readFileSync(out).equals(before)).toBe(true);
+    expect(readdirSync(dir).filter((f) => f.startsWith('diverged.zip.tmp'))).toEqual([]);
   });
 });
 

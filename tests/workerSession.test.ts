@@ -4,12 +4,14 @@
  *   (same step counter, weights, optimizer state and batches: identical losses);
  * - pause takes effect within one step and writes a checkpoint at the paused step;
  * - losses reach the UI in batches (one readback per `lossEvery` steps), previews and accuracy / IoU every
- *   `previewEvery` steps with ground truth; no tensor is leaked by a run.
+ *   `previewEvery` steps with ground truth; no tensor is leaked by a run;
+ * - a loss that goes NaN / Inf stops the run with an error naming the step, writes nothing more, and leaves the
+ *   last good checkpoint as it was (the NaN / Inf guard).
  */
 import 'fake-indexeddb/auto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '../src/redo/tf';
-import { preset } from '../src/redo/config';
+import { preset, withTrainingSettings } from '../src/redo/config';
 import { Rng } from '../src/redo/random';
 import { loadLatestCheckpoint } from '../src/data/checkpoints';
 import { closeStudioDb } from '../src/data/db';
@@ -115,5 +117,45 @@ describe('TrainingSession (the studio loop)', () => {
     expect(r.history.step).toEqual([1, 2, 3, 4, 5]);
     expect([r.history.gAdv, r.history.gRecZ, r.history.dReal, r.history.dFake]).toEqual(straight);
     r.dispose();
+  });
+
+  it('a loss gone NaN stops the run at that step with an error; the last good checkpoint stays as it was', async () => {
+    messages.length = 0;
+    const ds = dataset();
+    const tensorsBefore = tf.memory().numTensors;
+    const good = TrainingSession.create({ runId: 'run-nan', dataset: ds, config, seed: SEED, options: options(2), post });
+    good.start();
+    await until(() => good.state === 'finished', 'two good steps');
+    good.dispose();
+    const saved = await loadLatestCheckpoint('run-nan');
+    expect(saved?.state.iteration).toBe(2);
+
+    // The same run continued with learning rates of 1e30 (what `--set lr…=1e30` does to the headless trainer).
+    const lr = { lrD: 1e30, lrG: 1e30, lrZ: 1e30, lrF: 1e30 };
+    const state = { ...saved!.state, config: withTrainingSettings(saved!.state.config, lr) };
+    messages.length = 0;
+    const every = { ...options(8), checkpointEvery: 1 };
+    const bad = TrainingSession.restore({ runId: 'run-nan', dataset: ds, state, history: saved!.history, options: every, post });
+    let failed = 0;
+    bad.onFailure = () => failed++;
+    bad.start();
+    await until(() => failed > 0, 'the guard to stop the run');
+    expect(bad.state).toBe('stopped');
+    const errors = messages.filter((m) => m.type === 'error');
+    expect(errors).toHaveLength(1);
+    const text = errors[0]!.type === 'error' ? errors[0]!.message : '';
+    expect(text).toMatch(/^training diverged at step 3: .*(NaN|Infinity)/);
+    expect(text).toContain('the last good checkpoint (step 2) is kept');
+    expect(messages.some((m) => m.type === 'checkpoint-saved')).toBe(false);
+    expect(bad.history.step).toEqual([1, 2]); // the non-finite reading is not recorded
+    bad.start(); // a stopped run cannot be started again
+    expect(bad.state).toBe('stopped');
+    bad.dispose();
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+
+    const after = await loadLatestCheckpoint('run-nan');
+    expect(after?.state.iteration).toBe(2);
+    expect(after?.state.config.lrD).toBe(config.lrD);
+    for (const [k, t] of saved!.state.weights) expect(Array.from(after!.state.weights.get(k)!.data), k).toEqual(Array.from(t.data));
   });
 });

@@ -4,28 +4,30 @@
  * counts every iteration of the run, across restarts), held-out evaluation every K steps, and the run archive
  * the studio exports (src/worker/runArchive.ts), previews included (src/worker/previews.ts).
  *
- * Losses are read back once per step (one batched read of the five scalars): on the CPU backend that costs
- * nothing; on WebGPU it also keeps the host at most one step ahead of the device.
+ * Losses are read back once per step (one batched read of its scalars): on the CPU backend that costs
+ * nothing; on WebGPU it also keeps the host at most one step ahead of the device. A non-finite reading ends the
+ * run with NonFiniteError (src/redo/finite.ts); the archive writer refuses non-finite weights as well.
  */
 import * as tf from '../redo/tf';
 import {
   captureTrainingState,
-  disposeLosses,
   gatherImages,
+  readLossBatch,
   RedoModel,
   RedoTrainer,
   restoreTrainer,
   type ImageSet,
   type RedoConfig,
+  type LossValues,
   type StepLosses,
   type TrainingState,
 } from '../redo';
-import { buildRunArchive, encodePng, type LossHistory, type RunManifest } from '../worker/runArchive';
+import { buildRunArchive, encodePng, recordLosses, type LossHistory, type RunManifest } from '../worker/runArchive';
 import { renderPreviews, spreadIndices, type PreviewInputs } from '../worker/previews';
 import { evaluate, type EvalResult, type EvalSet } from './evaluate';
 import { RateMeter } from './progress';
 
-export type StepValues = { gAdv: number; gRecZ: number; dReal: number; dFake: number; minArea: number };
+export type StepValues = LossValues;
 
 /** One evaluation on the learning curve. */
 export interface CurvePoint {
@@ -124,28 +126,16 @@ export class HeadlessRun {
     return new HeadlessRun(model, trainer, a.data, a.evalSet, a.history, a.dataset, a.trainObject);
   }
 
-  /** Reads one step's losses (one readback), records them, runs the collapse watch. */
+  /**
+   * Reads one step's losses (one readback), stops the run on a NaN / Inf (NonFiniteError, naming the step),
+   * records them, runs the collapse watch.
+   */
   private async record(losses: StepLosses, iteration: number): Promise<{ values: StepValues; restarted: boolean }> {
-    const keys: Array<keyof StepLosses> = ['gAdv', 'gRecZ', 'dReal', 'dFake', 'minArea'];
-    const stacked = tf.stack(keys.map((k) => losses[k]));
-    let v: Float32Array;
-    try {
-      v = (await stacked.data()) as Float32Array;
-    } finally {
-      stacked.dispose();
-      disposeLosses(losses);
-    }
-    const values: StepValues = { gAdv: v[0]!, gRecZ: v[1]!, dReal: v[2]!, dFake: v[3]!, minArea: v[4]! };
-    const h = this.history;
-    h.step.push(this.totalSteps);
-    h.gAdv.push(values.gAdv);
-    h.gRecZ.push(values.gRecZ);
-    h.dReal.push(values.dReal);
-    h.dFake.push(values.dFake);
-    h.accuracy?.push(NaN);
-    h.iou?.push(NaN);
-    const restarted = this.trainer.checkCollapse(values.minArea, iteration + 1);
-    return { values, restarted };
+    const [values] = await readLossBatch([losses]);
+    await this.trainer.checkFinite(values!, this.totalSteps);
+    recordLosses(this.history, this.totalSteps, values!);
+    const restarted = this.trainer.checkCollapse(values!, iteration + 1);
+    return { values: values!, restarted };
   }
 
   /** Scores the held-out set now; stores the object accuracy / IoU in the history's last entry (as the studio does). */

@@ -23,6 +23,7 @@ import {
   idleStatus,
 } from '../worker/protocol';
 import { initialSettings } from './query';
+import { browserStorage, refreshStorage, UNKNOWN_STORAGE, type StorageView } from './storage';
 
 export interface StudioError {
   id: number;
@@ -74,8 +75,12 @@ export interface StudioState {
   segmented: SegmentedImage[];
   segmentRejected: Rejected[];
   errors: StudioError[];
+  /** The browser storage holding datasets and checkpoints (./storage.ts). */
+  storage: StorageView;
 
   receive(msg: FromWorker): void;
+  /** Re-reads usage and persistence; `ask`: a dataset was just stored, ask for persistent storage (once). */
+  refreshStorage(ask: boolean): void;
   setPreset(name: PresetName): void;
   setConfig(patch: Partial<RedoConfig>): void;
   setOptions(patch: Partial<LoopOptions>): void;
@@ -150,6 +155,11 @@ export const useStudio = create<StudioState>()((set, get) => ({
   segmented: [],
   segmentRejected: [],
   errors: [],
+  storage: UNKNOWN_STORAGE,
+
+  refreshStorage(ask) {
+    void refreshStorage(browserStorage(), get().storage, ask).then((storage) => set({ storage }));
+  },
 
   receive(msg) {
     switch (msg.type) {
@@ -160,6 +170,7 @@ export const useStudio = create<StudioState>()((set, get) => ({
         const sel = get().selectedDatasetId;
         const keep = sel && msg.list.some((d) => d.id === sel) ? sel : (msg.list[0]?.id ?? null);
         set({ datasets: msg.list, datasetsLoaded: true, selectedDatasetId: keep });
+        get().refreshStorage(false);
         return;
       }
       case 'ingest-progress':
@@ -171,6 +182,7 @@ export const useStudio = create<StudioState>()((set, get) => ({
           selectedDatasetId: msg.result.datasetId,
           config: msg.summary && isModelSize(msg.summary.size) ? { ...s.config, imageSize: msg.summary.size } : s.config,
         }));
+        get().refreshStorage(true); // a dataset is stored: ask the browser to keep it (persist()), once
         return;
       case 'ingest-failed':
         set((s) => ({ autoStartDemo: false, ingest: { ...s.ingest, running: false, result: null, summary: null, failure: msg.message, rejected: msg.rejected, ms: null } }));

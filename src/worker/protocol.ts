@@ -68,6 +68,9 @@ export interface TrainingStatus {
   etaMs: number | null;
   /** Step of the last complete checkpoint, null when none yet. */
   lastCheckpointStep: number | null;
+  /** The collapse watch's last readings: smallest soft and binarised region areas (null before the first). */
+  minArea: number | null;
+  minAreaBinary: number | null;
   /** GPU / tensor memory (tf.memory()). */
   numTensors: number;
   numBytesInGPU: number | null;
@@ -89,6 +92,8 @@ export function idleStatus(numTensors = 0): TrainingStatus {
     elapsedMs: 0,
     etaMs: null,
     lastCheckpointStep: null,
+    minArea: null,
+    minAreaBinary: null,
     numTensors,
     numBytesInGPU: null,
   };

@@ -16,7 +16,9 @@ import {
   importWeights,
   RedoModel,
   RedoTrainer,
+  readLossBatch,
   restoreTrainer,
+  NonFiniteError,
   gatherImages,
   Rng,
   type RedoConfig,
@@ -28,7 +30,7 @@ import {
 import { scoreSegmentation } from '../redo/metrics';
 import { saveCheckpoint } from '../data/checkpoints';
 import type { DatasetSummary } from '../data/datasets';
-import { buildRunArchive, encodePng, type LossHistory } from './runArchive';
+import { buildRunArchive, encodePng, recordLosses, type LossHistory } from './runArchive';
 import { gpuBytes, gpuFence } from './backend';
 import { renderPreviews, spreadIndices, type PreviewInputs } from './previews';
 import { emptyHistory, type FromWorker, type LoopOptions, type PreviewSet, type RunState, type TrainingStatus } from './protocol';
@@ -62,6 +64,10 @@ export class TrainingSession {
   lastCheckpointStep: number | null = null;
   lastPreviews: PreviewSet | null = null;
   lastMetrics: { accuracy: number; iou: number } | null = null;
+  /** Why the run stopped by itself (a loss or weight went NaN / Inf); null while it is healthy. */
+  failure: string | null = null;
+  /** Called once the loop has ended on such a failure (the worker drops the run; its last good checkpoint stays). */
+  onFailure: (() => void) | null = null;
 
   private readonly preview: PreviewInputs;
   private readonly evalSet: { x: tf.Tensor4D; truth: Float32Array } | null;
@@ -207,22 +213,51 @@ export class TrainingSession {
         if (this.fence === null) await macrotask(); // CPU / WebGL: let messages in
       }
     } catch (e) {
-      this.state = 'paused';
-      this.post({ type: 'error', context: 'training', message: `training stopped: ${e instanceof Error ? e.message : String(e)}` });
+      if (e instanceof NonFiniteError) this.fail(e);
+      else {
+        this.state = 'paused';
+        this.post({ type: 'error', context: 'training', message: `training stopped: ${e instanceof Error ? e.message : String(e)}` });
+      }
     } finally {
       await this.exclusive(async () => {
-        await this.settle();
-        this.accumulateElapsed();
+        if (this.failure) return; // nothing after a non-finite reading is read or saved
+        try {
+          await this.settle();
+        } catch (e) {
+          if (!(e instanceof NonFiniteError)) throw e;
+          this.fail(e);
+          return;
+        } finally {
+          this.accumulateElapsed();
+        }
         try {
           if (this.lastCheckpointStep !== this.trainer.iteration || this.pendingCheckpoint) await this.checkpoint();
         } catch (e) {
-          this.post({ type: 'error', context: 'checkpoint', message: errorText(e) });
+          if (e instanceof NonFiniteError) this.fail(e);
+          else this.post({ type: 'error', context: 'checkpoint', message: errorText(e) });
         }
       }).catch((e: unknown) => this.post({ type: 'error', context: 'training', message: errorText(e) }));
       if (this.state === 'pausing' || this.state === 'running') this.state = 'paused';
       if (this.trainer.iteration >= this.options.maxSteps && this.state === 'paused') this.state = 'finished';
       this.postStatus(true);
+      if (this.failure) this.onFailure?.();
     }
+  }
+
+  /**
+   * A loss or weight went non-finite: the run stops for good (state 'stopped'), nothing more is saved, and the
+   * last good checkpoint stays what a resume starts from.
+   */
+  private fail(e: NonFiniteError): void {
+    for (const p of this.pending) for (const t of Object.values(p.losses)) t.dispose();
+    this.pending = [];
+    const kept =
+      this.lastCheckpointStep !== null
+        ? `the last good checkpoint (step ${this.lastCheckpointStep}) is kept: resume it, with lower learning rates`
+        : 'no checkpoint had been saved yet: start again with lower learning rates';
+    this.failure = `${e.message}. Training stopped and nothing after that was saved; ${kept}.`;
+    this.state = 'stopped';
+    this.post({ type: 'error', context: 'training', message: this.failure });
   }
 
   private pendingCheckpoint = false;
@@ -263,34 +298,24 @@ export class TrainingSession {
     this.postHistory();
   }
 
-  /** One readback for the losses of every pending step; collapse watch on each reading in order. */
+  /**
+   * One readback for the losses of every pending step; the NaN / Inf guard and the collapse watch on each reading
+   * in order (a non-finite reading throws NonFiniteError: the loop then stops without a checkpoint).
+   */
   private async flushLosses(): Promise<void> {
     if (this.pending.length === 0) return;
     const pending = this.pending;
     this.pending = [];
-    const keys: Array<keyof StepLosses> = ['gAdv', 'gRecZ', 'dReal', 'dFake', 'minArea'];
-    const stacked = tf.tidy(() => tf.stack(pending.flatMap((p) => keys.map((k) => p.losses[k]))));
-    let values: Float32Array;
-    try {
-      values = (await stacked.data()) as Float32Array;
-    } finally {
-      stacked.dispose();
-      for (const p of pending) for (const k of keys) p.losses[k].dispose();
-    }
+    const values = await readLossBatch(pending.map((p) => p.losses));
     const h = this.history;
     let restarted = false;
-    pending.forEach((p, i) => {
-      const v = values.subarray(i * keys.length, (i + 1) * keys.length);
-      h.step.push(p.total);
-      h.gAdv.push(v[0]!);
-      h.gRecZ.push(v[1]!);
-      h.dReal.push(v[2]!);
-      h.dFake.push(v[3]!);
-      h.accuracy?.push(NaN);
-      h.iou?.push(NaN);
+    for (const [i, p] of pending.entries()) {
+      const v = values[i]!;
+      await this.trainer.checkFinite(v, p.iteration + 1);
+      recordLosses(h, p.total, v);
       // Readings taken before a restart belong to the old networks: one restart per flush at most.
-      if (!restarted && this.trainer.checkCollapse(v[4]!, p.iteration + 1)) restarted = true;
-    });
+      if (!restarted && this.trainer.checkCollapse(v, p.iteration + 1)) restarted = true;
+    }
     if (restarted) this.postStatus(true);
   }
 
@@ -452,6 +477,8 @@ export class TrainingSession {
       elapsedMs: this.elapsedBefore + (this.runningSince !== null ? performance.now() - this.runningSince : 0),
       etaMs: ips > 0 ? (remaining / ips) * 1000 : null,
       lastCheckpointStep: this.lastCheckpointStep,
+      minArea: lastFinite(this.history.minArea),
+      minAreaBinary: lastFinite(this.history.minAreaBinary),
       numTensors: mem.numTensors,
       numBytesInGPU: gpuBytes(),
     };
@@ -488,9 +515,17 @@ function checkSize(config: RedoConfig, dataset: LoadedDataset): void {
 
 export function cloneHistory(h: LossHistory): LossHistory {
   const out: LossHistory = { step: [...h.step], gAdv: [...h.gAdv], gRecZ: [...h.gRecZ], dReal: [...h.dReal], dFake: [...h.dFake] };
-  if (h.accuracy) out.accuracy = [...h.accuracy];
-  if (h.iou) out.iou = [...h.iou];
+  for (const k of ['accuracy', 'iou', 'minArea', 'minAreaBinary'] as const) {
+    const a = h[k];
+    if (a) out[k] = [...a];
+  }
   return out;
+}
+
+/** The last entry of a history column, or null when it has none (or only NaN there). */
+function lastFinite(a: number[] | undefined): number | null {
+  const v = a?.at(-1);
+  return v === undefined || Number.isNaN(v) ? null : v;
 }
 
 export function errorText(e: unknown): string {

@@ -3,20 +3,11 @@
  * checkpoints, export / import and segmentation. The UI talks to it only through ./protocol.ts messages.
  */
 import * as tf from '../redo/tf';
-import {
-  decodeSafetensors,
-  inferConfigFromWeights,
-  RedoModel,
-  Segmenter,
-  importWeights,
-  type NamedTensorData,
-  type RedoConfig,
-  type TrainingState,
-} from '../redo';
+import { type NamedTensorData, type RedoConfig, type TrainingState } from '../redo';
 import { createDemoDataset, createObjectsDemoDataset, deleteDataset, listDatasets, loadDataset } from '../data/datasets';
 import { ingestDataset, IngestError, type IngestInput } from '../data/ingest';
 import { deleteRun, listRuns, loadLatestCheckpoint } from '../data/checkpoints';
-import { ArchiveError, parseConfig, readRunArchive, type LossHistory } from './runArchive';
+import { ArchiveError, readRunArchive, readWeightsFile, type LossHistory } from './runArchive';
 import { isZip } from '../data/zip';
 import { selectBackend } from './backend';
 import { segmentFiles } from './segmentImages';
@@ -78,6 +69,22 @@ async function load(datasetId: string): Promise<LoadedDataset> {
   return loadDataset(datasetId);
 }
 
+/**
+ * Makes `s` the current run. A run the NaN / Inf guard stopped is dropped: the status goes idle and the studio
+ * offers its last good checkpoint, as after a reload.
+ */
+function adopt(s: TrainingSession): TrainingSession {
+  s.onFailure = () => {
+    if (session !== s) return;
+    session = null;
+    s.dispose();
+    postStatus();
+    void refreshRuns().catch((e: unknown) => fail('runs', e));
+  };
+  session = s;
+  return s;
+}
+
 /** Pauses (with its checkpoint) and frees the current run. */
 async function dropSession(): Promise<void> {
   if (!session) return;
@@ -118,9 +125,9 @@ async function startRun(msg: Extract<ToWorker, { type: 'start' }>): Promise<void
   requireBackend();
   await dropSession();
   const dataset = await load(msg.datasetId);
-  session = TrainingSession.create({ runId: newRunId(), dataset, config: msg.config, seed: msg.seed, options: msg.options, post });
-  session.postFullHistory();
-  session.start();
+  const s = adopt(TrainingSession.create({ runId: newRunId(), dataset, config: msg.config, seed: msg.seed, options: msg.options, post }));
+  s.postFullHistory();
+  s.start();
 }
 
 async function resumeRun(runId: string, options: LoopOptions, autostart: boolean): Promise<void> {
@@ -132,15 +139,11 @@ async function resumeRun(runId: string, options: LoopOptions, autostart: boolean
   const ckpt = await loadLatestCheckpoint(runId);
   if (!ckpt) throw new Error(`run ${runId} has no complete checkpoint`);
   const dataset = await load(record.datasetId);
-  session = TrainingSession.restore({ runId, dataset, state: ckpt.state, history: ckpt.history, options, post });
-  session.postFullHistory();
-  session.postStatus(true);
-  if (autostart) session.start();
-  else await session.previewNow();
-}
-
-function configNote(cfg: RedoConfig): string {
-  return `${cfg.imageSize}px, ${cfg.nRegions} regions, nz ${cfg.nz}`;
+  const s = adopt(TrainingSession.restore({ runId, dataset, state: ckpt.state, history: ckpt.history, options, post }));
+  s.postFullHistory();
+  s.postStatus(true);
+  if (autostart) s.start();
+  else await s.previewNow();
 }
 
 /** Reads a run archive (.zip) or a bare weights file (.safetensors). A refused file changes nothing. */
@@ -149,7 +152,7 @@ async function importFile(msg: Extract<ToWorker, { type: 'import' }>): Promise<v
   const bytes = new Uint8Array(await msg.file.arrayBuffer());
   const lower = msg.fileName.toLowerCase();
   if (lower.endsWith('.zip') || isZip(bytes)) {
-    const r = await readRunArchive(bytes); // throws ArchiveError with the reason
+    const r = await readRunArchive(bytes, msg.fileName); // throws ArchiveError with the reason
     imported = {
       model: {
         kind: 'run',
@@ -165,37 +168,11 @@ async function importFile(msg: Extract<ToWorker, { type: 'import' }>): Promise<v
       history: r.history,
     };
   } else {
-    let tensors: Map<string, NamedTensorData>;
-    let metadata: Record<string, string>;
-    try {
-      ({ tensors, metadata } = decodeSafetensors(bytes));
-    } catch (e) {
-      throw new ArchiveError(`${msg.fileName} is neither a run archive (.zip) nor a safetensors weights file: ${errorText(e)}`);
-    }
-    let config: RedoConfig;
-    let configSource: string;
-    if (metadata.config) {
-      config = parseConfig(JSON.parse(metadata.config) as unknown);
-      configSource = 'from the file’s metadata';
-    } else {
-      // Image size is not recorded by F alone: the current form's size is used for an F-only file.
-      config = inferConfigFromWeights(tensors, msg.fallbackConfig.imageSize);
-      configSource = `inferred from the tensor shapes (${configNote(config)}); batch, learning rates and λz are the paper’s`;
-    }
-    const full = ['netGenX.', 'netDX.', 'netRecZ.'].every((p) => [...tensors.keys()].some((k) => k.startsWith(p)));
-    // Check that the tensors fit before offering anything.
-    if (full) {
-      const probe = new RedoModel(config, 0, { uninitialised: true });
-      try {
-        importWeights(probe, tensors);
-      } finally {
-        probe.dispose();
-      }
-    } else new Segmenter(config, tensors).dispose();
-    imported = {
-      model: { kind: 'weights', fileName: msg.fileName, config, step: 0, restarts: 0, trainable: full, configSource },
-      weights: tensors,
-    };
+    // a bare weights file (or a .pth, refused with how to convert it): checked whole by readWeightsFile
+    const w = readWeightsFile(msg.fileName, bytes, msg.fallbackConfig.imageSize);
+    const { config, trainable, configSource } = w;
+    const model: ImportedModel = { kind: 'weights', fileName: msg.fileName, config, step: 0, restarts: 0, trainable, configSource };
+    imported = { model, weights: w.tensors };
   }
   post({ type: 'imported', model: imported.model });
 }
@@ -211,12 +188,14 @@ async function continueImported(datasetId: string, options: LoopOptions): Promis
   }
   await dropSession();
   const runId = newRunId();
-  session = imp.state
-    ? TrainingSession.restore({ runId, dataset, state: imp.state, history: imp.history ?? emptyHistory(), options, post })
-    : TrainingSession.create({ runId, dataset, config: imp.model.config, seed: 0, options, post, weights: imp.weights });
-  session.postFullHistory();
-  await session.exclusive(() => session!.checkpoint()); // persisted at once: a reload offers it
-  await session.previewNow();
+  const s = adopt(
+    imp.state
+      ? TrainingSession.restore({ runId, dataset, state: imp.state, history: imp.history ?? emptyHistory(), options, post })
+      : TrainingSession.create({ runId, dataset, config: imp.model.config, seed: 0, options, post, weights: imp.weights }),
+  );
+  s.postFullHistory();
+  await s.exclusive(() => s.checkpoint()); // persisted at once: a reload offers it
+  await s.previewNow();
   await refreshRuns();
 }
 

@@ -3,7 +3,7 @@ import { useStudio } from '../store';
 import { send } from '../client';
 import { PRESET_NAMES, validateConfig, type PresetName, type RedoConfig } from '../../redo/config';
 import type { LoopOptions } from '../../worker/protocol';
-import { formatBytes, formatDuration, formatRate } from '../format';
+import { formatAreas, formatBytes, formatDuration, formatRate } from '../format';
 
 export function startTraining(): void {
   const s = useStudio.getState();
@@ -122,6 +122,9 @@ export function TrainingPanel() {
         </Stat>
         <Stat label="collapse restarts" testId="restarts">
           {status.restarts}
+        </Stat>
+        <Stat label="smallest region (soft / mask ≥ 0.5)" testId="min-area">
+          {formatAreas(status)}
         </Stat>
         <Stat label="last checkpoint" testId="last-checkpoint">
           {checkpointStep === null ? '—' : checkpointStep}

@@ -9,16 +9,18 @@
  * image, at the image's own size, 255 where F puts the first region (src/node/segmentFolder.ts).
  * `npm run redo -- score RUN.zip|WEIGHTS.safetensors --data DIR [--size S]`: F's held-out object IoU on DIR/images
  * against DIR/masks, one assignment for the whole set, exactly as the authors' ref_train.py scores.
+ * `npm run redo -- mask-weights RUN.zip --out F.safetensors`: the mask network alone (with the run's configuration
+ * in its metadata), what segmenting needs; the studio imports it too.
  * `--json` prints that score as one JSON object (the GPU kit reads it); `--backend webgpu` segments on the GPU
- * (Dawn; default cpu).
+ * (Dawn; default wasm).
  */
 import { setupBackend } from '../src/node/backend';
 import { preset, PRESET_NAMES, type RedoConfig } from '../src/redo/config';
 import { parameterCounts } from '../src/redo/parameterCounts';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { formatRunScore, scoreRunArchive } from '../src/node/scoreRun';
 import { formatRunProbe, probeRunArchive } from '../src/node/probeRun';
-import { formatObjectScore, loadModelFile, scoreFolder, segmentFolder } from '../src/node/segmentFolder';
+import { formatObjectScore, loadModelFile, maskNetworkFile, scoreFolder, segmentFolder } from '../src/node/segmentFolder';
 
 function arg(argv: string[], name: string): string | undefined {
   const i = argv.indexOf(`--${name}`);
@@ -27,12 +29,13 @@ function arg(argv: string[], name: string): string | undefined {
 
 async function main(argv: string[]): Promise<void> {
   const command = argv[0];
-  if (command !== 'params' && command !== 'score' && command !== 'probe' && command !== 'segment') {
+  if (command !== 'params' && command !== 'score' && command !== 'probe' && command !== 'segment' && command !== 'mask-weights') {
     console.error(`usage: npm run redo -- params --preset NAME   (presets: ${PRESET_NAMES.join(', ')})`);
     console.error('       npm run redo -- score run.zip [--count N] [--seed S]          (colored-2-MNIST runs)');
     console.error('       npm run redo -- score MODEL --data DIR [--size S] [--json]    (DIR/images + DIR/masks)');
     console.error('       npm run redo -- probe run.zip [--count N] [--seed S]');
     console.error('       npm run redo -- segment MODEL IMAGES_DIR --out MASKS_DIR [--size S]');
+    console.error('       npm run redo -- mask-weights RUN.zip --out F.safetensors              (F alone, to segment with)');
     console.error('  MODEL: a run archive (.zip) or a weights file (.safetensors; --size S when it holds F alone)');
     process.exit(2);
   }
@@ -54,6 +57,15 @@ async function main(argv: string[]): Promise<void> {
     for (const s of r.skipped) console.error(`skipped ${s.name}: ${s.reason}`);
     console.log(`segment: ${r.written.length} mask${r.written.length === 1 ? '' : 's'} written to ${out}, ${r.skipped.length} file(s) skipped`);
     if (r.written.length === 0) process.exitCode = 1;
+    return;
+  }
+  if (command === 'mask-weights') {
+    const file = argv[1];
+    const out = arg(argv, 'out');
+    if (!file || file.startsWith('--') || !out) throw new Error('mask-weights: npm run redo -- mask-weights RUN.zip --out F.safetensors');
+    const bytes = maskNetworkFile(await loadModelFile(file, size));
+    writeFileSync(out, bytes);
+    console.log(`mask-weights: F of ${file} (${(bytes.length / 2 ** 20).toFixed(2)} MiB) written to ${out}`);
     return;
   }
   const data = arg(argv, 'data');

@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '../src/redo/tf';
 import { encodeSafetensors, exportWeights, preset, RedoModel, Segmenter } from '../src/redo';
 import { objectScore } from '../src/redo/metrics';
-import { loadModelFile, scoreFolder, segmentFolder } from '../src/node/segmentFolder';
+import { loadModelFile, maskNetworkFile, scoreFolder, segmentFolder } from '../src/node/segmentFolder';
 import { generateSplits, loadObjectSources, writeImageSet } from '../src/node/objectSources';
 
 beforeAll(async () => {
@@ -106,6 +106,36 @@ describe('score a held-out folder', () => {
     expect(s.untrained).toBeUndefined();
     expect(s.trained.iou).toBeCloseTo(direct.iou, 6);
     expect(s.trained.accuracy).toBeCloseTo(direct.accuracy, 6);
+    model.dispose();
+  });
+});
+
+describe('mask-weights: F alone', () => {
+  it('keeps only netEncM.* with the configuration, step and seed in its metadata, and scores as the whole model does', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'redo-maskw-'));
+    const src = await loadObjectSources();
+    const { test } = generateSplits(src, { size: 32, train: 1, test: 8, seed: 6 });
+    await writeImageSet(join(dir, 'test'), test, 32);
+    const config = preset('tiny', { nz: 4, lrF: 3e-5 });
+    const model = new RedoModel(config, 4);
+    const weights = await exportWeights(model);
+    const whole = { config, weights, kind: 'archive' as const, step: 1234, seed: 4 };
+    const file = join(dir, 'F.safetensors');
+    const bytes = maskNetworkFile(whole);
+    await writeFile(file, bytes);
+    const f = await loadModelFile(file); // no --size: the metadata says 32 px
+    expect(f.kind).toBe('weights');
+    expect(f.config).toEqual(config);
+    expect(f.step).toBe(1234);
+    const keys = [...f.weights.keys()];
+    expect(keys.length).toBeGreaterThan(10);
+    expect(keys.every((k) => k.startsWith('netEncM.'))).toBe(true);
+    expect(keys.length).toBe([...weights.keys()].filter((k) => k.startsWith('netEncM.')).length);
+    const a = await scoreFolder(whole, join(dir, 'test'));
+    const b = await scoreFolder(f, join(dir, 'test'));
+    expect(b.trained.iou).toBe(a.trained.iou);
+    expect(b.trained.accuracy).toBe(a.trained.accuracy);
+    expect(() => maskNetworkFile({ ...whole, weights: new Map() })).toThrow(/no mask network/);
     model.dispose();
   });
 });

@@ -15,9 +15,9 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { encode } from 'fast-png';
 import * as tf from '../redo/tf';
-import { decodeSafetensors, inferConfigFromWeights, RedoModel, Segmenter, type NamedTensorData, type RedoConfig } from '../redo';
+import { decodeSafetensors, encodeSafetensors, inferConfigFromWeights, RedoModel, Segmenter, type NamedTensorData, type RedoConfig } from '../redo';
 import { objectScore, type ObjectScore } from '../redo/metrics';
-import { readRunArchive } from '../worker/runArchive';
+import { parseConfig, readRunArchive } from '../worker/runArchive';
 import { resampleWindow } from '../redo/data/objectsOnPhotos';
 import { decodeFile, listFiles, readImageFolder, type Skipped } from './imageFolder';
 import { DecodeRefusal } from '../data/decode';
@@ -39,8 +39,24 @@ export async function loadModelFile(path: string, size?: RedoConfig['imageSize']
     return { config: state.config, weights: state.weights, kind: 'archive', step: state.iteration, seed: state.seed };
   }
   if (/\.pth?$/i.test(path)) throw new Error(`${path} is a PyTorch checkpoint: convert it first (python3 scripts/convert_pth.py ${path} -o weights.safetensors)`);
-  const { tensors } = decodeSafetensors(bytes);
-  return { config: inferConfigFromWeights(tensors, size), weights: tensors, kind: 'weights' };
+  const { tensors, metadata } = decodeSafetensors(bytes);
+  // The file's own configuration when it records one (the studio's exports, maskNetworkFile), else the shapes'.
+  const config = metadata.config ? parseConfig(JSON.parse(metadata.config) as unknown) : inferConfigFromWeights(tensors, size);
+  const step = metadata.step ? Number(metadata.step) : undefined;
+  return { config, weights: tensors, kind: 'weights', ...(step !== undefined && Number.isFinite(step) ? { step } : {}) };
+}
+
+/**
+ * The mask network F alone as a safetensors file (`npm run redo -- mask-weights`): what segmenting needs, a fifth
+ * of a run's weights, with the run's configuration, step and seed in its metadata so that it loads without --size.
+ */
+export function maskNetworkFile(model: LoadedModel): Uint8Array {
+  const f = new Map([...model.weights].filter(([k]) => k.startsWith('netEncM.')));
+  if (f.size === 0) throw new Error('no mask network (netEncM.*) in this model');
+  const metadata: Record<string, string> = { config: JSON.stringify(model.config), networks: 'F' };
+  if (model.step !== undefined) metadata.step = String(model.step);
+  if (model.seed !== undefined) metadata.seed = String(model.seed);
+  return encodeSafetensors(f, metadata);
 }
 
 /** Soft first-region masks [N, S, S] of pixels in [−1, 1] ([N, S, S, 3]), in batches, one readback per batch. */

@@ -11,6 +11,8 @@
  * against DIR/masks, one assignment for the whole set, exactly as the authors' ref_train.py scores.
  * `npm run redo -- mask-weights RUN.zip --out F.safetensors`: the mask network alone (with the run's configuration
  * in its metadata), what segmenting needs; the studio imports it too.
+ * `npm run redo -- figure MODEL --data DIR --out figure.png [--count N]`: input, truth, mask and cut-out of the first
+ * N images of DIR (the README's picture).
  * `--json` prints that score as one JSON object (the GPU kit reads it); `--backend webgpu` segments on the GPU
  * (Dawn; default wasm).
  */
@@ -20,7 +22,7 @@ import { parameterCounts } from '../src/redo/parameterCounts';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { formatRunScore, scoreRunArchive } from '../src/node/scoreRun';
 import { formatRunProbe, probeRunArchive } from '../src/node/probeRun';
-import { formatObjectScore, loadModelFile, maskNetworkFile, scoreFolder, segmentFolder } from '../src/node/segmentFolder';
+import { formatObjectScore, loadModelFile, maskFigure, maskNetworkFile, scoreFolder, segmentFolder } from '../src/node/segmentFolder';
 
 function arg(argv: string[], name: string): string | undefined {
   const i = argv.indexOf(`--${name}`);
@@ -29,13 +31,14 @@ function arg(argv: string[], name: string): string | undefined {
 
 async function main(argv: string[]): Promise<void> {
   const command = argv[0];
-  if (command !== 'params' && command !== 'score' && command !== 'probe' && command !== 'segment' && command !== 'mask-weights') {
+  if (command !== 'params' && command !== 'score' && command !== 'probe' && command !== 'segment' && command !== 'mask-weights' && command !== 'figure') {
     console.error(`usage: npm run redo -- params --preset NAME   (presets: ${PRESET_NAMES.join(', ')})`);
     console.error('       npm run redo -- score run.zip [--count N] [--seed S]          (colored-2-MNIST runs)');
     console.error('       npm run redo -- score MODEL --data DIR [--size S] [--json]    (DIR/images + DIR/masks)');
     console.error('       npm run redo -- probe run.zip [--count N] [--seed S]');
     console.error('       npm run redo -- segment MODEL IMAGES_DIR --out MASKS_DIR [--size S]');
     console.error('       npm run redo -- mask-weights RUN.zip --out F.safetensors              (F alone, to segment with)');
+    console.error('       npm run redo -- figure MODEL --data DIR --out figure.png [--count N]  (input, truth, mask, cut-out)');
     console.error('  MODEL: a run archive (.zip) or a weights file (.safetensors; --size S when it holds F alone)');
     process.exit(2);
   }
@@ -69,6 +72,14 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const data = arg(argv, 'data');
+  if (command === 'figure') {
+    const file = argv[1];
+    const out = arg(argv, 'out');
+    if (!file || file.startsWith('--') || !data || !out) throw new Error('figure: npm run redo -- figure MODEL --data DIR --out figure.png');
+    writeFileSync(out, await maskFigure(await loadModelFile(file, size), data, Number(arg(argv, 'count') ?? 8)));
+    console.log(`figure: input, truth, mask and cut-out of ${data} written to ${out}`);
+    return;
+  }
   if (command === 'score' && data) {
     const file = argv[1];
     if (!file || file.startsWith('--')) throw new Error('score: which model? npm run redo -- score RUN.zip --data DIR');

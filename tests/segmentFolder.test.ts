@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '../src/redo/tf';
 import { encodeSafetensors, exportWeights, preset, RedoModel, Segmenter } from '../src/redo';
 import { objectScore } from '../src/redo/metrics';
-import { loadModelFile, maskNetworkFile, scoreFolder, segmentFolder } from '../src/node/segmentFolder';
+import { loadModelFile, maskFigure, maskNetworkFile, scoreFolder, segmentFolder } from '../src/node/segmentFolder';
 import { generateSplits, loadObjectSources, writeImageSet } from '../src/node/objectSources';
 
 beforeAll(async () => {
@@ -136,6 +136,22 @@ describe('mask-weights: F alone', () => {
     expect(b.trained.iou).toBe(a.trained.iou);
     expect(b.trained.accuracy).toBe(a.trained.accuracy);
     expect(() => maskNetworkFile({ ...whole, weights: new Map() })).toThrow(/no mask network/);
+    // the seed in the metadata brings the untrained comparison along, as for an archive
+    expect(b.untrained).toBeDefined();
+
+    // figure: 4 columns × (input, truth, mask, cut-out) of 32 px drawn 3×, 2 px apart
+    const png = decode(await maskFigure(f, join(dir, 'test'), 4, 3));
+    expect([png.width, png.height, png.channels]).toEqual([4 * 98 - 2, 4 * 98 - 2, 3]);
+    const px = (x: number, y: number) => Array.from(png.data.subarray((y * png.width + x) * 3, (y * png.width + x) * 3 + 3));
+    const truthRow = 98, maskRow = 2 * 98;
+    for (const [x, y] of [[0, 0], [50, 40], [95, 95], [200, 10]] as const) {
+      expect([[0, 0, 0], [255, 255, 255]]).toContainEqual(px(x, truthRow + y));
+      expect([[0, 0, 0], [255, 255, 255]]).toContainEqual(px(x, maskRow + y));
+    }
+    // the first image's input row is the image itself (pixel (0,0) drawn 3×3)
+    const img0 = Array.from(test.images.subarray(0, 3));
+    expect(px(0, 0)).toEqual(img0);
+    expect(px(2, 2)).toEqual(img0);
     model.dispose();
   });
 });

@@ -11,6 +11,7 @@
  *   `npm run data:objects`), scored exactly as the authors' `ref_train.py` scores (src/redo/metrics.ts
  *   `objectScore`): one object/background assignment for the whole set.
  */
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { encode } from 'fast-png';
@@ -42,8 +43,9 @@ export async function loadModelFile(path: string, size?: RedoConfig['imageSize']
   const { tensors, metadata } = decodeSafetensors(bytes);
   // The file's own configuration when it records one (the studio's exports, maskNetworkFile), else the shapes'.
   const config = metadata.config ? parseConfig(JSON.parse(metadata.config) as unknown) : inferConfigFromWeights(tensors, size);
-  const step = metadata.step ? Number(metadata.step) : undefined;
-  return { config, weights: tensors, kind: 'weights', ...(step !== undefined && Number.isFinite(step) ? { step } : {}) };
+  const num = (v: string | undefined) => (v !== undefined && Number.isFinite(Number(v)) ? Number(v) : undefined);
+  const [step, seed] = [num(metadata.step), num(metadata.seed)];
+  return { config, weights: tensors, kind: 'weights', ...(step !== undefined ? { step } : {}), ...(seed !== undefined ? { seed } : {}) };
 }
 
 /**
@@ -135,7 +137,7 @@ export async function segmentFolder(
 export interface FolderScore {
   count: number;
   trained: ObjectScore;
-  /** The untrained model of the archive's configuration and seed (archives only). */
+  /** The untrained model of the same configuration and seed (archives, and weights files that record their seed). */
   untrained?: ObjectScore;
 }
 
@@ -153,7 +155,7 @@ export async function scoreFolder(model: LoadedModel, dir: string): Promise<Fold
   } finally {
     seg.dispose();
   }
-  if (model.kind !== 'archive' || model.seed === undefined) return { count, trained };
+  if (model.seed === undefined) return { count, trained };
   const fresh = new RedoModel(model.config, model.seed);
   try {
     const masks = await firstRegion((x) => fresh.masks(x), model.config.nRegions, pixels, count, S);
@@ -161,6 +163,58 @@ export async function scoreFolder(model: LoadedModel, dir: string): Promise<Fold
   } finally {
     fresh.dispose();
   }
+}
+
+/**
+ * A picture of F at work on the first `count` images of DIR/images: a column per image, rows input, ground truth
+ * (when DIR/masks exists), F's object mask (thresholded at 0.5) and the cut-out (the object on a light checker),
+ * each pixel drawn `scale`×`scale`. The object is the region the scorer's one assignment picks (region 0 without
+ * ground truth). Returns the PNG.
+ */
+export async function maskFigure(model: LoadedModel, dir: string, count = 8, scale = 3): Promise<Uint8Array> {
+  const S = model.config.imageSize;
+  const withTruth = existsSync(join(dir, 'masks'));
+  const set = await readImageFolder(join(dir, 'images'), S, withTruth ? { masksDir: join(dir, 'masks') } : {});
+  const n = Math.min(count, set.images.count);
+  if (n === 0) throw new Error(`${join(dir, 'images')}: no images`);
+  const pixels = set.images.pixels.subarray(0, n * S * S * 3);
+  const seg = new Segmenter(model.config, model.weights);
+  let first: Float32Array;
+  try {
+    first = await firstRegion((x) => seg.segment(x), model.config.nRegions, pixels, n, S);
+  } finally {
+    seg.dispose();
+  }
+  const truth = set.masks?.subarray(0, n * S * S);
+  const region = truth ? objectScore(first, truth, S * S).region : 0;
+  const isObject = (i: number, q: number) => (first[i * S * S + q]! >= 0.5) === (region === 0);
+  const rows: Array<(i: number, q: number) => [number, number, number]> = [
+    (i, q) => {
+      const o = (i * S * S + q) * 3;
+      return [0, 1, 2].map((c) => Math.round((pixels[o + c]! + 1) * 127.5)) as [number, number, number];
+    },
+    ...(truth ? [(i: number, q: number): [number, number, number] => (truth[i * S * S + q]! >= 0.5 ? [255, 255, 255] : [0, 0, 0])] : []),
+    (i, q) => (isObject(i, q) ? [255, 255, 255] : [0, 0, 0]),
+    (i, q) => {
+      if (isObject(i, q)) return rows[0]!(i, q);
+      const light = ((q % S >> 2) + (Math.floor(q / S) >> 2)) % 2 === 0 ? 236 : 212;
+      return [light, light, light];
+    },
+  ];
+  const gap = 2;
+  const W = n * (S * scale + gap) - gap;
+  const H = rows.length * (S * scale + gap) - gap;
+  const out = new Uint8Array(W * H * 3).fill(255);
+  rows.forEach((row, r) => {
+    for (let i = 0; i < n; i++) {
+      for (let q = 0; q < S * S; q++) {
+        const rgb = row(i, q);
+        const [x0, y0] = [i * (S * scale + gap) + (q % S) * scale, r * (S * scale + gap) + Math.floor(q / S) * scale];
+        for (let dy = 0; dy < scale; dy++) for (let dx = 0; dx < scale; dx++) out.set(rgb, ((y0 + dy) * W + x0 + dx) * 3);
+      }
+    }
+  });
+  return encode({ width: W, height: H, data: out, channels: 3, depth: 8 });
 }
 
 export function formatObjectScore(s: ObjectScore): string {

@@ -8,8 +8,8 @@ import { waitStep } from './studioSteps';
 
 test('"Try objects on photos" creates the data set with ground truth and trains with a live IoU', async ({ page }) => {
   page.on('pageerror', (e) => console.log(`[page error] ${e.message}`));
-  await page.goto('/?backend=cpu&preset=objects-32&batch=2&lossEvery=1&previewEvery=2&ckptEvery=0&steps=100000');
-  await expect(page.getByTestId('backend')).toHaveText('cpu', { timeout: 60_000 });
+  await page.goto('/?backend=wasm&preset=objects-32&batch=2&lossEvery=1&previewEvery=2&ckptEvery=0&steps=100000');
+  await expect(page.getByTestId('backend')).toContainText('wasm', { timeout: 60_000 });
   await page.getByTestId('demo-objects').click();
   await expect(page.getByTestId('dataset-list')).toContainText('objects on photos (2000 × 32 px)', { timeout: 180_000 });
   await expect(page.getByTestId('run-state')).toHaveText('running', { timeout: 120_000 });

@@ -1,0 +1,145 @@
+/**
+ * src/redo/webgpuKernels.ts on Node webgpu (Dawn on SwiftShader): the fused spectral-norm and instance-norm WGSL
+ * programs give what the composed TF.js ops they replace give on the same backend, values and gradients (tf.grad
+ * through the fused op against tf.grad through the composed ops), on small shapes and on shapes past one workgroup
+ * (K > 256, C > 32 channels, odd H·W); tensors are not leaked; and one `tiny` training step encodes far fewer GPU
+ * dispatches with them than without.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '../src/redo/tf';
+import { preset, RedoModel, RedoTrainer, disposeLosses } from '../src/redo';
+import { instanceNorm, SNConv } from '../src/redo/layers';
+import { ParamStore } from '../src/redo/params';
+import { Rng } from '../src/redo/random';
+import { useWebgpuFusedKernels } from '../src/redo/webgpuKernels';
+import { setupBackend } from '../src/node/backend';
+import { WorkCounter } from '../src/worker/dispatchCounter';
+
+const values = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + seed));
+
+/** max |p − q| / max |p|. */
+function rel(p: ArrayLike<number>, q: ArrayLike<number>): number {
+  expect(q.length).toBe(p.length);
+  let e = 0;
+  let s = 0;
+  for (let i = 0; i < p.length; i++) {
+    e = Math.max(e, Math.abs(p[i]! - q[i]!));
+    s = Math.max(s, Math.abs(p[i]!));
+  }
+  return e / Math.max(s, 1e-30);
+}
+
+beforeAll(async () => {
+  const info = await setupBackend('webgpu');
+  expect(tf.getBackend(), info.adapter).toBe('webgpu');
+}, 120_000);
+
+afterAll(async () => {
+  useWebgpuFusedKernels(true);
+  await tf.setBackend('cpu');
+});
+
+describe('fused ops on webgpu against the composed TF.js ops they replace', () => {
+  /** An SN conv's power iterations, W/σ through a conv and the gradient of a loss in W, fused or composed. */
+  async function spectral(fused: boolean, k: number, cin: number, cout: number) {
+    useWebgpuFusedKernels(fused);
+    const store = new ParamStore(new Rng(7), 0.8, false);
+    const layer = new SNConv(store, 'c', k, cin, cout, true);
+    layer.powerIteration();
+    layer.powerIteration();
+    const x = tf.tensor4d(values(2 * 6 * 6 * cin, 3), [2, 6, 6, cin]);
+    const before = tf.memory().numTensors;
+    const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(layer.apply(x))) as tf.Scalar, [layer.w]);
+    const g = grads[layer.w.name]!;
+    const out = { u: await layer.u.data(), v: await layer.v.data(), loss: (await value.data())[0]!, grad: await g.data() };
+    tf.dispose([value, g]);
+    const leaked = tf.memory().numTensors - before;
+    store.dispose();
+    x.dispose();
+    useWebgpuFusedKernels(true);
+    return { ...out, leaked };
+  }
+
+  it.each([
+    [3, 5, 6],
+    [3, 40, 70], // K = 360 rows: more than one per thread
+    [1, 300, 3],
+  ])('spectral norm (k %i, in %i, out %i): u, v after two power iterations, W/σ through a conv, its gradient', async (k, cin, cout) => {
+    const a = await spectral(false, k, cin, cout);
+    const b = await spectral(true, k, cin, cout);
+    expect(rel(a.u, b.u)).toBeLessThan(1e-5);
+    expect(rel(a.v, b.v)).toBeLessThan(1e-5);
+    expect(Math.abs(a.loss - b.loss) / Math.abs(a.loss)).toBeLessThan(1e-5);
+    expect(rel(a.grad, b.grad)).toBeLessThan(1e-4);
+    expect(b.leaked).toBe(0);
+    expect(a.leaked).toBe(0);
+  }, 120_000);
+
+  async function norm(fused: boolean, shape: [number, number, number, number]) {
+    useWebgpuFusedKernels(fused);
+    const n = tf.util.sizeFromShape(shape);
+    const c = shape[3];
+    const x = tf.tensor4d(values(n, 1).map((v, i) => v * (1 + (i % c)) + (i % 3)), shape);
+    const w = tf.tensor4d(values(n, 2), shape);
+    const before = tf.memory().numTensors;
+    const y = instanceNorm(x);
+    const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(instanceNorm(t as tf.Tensor4D), w)))(x);
+    const out = { y: await y.data(), g: await g.data() };
+    tf.dispose([y, g]);
+    const leaked = tf.memory().numTensors - before;
+    tf.dispose([x, w]);
+    useWebgpuFusedKernels(true);
+    return { ...out, leaked };
+  }
+
+  it.each([
+    [[2, 5, 7, 3]],
+    [[1, 9, 9, 40]], // two channel groups, the second part-filled; 81 pixels over 8 lanes
+    [[3, 16, 16, 8]],
+  ] as Array<[[number, number, number, number]]>)('instance norm %j: values and input gradient', async (shape) => {
+    const a = await norm(false, shape);
+    const b = await norm(true, shape);
+    expect(rel(a.y, b.y)).toBeLessThan(2e-5);
+    expect(rel(a.g, b.g)).toBeLessThan(2e-5);
+    expect(b.leaked).toBe(0);
+  }, 120_000);
+
+  it('the fused kernels are used on webgpu: an instance norm is 2 dispatches, its gradient 1 more', async () => {
+    const x = tf.tensor4d(values(2 * 16 * 16 * 8, 4), [2, 16, 16, 8]);
+    const c = new WorkCounter();
+    const y = instanceNorm(x);
+    expect(c.take().dispatches).toBe(2);
+    const g = tf.grad((t: tf.Tensor) => tf.sum(instanceNorm(t as tf.Tensor4D)))(x);
+    const withGrad = c.stop().dispatches!;
+    expect(withGrad).toBeLessThanOrEqual(2 + 1 + 3); // forward, its gradient, the sum and its gradient (fill, broadcast)
+    tf.dispose([x, y, g]);
+  });
+});
+
+describe('a tiny training step on webgpu', () => {
+  it('encodes at most 60 % of the dispatches with the fused kernels that it encodes without them', async () => {
+    const config = preset('tiny');
+    const n = 2 * config.batchSize + 2;
+    const data = { count: n, size: config.imageSize, pixels: values(n * config.imageSize ** 2 * 3, 5).map((v) => v * 0.9) };
+    const model = new RedoModel(config, 1, { uninitialised: true });
+    const trainer = new RedoTrainer(model, 1);
+    const count = (fused: boolean) => {
+      useWebgpuFusedKernels(fused);
+      const c = new WorkCounter();
+      try {
+        disposeLosses(trainer.stepOn(data, { batchSeed: 1 }));
+      } finally {
+        useWebgpuFusedKernels(true);
+      }
+      return c.stop().dispatches!;
+    };
+    count(false); // the first step (Adam's state, pipelines)
+    const composed = count(false);
+    const fused = count(true);
+    trainer.dispose();
+    model.dispose();
+    console.log(`tiny step on webgpu: ${composed} dispatches composed, ${fused} fused`);
+    expect(composed).toBeGreaterThan(5000);
+    expect(fused).toBeLessThan(0.6 * composed);
+  }, 600_000);
+});

@@ -12,6 +12,7 @@ import { instanceNorm, SNConv } from '../src/redo/layers';
 import { ParamStore } from '../src/redo/params';
 import { Rng } from '../src/redo/random';
 import { useWebgpuFusedKernels } from '../src/redo/webgpuKernels';
+import { INSTANCE_NORM, INSTANCE_NORM_GRAD, SN_NORMALIZE_GRAD } from '../src/redo/fusedOps';
 import { setupBackend } from '../src/node/backend';
 import { WorkCounter } from '../src/worker/dispatchCounter';
 
@@ -104,15 +105,29 @@ describe('fused ops on webgpu against the composed TF.js ops they replace', () =
     expect(b.leaked).toBe(0);
   }, 120_000);
 
-  it('the fused kernels are used on webgpu: an instance norm is 2 dispatches, its gradient 1 more', async () => {
+  it('one dispatch each: a power iteration, W/σ, its gradient, an instance norm, its gradient', async () => {
+    const store = new ParamStore(new Rng(7), 0.8, false);
+    const layer = new SNConv(store, 'c', 3, 4, 6, false);
     const x = tf.tensor4d(values(2 * 16 * 16 * 8, 4), [2, 16, 16, 8]);
     const c = new WorkCounter();
+    layer.powerIteration();
+    expect(c.take().dispatches).toBe(1);
+    const w = layer.weight();
+    expect(c.take().dispatches).toBe(1);
     const y = instanceNorm(x);
-    expect(c.take().dispatches).toBe(2);
-    const g = tf.grad((t: tf.Tensor) => tf.sum(instanceNorm(t as tf.Tensor4D)))(x);
-    const withGrad = c.stop().dispatches!;
-    expect(withGrad).toBeLessThanOrEqual(2 + 1 + 3); // forward, its gradient, the sum and its gradient (fill, broadcast)
-    tf.dispose([x, y, g]);
+    expect(c.take().dispatches).toBe(1);
+    const dy = tf.onesLike(x);
+    const sigma = tf.ones([1]);
+    c.take();
+    const [y2, stats] = tf.engine().runKernel(INSTANCE_NORM, { x }, { eps: 1e-5 }) as unknown as [tf.Tensor, tf.Tensor];
+    const dx = tf.engine().runKernel(INSTANCE_NORM_GRAD, { dy, y, rstd: stats }, {}) as tf.Tensor;
+    const dwn = tf.engine().runKernel(SN_NORMALIZE_GRAD, { dy: w, w: layer.w, u: layer.u, v: layer.v, sigma }, {}) as tf.Tensor;
+    expect(c.stop().dispatches).toBe(3); // the instance norm again (for its stats), its gradient, W/σ's gradient
+    expect(dx.shape).toEqual(x.shape);
+    expect(dwn.shape).toEqual(layer.w.shape);
+    expect(Array.from(await dx.data()).every(Number.isFinite)).toBe(true);
+    tf.dispose([x, w, y, y2, dy, sigma, stats, dx, dwn]);
+    store.dispose();
   });
 });
 

@@ -1,50 +1,117 @@
 /**
  * The fused kernels of src/redo/fusedOps.ts (spectral norm's power iteration, W/σ and its gradient, instance norm and
- * its gradient) as WGSL programs for TF.js's `webgpu` backend: each replaces 7–25 TF.js kernels — as many GPU
- * dispatches, each with its bind group, uniform buffer and pass bookkeeping — by one or two dispatches.
- *
- * - Power iteration: v = n(wm·u) and u' = n(wmᵀ·v), each one single-workgroup program (matrix–vector product, then
- *   the workgroup's sum of squares normalises it in place): 2 dispatches.
- * - W/σ: σ = vᵀ·wm·u (one workgroup), then W/σ (elementwise): 2. Its gradient: Σ dy⊙W (one workgroup), then
- *   dy/σ − (Σ dy⊙W)/σ² · v uᵀ (elementwise): 2.
- * - Instance norm: per image and channel the mean and √(var + ε) (one workgroup per image and group of channels,
- *   two passes over H·W as tf.moments does), then (x − mean)/√(var + ε) (elementwise): 2. Its gradient: one program
- *   (the same workgroups sum dy and dy⊙ŷ, then write dx): 1. The second output of RedoInstanceNorm here is
- *   [B, C, 2] (mean, √(var + ε)), which only RedoInstanceNormGrad reads.
- * Sums run in float32 as TF.js's own reductions do (per thread over a strided range, then a tree in workgroup memory).
- * By hand because TF.js has no such fused kernels for WebGPU; registered for `webgpu` only (other backends: wasm's in
- * src/redo/wasmKernels.ts, else TF.js ops composed in src/redo/layers.ts).
+ * its gradient) as WGSL programs for TF.js's `webgpu` backend, ONE dispatch each where TF.js composes 7–25 (as many
+ * dispatches, each with its bind group, uniform buffer and pass bookkeeping):
+ * - power iteration, W/σ, its gradient: one workgroup each (a matrix–vector product or a sum, reduced in workgroup
+ *   memory, then the elementwise part; the power iteration's second half reads the first's v after a barrier);
+ * - instance norm and its gradient: one workgroup per image and group of channels (two passes over H·W for the mean
+ *   and variance as tf.moments, then the output). RedoInstanceNorm's second output here is stats [B, C, 2] (mean,
+ *   √(var + ε)), read only by RedoInstanceNormGrad.
+ * Several of them have two outputs, which TF.js's WebGPUProgram cannot express, so the WGSL is written whole here and
+ * encoded through the backend's recordAndSubmit (see Spec). Sums run in float32 as TF.js's own reductions do (per
+ * thread over a strided range, then a tree in workgroup memory).
+ * By hand because TF.js has no such fused kernels for WebGPU; registered for `webgpu` only (wasm has its own in
+ * src/redo/wasmKernels.ts; elsewhere src/redo/layers.ts composes TF.js ops).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { WebGPUBackend, WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
+import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { INSTANCE_NORM, INSTANCE_NORM_GRAD, SN_NORMALIZE, SN_NORMALIZE_GRAD, SN_POWER_ITERATION } from './fusedOps';
 
 const BACKEND = 'webgpu';
-/** Threads of every single-workgroup and per-channel program (a power of two: the tree reductions halve it). */
+/** Threads of every program (a power of two: the tree reductions halve it; WebGPU's default limit is 256). */
 const WG = 256;
+
+/**
+ * A compute program with several outputs. TF.js's WebGPUProgram has one (`result`); here the WGSL is written whole
+ * and the dispatch encoded by the backend's own recordAndSubmit (so it joins the backend's compute pass and command
+ * queue, and src/worker/dispatchCounter.ts counts it): the first output is TF.js's output binding, the other outputs
+ * follow the inputs as read_write storage buffers. Every tensor is bound flat (1-D), so TF.js's uniforms are its
+ * NAN and INFINITY, then a size and a stride (both i32) per input and output, then the program's own scalars.
+ */
+interface Spec {
+  /** Names the pipeline in the cache: everything that changes the WGSL. */
+  key: string;
+  inputs: string[];
+  outputs: string[];
+  /** The program's own scalar uniforms, e.g. 'k : i32'. */
+  uniforms: string[];
+  /** Workgroups along x. */
+  workgroups: number;
+  /** WGSL of `fn main()`; it may use `t` (the thread in the workgroup), `wg` (the workgroup) and `uniforms`. */
+  main: string;
+}
 
 type Uniforms = Array<{ type: 'int32' | 'float32'; data: number[] }>;
 
-/** The part of WebGPUProgram every program here shares: a flat layout, `main(index)` as the entry. */
-abstract class Program implements WebGPUProgram {
-  abstract variableNames: string[];
-  abstract outputShape: number[];
-  abstract shaderKey: string;
-  abstract dispatch: [number, number, number];
-  abstract getUserCode(): string;
-  workgroupSize: [number, number, number] = [WG, 1, 1];
-  /** Every output dimension along x: TF.js then calls `main(index)` with the flat index of the thread. */
-  get dispatchLayout(): { x: number[] } {
-    return { x: this.outputShape.map((_, i) => i) };
-  }
+/** Scalar uniforms, one entry each (TF.js aligns an entry of n numbers as a vecn). */
+const int = (...data: number[]): Uniforms => data.map((d) => ({ type: 'int32', data: [d] }));
+const float = (...data: number[]): Uniforms => data.map((d) => ({ type: 'float32', data: [d] }));
+
+function source(spec: Spec): string {
+  const [first, ...rest] = spec.outputs;
+  const bound = [...spec.inputs, ...rest, first!];
+  const fields = ['NAN : f32', 'INFINITY : f32', ...bound.flatMap((_, i) => [`size${i} : i32`, `stride${i} : i32`]), ...spec.uniforms];
+  const buffers = [
+    `@group(0) @binding(0) var<storage, read_write> ${first} : array<f32>;`,
+    ...spec.inputs.map((n, i) => `@group(0) @binding(${1 + i}) var<storage, read> ${n} : array<f32>;`),
+    ...rest.map((n, i) => `@group(0) @binding(${1 + spec.inputs.length + i}) var<storage, read_write> ${n} : array<f32>;`),
+  ];
+  return `
+    struct Uniforms { ${fields.join(', ')}, };
+    ${buffers.join('\n    ')}
+    @group(0) @binding(${1 + spec.inputs.length + rest.length}) var<uniform> uniforms : Uniforms;
+    var<private> t : i32;
+    var<private> wg : i32;
+    ${spec.main}
+    @compute @workgroup_size(${WG}, 1, 1)
+    fn _start(@builtin(local_invocation_index) li : u32, @builtin(workgroup_id) id : vec3<u32>) {
+      t = i32(li);
+      wg = i32(id.x);
+      main();
+    }`;
 }
 
-/** This workgroup's number when TF.js has folded a long dispatch into two or three dimensions. */
-const WORKGROUP_INDEX = 'i32(workgroupId.z * numWorkgroups.x * numWorkgroups.y + workgroupId.y * numWorkgroups.x + workgroupId.x)';
+/** What this file reaches of WebGPUBackend beyond its public API (tfjs-backend-webgpu 4.22, backend_webgpu.js). */
+interface BackendInternals {
+  recordAndSubmit(program: object, output: tf.TensorInfo, inputs: tf.TensorInfo[], uniforms: Uniforms): void;
+}
 
-/** Sums `red[lane·stride + ch]` over the `lanes` lanes (a power of two) into lane 0; every thread must call it. */
+const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
+
+function pipeline(backend: WebGPUBackend, spec: Spec): GPUComputePipeline {
+  let cache = pipelines.get(backend.device);
+  if (!cache) pipelines.set(backend.device, (cache = new Map()));
+  let p = cache.get(spec.key);
+  if (!p) {
+    const module = backend.device.createShaderModule({ code: source(spec), label: spec.key });
+    p = backend.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: '_start' }, label: spec.key });
+    cache.set(spec.key, p);
+  }
+  return p;
+}
+
+/** Runs `spec` once (one dispatch): new float32 outputs of `shapes`, in the order of spec.outputs. */
+function run(backend: WebGPUBackend, spec: Spec, inputs: tf.TensorInfo[], shapes: number[][], uniforms: Uniforms): tf.TensorInfo[] {
+  if (inputs.some((x) => x.dtype !== 'float32')) throw new Error(`${spec.key}: float32 inputs only`);
+  if (shapes.some((s) => tf.util.sizeFromShape(s) === 0)) throw new Error(`${spec.key}: empty output`);
+  const outputs = shapes.map((s) => backend.makeTensorInfo(s, 'float32'));
+  for (const x of [...inputs, ...outputs]) backend.uploadToGPU(x.dataId);
+  const flat = (x: tf.TensorInfo): tf.TensorInfo => ({ ...x, shape: [tf.util.sizeFromShape(x.shape)] });
+  const program = {
+    pipeline: pipeline(backend, spec),
+    dispatch: [spec.workgroups, 1, 1],
+    shaderKey: spec.key,
+    variableNames: [...spec.inputs, ...spec.outputs.slice(1)],
+  };
+  const [first, ...rest] = outputs;
+  (backend as unknown as BackendInternals).recordAndSubmit(program, flat(first!), [...inputs, ...rest].map(flat), uniforms);
+  return outputs;
+}
+
+/** Sums `red[lane·stride + ch]` over `lanes` lanes (a power of two) into lane 0; every thread of the workgroup calls it. */
 function treeSum(red: string, lanes: number, stride: number, lane: string, ch: string): string {
   return `
+    workgroupBarrier();
     for (var hs = ${lanes / 2}; hs > 0; hs = hs / 2) {
       if (${lane} < hs) { ${red}[${lane} * ${stride} + ${ch}] = ${red}[${lane} * ${stride} + ${ch}] + ${red}[(${lane} + hs) * ${stride} + ${ch}]; }
       workgroupBarrier();
@@ -52,294 +119,197 @@ function treeSum(red: string, lanes: number, stride: number, lane: string, ch: s
 }
 
 /**
- * One workgroup: out = n(wm·x) (`transposed` false: wm [K, N], x [N], out [K]) or n(wmᵀ·x) (x [K], out [N]), with
- * n(y) = y / max(‖y‖, eps).
+ * One workgroup, both halves of the iteration (wm [K, N] = w as rows of its last dimension): v = n(wm·u) into `v`,
+ * then, once every thread's part of v is written, u' = n(wmᵀ·v) into `uo`; n(y) = y / max(‖y‖, eps).
  */
-class MatVecNormProgram extends Program {
-  variableNames = ['w', 'x'];
-  outputShape: number[];
-  shaderKey: string;
-  dispatch: [number, number, number] = [1, 1, 1];
-  uniforms = 'k : i32, n : i32, eps : f32,';
+const POWER_ITERATION: Spec = {
+  key: 'redoSNPowerIteration',
+  inputs: ['w', 'u'],
+  outputs: ['uo', 'v'],
+  uniforms: ['k : i32', 'n : i32', 'eps : f32'],
+  workgroups: 1,
+  main: `
+    var<workgroup> red : array<f32, ${WG}>;
+    fn main() {
+      var sq = 0.0;
+      for (var i = t; i < uniforms.k; i = i + ${WG}) {
+        var s = 0.0;
+        for (var j = 0; j < uniforms.n; j = j + 1) { s = s + w[i * uniforms.n + j] * u[j]; }
+        v[i] = s;
+        sq = sq + s * s;
+      }
+      red[t] = sq;
+      ${treeSum('red', WG, 1, 't', '0')}
+      let nv = max(sqrt(red[0]), uniforms.eps);
+      for (var i = t; i < uniforms.k; i = i + ${WG}) { v[i] = v[i] / nv; }
+      storageBarrier();
+      workgroupBarrier();
+      var sq2 = 0.0;
+      for (var j = t; j < uniforms.n; j = j + ${WG}) {
+        var s = 0.0;
+        for (var i = 0; i < uniforms.k; i = i + 1) { s = s + w[i * uniforms.n + j] * v[i]; }
+        uo[j] = s;
+        sq2 = sq2 + s * s;
+      }
+      red[t] = sq2;
+      ${treeSum('red', WG, 1, 't', '0')}
+      let nu = max(sqrt(red[0]), uniforms.eps);
+      for (var j = t; j < uniforms.n; j = j + ${WG}) { uo[j] = uo[j] / nu; }
+    }`,
+};
 
-  constructor(
-    k: number,
-    n: number,
-    private readonly transposed: boolean,
-  ) {
-    super();
-    this.outputShape = [transposed ? n : k];
-    this.shaderKey = `redoMatVecNorm_${transposed}`;
-  }
+/** One workgroup: σ = Σᵢ v[i]·Σⱼ wm[i, j]·u[j] into `sigma`, then w/σ into `wn`. */
+const NORMALIZE: Spec = {
+  key: 'redoSNNormalize',
+  inputs: ['w', 'u', 'v'],
+  outputs: ['wn', 'sigma'],
+  uniforms: ['k : i32', 'n : i32'],
+  workgroups: 1,
+  main: `
+    var<workgroup> red : array<f32, ${WG}>;
+    fn main() {
+      var acc = 0.0;
+      for (var i = t; i < uniforms.k; i = i + ${WG}) {
+        var s = 0.0;
+        for (var j = 0; j < uniforms.n; j = j + 1) { s = s + w[i * uniforms.n + j] * u[j]; }
+        acc = acc + v[i] * s;
+      }
+      red[t] = acc;
+      ${treeSum('red', WG, 1, 't', '0')}
+      let sg = red[0];
+      if (t == 0) { sigma[0] = sg; }
+      for (var i = t; i < uniforms.k * uniforms.n; i = i + ${WG}) { wn[i] = w[i] / sg; }
+    }`,
+};
 
-  getUserCode(): string {
-    const [len, inner, at] = this.transposed ? ['uniforms.n', 'uniforms.k', 'w[j * uniforms.n + i]'] : ['uniforms.k', 'uniforms.n', 'w[i * uniforms.n + j]'];
-    return `
-      var<workgroup> red : array<f32, ${WG}>;
-      fn main(index : i32) {
-        let t = i32(localIndex);
-        var sq = 0.0;
-        for (var i = t; i < ${len}; i = i + ${WG}) {
-          var s = 0.0;
-          for (var j = 0; j < ${inner}; j = j + 1) { s = s + ${at} * x[j]; }
-          result[i] = s;
-          sq = sq + s * s;
-        }
-        red[t] = sq;
-        workgroupBarrier();
-        ${treeSum('red', WG, 1, 't', '0')}
-        let norm = max(sqrt(red[0]), uniforms.eps);
-        for (var i = t; i < ${len}; i = i + ${WG}) { result[i] = result[i] / norm; }
-      }`;
-  }
-}
-
-/** One workgroup: σ = Σᵢ v[i]·Σⱼ wm[i, j]·u[j] (wm [K, N], u [N], v [K]), output [1]. */
-class SigmaProgram extends Program {
-  variableNames = ['w', 'u', 'v'];
-  outputShape = [1];
-  shaderKey = 'redoSNSigma';
-  dispatch: [number, number, number] = [1, 1, 1];
-  uniforms = 'k : i32, n : i32,';
-
-  getUserCode(): string {
-    return `
-      var<workgroup> red : array<f32, ${WG}>;
-      fn main(index : i32) {
-        let t = i32(localIndex);
-        var acc = 0.0;
-        for (var i = t; i < uniforms.k; i = i + ${WG}) {
-          var s = 0.0;
-          for (var j = 0; j < uniforms.n; j = j + 1) { s = s + w[i * uniforms.n + j] * u[j]; }
-          acc = acc + v[i] * s;
-        }
-        red[t] = acc;
-        workgroupBarrier();
-        ${treeSum('red', WG, 1, 't', '0')}
-        if (t == 0) { result[0] = red[0]; }
-      }`;
-  }
-}
-
-/** One workgroup: Σ a⊙b over all elements, output [1]. */
-class DotProgram extends Program {
-  variableNames = ['a', 'b'];
-  outputShape = [1];
-  shaderKey = 'redoDot';
-  dispatch: [number, number, number] = [1, 1, 1];
-  uniforms = 'len : i32,';
-
-  getUserCode(): string {
-    return `
-      var<workgroup> red : array<f32, ${WG}>;
-      fn main(index : i32) {
-        let t = i32(localIndex);
-        var acc = 0.0;
-        for (var i = t; i < uniforms.len; i = i + ${WG}) { acc = acc + a[i] * b[i]; }
-        red[t] = acc;
-        workgroupBarrier();
-        ${treeSum('red', WG, 1, 't', '0')}
-        if (t == 0) { result[0] = red[0]; }
-      }`;
-  }
-}
-
-/** An elementwise program over `shape`: one thread per output element (`main(index)`, index < uniforms.size). */
-abstract class ElementwiseProgram extends Program {
-  outputShape: number[];
-  dispatch: [number, number, number];
-  size = true;
-  override workgroupSize: [number, number, number] = [64, 1, 1];
-
-  constructor(shape: number[]) {
-    super();
-    this.outputShape = [...shape];
-    this.dispatch = [Math.ceil(tf.util.sizeFromShape(shape) / 64), 1, 1];
-  }
-}
-
-/** x / s[0]. */
-class DivideByScalarProgram extends ElementwiseProgram {
-  variableNames = ['x', 's'];
-  shaderKey = 'redoDivideByScalar';
-
-  getUserCode(): string {
-    return `
-      fn main(index : i32) {
-        if (index < uniforms.size) { result[index] = x[index] / s[0]; }
-      }`;
-  }
-}
-
-/** dw[i, j] = dy[i, j]/σ − (d/σ²)·v[i]·u[j] (dy, dw [K, N]; d = Σ dy⊙w, σ: [1] each). */
-class SNGradProgram extends ElementwiseProgram {
-  variableNames = ['dy', 'u', 'v', 'sigma', 'd'];
-  shaderKey = 'redoSNGrad';
-  uniforms = 'n : i32,';
-
-  getUserCode(): string {
-    return `
-      fn main(index : i32) {
-        if (index < uniforms.size) {
-          let sg = sigma[0];
-          let c = d[0] / (sg * sg);
-          result[index] = dy[index] / sg - c * v[index / uniforms.n] * u[index % uniforms.n];
-        }
-      }`;
-  }
-}
+/** One workgroup: d = Σ dy⊙w, then dw = dy/σ − (d/σ²)·v uᵀ (dy, w, dw as [K, N]; σ [1]). */
+const NORMALIZE_GRAD: Spec = {
+  key: 'redoSNNormalizeGrad',
+  inputs: ['dy', 'w', 'u', 'v', 'sigma'],
+  outputs: ['dw'],
+  uniforms: ['len : i32', 'n : i32'],
+  workgroups: 1,
+  main: `
+    var<workgroup> red : array<f32, ${WG}>;
+    fn main() {
+      var acc = 0.0;
+      for (var i = t; i < uniforms.len; i = i + ${WG}) { acc = acc + dy[i] * w[i]; }
+      red[t] = acc;
+      ${treeSum('red', WG, 1, 't', '0')}
+      let sg = sigma[0];
+      let c = red[0] / (sg * sg);
+      for (var i = t; i < uniforms.len; i = i + ${WG}) { dw[i] = dy[i] / sg - c * v[i / uniforms.n] * u[i % uniforms.n]; }
+    }`,
+};
 
 /**
- * The per-channel programs over x [B, H·W, C]: a workgroup of TC channels × TP pixel lanes (TC·TP = 256; adjacent
- * threads read adjacent channels) per image and group of TC channels; each lane walks H·W in steps of TP.
+ * The per-channel programs over x [B, H·W, C]: a workgroup of TC channels × 256/TC pixel lanes (adjacent threads read
+ * adjacent channels) per image and group of TC channels; each lane walks H·W in steps of its lane count. Threads whose
+ * channel is past C only join the barriers.
  */
-abstract class ChannelProgram extends Program {
-  dispatch: [number, number, number];
-  uniforms = 'hw : i32, c : i32, groups : i32, eps : f32,';
-  protected readonly tc: number;
-
-  constructor(
-    b: number,
-    c: number,
-    readonly outputShape: number[],
-  ) {
-    super();
-    this.tc = Math.min(32, 2 ** Math.ceil(Math.log2(c)));
-    this.dispatch = [b * Math.ceil(c / this.tc), 1, 1];
-  }
-
-  /** Declares t, lane, lc, ch (channel; may be ≥ C: such threads only join the barriers), bi and base. */
-  protected prologue(): string {
-    return `
-        let wg = ${WORKGROUP_INDEX};
-        let t = i32(localIndex);
-        let lane = t / ${this.tc};
-        let lc = t % ${this.tc};
-        let bi = wg / uniforms.groups;
-        let ch = (wg % uniforms.groups) * ${this.tc} + lc;
-        let live = ch < uniforms.c;
-        let base = bi * uniforms.hw * uniforms.c + ch;`;
-  }
-
-  /** The per-channel sum of `red` (written by every thread) into `into`, readable by all threads after. */
-  protected channelSum(red: string, into: string): string {
-    return `
-        workgroupBarrier();
-        ${treeSum(red, WG / this.tc, this.tc, 'lane', 'lc')}
-        let ${into} = ${red}[lc];
-        workgroupBarrier();`;
-  }
+function channelTc(c: number): number {
+  return Math.min(32, 2 ** Math.ceil(Math.log2(c)));
 }
 
-/** stats [B, C, 2]: per image and channel the mean over H·W and √(var + ε) (biased variance, two passes). */
-class InstanceNormStatsProgram extends ChannelProgram {
-  variableNames = ['x'];
-  shaderKey: string;
-
-  constructor(b: number, c: number) {
-    super(b, c, [b, c, 2]);
-    this.shaderKey = `redoInstanceNormStats_${this.tc}`;
-  }
-
-  getUserCode(): string {
-    const lanes = WG / this.tc;
-    return `
-      var<workgroup> red : array<f32, ${WG}>;
-      fn main(index : i32) {
-        ${this.prologue()}
-        var s = 0.0;
-        if (live) { for (var p = lane; p < uniforms.hw; p = p + ${lanes}) { s = s + x[base + p * uniforms.c]; } }
-        red[t] = s;
-        ${this.channelSum('red', 'total')}
-        let mean = total / f32(uniforms.hw);
-        var q = 0.0;
-        if (live) {
-          for (var p = lane; p < uniforms.hw; p = p + ${lanes}) {
-            let dd = x[base + p * uniforms.c] - mean;
-            q = q + dd * dd;
-          }
-        }
-        red[t] = q;
-        ${this.channelSum('red', 'sq')}
-        if (live && lane == 0) {
-          let o = (bi * uniforms.c + ch) * 2;
-          result[o] = mean;
-          result[o + 1] = sqrt(sq / f32(uniforms.hw) + uniforms.eps);
-        }
-      }`;
-  }
+function channelPrologue(tc: number): string {
+  return `
+      let lanes = ${WG / tc};
+      let lane = t / ${tc};
+      let lc = t % ${tc};
+      let bi = wg / uniforms.groups;
+      let ch = (wg % uniforms.groups) * ${tc} + lc;
+      let live = ch < uniforms.c;
+      let base = bi * uniforms.hw * uniforms.c + ch;
+      let hw = f32(uniforms.hw);`;
 }
 
-/** y = (x − mean)/√(var + ε) elementwise, from stats [B, C, 2]. */
-class InstanceNormApplyProgram extends ElementwiseProgram {
-  variableNames = ['x', 'stats'];
-  shaderKey = 'redoInstanceNormApply';
-  uniforms = 'hw : i32, c : i32,';
-
-  getUserCode(): string {
-    return `
-      fn main(index : i32) {
-        if (index < uniforms.size) {
-          let o = ((index / (uniforms.hw * uniforms.c)) * uniforms.c + index % uniforms.c) * 2;
-          result[index] = (x[index] - stats[o]) / stats[o + 1];
-        }
-      }`;
-  }
+/** The per-channel sum of `red` (every thread wrote its part) as `into`, for every thread. */
+function channelSum(red: string, tc: number, into: string): string {
+  return `${treeSum(red, WG / tc, tc, 'lane', 'lc')}
+      let ${into} = ${red}[lc];
+      workgroupBarrier();`;
 }
+
+const CHANNEL_UNIFORMS = ['hw : i32', 'c : i32', 'groups : i32', 'eps : f32'];
+
+/**
+ * Instance norm: per image and channel the mean and √(var + ε) over H·W (biased variance, two passes as tf.moments),
+ * into stats [B, C, 2], and y = (x − mean)/√(var + ε).
+ */
+const instanceNormSpec = (tc: number): Spec => ({
+  key: `redoInstanceNorm_${tc}`,
+  inputs: ['x'],
+  outputs: ['y', 'stats'],
+  uniforms: CHANNEL_UNIFORMS,
+  workgroups: 0,
+  main: `
+    var<workgroup> red : array<f32, ${WG}>;
+    fn main() {
+      ${channelPrologue(tc)}
+      var s = 0.0;
+      if (live) { for (var p = lane; p < uniforms.hw; p = p + lanes) { s = s + x[base + p * uniforms.c]; } }
+      red[t] = s;
+      ${channelSum('red', tc, 'total')}
+      let mean = total / hw;
+      var q = 0.0;
+      if (live) {
+        for (var p = lane; p < uniforms.hw; p = p + lanes) {
+          let dd = x[base + p * uniforms.c] - mean;
+          q = q + dd * dd;
+        }
+      }
+      red[t] = q;
+      ${channelSum('red', tc, 'sq')}
+      let sd = sqrt(sq / hw + uniforms.eps);
+      if (live) {
+        if (lane == 0) {
+          stats[(bi * uniforms.c + ch) * 2] = mean;
+          stats[(bi * uniforms.c + ch) * 2 + 1] = sd;
+        }
+        for (var p = lane; p < uniforms.hw; p = p + lanes) {
+          let i = base + p * uniforms.c;
+          y[i] = (x[i] - mean) / sd;
+        }
+      }
+    }`,
+});
 
 /** dx = (dy − mean(dy) − ŷ·mean(dy⊙ŷ))/√(var + ε) per image and channel, ŷ the normalised output. */
-class InstanceNormGradProgram extends ChannelProgram {
-  variableNames = ['dy', 'y', 'stats'];
-  shaderKey: string;
-
-  constructor(b: number, c: number, shape: number[]) {
-    super(b, c, shape);
-    this.shaderKey = `redoInstanceNormGrad_${this.tc}`;
-  }
-
-  getUserCode(): string {
-    const lanes = WG / this.tc;
-    return `
-      var<workgroup> red : array<f32, ${WG}>;
-      var<workgroup> red2 : array<f32, ${WG}>;
-      fn main(index : i32) {
-        ${this.prologue()}
-        var s = 0.0;
-        var s2 = 0.0;
-        if (live) {
-          for (var p = lane; p < uniforms.hw; p = p + ${lanes}) {
-            let g = dy[base + p * uniforms.c];
-            s = s + g;
-            s2 = s2 + g * y[base + p * uniforms.c];
-          }
+const instanceNormGradSpec = (tc: number): Spec => ({
+  key: `redoInstanceNormGrad_${tc}`,
+  inputs: ['dy', 'y', 'stats'],
+  outputs: ['dx'],
+  uniforms: CHANNEL_UNIFORMS,
+  workgroups: 0,
+  main: `
+    var<workgroup> red : array<f32, ${WG}>;
+    var<workgroup> red2 : array<f32, ${WG}>;
+    fn main() {
+      ${channelPrologue(tc)}
+      var s = 0.0;
+      var s2 = 0.0;
+      if (live) {
+        for (var p = lane; p < uniforms.hw; p = p + lanes) {
+          let g = dy[base + p * uniforms.c];
+          s = s + g;
+          s2 = s2 + g * y[base + p * uniforms.c];
         }
-        red[t] = s;
-        red2[t] = s2;
-        ${this.channelSum('red', 'sdy')}
-        ${treeSum('red2', lanes, this.tc, 'lane', 'lc')}
-        let sdyy = red2[lc];
-        if (live) {
-          let hw = f32(uniforms.hw);
-          let mdy = sdy / hw;
-          let mdyy = sdyy / hw;
-          let sd = stats[(bi * uniforms.c + ch) * 2 + 1];
-          for (var p = lane; p < uniforms.hw; p = p + ${lanes}) {
-            let i = base + p * uniforms.c;
-            result[i] = (dy[i] - mdy - y[i] * mdyy) / sd;
-          }
+      }
+      red[t] = s;
+      red2[t] = s2;
+      ${channelSum('red', tc, 'sdy')}
+      ${channelSum('red2', tc, 'sdyy')}
+      if (live) {
+        let mdy = sdy / hw;
+        let mdyy = sdyy / hw;
+        let sd = stats[(bi * uniforms.c + ch) * 2 + 1];
+        for (var p = lane; p < uniforms.hw; p = p + lanes) {
+          let i = base + p * uniforms.c;
+          dx[i] = (dy[i] - mdy - y[i] * mdyy) / sd;
         }
-      }`;
-  }
-}
-
-/** Scalar uniforms, one entry each (TF.js aligns an entry of n numbers as a vecn). */
-const int = (...data: number[]): Uniforms => data.map((d) => ({ type: 'int32', data: [d] }));
-const float = (...data: number[]): Uniforms => data.map((d) => ({ type: 'float32', data: [d] }));
-
-function run(backend: WebGPUBackend, program: Program, inputs: tf.TensorInfo[], uniforms: Uniforms): tf.TensorInfo {
-  if (inputs.some((t) => t.dtype !== 'float32')) throw new Error(`${program.shaderKey}: float32 inputs only`);
-  return backend.runWebGPUProgram(program, inputs, 'float32', uniforms);
-}
+      }
+    }`,
+});
 
 type Kernel = (inputs: tf.NamedTensorInfoMap, backend: WebGPUBackend, attrs: Record<string, number>) => tf.TensorInfo | tf.TensorInfo[];
 
@@ -347,46 +317,34 @@ type Kernel = (inputs: tf.NamedTensorInfoMap, backend: WebGPUBackend, attrs: Rec
 const powerIteration: Kernel = ({ w, u }, backend, { eps }) => {
   const n = u!.shape[0]!;
   const k = tf.util.sizeFromShape(w!.shape) / n;
-  const sizes = [...int(k, n), ...float(eps!)];
-  const v = run(backend, new MatVecNormProgram(k, n, false), [w!, u!], sizes);
-  const u2 = run(backend, new MatVecNormProgram(k, n, true), [w!, v], sizes);
-  return [u2, v];
+  return run(backend, POWER_ITERATION, [w!, u!], [[n], [k]], [...int(k, n), ...float(eps!)]);
 };
 
 /** [w/σ, σ] with σ = vᵀ·wm·u. */
-const normalize: Kernel = ({ w, u, v }, backend) => {
-  const n = u!.shape[0]!;
-  const sigma = run(backend, new SigmaProgram(), [w!, u!, v!], int(v!.shape[0]!, n));
-  const wn = run(backend, new DivideByScalarProgram(w!.shape), [w!, sigma], []);
-  return [wn, sigma];
-};
+const normalize: Kernel = ({ w, u, v }, backend) => run(backend, NORMALIZE, [w!, u!, v!], [w!.shape, [1]], int(v!.shape[0]!, u!.shape[0]!));
 
 /** d(w/σ)/dw with u, v constant. */
-const normalizeGrad: Kernel = ({ dy, w, u, v, sigma }, backend) => {
-  const d = run(backend, new DotProgram(), [dy!, w!], int(tf.util.sizeFromShape(dy!.shape)));
-  const dw = run(backend, new SNGradProgram(dy!.shape), [dy!, u!, v!, sigma!, d], int(u!.shape[0]!));
-  backend.disposeData(d.dataId);
-  return dw;
-};
+const normalizeGrad: Kernel = ({ dy, w, u, v, sigma }, backend) =>
+  run(backend, NORMALIZE_GRAD, [dy!, w!, u!, v!, sigma!], [dy!.shape], int(tf.util.sizeFromShape(dy!.shape), u!.shape[0]!))[0]!;
 
-const dims = (x: tf.TensorInfo) => {
+/** A per-channel program's spec with its workgroup count and uniforms for x [B, H, W, C]. */
+function perChannel(make: (tc: number) => Spec, x: tf.TensorInfo, eps: number): { spec: Spec; uniforms: Uniforms } {
   const [b, h, w, c] = x.shape as [number, number, number, number];
-  return { b, hw: h * w, c };
-};
+  const tc = channelTc(c);
+  const groups = Math.ceil(c / tc);
+  return { spec: { ...make(tc), workgroups: b * groups }, uniforms: [...int(h * w, c, groups), ...float(eps)] };
+}
 
 /** [y, stats [B, C, 2]] for x [B, H, W, C]. */
 const instanceNorm: Kernel = ({ x }, backend, { eps }) => {
-  const { b, hw, c } = dims(x!);
-  const stats = new InstanceNormStatsProgram(b, c);
-  const st = run(backend, stats, [x!], [...int(hw, c, stats.dispatch[0] / b), ...float(eps!)]);
-  const y = run(backend, new InstanceNormApplyProgram(x!.shape), [x!, st], int(hw, c));
-  return [y, st];
+  const { spec, uniforms } = perChannel(instanceNormSpec, x!, eps!);
+  const [b, , , c] = x!.shape;
+  return run(backend, spec, [x!], [x!.shape, [b!, c!, 2]], uniforms);
 };
 
 const instanceNormGrad: Kernel = ({ dy, y, rstd }, backend) => {
-  const { b, hw, c } = dims(dy!);
-  const program = new InstanceNormGradProgram(b, c, dy!.shape);
-  return run(backend, program, [dy!, y!, rstd!], [...int(hw, c, program.dispatch[0] / b), ...float(0)]);
+  const { spec, uniforms } = perChannel(instanceNormGradSpec, dy!, 0);
+  return run(backend, spec, [dy!, y!, rstd!], [dy!.shape], uniforms)[0]!;
 };
 
 const KERNELS: ReadonlyArray<[string, Kernel]> = [

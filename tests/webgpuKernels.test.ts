@@ -11,6 +11,7 @@ import { preset, RedoModel, RedoTrainer, disposeLosses } from '../src/redo';
 import { instanceNorm, SNConv } from '../src/redo/layers';
 import { ParamStore } from '../src/redo/params';
 import { Rng } from '../src/redo/random';
+import { Adam } from '../src/redo/adam';
 import { useWebgpuFusedKernels } from '../src/redo/webgpuKernels';
 import { INSTANCE_NORM, INSTANCE_NORM_GRAD, SN_NORMALIZE_GRAD } from '../src/redo/fusedOps';
 import { setupBackend } from '../src/node/backend';
@@ -104,6 +105,64 @@ describe('fused ops on webgpu against the composed TF.js ops they replace', () =
     expect(rel(a.g, b.g)).toBeLessThan(2e-5);
     expect(b.leaked).toBe(0);
   }, 120_000);
+
+  /** Three Adam steps over nine parameters of odd sizes (more than one split program), fused or composed. */
+  async function adam(fused: boolean, weightDecay: number, beta1: number) {
+    useWebgpuFusedKernels(fused);
+    const shapes = [[3, 3, 2, 5], [5], [7, 11], [1], [300], [2, 2], [4, 1, 1, 3], [9], [17]];
+    const params = shapes.map((s, i) => ({ key: `p${i}`, variable: tf.variable(tf.tensor(values(tf.util.sizeFromShape(s), i), s)) }));
+    const opt = new Adam(params, { lr: 0.01, beta1, beta2: 0.99, epsilon: 1e-8, weightDecay });
+    const before = tf.memory().numTensors;
+    for (let step = 0; step < 3; step++) {
+      const grads = new Map(params.map((p, i) => [p.key, tf.tensor(values(p.variable.size, 10 * step + i), p.variable.shape)] as const));
+      opt.apply(grads);
+      tf.dispose([...grads.values()]);
+    }
+    const leaked = tf.memory().numTensors - before;
+    const out = await Promise.all(params.map((p) => p.variable.data()));
+    const { m, v } = opt.state();
+    const moments = await Promise.all([...m.values(), ...v.values()].map((t) => t.data()));
+    tf.dispose([...m.values(), ...v.values()]);
+    opt.dispose();
+    params.forEach((p) => p.variable.dispose());
+    useWebgpuFusedKernels(true);
+    return { params: out.flatMap((a) => Array.from(a)), moments: moments.flatMap((a) => Array.from(a)), leaked };
+  }
+
+  it.each([
+    [0, 0.5],
+    [1e-4, 0],
+  ])('Adam (weight decay %f, β1 %f): parameters and moments after three steps', async (weightDecay, beta1) => {
+    const a = await adam(false, weightDecay, beta1);
+    const b = await adam(true, weightDecay, beta1);
+    expect(rel(a.params, b.params)).toBeLessThan(1e-6);
+    expect(rel(a.moments, b.moments)).toBeLessThan(1e-6);
+    expect(b.leaked).toBe(0);
+  }, 120_000);
+
+  it('Adam on webgpu: one dispatch for the update, one per seven parameters for the split', async () => {
+    // 1,000+ elements each: smaller tensors may be computed on the CPU by TF.js's webgpu backend
+    const params = Array.from({ length: 9 }, (_, i) => ({ key: `p${i}`, variable: tf.variable(tf.ones([1000 + i])) }));
+    const opt = new Adam(params, { lr: 0.01, beta1: 0.5, beta2: 0.99, epsilon: 1e-8, weightDecay: 0 });
+    const grads = new Map(params.map((p) => [p.key, tf.onesLike(p.variable)] as const));
+    const count = (fused: boolean) => {
+      useWebgpuFusedKernels(fused);
+      const c = new WorkCounter();
+      opt.apply(grads);
+      useWebgpuFusedKernels(true);
+      return c.stop().dispatches!;
+    };
+    const composed = count(false);
+    const fused = count(true);
+    // both: two concatenations (gradients, parameters) of nine vectors, three programs each in TF.js (seven inputs,
+    // the other two, then both); composed: ~12 elementwise programs and nine slices; fused: one update, two splits
+    expect(composed - fused).toBeGreaterThanOrEqual(9 + 12 - 3);
+    expect(fused).toBe(2 * 3 + 1 + 2);
+    expect(Array.from(await params[8]!.variable.data())[0]).toBeLessThan(1);
+    tf.dispose([...grads.values()]);
+    opt.dispose();
+    params.forEach((p) => p.variable.dispose());
+  });
 
   it('one dispatch each: a power iteration, W/σ, its gradient, an instance norm, its gradient', async () => {
     const store = new ParamStore(new Rng(7), 0.8, false);

@@ -15,6 +15,9 @@ export const SN_NORMALIZE = 'RedoSNNormalize';
 export const SN_NORMALIZE_GRAD = 'RedoSNNormalizeGrad';
 export const INSTANCE_NORM = 'RedoInstanceNorm';
 export const INSTANCE_NORM_GRAD = 'RedoInstanceNormGrad';
+/** Adam's update of a flat parameter vector, and its split back into parameters (webgpu only: src/redo/webgpuKernels.ts). */
+export const ADAM_UPDATE = 'RedoAdamUpdate';
+export const SPLIT_FLAT = 'RedoSplitFlat';
 
 /** How a backend's float32 tensors are read and new ones made (all outputs are allocated before any view is taken). */
 export interface FusedStorage {
@@ -218,4 +221,27 @@ export function fusedInstanceNorm(x: tf.Tensor4D, eps: number): tf.Tensor4D | nu
     };
   });
   return f(x) as tf.Tensor4D;
+}
+
+/** Adam's hyper-parameters for one step, bias corrections included (see src/redo/adam.ts). */
+export interface AdamStep {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  weightDecay: number;
+  bc1: number;
+  bc2: number;
+}
+
+/** [p', m', v'] of one Adam step over flat vectors (the arithmetic of src/redo/adam.ts), or null without the kernel. */
+export function fusedAdamUpdate(g: tf.Tensor, p: tf.Tensor, m: tf.Tensor, v: tf.Tensor, step: AdamStep): tf.Tensor[] | null {
+  if (!has(ADAM_UPDATE)) return null;
+  return tf.engine().runKernel(ADAM_UPDATE, { g, p, m, v }, { ...step }) as unknown as tf.Tensor[];
+}
+
+/** A flat vector cut into consecutive pieces of `sizes` (1-D each), or null without the kernel. Not differentiable. */
+export function splitFlat(x: tf.Tensor, sizes: number[]): tf.Tensor[] | null {
+  if (!has(SPLIT_FLAT)) return null;
+  return tf.engine().runKernel(SPLIT_FLAT, { x }, { sizes }) as unknown as tf.Tensor[];
 }

@@ -6,7 +6,9 @@
  *   memory, then the elementwise part; the power iteration's second half reads the first's v after a barrier);
  * - instance norm and its gradient: one workgroup per image and group of channels (two passes over H·W for the mean
  *   and variance as tf.moments, then the output). RedoInstanceNorm's second output here is stats [B, C, 2] (mean,
- *   √(var + ε)), read only by RedoInstanceNormGrad.
+ *   √(var + ε)), read only by RedoInstanceNormGrad;
+ * - Adam's step over a flat vector (p', m', v': one elementwise program) and its split back into parameters (seven per
+ *   program), which TF.js does as ~12 programs and one per parameter.
  * Several of them have two outputs, which TF.js's WebGPUProgram cannot express, so the WGSL is written whole here and
  * encoded through the backend's recordAndSubmit (see Spec). Sums run in float32 as TF.js's own reductions do (per
  * thread over a strided range, then a tree in workgroup memory).
@@ -15,7 +17,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
-import { INSTANCE_NORM, INSTANCE_NORM_GRAD, SN_NORMALIZE, SN_NORMALIZE_GRAD, SN_POWER_ITERATION } from './fusedOps';
+import { ADAM_UPDATE, INSTANCE_NORM, INSTANCE_NORM_GRAD, SN_NORMALIZE, SN_NORMALIZE_GRAD, SN_POWER_ITERATION, SPLIT_FLAT } from './fusedOps';
+import type { AdamStep } from './fusedOps';
 
 const BACKEND = 'webgpu';
 /** Threads of every program (a power of two: the tree reductions halve it; WebGPU's default limit is 256). */
@@ -347,12 +350,91 @@ const instanceNormGrad: Kernel = ({ dy, y, rstd }, backend) => {
   return run(backend, spec, [dy!, y!, rstd!], [dy!.shape], uniforms)[0]!;
 };
 
+/** Threads per workgroup of the elementwise programs below: one element each. */
+const flatWorkgroups = (n: number, spec: string): number => {
+  const w = Math.ceil(n / WG);
+  if (w > 65535) throw new Error(`${spec}: ${n} elements is more than one dispatch of ${WG}-thread workgroups covers`);
+  return w;
+};
+
+/** Adam's step over flat vectors in the order of src/redo/adam.ts's composed ops: p', m', v' in one program. */
+const ADAM: Spec = {
+  key: 'redoAdamUpdate',
+  inputs: ['g0', 'p', 'm', 'v'],
+  outputs: ['po', 'mo', 'vo'],
+  uniforms: ['len : i32', 'decay : i32', 'momentum : i32', 'wd : f32', 'b1 : f32', 'c1 : f32', 'b2 : f32', 'c2 : f32',
+    'rbc2 : f32', 'eps : f32', 'rate : f32'],
+  workgroups: 0,
+  main: `
+    fn main() {
+      let i = wg * ${WG} + t;
+      if (i >= uniforms.len) { return; }
+      var g = g0[i];
+      if (uniforms.decay != 0) { g = g + p[i] * uniforms.wd; }
+      var m1 = g;
+      if (uniforms.momentum != 0) { m1 = m[i] * uniforms.b1 + g * uniforms.c1; }
+      let v1 = v[i] * uniforms.b2 + (g * g) * uniforms.c2;
+      let denom = sqrt(v1) * uniforms.rbc2 + uniforms.eps;
+      po[i] = p[i] - (m1 / denom) * uniforms.rate;
+      mo[i] = m1;
+      vo[i] = v1;
+    }`,
+};
+
+const adamUpdate: Kernel = ({ g, p, m, v }, backend, attrs) => {
+  const { lr, beta1, beta2, epsilon, weightDecay, bc1, bc2 } = attrs as unknown as AdamStep;
+  const n = g!.shape[0]!;
+  const spec = { ...ADAM, workgroups: flatWorkgroups(n, ADAM.key) };
+  const uniforms = [
+    ...int(n, weightDecay > 0 ? 1 : 0, beta1 === 0 ? 0 : 1),
+    ...float(weightDecay, beta1, 1 - beta1, beta2, 1 - beta2, 1 / Math.sqrt(bc2), epsilon, lr / bc1),
+  ];
+  return run(backend, spec, [g!, p!, m!, v!], [[n], [n], [n]], uniforms);
+};
+
+/** Up to this many pieces per split program: one input and the outputs within WebGPU's default 8 storage buffers. */
+const SPLIT_OUTPUTS = 7;
+
+/** Pieces j = 0…k−1 of x: o_j[i] = x[start_j + i] for i < size_j; one thread per element of the largest piece. */
+const splitSpec = (k: number): Spec => ({
+  key: `redoSplitFlat_${k}`,
+  inputs: ['x'],
+  outputs: Array.from({ length: k }, (_, j) => `o${j}`),
+  uniforms: Array.from({ length: k }, (_, j) => [`start${j} : i32`, `len${j} : i32`]).flat(),
+  workgroups: 0,
+  main: `
+    fn main() {
+      let i = wg * ${WG} + t;
+      ${Array.from({ length: k }, (_, j) => `if (i < uniforms.len${j}) { o${j}[i] = x[uniforms.start${j} + i]; }`).join('\n      ')}
+    }`,
+});
+
+const splitFlatKernel: Kernel = ({ x }, backend, attrs) => {
+  const sizes = (attrs as unknown as { sizes: number[] }).sizes;
+  if (sizes.reduce((a, b) => a + b, 0) !== x!.shape[0]) throw new Error(`${SPLIT_FLAT}: sizes do not add up to ${x!.shape[0]}`);
+  const out: tf.TensorInfo[] = [];
+  let start = 0;
+  for (let j = 0; j < sizes.length; j += SPLIT_OUTPUTS) {
+    const group = sizes.slice(j, j + SPLIT_OUTPUTS);
+    const spec = { ...splitSpec(group.length), workgroups: flatWorkgroups(Math.max(...group), SPLIT_FLAT) };
+    const uniforms = group.flatMap((n) => {
+      const u = int(start, n);
+      start += n;
+      return u;
+    });
+    out.push(...run(backend, spec, [x!], group.map((n) => [n]), uniforms));
+  }
+  return out;
+};
+
 const KERNELS: ReadonlyArray<[string, Kernel]> = [
   [SN_POWER_ITERATION, powerIteration],
   [SN_NORMALIZE, normalize],
   [SN_NORMALIZE_GRAD, normalizeGrad],
   [INSTANCE_NORM, instanceNorm],
   [INSTANCE_NORM_GRAD, instanceNormGrad],
+  [ADAM_UPDATE, adamUpdate],
+  [SPLIT_FLAT, splitFlatKernel],
 ];
 
 /**

@@ -12,7 +12,7 @@ import { instanceNorm, SNConv } from '../src/redo/layers';
 import { ParamStore } from '../src/redo/params';
 import { Rng } from '../src/redo/random';
 import { Adam } from '../src/redo/adam';
-import { useWebgpuFusedKernels } from '../src/redo/webgpuKernels';
+import { useWebgpuFusedKernels, useWebgpuKernelOverrides } from '../src/redo/webgpuKernels';
 import { INSTANCE_NORM, INSTANCE_NORM_GRAD, SN_NORMALIZE_GRAD } from '../src/redo/fusedOps';
 import { setupBackend } from '../src/node/backend';
 import { WorkCounter } from '../src/worker/dispatchCounter';
@@ -162,6 +162,45 @@ describe('fused ops on webgpu against the composed TF.js ops they replace', () =
     tf.dispose([...grads.values()]);
     opt.dispose();
     params.forEach((p) => p.variable.dispose());
+  });
+
+  it.each([
+    [[2, 5, 7, 3], [0, 1, 2], false],
+    [[2, 5, 7, 40], [1, 2], true],
+    [[300, 6], [0], false],
+    [[3, 4, 6], [0, 1], true],
+  ] as Array<[number[], number[], boolean]>)('Sum of %j over %j (keepDims %s): one program, as TF.js sums', async (shape, axes, keepDims) => {
+    const x = tf.tensor(values(tf.util.sizeFromShape(shape), 6), shape);
+    const sum = async (ours: boolean) => {
+      useWebgpuKernelOverrides(ours);
+      const c = new WorkCounter();
+      const y = tf.sum(x, axes, keepDims);
+      const dispatches = c.stop().dispatches!;
+      useWebgpuKernelOverrides(true);
+      const out = { shape: y.shape, v: await y.data(), dispatches };
+      y.dispose();
+      return out;
+    };
+    const a = await sum(false);
+    const b = await sum(true);
+    expect(b.shape).toEqual(a.shape);
+    expect(b.dispatches).toBe(1);
+    // against the sums in double: within float32 rounding of Σ|x| for ours and TF.js's alike
+    const xs = await x.data();
+    const prod = (d: number[]) => d.reduce((p, q) => p * q, 1);
+    const [na, nr, nc] = [prod(shape.slice(0, axes[0])), prod(axes.map((d) => shape[d]!)), prod(shape.slice(axes[axes.length - 1]! + 1))];
+    for (let i = 0; i < na * nc; i++) {
+      const [ai, ci] = [Math.floor(i / nc), i % nc];
+      let exact = 0;
+      let abs = 0;
+      for (let r = 0; r < nr; r++) {
+        exact += xs[(ai * nr + r) * nc + ci]!;
+        abs += Math.abs(xs[(ai * nr + r) * nc + ci]!);
+      }
+      expect(Math.abs(b.v[i]! - exact), `ours at ${i}`).toBeLessThanOrEqual(2e-7 * abs);
+      expect(Math.abs(a.v[i]! - exact), `TF.js at ${i}`).toBeLessThanOrEqual(2e-7 * abs);
+    }
+    x.dispose();
   });
 
   it('one dispatch each: a power iteration, W/σ, its gradient, an instance norm, its gradient', async () => {

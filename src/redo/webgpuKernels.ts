@@ -427,6 +427,50 @@ const splitFlatKernel: Kernel = ({ x }, backend, attrs) => {
   return out;
 };
 
+/** out[a, ch] = Σ_r x[a, r, ch] for x viewed as [A, R, C]: the per-channel workgroups with A for images, R for pixels. */
+const reduceMiddleSpec = (tc: number): Spec => ({
+  key: `redoSumMiddle_${tc}`,
+  inputs: ['x'],
+  outputs: ['out'],
+  uniforms: CHANNEL_UNIFORMS,
+  workgroups: 0,
+  main: `
+    var<workgroup> red : array<f32, ${WG}>;
+    fn main() {
+      ${channelPrologue(tc)}
+      var s = 0.0;
+      if (live) { for (var p = lane; p < uniforms.hw; p = p + lanes) { s = s + x[base + p * uniforms.c]; } }
+      red[t] = s;
+      ${channelSum('red', tc, 'total')}
+      if (live && lane == 0) { out[bi * uniforms.c + ch] = total; }
+    }`,
+});
+
+/**
+ * Sum over a block of consecutive axes that leaves the innermost one (a bias gradient's sum over B, H, W; conditional
+ * instance norm's over H, W), which TF.js's webgpu backend does as a transpose then a reduction: here one program.
+ * Anything else goes to TF.js's own kernel.
+ */
+function sumOverride(original: tf.KernelConfig): tf.KernelFunc {
+  return (args) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    const { axis, keepDims } = args.attrs as unknown as tf.SumAttrs;
+    const axes = tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
+    const last = axes[axes.length - 1]!;
+    const contiguous = axes.every((a, i) => a === axes[0]! + i);
+    if (x.dtype !== 'float32' || axes.length === 0 || !contiguous || last === x.shape.length - 1) return original.kernelFunc(args);
+    const backend = args.backend as unknown as WebGPUBackend;
+    const size = (dims: number[]) => dims.reduce((p, d) => p * d, 1);
+    const [a, r, c] = [size(x.shape.slice(0, axes[0])), size(axes.map((d) => x.shape[d]!)), size(x.shape.slice(last + 1))];
+    if (a * r * c === 0) return original.kernelFunc(args);
+    const tc = channelTc(c);
+    const groups = Math.ceil(c / tc);
+    const spec = { ...reduceMiddleSpec(tc), workgroups: a * groups };
+    const outShape = keepDims ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !axes.includes(i));
+    return run(backend, spec, [x], [outShape], [...int(r, c, groups), ...float(0)])[0]!;
+  };
+}
+
 const KERNELS: ReadonlyArray<[string, Kernel]> = [
   [SN_POWER_ITERATION, powerIteration],
   [SN_NORMALIZE, normalize],
@@ -451,4 +495,19 @@ export function useWebgpuFusedKernels(on = true): void {
       kernelFunc: ({ inputs, backend, attrs }) => kernel(inputs, backend as unknown as WebGPUBackend, (attrs ?? {}) as Record<string, number>),
     });
   }
+}
+
+let tfjsSum: tf.KernelConfig | undefined;
+
+/**
+ * Puts this file's kernels over TF.js's own webgpu ones (Sum: see sumOverride). Call after tfjs-backend-webgpu has been
+ * imported (its registrations replace earlier ones of the same name), as src/node/backend.ts and src/worker/backend.ts
+ * do; `on` false puts TF.js's own back.
+ */
+export function useWebgpuKernelOverrides(on = true): void {
+  const current = tf.getKernel(tf.Sum, BACKEND);
+  if (!current) throw new Error('tfjs-backend-webgpu is not loaded: it has no Sum kernel');
+  if (!tfjsSum || current.kernelFunc === tfjsSum.kernelFunc) tfjsSum = current;
+  tf.unregisterKernel(tf.Sum, BACKEND);
+  tf.registerKernel(on ? { ...tfjsSum, kernelFunc: sumOverride(tfjsSum) } : tfjsSum);
 }

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '../src/redo/tf';
 import { preset, RedoModel, RedoTrainer, disposeLosses } from '../src/redo';
-import { instanceNorm, SNConv } from '../src/redo/layers';
+import { instanceNorm, instanceNormAffineRelu, SNConv } from '../src/redo/layers';
 import { ParamStore } from '../src/redo/params';
 import { Rng } from '../src/redo/random';
 import { Adam } from '../src/redo/adam';
@@ -103,6 +103,44 @@ describe('fused ops on webgpu against the composed TF.js ops they replace', () =
     const b = await norm(true, shape);
     expect(rel(a.y, b.y)).toBeLessThan(2e-5);
     expect(rel(a.g, b.g)).toBeLessThan(2e-5);
+    expect(b.leaked).toBe(0);
+  }, 120_000);
+
+  /** relu(instanceNorm(x)·γ + β) and the gradients in x, γ, β, fused or composed; γ, β [C] or [B, 1, 1, C]. */
+  async function affineRelu(fused: boolean, shape: [number, number, number, number], perImage: boolean) {
+    useWebgpuFusedKernels(fused);
+    const n = tf.util.sizeFromShape(shape);
+    const [b, , , c] = shape;
+    const ps = perImage ? [b, 1, 1, c] : [c];
+    const x = tf.tensor4d(values(n, 1).map((v, i) => v * (1 + (i % c)) + (i % 3)), shape);
+    const gamma = tf.tensor(values(tf.util.sizeFromShape(ps), 7).map((v) => v + 0.5), ps);
+    const beta = tf.tensor(values(tf.util.sizeFromShape(ps), 8).map((v) => v * 0.5), ps);
+    const w = tf.tensor4d(values(n, 2), shape);
+    const before = tf.memory().numTensors;
+    const f = (xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(instanceNormAffineRelu(xx as tf.Tensor4D, gg, bb), w));
+    const y = instanceNormAffineRelu(x, gamma, beta);
+    const [dx, dg, db] = tf.grads(f)([x, gamma, beta]);
+    const out = { y: await y.data(), dx: await dx!.data(), dg: await dg!.data(), db: await db!.data(), shapes: [dg!.shape, db!.shape] };
+    tf.dispose([y, dx!, dg!, db!]);
+    const leaked = tf.memory().numTensors - before;
+    tf.dispose([x, gamma, beta, w]);
+    useWebgpuFusedKernels(true);
+    return { ...out, leaked };
+  }
+
+  it.each([
+    [[2, 5, 7, 3], false],
+    [[2, 5, 7, 3], true],
+    [[1, 9, 9, 40], true],
+    [[3, 16, 16, 8], false],
+  ] as Array<[[number, number, number, number], boolean]>)('instance norm + γ, β + relu %j (per image %s): values, gradients in x, γ, β', async (shape, perImage) => {
+    const a = await affineRelu(false, shape, perImage);
+    const b = await affineRelu(true, shape, perImage);
+    expect(b.shapes).toEqual(a.shapes);
+    expect(rel(a.y, b.y)).toBeLessThan(2e-5);
+    expect(rel(a.dx, b.dx)).toBeLessThan(1e-4);
+    expect(rel(a.dg, b.dg)).toBeLessThan(2e-5);
+    expect(rel(a.db, b.db)).toBeLessThan(2e-5);
     expect(b.leaked).toBe(0);
   }, 120_000);
 

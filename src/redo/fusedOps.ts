@@ -17,6 +17,9 @@ export const INSTANCE_NORM = 'RedoInstanceNorm';
 export const INSTANCE_NORM_GRAD = 'RedoInstanceNormGrad';
 /** Adam's update of a flat parameter vector, and its split back into parameters (webgpu only: src/redo/webgpuKernels.ts). */
 export const ADAM_UPDATE = 'RedoAdamUpdate';
+/** relu(instanceNorm(x)·γ + β) and its gradient in x, γ, β (webgpu only). */
+export const INSTANCE_NORM_AFFINE_RELU = 'RedoInstanceNormAffineRelu';
+export const INSTANCE_NORM_AFFINE_RELU_GRAD = 'RedoInstanceNormAffineReluGrad';
 export const SPLIT_FLAT = 'RedoSplitFlat';
 
 /** How a backend's float32 tensors are read and new ones made (all outputs are allocated before any view is taken). */
@@ -244,4 +247,33 @@ export function fusedAdamUpdate(g: tf.Tensor, p: tf.Tensor, m: tf.Tensor, v: tf.
 export function splitFlat(x: tf.Tensor, sizes: number[]): tf.Tensor[] | null {
   if (!has(SPLIT_FLAT)) return null;
   return tf.engine().runKernel(SPLIT_FLAT, { x }, { sizes }) as unknown as tf.Tensor[];
+}
+
+/**
+ * relu(instanceNorm(x)·γ + β) for x [B, H, W, C] and γ, β of shape [C] (InstanceNorm2d's affine) or [B, 1, 1, C]
+ * (conditional instance norm), differentiable in all three, or null without the kernels.
+ */
+export function fusedInstanceNormAffineRelu(x: tf.Tensor4D, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor4D | null {
+  if (!has(INSTANCE_NORM_AFFINE_RELU) || !has(INSTANCE_NORM_AFFINE_RELU_GRAD)) return null;
+  const [b, , , c] = x.shape;
+  const rows = gamma.size / c; // 1 (shared by the batch) or B
+  if (beta.size !== gamma.size || (rows !== 1 && rows !== b) || gamma.shape[gamma.rank - 1] !== c) return null;
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [x0, g0, b0, save] = args as [tf.Tensor4D, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    const g2 = tf.reshape(g0, [rows, c]);
+    const b2 = tf.reshape(b0, [rows, c]);
+    const [y, stats] = tf.engine().runKernel(INSTANCE_NORM_AFFINE_RELU, { x: x0, gamma: g2, beta: b2 }, { eps }) as unknown as tf.Tensor[];
+    save([x0, stats!, g2, b2]);
+    return {
+      value: y as tf.Tensor4D,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, st, gs, bs] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+        const inputs = { dy, x: xs, stats: st, gamma: gs, beta: bs };
+        const [dx, dg, db] = tf.engine().runKernel(INSTANCE_NORM_AFFINE_RELU_GRAD, inputs, {}) as unknown as tf.Tensor[]; // [B, C] each
+        const fold = (t: tf.Tensor) => tf.reshape(rows === 1 ? tf.sum(t, 0) : t, gamma.shape);
+        return [dx!, fold(dg!), fold(db!)];
+      },
+    };
+  });
+  return f(x, gamma, beta) as tf.Tensor4D;
 }

@@ -17,7 +17,17 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
-import { ADAM_UPDATE, INSTANCE_NORM, INSTANCE_NORM_GRAD, SN_NORMALIZE, SN_NORMALIZE_GRAD, SN_POWER_ITERATION, SPLIT_FLAT } from './fusedOps';
+import {
+  ADAM_UPDATE,
+  INSTANCE_NORM,
+  INSTANCE_NORM_AFFINE_RELU,
+  INSTANCE_NORM_AFFINE_RELU_GRAD,
+  INSTANCE_NORM_GRAD,
+  SN_NORMALIZE,
+  SN_NORMALIZE_GRAD,
+  SN_POWER_ITERATION,
+  SPLIT_FLAT,
+} from './fusedOps';
 import type { AdamStep } from './fusedOps';
 
 const BACKEND = 'webgpu';
@@ -235,6 +245,26 @@ function channelSum(red: string, tc: number, into: string): string {
 
 const CHANNEL_UNIFORMS = ['hw : i32', 'c : i32', 'groups : i32', 'eps : f32'];
 
+/** The mean and √(var + ε) of this workgroup's channel as `mean`, `sd` (two passes over H·W as tf.moments). */
+const MOMENTS = `
+      var s = 0.0;
+      if (live) { for (var p = lane; p < uniforms.hw; p = p + lanes) { s = s + x[base + p * uniforms.c]; } }
+      red[t] = s;
+      CHANNEL_SUM_TOTAL
+      let mean = total / hw;
+      var q = 0.0;
+      if (live) {
+        for (var p = lane; p < uniforms.hw; p = p + lanes) {
+          let dd = x[base + p * uniforms.c] - mean;
+          q = q + dd * dd;
+        }
+      }
+      red[t] = q;
+      CHANNEL_SUM_SQ
+      let sd = sqrt(sq / hw + uniforms.eps);`;
+
+const moments = (tc: number) => MOMENTS.replace('CHANNEL_SUM_TOTAL', channelSum('red', tc, 'total')).replace('CHANNEL_SUM_SQ', channelSum('red', tc, 'sq'));
+
 /**
  * Instance norm: per image and channel the mean and √(var + ε) over H·W (biased variance, two passes as tf.moments),
  * into stats [B, C, 2], and y = (x − mean)/√(var + ε).
@@ -249,21 +279,7 @@ const instanceNormSpec = (tc: number): Spec => ({
     var<workgroup> red : array<f32, ${WG}>;
     fn main() {
       ${channelPrologue(tc)}
-      var s = 0.0;
-      if (live) { for (var p = lane; p < uniforms.hw; p = p + lanes) { s = s + x[base + p * uniforms.c]; } }
-      red[t] = s;
-      ${channelSum('red', tc, 'total')}
-      let mean = total / hw;
-      var q = 0.0;
-      if (live) {
-        for (var p = lane; p < uniforms.hw; p = p + lanes) {
-          let dd = x[base + p * uniforms.c] - mean;
-          q = q + dd * dd;
-        }
-      }
-      red[t] = q;
-      ${channelSum('red', tc, 'sq')}
-      let sd = sqrt(sq / hw + uniforms.eps);
+      ${moments(tc)}
       if (live) {
         if (lane == 0) {
           stats[(bi * uniforms.c + ch) * 2] = mean;
@@ -309,6 +325,93 @@ const instanceNormGradSpec = (tc: number): Spec => ({
         for (var p = lane; p < uniforms.hw; p = p + lanes) {
           let i = base + p * uniforms.c;
           dx[i] = (dy[i] - mdy - y[i] * mdyy) / sd;
+        }
+      }
+    }`,
+});
+
+/** The row of γ, β for this image: its own (γ [B, C]) or the shared one (γ [1, C]: uniforms.rows 1). */
+const AFFINE_AT = 'let ga = (select(bi, 0, uniforms.rows == 1) * uniforms.c + ch);';
+
+/** relu(ŷ·γ + β) with ŷ = (x − mean)/√(var + ε) per image and channel; stats [B, C, 2] as instanceNormSpec. */
+const affineReluSpec = (tc: number): Spec => ({
+  key: `redoInstanceNormAffineRelu_${tc}`,
+  inputs: ['x', 'gamma', 'beta'],
+  outputs: ['y', 'stats'],
+  uniforms: [...CHANNEL_UNIFORMS, 'rows : i32'],
+  workgroups: 0,
+  main: `
+    var<workgroup> red : array<f32, ${WG}>;
+    fn main() {
+      ${channelPrologue(tc)}
+      ${moments(tc)}
+      if (live) {
+        if (lane == 0) {
+          stats[(bi * uniforms.c + ch) * 2] = mean;
+          stats[(bi * uniforms.c + ch) * 2 + 1] = sd;
+        }
+        ${AFFINE_AT}
+        let g = gamma[ga];
+        let b = beta[ga];
+        for (var p = lane; p < uniforms.hw; p = p + lanes) {
+          let i = base + p * uniforms.c;
+          y[i] = max((x[i] - mean) / sd * g + b, 0.0);
+        }
+      }
+    }`,
+});
+
+/**
+ * The gradient of relu(ŷ·γ + β): with g' = dy where ŷ·γ + β > 0 (else 0), dβ = Σ g', dγ = Σ g'·ŷ per image and
+ * channel ([B, C] each) and dx = γ·(g' − mean(g') − ŷ·mean(g'·ŷ))/√(var + ε).
+ */
+const affineReluGradSpec = (tc: number): Spec => ({
+  key: `redoInstanceNormAffineReluGrad_${tc}`,
+  inputs: ['dy', 'x', 'stats', 'gamma', 'beta'],
+  outputs: ['dx', 'dgamma', 'dbeta'],
+  uniforms: [...CHANNEL_UNIFORMS, 'rows : i32'],
+  workgroups: 0,
+  main: `
+    var<workgroup> red : array<f32, ${WG}>;
+    var<workgroup> red2 : array<f32, ${WG}>;
+    fn main() {
+      ${channelPrologue(tc)}
+      var mean = 0.0;
+      var sd = 1.0;
+      var g = 0.0;
+      var b = 0.0;
+      var s = 0.0;
+      var s2 = 0.0;
+      if (live) {
+        mean = stats[(bi * uniforms.c + ch) * 2];
+        sd = stats[(bi * uniforms.c + ch) * 2 + 1];
+        ${AFFINE_AT}
+        g = gamma[ga];
+        b = beta[ga];
+        for (var p = lane; p < uniforms.hw; p = p + lanes) {
+          let i = base + p * uniforms.c;
+          let yh = (x[i] - mean) / sd;
+          let gp = select(0.0, dy[i], yh * g + b > 0.0);
+          s = s + gp;
+          s2 = s2 + gp * yh;
+        }
+      }
+      red[t] = s;
+      red2[t] = s2;
+      ${channelSum('red', tc, 'sdy')}
+      ${channelSum('red2', tc, 'sdyy')}
+      if (live) {
+        if (lane == 0) {
+          dbeta[bi * uniforms.c + ch] = sdy;
+          dgamma[bi * uniforms.c + ch] = sdyy;
+        }
+        let mdy = sdy / hw;
+        let mdyy = sdyy / hw;
+        for (var p = lane; p < uniforms.hw; p = p + lanes) {
+          let i = base + p * uniforms.c;
+          let yh = (x[i] - mean) / sd;
+          let gp = select(0.0, dy[i], yh * g + b > 0.0);
+          dx[i] = g * (gp - mdy - yh * mdyy) / sd;
         }
       }
     }`,
@@ -471,12 +574,28 @@ function sumOverride(original: tf.KernelConfig): tf.KernelFunc {
   };
 }
 
+/** [y, stats] for x [B, H, W, C], γ and β [1 or B, C]. */
+const instanceNormAffineRelu: Kernel = ({ x, gamma, beta }, backend, { eps }) => {
+  const { spec, uniforms } = perChannel(affineReluSpec, x!, eps!);
+  const [b, , , c] = x!.shape;
+  return run(backend, spec, [x!, gamma!, beta!], [x!.shape, [b!, c!, 2]], [...uniforms, ...int(gamma!.shape[0]!)]);
+};
+
+/** [dx, dγ [B, C], dβ [B, C]]. */
+const instanceNormAffineReluGrad: Kernel = ({ dy, x, stats, gamma, beta }, backend) => {
+  const { spec, uniforms } = perChannel(affineReluGradSpec, dy!, 0);
+  const [b, , , c] = dy!.shape;
+  return run(backend, spec, [dy!, x!, stats!, gamma!, beta!], [dy!.shape, [b!, c!], [b!, c!]], [...uniforms, ...int(gamma!.shape[0]!)]);
+};
+
 const KERNELS: ReadonlyArray<[string, Kernel]> = [
   [SN_POWER_ITERATION, powerIteration],
   [SN_NORMALIZE, normalize],
   [SN_NORMALIZE_GRAD, normalizeGrad],
   [INSTANCE_NORM, instanceNorm],
   [INSTANCE_NORM_GRAD, instanceNormGrad],
+  [INSTANCE_NORM_AFFINE_RELU, instanceNormAffineRelu],
+  [INSTANCE_NORM_AFFINE_RELU_GRAD, instanceNormAffineReluGrad],
   [ADAM_UPDATE, adamUpdate],
   [SPLIT_FLAT, splitFlatKernel],
 ];

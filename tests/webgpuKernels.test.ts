@@ -133,7 +133,7 @@ describe('fused ops on webgpu against the composed TF.js ops they replace', () =
     [[2, 5, 7, 3], true],
     [[1, 9, 9, 40], true],
     [[3, 16, 16, 8], false],
-  ] as Array<[[number, number, number, number], boolean]>)('instance norm + γ, β + relu %j (per image %s): values, gradients in x, γ, β', async (shape, perImage) => {
+  ] as Array<[[number, number, number, number], boolean]>)('IN + γ, β + relu %j (per image %s): values, gradients', async (shape, perImage) => {
     const a = await affineRelu(false, shape, perImage);
     const b = await affineRelu(true, shape, perImage);
     expect(b.shapes).toEqual(a.shapes);
@@ -207,7 +207,7 @@ describe('fused ops on webgpu against the composed TF.js ops they replace', () =
     [[2, 5, 7, 40], [1, 2], true],
     [[300, 6], [0], false],
     [[3, 4, 6], [0, 1], true],
-  ] as Array<[number[], number[], boolean]>)('Sum of %j over %j (keepDims %s): one program, as TF.js sums', async (shape, axes, keepDims) => {
+  ] as Array<[number[], number[], boolean]>)('Sum of %j over %j (keepDims %s): one program, as exact', async (shape, axes, keepDims) => {
     const x = tf.tensor(values(tf.util.sizeFromShape(shape), 6), shape);
     const sum = async (ours: boolean) => {
       useWebgpuKernelOverrides(ours);

@@ -122,6 +122,9 @@ export class Adam {
 
   private unflatten(flat: tf.Tensor): tf.Tensor[] {
     // tidy: the split pieces are intermediates (state() is called outside any tidy: they would leak).
-    return tf.tidy(() => (splitFlat(flat, this.sizes) ?? tf.split(flat, this.sizes)).map((t, i) => t.reshape(this.params[i]!.variable.shape)));
+    return tf.tidy(() => {
+      const pieces = splitFlat(flat, this.sizes) ?? tf.split(flat, this.sizes);
+      return pieces.map((t, i) => t.reshape(this.params[i]!.variable.shape));
+    });
   }
 }

@@ -126,7 +126,9 @@ function treeSum(red: string, lanes: number, stride: number, lane: string, ch: s
   return `
     workgroupBarrier();
     for (var hs = ${lanes / 2}; hs > 0; hs = hs / 2) {
-      if (${lane} < hs) { ${red}[${lane} * ${stride} + ${ch}] = ${red}[${lane} * ${stride} + ${ch}] + ${red}[(${lane} + hs) * ${stride} + ${ch}]; }
+      if (${lane} < hs) {
+        ${red}[${lane} * ${stride} + ${ch}] = ${red}[${lane} * ${stride} + ${ch}] + ${red}[(${lane} + hs) * ${stride} + ${ch}];
+      }
       workgroupBarrier();
     }`;
 }
@@ -263,7 +265,8 @@ const MOMENTS = `
       CHANNEL_SUM_SQ
       let sd = sqrt(sq / hw + uniforms.eps);`;
 
-const moments = (tc: number) => MOMENTS.replace('CHANNEL_SUM_TOTAL', channelSum('red', tc, 'total')).replace('CHANNEL_SUM_SQ', channelSum('red', tc, 'sq'));
+const moments = (tc: number) =>
+  MOMENTS.replace('CHANNEL_SUM_TOTAL', channelSum('red', tc, 'total')).replace('CHANNEL_SUM_SQ', channelSum('red', tc, 'sq'));
 
 /**
  * Instance norm: per image and channel the mean and √(var + ε) over H·W (biased variance, two passes as tf.moments),
@@ -611,7 +614,8 @@ export function useWebgpuFusedKernels(on = true): void {
     tf.registerKernel({
       kernelName: name,
       backendName: BACKEND,
-      kernelFunc: ({ inputs, backend, attrs }) => kernel(inputs, backend as unknown as WebGPUBackend, (attrs ?? {}) as Record<string, number>),
+      kernelFunc: ({ inputs, backend, attrs }) =>
+        kernel(inputs, backend as unknown as WebGPUBackend, (attrs ?? {}) as Record<string, number>),
     });
   }
 }

@@ -17,6 +17,8 @@ import { INSTANCE_NORM, INSTANCE_NORM_GRAD, SN_NORMALIZE_GRAD } from '../src/red
 import { setupBackend } from '../src/node/backend';
 import { WorkCounter } from '../src/worker/dispatchCounter';
 
+type Shape4 = [number, number, number, number];
+
 const values = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + seed));
 
 /** max |p − q| / max |p|. */
@@ -133,7 +135,7 @@ describe('fused ops on webgpu against the composed TF.js ops they replace', () =
     [[2, 5, 7, 3], true],
     [[1, 9, 9, 40], true],
     [[3, 16, 16, 8], false],
-  ] as Array<[[number, number, number, number], boolean]>)('IN + γ, β + relu %j (per image %s): values, gradients', async (shape, perImage) => {
+  ] as Array<[Shape4, boolean]>)('instance norm + γ, β + relu %j (per image %s): values, gradients', async (shape, perImage) => {
     const a = await affineRelu(false, shape, perImage);
     const b = await affineRelu(true, shape, perImage);
     expect(b.shapes).toEqual(a.shapes);

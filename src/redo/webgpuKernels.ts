@@ -1,19 +1,21 @@
 /**
- * The fused kernels of src/redo/fusedOps.ts (spectral norm's power iteration, W/σ and its gradient, instance norm and
- * its gradient) as WGSL programs for TF.js's `webgpu` backend, ONE dispatch each where TF.js composes 7–25 (as many
- * dispatches, each with its bind group, uniform buffer and pass bookkeeping):
- * - power iteration, W/σ, its gradient: one workgroup each (a matrix–vector product or a sum, reduced in workgroup
- *   memory, then the elementwise part; the power iteration's second half reads the first's v after a barrier);
- * - instance norm and its gradient: one workgroup per image and group of channels (two passes over H·W for the mean
- *   and variance as tf.moments, then the output). RedoInstanceNorm's second output here is stats [B, C, 2] (mean,
- *   √(var + ε)), read only by RedoInstanceNormGrad;
+ * The fused kernels of src/redo/fusedOps.ts as WGSL programs for TF.js's `webgpu` backend, ONE dispatch each where
+ * TF.js composes 2–25 (as many dispatches, each with its bind group, uniform buffer and pass bookkeeping):
+ * - spectral norm's power iteration, W/σ, its gradient: one workgroup each (a matrix–vector product or a sum, reduced
+ *   in workgroup memory, then the elementwise part; the power iteration's second half reads the first's v after a
+ *   barrier);
+ * - instance norm, and instance norm + γ, β + ReLU, and their gradients: one workgroup per image and group of channels
+ *   (two passes over H·W for the mean and variance as tf.moments, then the output). The second output of the forward
+ *   kernels here is stats [B, C, 2] (mean, √(var + ε)), read only by their gradients;
  * - Adam's step over a flat vector (p', m', v': one elementwise program) and its split back into parameters (seven per
- *   program), which TF.js does as ~12 programs and one per parameter.
- * Several of them have two outputs, which TF.js's WebGPUProgram cannot express, so the WGSL is written whole here and
- * encoded through the backend's recordAndSubmit (see Spec). Sums run in float32 as TF.js's own reductions do (per
- * thread over a strided range, then a tree in workgroup memory).
- * By hand because TF.js has no such fused kernels for WebGPU; registered for `webgpu` only (wasm has its own in
- * src/redo/wasmKernels.ts; elsewhere src/redo/layers.ts composes TF.js ops).
+ *   program), which TF.js does as ~12 programs and one per parameter;
+ * - over TF.js's own (useWebgpuKernelOverrides): Sum over consecutive axes before the innermost (TF.js: transpose, then
+ *   reduce).
+ * Several of them have two or three outputs, which TF.js's WebGPUProgram cannot express, so the WGSL is written whole
+ * here and encoded through the backend's recordAndSubmit (see Spec). Sums run in float32 as TF.js's own reductions do
+ * (per thread over a strided range, then a tree in workgroup memory).
+ * By hand because TF.js has no such fused kernels for WebGPU; registered for `webgpu` only (wasm has its own for spectral
+ * and instance norm in src/redo/wasmKernels.ts; elsewhere src/redo/layers.ts and adam.ts compose TF.js ops).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';

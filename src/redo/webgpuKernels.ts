@@ -50,8 +50,10 @@ interface Spec {
   outputs: string[];
   /** The program's own scalar uniforms, e.g. 'k : i32'. */
   uniforms: string[];
-  /** Workgroups along x. */
+  /** Workgroups (along x; folded into x × y past WebGPU's 65,535 per dimension when `elementwise`). */
   workgroups: number;
+  /** `main` returns early for threads past the end (so extra workgroups of a folded dispatch do nothing). */
+  elementwise?: boolean;
   /** WGSL of `fn main()`; it may use `t` (the thread in the workgroup), `wg` (the workgroup) and `uniforms`. */
   main: string;
 }
@@ -79,9 +81,10 @@ function source(spec: Spec): string {
     var<private> wg : i32;
     ${spec.main}
     @compute @workgroup_size(${WG}, 1, 1)
-    fn _start(@builtin(local_invocation_index) li : u32, @builtin(workgroup_id) id : vec3<u32>) {
+    fn _start(@builtin(local_invocation_index) li : u32, @builtin(workgroup_id) id : vec3<u32>,
+              @builtin(num_workgroups) nw : vec3<u32>) {
       t = i32(li);
-      wg = i32(id.x);
+      wg = i32(id.y * nw.x + id.x);
       main();
     }`;
 }
@@ -105,6 +108,15 @@ function pipeline(backend: WebGPUBackend, spec: Spec): GPUComputePipeline {
   return p;
 }
 
+/** The workgroup grid: spec.workgroups along x, or (elementwise programs only) folded into x × y. */
+function dispatchOf(backend: WebGPUBackend, spec: Spec): [number, number, number] {
+  const max = backend.device.limits.maxComputeWorkgroupsPerDimension;
+  if (spec.workgroups <= max) return [spec.workgroups, 1, 1];
+  const x = Math.ceil(Math.sqrt(spec.workgroups));
+  if (!spec.elementwise || x > max) throw new Error(`${spec.key}: ${spec.workgroups} workgroups is more than one dispatch takes`);
+  return [x, Math.ceil(spec.workgroups / x), 1];
+}
+
 /** Runs `spec` once (one dispatch): new float32 outputs of `shapes`, in the order of spec.outputs. */
 function run(backend: WebGPUBackend, spec: Spec, inputs: tf.TensorInfo[], shapes: number[][], uniforms: Uniforms): tf.TensorInfo[] {
   if (inputs.some((x) => x.dtype !== 'float32')) throw new Error(`${spec.key}: float32 inputs only`);
@@ -114,7 +126,7 @@ function run(backend: WebGPUBackend, spec: Spec, inputs: tf.TensorInfo[], shapes
   const flat = (x: tf.TensorInfo): tf.TensorInfo => ({ ...x, shape: [tf.util.sizeFromShape(x.shape)] });
   const program = {
     pipeline: pipeline(backend, spec),
-    dispatch: [spec.workgroups, 1, 1],
+    dispatch: dispatchOf(backend, spec),
     shaderKey: spec.key,
     variableNames: [...spec.inputs, ...spec.outputs.slice(1)],
   };
@@ -458,16 +470,13 @@ const instanceNormGrad: Kernel = ({ dy, y, rstd }, backend) => {
   return run(backend, spec, [dy!, y!, rstd!], [dy!.shape], uniforms)[0]!;
 };
 
-/** Threads per workgroup of the elementwise programs below: one element each. */
-const flatWorkgroups = (n: number, spec: string): number => {
-  const w = Math.ceil(n / WG);
-  if (w > 65535) throw new Error(`${spec}: ${n} elements is more than one dispatch of ${WG}-thread workgroups covers`);
-  return w;
-};
+/** Workgroups of the elementwise programs below (one thread per element). */
+const flatWorkgroups = (n: number): number => Math.ceil(n / WG);
 
 /** Adam's step over flat vectors in the order of src/redo/adam.ts's composed ops: p', m', v' in one program. */
 const ADAM: Spec = {
   key: 'redoAdamUpdate',
+  elementwise: true,
   inputs: ['g0', 'p', 'm', 'v'],
   outputs: ['po', 'mo', 'vo'],
   uniforms: ['len : i32', 'decay : i32', 'momentum : i32', 'wd : f32', 'b1 : f32', 'c1 : f32', 'b2 : f32', 'c2 : f32',
@@ -492,7 +501,7 @@ const ADAM: Spec = {
 const adamUpdate: Kernel = ({ g, p, m, v }, backend, attrs) => {
   const { lr, beta1, beta2, epsilon, weightDecay, bc1, bc2 } = attrs as unknown as AdamStep;
   const n = g!.shape[0]!;
-  const spec = { ...ADAM, workgroups: flatWorkgroups(n, ADAM.key) };
+  const spec = { ...ADAM, workgroups: flatWorkgroups(n) };
   const uniforms = [
     ...int(n, weightDecay > 0 ? 1 : 0, beta1 === 0 ? 0 : 1),
     ...float(weightDecay, beta1, 1 - beta1, beta2, 1 - beta2, 1 / Math.sqrt(bc2), epsilon, lr / bc1),
@@ -506,6 +515,7 @@ const SPLIT_OUTPUTS = 7;
 /** Pieces j = 0…k−1 of x: o_j[i] = x[start_j + i] for i < size_j; one thread per element of the largest piece. */
 const splitSpec = (k: number): Spec => ({
   key: `redoSplitFlat_${k}`,
+  elementwise: true,
   inputs: ['x'],
   outputs: Array.from({ length: k }, (_, j) => `o${j}`),
   uniforms: Array.from({ length: k }, (_, j) => [`start${j} : i32`, `len${j} : i32`]).flat(),
@@ -524,7 +534,7 @@ const splitFlatKernel: Kernel = ({ x }, backend, attrs) => {
   let start = 0;
   for (let j = 0; j < sizes.length; j += SPLIT_OUTPUTS) {
     const group = sizes.slice(j, j + SPLIT_OUTPUTS);
-    const spec = { ...splitSpec(group.length), workgroups: flatWorkgroups(Math.max(...group), SPLIT_FLAT) };
+    const spec = { ...splitSpec(group.length), workgroups: flatWorkgroups(Math.max(...group)) };
     const uniforms = group.flatMap((n) => {
       const u = int(start, n);
       start += n;

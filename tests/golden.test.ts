@@ -17,6 +17,7 @@ import { RedoModel } from '../src/redo/redo';
 import { RedoTrainer } from '../src/redo/trainer';
 import { importWeights, exportWeights } from '../src/redo/weights';
 import { toTorch } from '../src/redo/params';
+import { setupBackend } from '../src/node/backend';
 import { compare, evalComparisons, goldenConfig, goldenTensor, goldenWeights, loadGolden, nhwc, type Comparison } from './helpers/golden';
 
 const OUTPUT_TOL = 1e-4;
@@ -36,11 +37,15 @@ function checkGradient(c: Comparison, networkScale: number): void {
 
 const networkOf = (gradName: string) => gradName.split('.')[1]!;
 
-// Both CPU paths at the same tolerances: wasm (XNNPACK and src/redo/wasmKernels.ts) and cpu (src/redo/cpuKernels.ts).
-describe.each(['wasm', 'cpu'])('on the %s backend', (backend) => {
+// Every path at the same tolerances: wasm (XNNPACK and src/redo/wasmKernels.ts), cpu (src/redo/cpuKernels.ts) and webgpu
+// in Node (Dawn on SwiftShader here; the WGSL programs of src/redo/webgpuKernels.ts).
+describe.each(['wasm', 'cpu', 'webgpu'])('on the %s backend', (backend) => {
+  // webgpu here is SwiftShader, a GPU emulated on the CPU: the training iteration takes 10+ minutes on a shared machine
+  const limit = backend === 'webgpu' ? 2_400_000 : 600_000;
   beforeAll(async () => {
-    await tf.setBackend(backend);
-  });
+    if (backend === 'webgpu') await setupBackend('webgpu');
+    else await tf.setBackend(backend);
+  }, 120_000);
 
   for (const name of ['redo-ref-n2', 'redo-ref-n3'] as const) {
     it(`${name}: eval mode (stored u, v): masks, regions, D on composites and reals, δ`, async () => {
@@ -48,7 +53,7 @@ describe.each(['wasm', 'cpu'])('on the %s backend', (backend) => {
       console.table(results);
       expect(results.map((r) => r.name)).toEqual(['eval.masks', 'eval.regions', 'eval.d_composites', 'eval.d_real', 'eval.z_rec']);
       for (const r of results) checkOutput(r);
-    }, 600_000);
+    }, limit);
   }
 
   describe('redo-ref-n2: one training iteration in train mode', () => {
@@ -118,6 +123,6 @@ describe.each(['wasm', 'cpu'])('on the %s backend', (backend) => {
       for (const r of afterResults) checkOutput(r);
       trainer.dispose();
       model.dispose();
-    }, 600_000); // ~1 minute on a quiet 2-core machine; minutes when it is shared
+    }, limit); // cpu, wasm: ~1 minute on a quiet 2-core machine; minutes when it is shared
   });
 });

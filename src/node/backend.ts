@@ -19,6 +19,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import * as tf from '../redo/tf';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { useWebgpuKernelOverrides } from '../redo/webgpuKernels';
 
 export type BackendName = 'webgpu' | 'wasm' | 'cpu';
 export type VulkanChoice = 'auto' | 'swiftshader' | 'system';
@@ -97,6 +98,7 @@ async function initWebgpu(vulkan: VulkanChoice): Promise<string> {
     const gpu = create([]);
     Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
     await import('@tensorflow/tfjs-backend-webgpu');
+    useWebgpuKernelOverrides();
     webgpuRegistered = true;
   }
   const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;

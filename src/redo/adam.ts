@@ -1,4 +1,5 @@
 import * as tf from './tf';
+import { fusedAdamUpdate, splitFlat } from './fusedOps';
 
 export interface AdamOptions {
   lr: number;
@@ -13,7 +14,8 @@ export interface AdamOptions {
  * torch.optim.Adam, step for step, over named variables. Written by hand (not tf.train.adam) because it
  * needs torch's coupled weight decay and a state keyed by our parameter names, so checkpoints can store it.
  * All parameters of one optimizer are updated as one flat vector: a dozen kernels per step instead of a dozen
- * per parameter (hundreds of parameters: this matters on every backend, most on WebGPU's dispatch cost).
+ * per parameter (hundreds of parameters: this matters on every backend, most on WebGPU's dispatch cost); on webgpu the
+ * update is one fused program and the split back into parameters one per seven parameters (src/redo/fusedOps.ts).
  */
 export class Adam {
   private t = 0;
@@ -58,6 +60,14 @@ export class Adam {
         }),
       );
       const p = this.flatten(this.params.map((q) => q.variable));
+      const fused = fusedAdamUpdate(g0, p, this.m, this.v, { lr, beta1, beta2, epsilon, weightDecay, bc1, bc2 });
+      if (fused) {
+        const [p1, m1, v1] = fused as [tf.Tensor, tf.Tensor, tf.Tensor];
+        this.unflatten(p1).forEach((value, i) => this.params[i]!.variable.assign(value));
+        this.m.assign(m1);
+        this.v.assign(v1);
+        return;
+      }
       const g = weightDecay > 0 ? tf.add(g0, tf.mul(p, weightDecay)) : g0;
       const m1 = beta1 === 0 ? g : tf.add(tf.mul(this.m, beta1), tf.mul(g, 1 - beta1));
       const v1 = tf.add(tf.mul(this.v, beta2), tf.mul(tf.square(g), 1 - beta2));
@@ -112,6 +122,9 @@ export class Adam {
 
   private unflatten(flat: tf.Tensor): tf.Tensor[] {
     // tidy: the split pieces are intermediates (state() is called outside any tidy: they would leak).
-    return tf.tidy(() => tf.split(flat, this.sizes).map((t, i) => t.reshape(this.params[i]!.variable.shape)));
+    return tf.tidy(() => {
+      const pieces = splitFlat(flat, this.sizes) ?? tf.split(flat, this.sizes);
+      return pieces.map((t, i) => t.reshape(this.params[i]!.variable.shape));
+    });
   }
 }

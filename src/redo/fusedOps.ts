@@ -15,6 +15,12 @@ export const SN_NORMALIZE = 'RedoSNNormalize';
 export const SN_NORMALIZE_GRAD = 'RedoSNNormalizeGrad';
 export const INSTANCE_NORM = 'RedoInstanceNorm';
 export const INSTANCE_NORM_GRAD = 'RedoInstanceNormGrad';
+/** Adam's update of a flat parameter vector, and its split back into parameters (webgpu only: src/redo/webgpuKernels.ts). */
+export const ADAM_UPDATE = 'RedoAdamUpdate';
+/** relu(instanceNorm(x)·γ + β) and its gradient in x, γ, β (webgpu only). */
+export const INSTANCE_NORM_AFFINE_RELU = 'RedoInstanceNormAffineRelu';
+export const INSTANCE_NORM_AFFINE_RELU_GRAD = 'RedoInstanceNormAffineReluGrad';
+export const SPLIT_FLAT = 'RedoSplitFlat';
 
 /** How a backend's float32 tensors are read and new ones made (all outputs are allocated before any view is taken). */
 export interface FusedStorage {
@@ -218,4 +224,56 @@ export function fusedInstanceNorm(x: tf.Tensor4D, eps: number): tf.Tensor4D | nu
     };
   });
   return f(x) as tf.Tensor4D;
+}
+
+/** Adam's hyper-parameters for one step, bias corrections included (see src/redo/adam.ts). */
+export interface AdamStep {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  weightDecay: number;
+  bc1: number;
+  bc2: number;
+}
+
+/** [p', m', v'] of one Adam step over flat vectors (the arithmetic of src/redo/adam.ts), or null without the kernel. */
+export function fusedAdamUpdate(g: tf.Tensor, p: tf.Tensor, m: tf.Tensor, v: tf.Tensor, step: AdamStep): tf.Tensor[] | null {
+  if (!has(ADAM_UPDATE)) return null;
+  return tf.engine().runKernel(ADAM_UPDATE, { g, p, m, v }, { ...step }) as unknown as tf.Tensor[];
+}
+
+/** A flat vector cut into consecutive pieces of `sizes` (1-D each), or null without the kernel. Not differentiable. */
+export function splitFlat(x: tf.Tensor, sizes: number[]): tf.Tensor[] | null {
+  if (!has(SPLIT_FLAT)) return null;
+  return tf.engine().runKernel(SPLIT_FLAT, { x }, { sizes }) as unknown as tf.Tensor[];
+}
+
+/**
+ * relu(instanceNorm(x)·γ + β) for x [B, H, W, C] and γ, β of shape [C] (InstanceNorm2d's affine) or [B, 1, 1, C]
+ * (conditional instance norm), differentiable in all three, or null without the kernels.
+ */
+export function fusedInstanceNormAffineRelu(x: tf.Tensor4D, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor4D | null {
+  if (!has(INSTANCE_NORM_AFFINE_RELU) || !has(INSTANCE_NORM_AFFINE_RELU_GRAD)) return null;
+  const [b, , , c] = x.shape;
+  const rows = gamma.size / c; // 1 (shared by the batch) or B
+  if (beta.size !== gamma.size || (rows !== 1 && rows !== b) || gamma.shape[gamma.rank - 1] !== c) return null;
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [x0, g0, b0, save] = args as [tf.Tensor4D, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    const g2 = tf.reshape(g0, [rows, c]);
+    const b2 = tf.reshape(b0, [rows, c]);
+    const [y, stats] = tf.engine().runKernel(INSTANCE_NORM_AFFINE_RELU, { x: x0, gamma: g2, beta: b2 }, { eps }) as unknown as tf.Tensor[];
+    save([x0, stats!, g2, b2]);
+    return {
+      value: y as tf.Tensor4D,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, st, gs, bs] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+        const inputs = { dy, x: xs, stats: st, gamma: gs, beta: bs };
+        const [dx, dg, db] = tf.engine().runKernel(INSTANCE_NORM_AFFINE_RELU_GRAD, inputs, {}) as unknown as tf.Tensor[]; // [B, C] each
+        const fold = (t: tf.Tensor) => tf.reshape(rows === 1 ? tf.sum(t, 0) : t, gamma.shape);
+        return [dx!, fold(dg!), fold(db!)];
+      },
+    };
+  });
+  return f(x, gamma, beta) as tf.Tensor4D;
 }

@@ -1,12 +1,12 @@
 import * as tf from './tf';
 import { generatorWidths, type RedoConfig } from './config';
 import type { ParamStore } from './params';
-import { Linear, SNConv, ZConv, avgPool, instanceNorm, upsample2 } from './layers';
+import { Linear, SNConv, ZConv, avgPool, instanceNormAffineRelu, upsample2 } from './layers';
 import { SelfAttention } from './attention';
 
-/** Conditional instance norm: IN without affine, then γ(z)·x̂ + β(z) (γ used as is, no `1 +`). */
-function cin(x: tf.Tensor4D, gamma: ZConv, beta: ZConv, z: tf.Tensor2D): tf.Tensor4D {
-  return tf.add(tf.mul(instanceNorm(x), gamma.apply(z)), beta.apply(z));
+/** Conditional instance norm then ReLU: IN without affine, then relu(γ(z)·x̂ + β(z)) (γ used as is, no `1 +`). */
+function cinRelu(x: tf.Tensor4D, gamma: ZConv, beta: ZConv, z: tf.Tensor2D): tf.Tensor4D {
+  return instanceNormAffineRelu(x, gamma.apply(z), beta.apply(z));
 }
 
 interface UpBlock {
@@ -76,14 +76,14 @@ export class RegionGenerator {
     let x = this.dense.apply(z).reshape([b, this.c0, 4, 4]).transpose([0, 2, 3, 1]) as tf.Tensor4D;
     this.blocks.forEach((blk, i) => {
       const res = x.shape[1];
-      let h = tf.relu(cin(x, blk.gammaA, blk.betaA, z));
+      let h = cinRelu(x, blk.gammaA, blk.betaA, z);
       h = tf.concat([h, avgPool(m, s / res)], 3);
       h = blk.convA.apply(upsample2(h));
-      h = blk.convB.apply(tf.relu(cin(h, blk.gammaB, blk.betaB, z)));
+      h = blk.convB.apply(cinRelu(h, blk.gammaB, blk.betaB, z));
       x = tf.add(h, blk.sc.apply(upsample2(x)));
       if (this.attention && i === this.blocks.length - 2) x = this.attention.apply(x);
     });
-    const h = tf.relu(cin(x, this.gammaOut, this.betaOut, z));
+    const h = cinRelu(x, this.gammaOut, this.betaOut, z);
     const out = tf.tanh(this.convOut.apply(tf.concat([h, m], 3)));
     return tf.mul(out, m);
   }

@@ -1,6 +1,6 @@
 import * as tf from './tf';
 import type { ParamStore } from './params';
-import { fusedInstanceNorm, snNormalize, snPowerIteration } from './fusedOps';
+import { fusedInstanceNorm, fusedInstanceNormAffineRelu, snNormalize, snPowerIteration } from './fusedOps';
 
 /**
  * The building blocks of the four networks. Each layer registers its tensors in the ParamStore under the
@@ -37,7 +37,10 @@ export class Conv {
 }
 
 export function conv(x: tf.Tensor4D, w: tf.Tensor, b: tf.Tensor | undefined, stride: number, pad: number): tf.Tensor4D {
-  const y = tf.getBackend() === 'cpu' ? cpuConv(x, w as tf.Tensor4D, stride, pad) : tf.conv2d(x, w as tf.Tensor4D, stride, pad === 0 ? 'valid' : pad);
+  const padArg = pad === 0 ? 'valid' : pad;
+  // webgpu: the bias is added inside the convolution's program (a dispatch fewer per biased convolution)
+  if (b && tf.getBackend() === 'webgpu') return tf.fused.conv2d({ x, filter: w as tf.Tensor4D, strides: stride, pad: padArg, bias: b });
+  const y = tf.getBackend() === 'cpu' ? cpuConv(x, w as tf.Tensor4D, stride, pad) : tf.conv2d(x, w as tf.Tensor4D, stride, padArg);
   return b ? tf.add(y, b) : y;
 }
 
@@ -235,6 +238,11 @@ export function instanceNorm(x: tf.Tensor4D): tf.Tensor4D {
   return tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, IN_EPS)));
 }
 
+/** relu(instanceNorm(x)·γ + β), γ and β [C] or [B, 1, 1, C]: one fused kernel where the backend has it (webgpu). */
+export function instanceNormAffineRelu(x: tf.Tensor4D, gamma: tf.Tensor, beta: tf.Tensor): tf.Tensor4D {
+  return fusedInstanceNormAffineRelu(x, gamma, beta, IN_EPS) ?? (tf.relu(tf.add(tf.mul(instanceNorm(x), gamma), beta)) as tf.Tensor4D);
+}
+
 /** nn.InstanceNorm2d(C, affine=True). */
 export class InstanceNormAffine {
   readonly w: tf.Variable;
@@ -247,6 +255,11 @@ export class InstanceNormAffine {
 
   apply(x: tf.Tensor4D): tf.Tensor4D {
     return tf.add(tf.mul(instanceNorm(x), this.w), this.b);
+  }
+
+  /** relu(apply(x)). */
+  applyRelu(x: tf.Tensor4D): tf.Tensor4D {
+    return instanceNormAffineRelu(x, this.w, this.b);
   }
 }
 

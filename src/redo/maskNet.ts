@@ -20,8 +20,8 @@ class ResBlock {
   }
 
   apply(x: tf.Tensor4D): tf.Tensor4D {
-    const h = this.conv3.apply(tf.relu(this.in1.apply(this.conv0.apply(x))));
-    return tf.relu(this.inOut.apply(tf.add(x, h)));
+    const h = this.conv3.apply(this.in1.applyRelu(this.conv0.apply(x)));
+    return this.inOut.applyRelu(tf.add(x, h));
   }
 }
 
@@ -72,7 +72,7 @@ export class MaskNet {
   /** Mask logits before the sigmoid/softmax: [B, S, S, 1] for n = 2, else [B, S, S, n]. */
   logits(x: tf.Tensor4D): tf.Tensor4D {
     let h = reflectPad(x, 3);
-    for (const { conv, norm } of this.enc) h = tf.relu(norm.apply(conv.apply(h)));
+    for (const { conv, norm } of this.enc) h = norm.applyRelu(conv.apply(h));
     for (const block of this.res) h = block.apply(h);
     const s4 = h.shape[1];
     const branches = PSP_GRIDS.map((g, i) => {
@@ -80,8 +80,8 @@ export class MaskNet {
       return resizeBilinear1(this.psp[i]!.apply(avgPool(h, k)), s4);
     });
     let d = tf.concat([h, ...branches], 3);
-    d = tf.relu(this.decIn1.apply(this.dec1.apply(upsample2(d))));
-    d = tf.relu(this.decIn2.apply(this.dec2.apply(upsample2(d))));
+    d = this.decIn1.applyRelu(this.dec1.apply(upsample2(d)));
+    d = this.decIn2.applyRelu(this.dec2.apply(upsample2(d)));
     return this.out.apply(reflectPad(d, 3));
   }
 

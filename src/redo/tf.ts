@@ -12,3 +12,8 @@ useFastCpuKernels();
 // The wasm backend (tfjs-backend-wasm, XNNPACK) with the kernels it needs to train (src/redo/wasmKernels.ts).
 import { useFastWasmKernels } from './wasmKernels';
 useFastWasmKernels();
+
+// The same fused kernels as WGSL programs for the webgpu backend (src/redo/webgpuKernels.ts; registered by name, so
+// nothing of tfjs-backend-webgpu is loaded here).
+import { useWebgpuFusedKernels } from './webgpuKernels';
+useWebgpuFusedKernels();

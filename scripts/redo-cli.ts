@@ -31,7 +31,14 @@ function arg(argv: string[], name: string): string | undefined {
 
 async function main(argv: string[]): Promise<void> {
   const command = argv[0];
-  if (command !== 'params' && command !== 'score' && command !== 'probe' && command !== 'segment' && command !== 'mask-weights' && command !== 'figure') {
+  if (
+    command !== 'params' &&
+    command !== 'score' &&
+    command !== 'probe' &&
+    command !== 'segment' &&
+    command !== 'mask-weights' &&
+    command !== 'figure'
+  ) {
     console.error(`usage: npm run redo -- params --preset NAME   (presets: ${PRESET_NAMES.join(', ')})`);
     console.error('       npm run redo -- score run.zip [--count N] [--seed S]          (colored-2-MNIST runs)');
     console.error('       npm run redo -- score MODEL --data DIR [--size S] [--json]    (DIR/images + DIR/masks)');
@@ -58,7 +65,9 @@ async function main(argv: string[]): Promise<void> {
     const model = await loadModelFile(file, size);
     const r = await segmentFolder(model, images, out);
     for (const s of r.skipped) console.error(`skipped ${s.name}: ${s.reason}`);
-    console.log(`segment: ${r.written.length} mask${r.written.length === 1 ? '' : 's'} written to ${out}, ${r.skipped.length} file(s) skipped`);
+    console.log(
+      `segment: ${r.written.length} mask${r.written.length === 1 ? '' : 's'} written to ${out}, ${r.skipped.length} file(s) skipped`,
+    );
     if (r.written.length === 0) process.exitCode = 1;
     return;
   }
@@ -75,7 +84,8 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'figure') {
     const file = argv[1];
     const out = arg(argv, 'out');
-    if (!file || file.startsWith('--') || !data || !out) throw new Error('figure: npm run redo -- figure MODEL --data DIR --out figure.png');
+    if (!file || file.startsWith('--') || !data || !out)
+      throw new Error('figure: npm run redo -- figure MODEL --data DIR --out figure.png');
     writeFileSync(out, await maskFigure(await loadModelFile(file, size), data, Number(arg(argv, 'count') ?? 8)));
     console.log(`figure: input, truth, mask and cut-out of ${data} written to ${out}`);
     return;
@@ -100,7 +110,9 @@ async function main(argv: string[]): Promise<void> {
     const seed = arg(argv, 'seed');
     const bytes = new Uint8Array(readFileSync(file));
     const opts = { ...(count ? { count: Number(count) } : {}), ...(seed ? { seed: Number(seed) } : {}) };
-    console.log(command === 'score' ? formatRunScore(await scoreRunArchive(bytes, opts)) : formatRunProbe(await probeRunArchive(bytes, opts)));
+    console.log(
+      command === 'score' ? formatRunScore(await scoreRunArchive(bytes, opts)) : formatRunProbe(await probeRunArchive(bytes, opts)),
+    );
     return;
   }
   const name = arg(argv, 'preset') ?? 'paper-128';

@@ -30,7 +30,11 @@ describe('objectScore (as ref_train.py scores)', () => {
     expect(s.iouPerImage).toBeCloseTo((0.5 + 1) / 2, 12);
     expect(s.accuracyPerImage).toBeCloseTo((3 / 4 + 1) / 2, 12);
     // The complement is the same segmentation with the other region as object.
-    const c = objectScore(m.map((v) => (v >= 0.5 ? 0 : 1)), t, 4);
+    const c = objectScore(
+      m.map((v) => (v >= 0.5 ? 0 : 1)),
+      t,
+      4,
+    );
     expect(c.region).toBe(1);
     expect(c.iou).toBeCloseTo(0.75, 12);
   });
@@ -48,7 +52,10 @@ describe('segment a folder', () => {
     };
     const square = rgb(32, 32, (x, y, c) => (x * 7 + y * 3 + c * 50) % 256);
     await writeFile(join(images, 'a.png'), encode({ width: 32, height: 32, data: square, channels: 3, depth: 8 }));
-    await writeFile(join(images, 'sub', 'b.png'), encode({ width: 50, height: 20, data: rgb(50, 20, (x, y) => (x > 25 ? 200 : y * 9)), channels: 3, depth: 8 }));
+    await writeFile(
+      join(images, 'sub', 'b.png'),
+      encode({ width: 50, height: 20, data: rgb(50, 20, (x, y) => (x > 25 ? 200 : y * 9)), channels: 3, depth: 8 }),
+    );
     await writeFile(join(images, 'notes.txt'), 'not an image');
 
     const config = preset('tiny');
@@ -75,7 +82,10 @@ describe('segment a folder', () => {
     // At the model's own size the mask is exactly F's first region thresholded at 0.5.
     const a = decode(await readFile(join(out, 'a.png')));
     const seg = new Segmenter(config, loaded.weights);
-    const x = tf.tensor4d(Float32Array.from(square, (v) => v / 127.5 - 1), [1, 32, 32, 3]);
+    const x = tf.tensor4d(
+      Float32Array.from(square, (v) => v / 127.5 - 1),
+      [1, 32, 32, 3],
+    );
     const m = seg.segment(x);
     const soft = (await m.data()) as Float32Array;
     tf.dispose([x, m]);
@@ -97,7 +107,10 @@ describe('score a held-out folder', () => {
     const model = new RedoModel(config, 9);
     const weights = await exportWeights(model);
     const s = await scoreFolder({ config, weights, kind: 'weights' }, join(dir, 'test'));
-    const x = tf.tensor4d(Float32Array.from(test.images, (v) => v / 127.5 - 1), [12, 32, 32, 3]);
+    const x = tf.tensor4d(
+      Float32Array.from(test.images, (v) => v / 127.5 - 1),
+      [12, 32, 32, 3],
+    );
     const m = tf.tidy(() => tf.slice(model.masks(x), [0, 0, 0, 0], [12, 32, 32, 1]));
     const first = (await m.data()) as Float32Array;
     tf.dispose([x, m]);
@@ -143,10 +156,22 @@ describe('mask-weights: F alone', () => {
     const png = decode(await maskFigure(f, join(dir, 'test'), 4, 3));
     expect([png.width, png.height, png.channels]).toEqual([4 * 98 - 2, 4 * 98 - 2, 3]);
     const px = (x: number, y: number) => Array.from(png.data.subarray((y * png.width + x) * 3, (y * png.width + x) * 3 + 3));
-    const truthRow = 98, maskRow = 2 * 98;
-    for (const [x, y] of [[0, 0], [50, 40], [95, 95], [200, 10]] as const) {
-      expect([[0, 0, 0], [255, 255, 255]]).toContainEqual(px(x, truthRow + y));
-      expect([[0, 0, 0], [255, 255, 255]]).toContainEqual(px(x, maskRow + y));
+    const truthRow = 98,
+      maskRow = 2 * 98;
+    for (const [x, y] of [
+      [0, 0],
+      [50, 40],
+      [95, 95],
+      [200, 10],
+    ] as const) {
+      expect([
+        [0, 0, 0],
+        [255, 255, 255],
+      ]).toContainEqual(px(x, truthRow + y));
+      expect([
+        [0, 0, 0],
+        [255, 255, 255],
+      ]).toContainEqual(px(x, maskRow + y));
     }
     // the first image's input row is the image itself (pixel (0,0) drawn 3×3)
     const img0 = Array.from(test.images.subarray(0, 3));

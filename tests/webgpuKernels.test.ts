@@ -68,22 +68,29 @@ describe('fused ops on webgpu against the composed TF.js ops they replace', () =
     [3, 5, 6],
     [3, 40, 70], // K = 360 rows: more than one per thread
     [1, 300, 3],
-  ])('spectral norm (k %i, in %i, out %i): u, v after two power iterations, W/σ through a conv, its gradient', async (k, cin, cout) => {
-    const a = await spectral(false, k, cin, cout);
-    const b = await spectral(true, k, cin, cout);
-    expect(rel(a.u, b.u)).toBeLessThan(1e-5);
-    expect(rel(a.v, b.v)).toBeLessThan(1e-5);
-    expect(Math.abs(a.loss - b.loss) / Math.abs(a.loss)).toBeLessThan(1e-5);
-    expect(rel(a.grad, b.grad)).toBeLessThan(1e-4);
-    expect(b.leaked).toBe(0);
-    expect(a.leaked).toBe(0);
-  }, 120_000);
+  ])(
+    'spectral norm (k %i, in %i, out %i): u, v after two power iterations, W/σ through a conv, its gradient',
+    async (k, cin, cout) => {
+      const a = await spectral(false, k, cin, cout);
+      const b = await spectral(true, k, cin, cout);
+      expect(rel(a.u, b.u)).toBeLessThan(1e-5);
+      expect(rel(a.v, b.v)).toBeLessThan(1e-5);
+      expect(Math.abs(a.loss - b.loss) / Math.abs(a.loss)).toBeLessThan(1e-5);
+      expect(rel(a.grad, b.grad)).toBeLessThan(1e-4);
+      expect(b.leaked).toBe(0);
+      expect(a.leaked).toBe(0);
+    },
+    120_000,
+  );
 
   async function norm(fused: boolean, shape: [number, number, number, number]) {
     useWebgpuFusedKernels(fused);
     const n = tf.util.sizeFromShape(shape);
     const c = shape[3];
-    const x = tf.tensor4d(values(n, 1).map((v, i) => v * (1 + (i % c)) + (i % 3)), shape);
+    const x = tf.tensor4d(
+      values(n, 1).map((v, i) => v * (1 + (i % c)) + (i % 3)),
+      shape,
+    );
     const w = tf.tensor4d(values(n, 2), shape);
     const before = tf.memory().numTensors;
     const y = instanceNorm(x);
@@ -100,13 +107,17 @@ describe('fused ops on webgpu against the composed TF.js ops they replace', () =
     [[2, 5, 7, 3]],
     [[1, 9, 9, 40]], // two channel groups, the second part-filled; 81 pixels over 8 lanes
     [[3, 16, 16, 8]],
-  ] as Array<[[number, number, number, number]]>)('instance norm %j: values and input gradient', async (shape) => {
-    const a = await norm(false, shape);
-    const b = await norm(true, shape);
-    expect(rel(a.y, b.y)).toBeLessThan(2e-5);
-    expect(rel(a.g, b.g)).toBeLessThan(2e-5);
-    expect(b.leaked).toBe(0);
-  }, 120_000);
+  ] as Array<[[number, number, number, number]]>)(
+    'instance norm %j: values and input gradient',
+    async (shape) => {
+      const a = await norm(false, shape);
+      const b = await norm(true, shape);
+      expect(rel(a.y, b.y)).toBeLessThan(2e-5);
+      expect(rel(a.g, b.g)).toBeLessThan(2e-5);
+      expect(b.leaked).toBe(0);
+    },
+    120_000,
+  );
 
   /** relu(instanceNorm(x)·γ + β) and the gradients in x, γ, β, fused or composed; γ, β [C] or [B, 1, 1, C]. */
   async function affineRelu(fused: boolean, shape: [number, number, number, number], perImage: boolean) {
@@ -114,9 +125,18 @@ describe('fused ops on webgpu against the composed TF.js ops they replace', () =
     const n = tf.util.sizeFromShape(shape);
     const [b, , , c] = shape;
     const ps = perImage ? [b, 1, 1, c] : [c];
-    const x = tf.tensor4d(values(n, 1).map((v, i) => v * (1 + (i % c)) + (i % 3)), shape);
-    const gamma = tf.tensor(values(tf.util.sizeFromShape(ps), 7).map((v) => v + 0.5), ps);
-    const beta = tf.tensor(values(tf.util.sizeFromShape(ps), 8).map((v) => v * 0.5), ps);
+    const x = tf.tensor4d(
+      values(n, 1).map((v, i) => v * (1 + (i % c)) + (i % 3)),
+      shape,
+    );
+    const gamma = tf.tensor(
+      values(tf.util.sizeFromShape(ps), 7).map((v) => v + 0.5),
+      ps,
+    );
+    const beta = tf.tensor(
+      values(tf.util.sizeFromShape(ps), 8).map((v) => v * 0.5),
+      ps,
+    );
     const w = tf.tensor4d(values(n, 2), shape);
     const before = tf.memory().numTensors;
     const f = (xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(instanceNormAffineRelu(xx as tf.Tensor4D, gg, bb), w));
@@ -135,16 +155,20 @@ describe('fused ops on webgpu against the composed TF.js ops they replace', () =
     [[2, 5, 7, 3], true],
     [[1, 9, 9, 40], true],
     [[3, 16, 16, 8], false],
-  ] as Array<[Shape4, boolean]>)('instance norm + γ, β + relu %j (per image %s): values, gradients', async (shape, perImage) => {
-    const a = await affineRelu(false, shape, perImage);
-    const b = await affineRelu(true, shape, perImage);
-    expect(b.shapes).toEqual(a.shapes);
-    expect(rel(a.y, b.y)).toBeLessThan(2e-5);
-    expect(rel(a.dx, b.dx)).toBeLessThan(1e-4);
-    expect(rel(a.dg, b.dg)).toBeLessThan(2e-5);
-    expect(rel(a.db, b.db)).toBeLessThan(2e-5);
-    expect(b.leaked).toBe(0);
-  }, 120_000);
+  ] as Array<[Shape4, boolean]>)(
+    'instance norm + γ, β + relu %j (per image %s): values, gradients',
+    async (shape, perImage) => {
+      const a = await affineRelu(false, shape, perImage);
+      const b = await affineRelu(true, shape, perImage);
+      expect(b.shapes).toEqual(a.shapes);
+      expect(rel(a.y, b.y)).toBeLessThan(2e-5);
+      expect(rel(a.dx, b.dx)).toBeLessThan(1e-4);
+      expect(rel(a.dg, b.dg)).toBeLessThan(2e-5);
+      expect(rel(a.db, b.db)).toBeLessThan(2e-5);
+      expect(b.leaked).toBe(0);
+    },
+    120_000,
+  );
 
   /** Three Adam steps over nine parameters of odd sizes (more than one split program), fused or composed. */
   async function adam(fused: boolean, weightDecay: number, beta1: number) {
@@ -172,13 +196,17 @@ describe('fused ops on webgpu against the composed TF.js ops they replace', () =
   it.each([
     [0, 0.5],
     [1e-4, 0],
-  ])('Adam (weight decay %f, β1 %f): parameters and moments after three steps', async (weightDecay, beta1) => {
-    const a = await adam(false, weightDecay, beta1);
-    const b = await adam(true, weightDecay, beta1);
-    expect(rel(a.params, b.params)).toBeLessThan(1e-6);
-    expect(rel(a.moments, b.moments)).toBeLessThan(1e-6);
-    expect(b.leaked).toBe(0);
-  }, 120_000);
+  ])(
+    'Adam (weight decay %f, β1 %f): parameters and moments after three steps',
+    async (weightDecay, beta1) => {
+      const a = await adam(false, weightDecay, beta1);
+      const b = await adam(true, weightDecay, beta1);
+      expect(rel(a.params, b.params)).toBeLessThan(1e-6);
+      expect(rel(a.moments, b.moments)).toBeLessThan(1e-6);
+      expect(b.leaked).toBe(0);
+    },
+    120_000,
+  );
 
   it('Adam on webgpu: one dispatch for the update, one per seven parameters for the split', async () => {
     // 1,000+ elements each: smaller tensors may be computed on the CPU by TF.js's webgpu backend

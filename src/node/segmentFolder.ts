@@ -16,7 +16,15 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { encode } from 'fast-png';
 import * as tf from '../redo/tf';
-import { decodeSafetensors, encodeSafetensors, inferConfigFromWeights, RedoModel, Segmenter, type NamedTensorData, type RedoConfig } from '../redo';
+import {
+  decodeSafetensors,
+  encodeSafetensors,
+  inferConfigFromWeights,
+  RedoModel,
+  Segmenter,
+  type NamedTensorData,
+  type RedoConfig,
+} from '../redo';
 import { objectScore, type ObjectScore } from '../redo/metrics';
 import { parseConfig, readRunArchive } from '../worker/runArchive';
 import { resampleWindow } from '../redo/data/objectsOnPhotos';
@@ -39,7 +47,8 @@ export async function loadModelFile(path: string, size?: RedoConfig['imageSize']
     const { state } = await readRunArchive(bytes);
     return { config: state.config, weights: state.weights, kind: 'archive', step: state.iteration, seed: state.seed };
   }
-  if (/\.pth?$/i.test(path)) throw new Error(`${path} is a PyTorch checkpoint: convert it first (python3 scripts/convert_pth.py ${path} -o weights.safetensors)`);
+  if (/\.pth?$/i.test(path))
+    throw new Error(`${path} is a PyTorch checkpoint: convert it first (python3 scripts/convert_pth.py ${path} -o weights.safetensors)`);
   const { tensors, metadata } = decodeSafetensors(bytes);
   // The file's own configuration when it records one (the studio's exports, maskNetworkFile), else the shapes'.
   const config = metadata.config ? parseConfig(JSON.parse(metadata.config) as unknown) : inferConfigFromWeights(tensors, size);
@@ -124,7 +133,10 @@ export async function segmentFolder(
         await writeFile(join(outDir, name), encode({ width: p.width, height: p.height, data: png, channels: 1, depth: 8 }));
         written.push(name);
       } catch (e) {
-        skipped.push({ name: f, reason: e instanceof DecodeRefusal ? e.message : `could not read (${e instanceof Error ? e.message : String(e)})` });
+        skipped.push({
+          name: f,
+          reason: e instanceof DecodeRefusal ? e.message : `could not read (${e instanceof Error ? e.message : String(e)})`,
+        });
       }
       onProgress?.(i + 1, files.length);
     }
@@ -187,7 +199,7 @@ export async function maskFigure(model: LoadedModel, dir: string, count = 8, sca
   }
   const truth = set.masks?.subarray(0, n * S * S);
   const region = truth ? objectScore(first, truth, S * S).region : 0;
-  const isObject = (i: number, q: number) => (first[i * S * S + q]! >= 0.5) === (region === 0);
+  const isObject = (i: number, q: number) => first[i * S * S + q]! >= 0.5 === (region === 0);
   const rows: Array<(i: number, q: number) => [number, number, number]> = [
     (i, q) => {
       const o = (i * S * S + q) * 3;
@@ -197,7 +209,7 @@ export async function maskFigure(model: LoadedModel, dir: string, count = 8, sca
     (i, q) => (isObject(i, q) ? [255, 255, 255] : [0, 0, 0]),
     (i, q) => {
       if (isObject(i, q)) return rows[0]!(i, q);
-      const light = ((q % S >> 2) + (Math.floor(q / S) >> 2)) % 2 === 0 ? 236 : 212;
+      const light = (((q % S) >> 2) + (Math.floor(q / S) >> 2)) % 2 === 0 ? 236 : 212;
       return [light, light, light];
     },
   ];

@@ -479,8 +479,19 @@ const ADAM: Spec = {
   elementwise: true,
   inputs: ['g0', 'p', 'm', 'v'],
   outputs: ['po', 'mo', 'vo'],
-  uniforms: ['len : i32', 'decay : i32', 'momentum : i32', 'wd : f32', 'b1 : f32', 'c1 : f32', 'b2 : f32', 'c2 : f32',
-    'rbc2 : f32', 'eps : f32', 'rate : f32'],
+  uniforms: [
+    'len : i32',
+    'decay : i32',
+    'momentum : i32',
+    'wd : f32',
+    'b1 : f32',
+    'c1 : f32',
+    'b2 : f32',
+    'c2 : f32',
+    'rbc2 : f32',
+    'eps : f32',
+    'rate : f32',
+  ],
   workgroups: 0,
   main: `
     fn main() {
@@ -540,7 +551,15 @@ const splitFlatKernel: Kernel = ({ x }, backend, attrs) => {
       start += n;
       return u;
     });
-    out.push(...run(backend, spec, [x!], group.map((n) => [n]), uniforms));
+    out.push(
+      ...run(
+        backend,
+        spec,
+        [x!],
+        group.map((n) => [n]),
+        uniforms,
+      ),
+    );
   }
   return out;
 };

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect, test } from '@playwright/test';
 import { unzipSync } from 'fflate';
-import { decodeSafetensors } from '../src/redo/safetensors';
+import { decodeSafetensors } from '../src/formats/safetensors';
 import type { RedoConfig } from '../src/redo';
 import { decode } from 'fast-png';
 import { DATASET_DIR, ZIP_FILE, ZIP_IMAGE_COUNT } from './fixtures';

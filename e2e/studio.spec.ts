@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { unzipSync } from 'fflate';
 import * as tf from '@tensorflow/tfjs';
-import { decodeSafetensors } from '../src/redo/safetensors';
+import { decodeSafetensors } from '../src/formats/safetensors';
 import { RedoModel, exportWeights, type RedoConfig } from '../src/redo';
 import { BAD_FILES, DATASET_DIR, IMAGE_COUNT, ZIP_FILE, ZIP_IMAGE_COUNT } from './fixtures';
 import { resumeAndExpectNextStep, step, waitStep } from './studioSteps';

@@ -28,8 +28,9 @@ import * as tf from '../src/redo/tf';
 import { preset, type RedoConfig } from '../src/redo/config';
 import { chooseBackend } from '../src/node/trainCli';
 import { C2MNIST_COLLAPSE_THRESHOLD, c2mnistData } from '../src/node/c2mnist';
-import { formatEval, type EvalResult } from '../src/node/evaluate';
-import { HeadlessRun, type CurvePoint } from '../src/node/headless';
+import { formatEval, type EvalResult } from '../src/run/evaluate';
+import { TrainingRun, type CurvePoint } from '../src/run/trainingRun';
+import { finalEvaluation, runSteps } from '../src/node/headless';
 import { markdownTable } from '../src/node/benchUtil';
 import { formatDuration, logLine } from '../src/node/progress';
 import { writeFileAtomic } from '../src/node/archiveFile';
@@ -94,7 +95,12 @@ async function runVariant(regions: 2 | 3): Promise<VariantReport> {
   const data = c2mnistData({ size: SIZE, count: COUNT, evalCount: EVAL_COUNT, regions });
   const names = data.eval!.regionNames;
   console.log(`\n== n = ${regions}: ${data.name}, ${EVAL_COUNT} held-out images from the test digits; ${PRESET} ${JSON.stringify(overrides)}; ${MINUTES} min`);
-  const run = HeadlessRun.create({ config, seed: SEED, data: data.train, evalSet: data.eval, dataset: { name: data.name, count: COUNT, size: SIZE }, trainObject: data.trainObject });
+  const run = TrainingRun.create({
+    config,
+    seed: SEED,
+    data: { images: data.train, objectMasks: data.trainObject, info: { name: data.name, count: COUNT, size: SIZE } },
+    evalSet: data.eval,
+  });
   const start = performance.now();
   const cpuStart = process.cpuUsage();
   const elapsed = () => (performance.now() - start) / 1000;
@@ -104,7 +110,8 @@ async function runVariant(regions: 2 | 3): Promise<VariantReport> {
   };
   let lastLog = 0;
   const curveTimes: Array<{ wall: number; cpu: number }> = [];
-  await run.run(
+  await runSteps(
+    run,
     MAX_STEPS,
     { evalEvery: EVAL_EVERY, checkpointEvery: 0 },
     {
@@ -125,16 +132,16 @@ async function runVariant(regions: 2 | 3): Promise<VariantReport> {
   );
   const seconds = elapsed();
   const cpuSeconds = cpu();
-  if (run.curve.at(-1)?.step !== run.totalSteps && run.totalSteps > 0) {
-    const r = await run.evaluateNow();
+  const closing = await finalEvaluation(run);
+  if (closing) {
     curveTimes.push({ wall: elapsed(), cpu: cpu() });
-    if (r) console.log(`eval step ${run.totalSteps} (final): ${formatEval(r, names)}`);
+    console.log(`eval step ${closing.step} (final): ${formatEval(closing.result, names)}`);
   }
   const final = run.lastEval;
   const best = run.curve.reduce<CurvePoint | null>((b, p) => (!b || p.result.perDataset.meanIou > b.result.perDataset.meanIou ? p : b), null);
   const archive = OUT.replace(/\.md$/, '') + `-n${regions}.zip`;
   mkdirSync(dirname(archive), { recursive: true });
-  await writeFileAtomic(archive, await run.archive(true));
+  await writeFileAtomic(archive, await run.archive('fresh'));
   const report: VariantReport = {
     regions,
     config,

@@ -13,9 +13,10 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { encode as encodePng } from 'fast-png';
 import * as tf from '../src/redo/tf';
 import { preset } from '../src/redo';
-import { readRunArchive } from '../src/worker/runArchive';
+import { readRunArchive } from '../src/formats/runArchive';
 import { setupBackend } from '../src/node/backend';
-import { HeadlessRun } from '../src/node/headless';
+import { runSteps } from '../src/node/headless';
+import { TrainingRun } from '../src/run/trainingRun';
 import { c2mnistData } from '../src/node/c2mnist';
 import { trainMain } from '../src/node/trainCli';
 import { generateSplits, loadObjectSources, writeImageSet } from '../src/node/objectSources';
@@ -45,24 +46,24 @@ beforeAll(async () => {
 describe('headless run', () => {
   it('interrupted into an archive and resumed = uninterrupted (losses bit for bit), history continues', async () => {
     const data = c2mnistData({ size: 32, count: 24, evalCount: 8, regions: 2 });
-    const dataset = { name: data.name, count: 24, size: 32 };
+    const runData = { images: data.train, info: { name: data.name, count: 24, size: 32 } };
     const config = preset('tiny');
-    const straight = HeadlessRun.create({ config, seed: 9, data: data.train, evalSet: data.eval, dataset });
-    await straight.run(4, { evalEvery: 2, checkpointEvery: 0 });
+    const straight = TrainingRun.create({ config, seed: 9, data: runData, evalSet: data.eval });
+    await runSteps(straight, 4, { evalEvery: 2, checkpointEvery: 0 });
     expect(straight.curve.map((p) => p.step)).toEqual([2, 4]);
 
-    const first = HeadlessRun.create({ config, seed: 9, data: data.train, evalSet: data.eval, dataset });
-    await first.run(2, { evalEvery: 2, checkpointEvery: 0 });
+    const first = TrainingRun.create({ config, seed: 9, data: runData, evalSet: data.eval });
+    await runSteps(first, 2, { evalEvery: 2, checkpointEvery: 0 });
     const tensors = tf.memory().numTensors;
-    const zip = await first.archive(true);
+    const zip = await first.archive('fresh');
     expect(tf.memory().numTensors).toBe(tensors); // capture and previews leave nothing behind
     first.dispose();
     const back = await readRunArchive(zip);
     expect(back.manifest.step).toBe(2);
     expect(back.manifest.metrics?.iou).toBeTypeOf('number');
-    const resumed = HeadlessRun.restore({ state: back.state, history: back.history, data: data.train, evalSet: data.eval, dataset });
+    const resumed = TrainingRun.restore({ state: back.state, history: back.history, data: runData, evalSet: data.eval });
     const before = tf.memory().numTensors;
-    await resumed.run(2, { evalEvery: 2, checkpointEvery: 0 });
+    await runSteps(resumed, 2, { evalEvery: 2, checkpointEvery: 0 });
     expect(tf.memory().numTensors).toBe(before); // steps, readbacks and evaluation leave nothing behind
     expect(resumed.history.step).toEqual([1, 2, 3, 4]);
     for (const k of ['gAdv', 'gRecZ', 'dReal', 'dFake'] as const) expect(resumed.history[k]).toEqual(straight.history[k]);

@@ -16,8 +16,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, expect, it } from 'vitest';
 import * as tf from '../src/redo/tf';
-import { decodeSafetensors, encodeSafetensors, exportWeights, preset, readLosses, RedoModel, RedoTrainer, Rng, type NamedTensorData } from '../src/redo';
+import { exportWeights, preset, readLosses, RedoModel, RedoTrainer, Rng, type NamedTensorData } from '../src/redo';
 import { generateSplits, loadObjectSources } from '../src/node/objectSources';
+import { decodeSafetensors, encodeSafetensors } from '../src/formats/safetensors';
 
 const STEPS = 50;
 const BATCH = 4;

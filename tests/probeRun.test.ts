@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '../src/redo/tf';
 import { preset, RedoModel, RedoTrainer, captureTrainingState } from '../src/redo';
-import { buildRunArchive } from '../src/worker/runArchive';
+import { buildRunArchive } from '../src/formats/runArchive';
 import { MASK_SOURCES, formatRunProbe, probeModel, probeRunArchive } from '../src/node/probeRun';
 
 describe('probeRun', () => {

@@ -5,8 +5,6 @@ import { decode as decodePng } from 'fast-png';
 import * as tf from '../src/redo/tf';
 import {
   captureTrainingState,
-  decodeSafetensors,
-  encodeSafetensors,
   preset,
   readLosses,
   disposeLosses,
@@ -17,7 +15,10 @@ import {
   type TrainingState,
   type LossValues,
 } from '../src/redo';
-import { ArchiveError, ARCHIVE_FORMAT_VERSION, buildRunArchive, encodePng, historyFromCsv, historyToCsv, readRunArchive, type LossHistory } from '../src/worker/runArchive';
+import { ArchiveError, ARCHIVE_FORMAT_VERSION, buildRunArchive, readRunArchive } from '../src/formats/runArchive';
+import { decodeSafetensors, encodeSafetensors } from '../src/formats/safetensors';
+import { historyFromCsv, historyToCsv, type LossHistory } from '../src/formats/history';
+import { encodePng } from '../src/formats/images';
 
 const data = { count: 6, size: 32, pixels: new Float32Array(6 * 32 * 32 * 3).map((_, i) => Math.sin(i * 0.37)) };
 

@@ -5,9 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { preset, RedoModel, RedoTrainer, disposeLosses, captureTrainingState } from '../src/redo';
-import { buildRunArchive, type LossHistory } from '../src/worker/runArchive';
+import { buildRunArchive } from '../src/formats/runArchive';
 import { C2MNIST_EVAL_SEED, c2mnistHeldOut } from '../src/node/c2mnist';
 import { scoreRunArchive, SCORE_SEED } from '../src/node/scoreRun';
+import type { LossHistory } from '../src/formats/history';
 
 async function archive(steps: number): Promise<Uint8Array> {
   const config = { ...preset('tiny'), lrF: 1e-2 }; // a large step for F, so 2 steps move its masks visibly

@@ -5,7 +5,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { useStudio } from '../src/ui/store';
-import type { LossHistory } from '../src/worker/runArchive';
+import type { LossHistory } from '../src/formats/history';
 import type { TrainingStatus } from '../src/worker/protocol';
 
 const initial = useStudio.getState();
@@ -61,7 +61,7 @@ describe('studio store', () => {
   it('shows an import refusal without touching the run', () => {
     const s = () => useStudio.getState();
     s().receive({ type: 'status', status: status('run-1', 12) });
-    s().patch({ importBusy: true });
+    s().importStarted();
     s().receive({ type: 'error', context: 'import', message: 'not a zip' });
     expect(s().importError).toBe('not a zip');
     expect(s().importBusy).toBe(false);

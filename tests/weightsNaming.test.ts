@@ -1,8 +1,9 @@
 /** One naming for weights, ours and the reference's: export, re-import, infer the configuration, refuse misfits. */
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '../src/redo/tf';
-import { RedoModel, encodeSafetensors, decodeSafetensors, exportWeights, importWeights, inferConfigFromWeights, preset, WeightsMismatchError } from '../src/redo';
+import { RedoModel, exportWeights, importWeights, inferConfigFromWeights, preset, WeightsMismatchError } from '../src/redo';
 import { goldenConfig, goldenWeights, loadGolden } from './helpers/golden';
+import { encodeSafetensors, decodeSafetensors } from '../src/formats/safetensors';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

@@ -5,7 +5,7 @@
  */
 import '@tensorflow/tfjs-backend-webgpu';
 import * as tf from '../../src/redo/tf';
-import { decodeSafetensors } from '../../src/redo/safetensors';
+import { decodeSafetensors } from '../../src/formats/safetensors';
 import { evalComparisons, type Comparison } from './goldenEval';
 
 export interface ConformanceReport {

@@ -6,7 +6,7 @@ import * as tf from '../../src/redo/tf';
 import { preset, type RedoConfig } from '../../src/redo/config';
 import { RedoModel } from '../../src/redo/redo';
 import { importWeights } from '../../src/redo/weights';
-import type { SafetensorsFile } from '../../src/redo/safetensors';
+import type { SafetensorsFile } from '../../src/formats/safetensors';
 
 interface GoldenMeta {
   nMasks: number;

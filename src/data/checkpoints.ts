@@ -9,19 +9,12 @@
  *    checkpoints (the previous one, and leftovers of earlier interrupted writes).
  * If 2 fails, `latest` still names the previous checkpoint; the orphan is removed by the next save or purge.
  */
-import type { RedoConfig, TrainingState } from '../redo';
-import { decodeSafetensors } from '../redo/safetensors';
-import { decodeOptimizer, encodeOptimizer, encodeWeights, type LossHistory } from '../worker/runArchive';
+import type { TrainingState } from '../redo';
+import { decodeSafetensors } from '../formats/safetensors';
+import { decodeOptimizer, encodeOptimizer, encodeWeights } from '../formats/runArchive';
 import { formatBytes, isQuotaError, openStudioDb, type CheckpointRow, type RunRow } from './db';
-
-export interface RunRecord {
-  runId: string;
-  datasetId: string;
-  config: RedoConfig;
-  createdAt: string;
-  updatedAt: string;
-  step: number;
-}
+import type { RunRecord } from './records';
+import type { LossHistory } from '../formats/history';
 
 export class CheckpointError extends Error {
   override name = 'CheckpointError';

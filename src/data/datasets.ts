@@ -9,15 +9,7 @@ import { splitDigits, unpackMnistDigits, type MnistDigits } from '../redo/data/m
 import { generateObjectsOnPhotos, parseSourcesIndex, spritesOf, type Photo } from '../redo/data/objectsOnPhotos';
 import { decodeImage, type DecodedPixels } from './decode';
 import { imageRange, openStudioDb, type DatasetRow, type ImageRow, type StudioDatabase } from './db';
-
-export interface DatasetSummary {
-  id: string;
-  name: string;
-  size: number;
-  count: number;
-  hasMasks: boolean;
-  createdAt: string;
-}
+import type { DatasetSummary } from './records';
 
 function summaryOf(r: DatasetRow): DatasetSummary {
   return { id: r.id, name: r.name, size: r.size, count: r.count, hasMasks: r.hasMasks, createdAt: r.createdAt };

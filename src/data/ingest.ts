@@ -6,9 +6,11 @@
  * appears only once fully stored (see DatasetWriter).
  */
 import { prepareImage, prepareMask, DecodeRefusal, extensionOf } from './decode';
-import { DatasetWriter, type DatasetSummary } from './datasets';
+import { DatasetWriter } from './datasets';
+import type { DatasetSummary } from './records';
 import { formatBytes, isQuotaError } from './db';
-import { isZip, readZip } from './zip';
+import { isZip, readZip } from '../formats/zip';
+import { maskKeys, naturalOrder, stem } from './names';
 
 export interface IngestInput {
   /** relative path */
@@ -115,22 +117,6 @@ export async function expandZipInputs(files: IngestInput[]): Promise<IngestInput
   }
   return out;
 }
-
-/** The name without its folders and extension: what an image and its mask share. */
-export function stem(name: string): string {
-  const base = name.slice(name.lastIndexOf('/') + 1);
-  const dot = base.lastIndexOf('.');
-  return dot > 0 ? base.slice(0, dot) : base;
-}
-
-/** Mask stems also match without a common mask suffix (`0001_mask.png` ↔ `0001.jpg`). */
-function maskKeys(name: string): string[] {
-  const s = stem(name);
-  const bare = s.replace(/[-_.](mask|masks|seg|segmentation|gt|label|labels)$/i, '');
-  return bare !== s && bare !== '' ? [s, bare] : [s];
-}
-
-const naturalOrder = new Intl.Collator(undefined, { numeric: true, sensitivity: 'variant' });
 
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;

@@ -1,6 +1,6 @@
 /** Node-only: run archives on disk, written atomically (a crash or Ctrl-C mid-write never leaves half a zip). */
 import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
-import { readRunArchive } from '../worker/runArchive';
+import { readRunArchive } from '../formats/runArchive';
 
 export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}`;

@@ -10,7 +10,7 @@
 import { generateColored2Mnist } from '../redo/data/colored2mnist';
 import { splitDigits, type MnistDigits } from '../redo/data/mnistDigits';
 import type { ImageSet } from '../redo/batches';
-import type { EvalSet } from './evaluate';
+import type { EvalSet } from '../run/evaluate';
 import { loadMnistDigitsNode } from './mnistNode';
 
 /** The studio demo's seed (src/data/datasets.ts DEMO_SEED). */

@@ -11,6 +11,7 @@ import { join, relative, sep } from 'node:path';
 import { Jimp } from 'jimp';
 import { classifyImage, DecodeRefusal, type DecodedPixels } from '../data/decode';
 import { binariseMask, resizeCropMask, resizeCropRgb } from '../data/resize';
+import { maskKeys, naturalOrder, stem } from '../data/names';
 import type { ImageSet } from '../redo/batches';
 
 export interface Skipped {
@@ -28,8 +29,6 @@ export interface FolderDataset {
   warnings: Skipped[];
 }
 
-const naturalOrder = new Intl.Collator(undefined, { numeric: true, sensitivity: 'variant' });
-
 /** Every file under `dir`, as '/'-separated paths relative to it, in natural order; hidden files and folders skipped. */
 export async function listFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
@@ -44,20 +43,6 @@ export async function listFiles(dir: string): Promise<string[]> {
   };
   await walk(dir);
   return out.sort((a, b) => naturalOrder.compare(a, b));
-}
-
-/** The name without its folders and extension (what an image and its mask share). */
-export function stem(name: string): string {
-  const base = name.slice(name.lastIndexOf('/') + 1);
-  const dot = base.lastIndexOf('.');
-  return dot > 0 ? base.slice(0, dot) : base;
-}
-
-/** The keys a mask file answers to: its stem, and its stem without a mask suffix (`0001_mask.png` ↔ `0001.jpg`), as the studio matches them. */
-export function maskKeys(name: string): string[] {
-  const s = stem(name);
-  const bare = s.replace(/[-_.](mask|masks|seg|segmentation|gt|label|labels)$/i, '');
-  return bare !== s && bare !== '' ? [s, bare] : [s];
 }
 
 /** Decodes an image file to 8-bit pixels, or throws DecodeRefusal with the reason. */

@@ -15,12 +15,13 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { encode } from 'fast-png';
 import * as tf from '../redo/tf';
-import { decodeSafetensors, inferConfigFromWeights, RedoModel, Segmenter, type NamedTensorData, type RedoConfig } from '../redo';
+import { inferConfigFromWeights, RedoModel, Segmenter, type NamedTensorData, type RedoConfig } from '../redo';
 import { objectScore, type ObjectScore } from '../redo/metrics';
-import { readRunArchive } from '../worker/runArchive';
+import { readRunArchive } from '../formats/runArchive';
 import { resampleWindow } from '../redo/data/objectsOnPhotos';
 import { decodeFile, listFiles, readImageFolder, type Skipped } from './imageFolder';
 import { DecodeRefusal } from '../data/decode';
+import { decodeSafetensors } from '../formats/safetensors';
 
 export interface LoadedModel {
   config: RedoConfig;

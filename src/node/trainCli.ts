@@ -1,6 +1,6 @@
 /**
- * `npm run train -- …` (scripts/train.ts): the headless trainer. See TRAIN_USAGE in ./args.ts and
- * docs/headless-and-benchmarks.md.
+ * `npm run train -- …` (scripts/train.ts): the headless trainer, the run core (src/run) with files, the progress bar
+ * and signals. See TRAIN_USAGE in ./args.ts and the README's *Headless trainer*.
  */
 import * as tf from '../redo/tf';
 import { preset, withTrainingSettings, type RedoConfig } from '../redo/config';
@@ -9,13 +9,15 @@ import { setupBackend, type BackendInfo } from './backend';
 import { readArchiveFile, writeFileAtomic } from './archiveFile';
 import { loadTrainingData } from './datasets';
 import { C2MNIST_COLLAPSE_THRESHOLD } from './c2mnist';
-import { formatEval } from './evaluate';
-import { HeadlessRun, type CurvePoint, type StepValues } from './headless';
+import { formatEval } from '../run/evaluate';
+import { TrainingRun, type CurvePoint } from '../run/trainingRun';
+import { finalEvaluation, runSteps } from './headless';
 import { appendFileSync } from 'node:fs';
 import { onStopRequest } from './supervise';
 import { formatDuration, logLine, progressLine } from './progress';
-import type { LossHistory, RunManifest } from '../worker/runArchive';
-import type { TrainingState } from '../redo';
+import type { RunManifest } from '../formats/runArchive';
+import type { LossHistory } from '../formats/history';
+import type { LossValues, TrainingState } from '../redo';
 
 interface Out {
   log: (s: string) => void;
@@ -77,7 +79,7 @@ function configFor(o: TrainOptions): RedoConfig {
 }
 
 /** One evaluation as a JSON line with the field names of the authors' ref_train.py log, for side-by-side curves. */
-function appendCurve(file: string, p: CurvePoint, wallS: number, losses: StepValues | null): void {
+function appendCurve(file: string, p: CurvePoint, wallS: number, losses: LossValues | null): void {
   const r = p.result.reference ?? { iou: p.result.object.iou, accuracy: p.result.object.accuracy, iouPerImage: p.result.object.iou, accuracyPerImage: p.result.object.accuracy, region: 0 };
   const row = {
     kind: 'eval',
@@ -154,9 +156,10 @@ export async function trainMain(argv: string[]): Promise<number> {
     out.log(`note: the archive was trained on "${resumed.manifest.dataset.name}" (${resumed.manifest.dataset.size} px); continuing on "${data.info.name}"`);
   }
 
+  const runData = { images: data.train, ...(data.trainObject ? { objectMasks: data.trainObject } : {}), info: data.info };
   const run = resumed
-    ? HeadlessRun.restore({ state: resumed.state, history: resumed.history, data: data.train, evalSet: data.evalSet, dataset: data.info, ...(data.trainObject ? { trainObject: data.trainObject } : {}) })
-    : HeadlessRun.create({ config, seed: o.seed, data: data.train, evalSet: data.evalSet, dataset: data.info, ...(data.trainObject ? { trainObject: data.trainObject } : {}) });
+    ? TrainingRun.restore({ state: resumed.state, history: resumed.history, data: runData, evalSet: data.evalSet })
+    : TrainingRun.create({ config, seed: o.seed, data: runData, evalSet: data.evalSet });
   out.log(`config: ${o.resume ? '(from the archive)' : o.preset} ${JSON.stringify(config)}`);
 
   let stopRequested = false;
@@ -171,16 +174,17 @@ export async function trainMain(argv: string[]): Promise<number> {
 
   const writeArchive = async (why: string) => {
     const t = performance.now();
-    const bytes = await run.archive(o.previews);
+    const bytes = await run.archive(o.previews ? 'fresh' : 'none');
     await writeFileAtomic(o.out, bytes);
     out.log(`wrote ${o.out} (${(bytes.length / 1024).toFixed(0)} KiB, step ${run.totalSteps}, ${why}, ${formatDuration((performance.now() - t) / 1000)})`);
   };
 
   const start = performance.now();
   const startStep = run.totalSteps;
-  let last: StepValues | null = null;
+  let last: LossValues | null = null;
   try {
-    await run.run(
+    await runSteps(
+      run,
       o.steps,
       { evalEvery: o.evalEvery, checkpointEvery: o.checkpointEvery },
       {
@@ -201,10 +205,10 @@ export async function trainMain(argv: string[]): Promise<number> {
         shouldStop: () => stopRequested,
       },
     );
-    if (run.evalSet && run.curve.at(-1)?.step !== run.totalSteps && run.totalSteps > 0) {
-      const r = await run.evaluateNow();
-      if (r) out.log(`eval step ${run.totalSteps}: ${formatEval(r, run.evalSet.regionNames)}`);
-      if (r && o.curve) appendCurve(o.curve, run.curve.at(-1)!, (performance.now() - start) / 1000, last);
+    const closing = await finalEvaluation(run);
+    if (closing) {
+      out.log(`eval step ${closing.step}: ${formatEval(closing.result, run.evalSet!.regionNames)}`);
+      if (o.curve) appendCurve(o.curve, closing, (performance.now() - start) / 1000, last);
     }
     await writeArchive(stopRequested ? 'interrupted' : 'final');
   } finally {

@@ -4,7 +4,7 @@ import { RedoModel, type NetworkId } from './redo';
 import { RedoTrainer } from './trainer';
 import { exportWeights, importWeights } from './weights';
 import { fromTorch, toTorch } from './params';
-import type { NamedTensorData } from './safetensors';
+import type { NamedTensorData } from './weights';
 
 /**
  * Everything needed to continue a run exactly: weights and spectral-norm state (torch names and layout),

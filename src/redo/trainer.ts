@@ -23,14 +23,29 @@ export interface StepLosses {
 
 export type LossValues = { [K in keyof StepLosses]: number };
 
+/** The names of a step's losses, in the order they are read back. */
+export const LOSS_NAMES = ['gAdv', 'gRecZ', 'dReal', 'dFake', 'minArea'] as const satisfies ReadonlyArray<keyof StepLosses>;
+
+/** The losses of several steps, in order, with ONE readback (the tensors stay the caller's to dispose). */
+export async function readLossBatch(steps: readonly StepLosses[]): Promise<LossValues[]> {
+  if (steps.length === 0) return [];
+  const stacked = tf.tidy(() => tf.stack(steps.flatMap((l) => LOSS_NAMES.map((k) => l[k]))));
+  let values: Float32Array;
+  try {
+    values = (await stacked.data()) as Float32Array;
+  } finally {
+    stacked.dispose();
+  }
+  return steps.map((_, i) => {
+    const out = {} as LossValues;
+    LOSS_NAMES.forEach((k, j) => (out[k] = values[i * LOSS_NAMES.length + j]!));
+    return out;
+  });
+}
+
+/** One step's losses with one readback. */
 export async function readLosses(l: StepLosses): Promise<LossValues> {
-  const keys = Object.keys(l) as Array<keyof StepLosses>;
-  const stacked = tf.stack(keys.map((k) => l[k]));
-  const values = await stacked.data();
-  stacked.dispose();
-  const out = {} as LossValues;
-  keys.forEach((k, i) => (out[k] = values[i]!));
-  return out;
+  return (await readLossBatch([l]))[0]!;
 }
 
 export function disposeLosses(l: StepLosses): void {

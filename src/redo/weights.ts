@@ -1,7 +1,12 @@
 import * as tf from './tf';
 import type { RedoModel } from './redo';
 import { fromTorch, toTorch, toTorchShape, type ParamStore } from './params';
-import type { NamedTensorData } from './safetensors';
+
+/** One tensor's values and PyTorch shape, as weight files (src/formats/safetensors.ts) hold them. */
+export interface NamedTensorData {
+  shape: number[];
+  data: Float32Array;
+}
 
 /**
  * Every tensor of a model (trainable weights and spectral-norm u, v) under the reference's state_dict keys

@@ -1,7 +1,7 @@
 import { preset, validateConfig, type RedoConfig } from './config';
 import { RedoModel } from './redo';
 import { importWeights, WeightsMismatchError } from './weights';
-import type { NamedTensorData } from './safetensors';
+import type { NamedTensorData } from './weights';
 
 /**
  * The configuration a bare weights file (reference state_dict names, torch layout) was made with, read off

@@ -4,10 +4,11 @@
  * sent as transferables.
  */
 import type { RedoConfig } from '../redo/config';
-import type { DatasetSummary } from '../data/datasets';
+import type { DatasetSummary, RunRecord } from '../data/records';
 import type { IngestResult, Rejected } from '../data/ingest';
-import type { RunRecord } from '../data/checkpoints';
-import type { LossHistory, RunManifest } from './runArchive';
+import type { RunManifest } from '../formats/runArchive';
+import type { LossHistory } from '../formats/history';
+import type { PreviewSet } from '../run/previews';
 
 export type BackendName = 'webgpu' | 'webgl' | 'cpu';
 
@@ -89,27 +90,6 @@ export function idleStatus(numTensors = 0): TrainingStatus {
     numTensors,
     numBytesInGPU: null,
   };
-}
-
-/** An RGBA image: width·height·4 bytes. */
-export interface RgbaImage {
-  width: number;
-  height: number;
-  data: Uint8ClampedArray;
-}
-
-export interface PreviewSet {
-  step: number;
-  /** Panel images with every region tinted over them (one row). */
-  overlay: RgbaImage;
-  /** One row per region: the image with that region's mask as alpha, over a checkerboard. */
-  cutouts: RgbaImage;
-  /** The paper's Figure 2: input | [ground truth] | masks | redraws of region 1 (z fixed per column) | … */
-  figure2: RgbaImage;
-  /** Column headings of the Figure-2 grid with their widths in cells. */
-  figure2Columns: Array<{ label: string; cells: number }>;
-  cell: number;
-  gap: number;
 }
 
 export interface SegmentedImage {
@@ -195,12 +175,3 @@ export type FromWorker =
   | { type: 'imported'; model: ImportedModel }
   | { type: 'segmented'; images: SegmentedImage[]; rejected: Rejected[] }
   | { type: 'error'; context: ErrorContext; message: string };
-
-export function emptyHistory(withMetrics = false): LossHistory {
-  const h: LossHistory = { step: [], gAdv: [], gRecZ: [], dReal: [], dFake: [] };
-  if (withMetrics) {
-    h.accuracy = [];
-    h.iou = [];
-  }
-  return h;
-}

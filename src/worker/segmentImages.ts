@@ -9,7 +9,7 @@ import { Segmenter, type NamedTensorData, type RedoConfig } from '../redo';
 import { prepareImage, DecodeRefusal } from '../data/decode';
 import type { Rejected } from '../data/ingest';
 import type { FileEntry, SegmentedImage } from './protocol';
-import { regionColour } from './colours';
+import { regionColour } from '../formats/colours';
 
 const MAX_OUT = 512;
 

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState, type DragEvent } from 'react';
 import { useStudio } from '../store';
-import { send } from '../client';
-import { datasetNameOf, filesFromDrop, filesFromList, splitMasks } from '../files';
+import { createDemo, deleteDataset, ingestFiles } from '../client';
+import { filesFromDrop, filesFromList } from '../files';
 import type { DemoKind, FileEntry } from '../../worker/protocol';
 import { PRESETS, type PresetName } from '../../redo/config';
 
@@ -10,15 +10,6 @@ const DEMOS: Record<DemoKind, { title: string; preset: PresetName }> = {
   c2mnist: { title: 'colored-2-MNIST', preset: 'c2mnist-64' },
   objects: { title: 'objects-on-photos', preset: 'objects-32' },
 };
-
-function startIngest(files: FileEntry[], extraMasks: FileEntry[], size: number): void {
-  const { images, masks } = splitMasks(files);
-  const allMasks = [...masks, ...extraMasks];
-  useStudio.getState().patch({
-    ingest: { running: true, label: `Importing ${images.length} file${images.length === 1 ? '' : 's'}…`, done: 0, total: images.length + allMasks.length, result: null, summary: null, failure: null, rejected: [], ms: null },
-  });
-  send({ type: 'ingest', name: datasetNameOf(images), size, files: images, ...(allMasks.length ? { masks: allMasks } : {}) });
-}
 
 export function DatasetPanel() {
   const datasets = useStudio((s) => s.datasets);
@@ -36,7 +27,7 @@ export function DatasetPanel() {
     setOver(false);
     if (ingest.running) return;
     void filesFromDrop(e.dataTransfer).then((files) => {
-      if (files.length) startIngest(files, masks, size);
+      if (files.length) ingestFiles(files, masks, size);
     });
   };
 
@@ -48,7 +39,7 @@ export function DatasetPanel() {
     e.preventDefault();
     if (useStudio.getState().ingest.running) return;
     void filesFromDrop(e.dataTransfer).then((files) => {
-      if (files.length) startIngest(files, masks, useStudio.getState().config.imageSize);
+      if (files.length) ingestFiles(files, masks, useStudio.getState().config.imageSize);
     });
   };
   useEffect(() => {
@@ -69,11 +60,7 @@ export function DatasetPanel() {
     const fromUrl = new URLSearchParams(location.search).has('preset');
     if (!fromUrl) st.setPreset(own);
     const demoSize = fromUrl ? st.config.imageSize : PRESETS[own].imageSize;
-    st.patch({
-      ingest: { running: true, label: `Creating the ${DEMOS[kind].title} demo…`, done: 0, total: 0, result: null, summary: null, failure: null, rejected: [], ms: null },
-      autoStartDemo: true,
-    });
-    send({ type: 'create-demo', demo: kind, size: demoSize, count: DEMO_COUNT });
+    createDemo(kind, DEMOS[kind].title, demoSize, DEMO_COUNT);
   };
 
   const busyRun = status.state === 'running' || status.state === 'pausing';
@@ -109,7 +96,7 @@ export function DatasetPanel() {
               data-testid="files-input"
               disabled={ingest.running}
               onChange={(e) => {
-                if (e.target.files?.length) startIngest(filesFromList(e.target.files), masks, size);
+                if (e.target.files?.length) ingestFiles(filesFromList(e.target.files), masks, size);
                 e.target.value = '';
               }}
             />
@@ -133,7 +120,7 @@ export function DatasetPanel() {
             data-testid="folder-input"
             {...{ webkitdirectory: '', directory: '' }}
             onChange={(e) => {
-              if (e.target.files?.length) startIngest(filesFromList(e.target.files), masks, size);
+              if (e.target.files?.length) ingestFiles(filesFromList(e.target.files), masks, size);
               e.target.value = '';
             }}
           />
@@ -220,7 +207,7 @@ export function DatasetPanel() {
                 title="Delete this dataset"
                 disabled={busyRun && status.datasetId === d.id}
                 onClick={() => {
-                  if (confirm(`Delete dataset "${d.name}" (${d.count} images)?`)) send({ type: 'delete-dataset', id: d.id });
+                  if (confirm(`Delete dataset "${d.name}" (${d.count} images)?`)) deleteDataset(d.id);
                 }}
               >
                 Delete

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { useStudio } from '../store';
-import type { RgbaImage } from '../../worker/protocol';
-import { regionColour } from '../../worker/colours';
+import type { RgbaImage } from '../../formats/images';
+import { regionColour } from '../../formats/colours';
 
 /** Draws worker-rendered RGBA bytes, scaled up crisply by CSS. */
 export function RgbaCanvas(props: { image: RgbaImage; scale: number; testId: string; label: string }) {

@@ -1,5 +1,5 @@
 import { useStudio } from '../store';
-import { send } from '../client';
+import { continueImported, deleteRun, exportRun, importFile, resumeRun } from '../client';
 import { formatBytes } from '../format';
 
 /** After a reload: offers to resume the last run from its last complete checkpoint. */
@@ -9,7 +9,6 @@ export function ResumeBanner() {
   const dismissed = useStudio((s) => s.resumeDismissed);
   const datasets = useStudio((s) => s.datasets);
   const backend = useStudio((s) => s.backend);
-  const options = useStudio((s) => s.options);
   const last = runs[0];
   if (!last || dismissed || status.runId !== null) return null;
   const ds = datasets.find((d) => d.id === last.datasetId);
@@ -24,18 +23,18 @@ export function ResumeBanner() {
           className="primary"
           data-testid="resume-run"
           disabled={!backend?.active || !ds}
-          onClick={() => send({ type: 'resume-run', runId: last.runId, options, autostart: true })}
+          onClick={() => resumeRun(last.runId, true)}
         >
           Resume training
         </button>
-        <button data-testid="open-run" disabled={!backend?.active || !ds} onClick={() => send({ type: 'resume-run', runId: last.runId, options, autostart: false })}>
+        <button data-testid="open-run" disabled={!backend?.active || !ds} onClick={() => resumeRun(last.runId, false)}>
           Open paused
         </button>
         <button onClick={() => useStudio.getState().dismissResume()}>Not now</button>
         <button
           className="small"
           onClick={() => {
-            if (confirm('Delete this run and its checkpoints?')) send({ type: 'delete-run', runId: last.runId });
+            if (confirm('Delete this run and its checkpoints?')) deleteRun(last.runId);
           }}
         >
           Delete run
@@ -55,7 +54,6 @@ export function RunFilesPanel() {
   const importError = useStudio((s) => s.importError);
   const selected = useStudio((s) => s.selectedDatasetId);
   const datasets = useStudio((s) => s.datasets);
-  const options = useStudio((s) => s.options);
   const ds = datasets.find((d) => d.id === selected);
 
   return (
@@ -65,10 +63,7 @@ export function RunFilesPanel() {
         <button
           data-testid="export"
           disabled={!status.runId || exportBusy}
-          onClick={() => {
-            useStudio.getState().patch({ exportBusy: true });
-            send({ type: 'export' });
-          }}
+          onClick={exportRun}
         >
           {exportBusy ? 'Exporting…' : 'Export run (.zip)'}
         </button>
@@ -88,9 +83,7 @@ export function RunFilesPanel() {
             onChange={(e) => {
               const f = e.target.files?.[0];
               e.target.value = '';
-              if (!f) return;
-              useStudio.getState().patch({ importBusy: true, importError: null });
-              send({ type: 'import', fileName: f.name, file: f, fallbackConfig: useStudio.getState().config });
+              if (f) importFile(f);
             }}
           />
         </label>
@@ -113,7 +106,7 @@ export function RunFilesPanel() {
               data-testid="continue-imported"
               disabled={!imported.trainable || !ds}
               title={!imported.trainable ? 'Only the mask network is in this file: segmentation only' : !ds ? 'Choose a dataset first' : ''}
-              onClick={() => send({ type: 'continue-imported', datasetId: ds!.id, options })}
+              onClick={() => ds && continueImported(ds.id)}
             >
               {imported.kind === 'run' ? 'Continue this run' : 'New run from these weights'}
               {ds ? ` on “${ds.name}”` : ''}

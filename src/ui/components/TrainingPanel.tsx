@@ -1,28 +1,9 @@
 import { useEffect, type ReactNode } from 'react';
 import { useStudio } from '../store';
-import { send } from '../client';
-import { PRESET_NAMES, validateConfig, type PresetName, type RedoConfig } from '../../redo/config';
+import { pauseTraining, resumeTraining, setLoopOptions, startTraining, stopTraining } from '../client';
+import { PRESET_NAMES, type PresetName, type RedoConfig } from '../../redo/config';
 import type { LoopOptions } from '../../worker/protocol';
 import { formatBytes, formatDuration, formatRate } from '../format';
-
-export function startTraining(): void {
-  const s = useStudio.getState();
-  const d = s.datasets.find((x) => x.id === s.selectedDatasetId);
-  if (!d) {
-    s.receive({ type: 'error', context: 'training', message: 'choose or import a dataset first' });
-    return;
-  }
-  let config: RedoConfig;
-  try {
-    if (d.size !== 32 && d.size !== 64 && d.size !== 128) throw new Error(`the dataset is ${d.size} px; the model takes 32, 64 or 128 px images`);
-    config = validateConfig({ ...s.config, imageSize: d.size });
-  } catch (e) {
-    s.receive({ type: 'error', context: 'training', message: e instanceof Error ? e.message : String(e) });
-    return;
-  }
-  s.patch({ previews: null, lastCheckpoint: null });
-  send({ type: 'start', datasetId: d.id, config, seed: s.seed, options: s.options });
-}
 
 function Num(props: { label: string; value: number; onChange: (v: number) => void; step?: number; min?: number; testId?: string; title?: string; disabled?: boolean }) {
   return (
@@ -68,15 +49,12 @@ export function TrainingPanel() {
 
   useEffect(() => {
     if (autoStart && !ingest.running && ingest.summary && backend?.active) {
-      useStudio.getState().patch({ autoStartDemo: false });
+      useStudio.getState().autoStartConsumed();
       startTraining();
     }
   }, [autoStart, ingest.running, ingest.summary, backend?.active]);
 
-  const setOpt = (patch: Partial<LoopOptions>) => {
-    st.setOptions(patch);
-    send({ type: 'set-options', options: patch });
-  };
+  const setOpt = (patch: Partial<LoopOptions>) => setLoopOptions(patch);
   const set = (patch: Partial<RedoConfig>) => st.setConfig(patch);
 
   const state = status.state;
@@ -92,13 +70,13 @@ export function TrainingPanel() {
         <button className="primary" onClick={startTraining} disabled={!canStart} data-testid="start" title="A new run with these settings">
           {hasRun ? 'New run' : 'Start'}
         </button>
-        <button onClick={() => send({ type: 'pause' })} disabled={!running} data-testid="pause">
+        <button onClick={pauseTraining} disabled={!running} data-testid="pause">
           Pause
         </button>
-        <button onClick={() => send({ type: 'resume' })} disabled={!(state === 'paused' || state === 'finished') || !backend?.active} data-testid="resume">
+        <button onClick={resumeTraining} disabled={!(state === 'paused' || state === 'finished') || !backend?.active} data-testid="resume">
           Resume
         </button>
-        <button onClick={() => send({ type: 'stop' })} disabled={!hasRun || state === 'stopped'} data-testid="stop">
+        <button onClick={stopTraining} disabled={!hasRun || state === 'stopped'} data-testid="stop">
           Stop
         </button>
         <span className={`state state-${state}`} data-testid="run-state">

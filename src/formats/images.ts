@@ -1,17 +1,19 @@
 /**
- * What the studio shows of the model while it learns, rendered in the worker to RGBA bytes:
- * - the mask panel: a fixed set of the user's own images with the soft masks tinted over them (overlay), and
- *   one row per region of cut-outs (the image with that region's mask as alpha, over a checkerboard);
- * - the paper's Figure 2: per row an input, its ground truth (when the dataset has one), the masks, then
- *   for every region several redraws, with z fixed per column (so a column redraws with the same code).
- * The tensor work is one tf.tidy and one batched readback per refresh.
+ * RGBA pictures of a segmentation, pure (no tensors, no DOM): a grid canvas with dark gaps, images in [-1, 1],
+ * soft masks tinted in the region colours, ground-truth masks, overlays and cut-outs, and PNG encoding.
+ * The run core (src/run/previews.ts) draws its previews with these; the UI shows them on a canvas.
  */
-import * as tf from '../redo/tf';
-import type { RedoModel } from '../redo';
-import type { PreviewSet, RgbaImage } from './protocol';
+import { encode as encodePngPure } from 'fast-png';
 import { regionColour } from './colours';
 
-const GAP = 2;
+/** An RGBA image: width·height·4 bytes. */
+export interface RgbaImage {
+  width: number;
+  height: number;
+  data: Uint8ClampedArray;
+}
+
+export const GAP = 2;
 const BG = 24; // gap colour (dark)
 
 function toByte(v: number): number {
@@ -58,7 +60,7 @@ export class Grid {
 }
 
 /** Image i of an NHWC [-1, 1] batch into cell (r, c). */
-function drawImage(g: Grid, r: number, c: number, images: Float32Array, i: number, s: number): void {
+export function drawImage(g: Grid, r: number, c: number, images: Float32Array, i: number, s: number): void {
   const base = i * s * s * 3;
   for (let y = 0; y < s; y++) {
     for (let x = 0; x < s; x++) {
@@ -69,7 +71,7 @@ function drawImage(g: Grid, r: number, c: number, images: Float32Array, i: numbe
 }
 
 /** Soft masks of image i ([P, S, S, n]) as a colour mix of the region colours. */
-function drawMaskColours(g: Grid, r: number, c: number, masks: Float32Array, i: number, s: number, n: number): void {
+export function drawMaskColours(g: Grid, r: number, c: number, masks: Float32Array, i: number, s: number, n: number): void {
   const base = i * s * s * n;
   for (let p = 0; p < s * s; p++) {
     let red = 0;
@@ -87,7 +89,7 @@ function drawMaskColours(g: Grid, r: number, c: number, masks: Float32Array, i: 
 }
 
 /** Binary object mask (1 = object) of image i ([P, S, S] in {0, 1}) in white on black. */
-function drawGroundTruth(g: Grid, r: number, c: number, gt: Float32Array, i: number, s: number): void {
+export function drawGroundTruth(g: Grid, r: number, c: number, gt: Float32Array, i: number, s: number): void {
   const base = i * s * s;
   for (let p = 0; p < s * s; p++) {
     const v = gt[base + p]! > 0.5 ? 255 : 0;
@@ -136,79 +138,13 @@ export function renderCutouts(images: Float32Array, masks: Float32Array, count: 
   return g.image();
 }
 
-export interface PreviewInputs {
-  /** Panel images [P, S, S, 3] in [-1, 1] (kept on the device for the session). */
-  panel: tf.Tensor4D;
-  panelPixels: Float32Array;
-  /** Ground-truth object masks of the panel [P, S, S] in {0, 1}, when the dataset has them. */
-  panelTruth?: Float32Array;
-  /** Fixed codes of the redraw columns [R, n, nz]. */
-  zColumns: tf.Tensor3D;
-  /** Rows of the Figure-2 grid (the first rows of the panel). */
-  figureRows: number;
+/** RGBA bytes (width·height·4) as a PNG file. */
+export function encodePng(rgba: Uint8Array, width: number, height: number): Uint8Array {
+  if (rgba.length !== width * height * 4) throw new Error(`encodePng: ${rgba.length} bytes for ${width}×${height} RGBA`);
+  return encodePngPure({ width, height, data: rgba, channels: 4, depth: 8 });
 }
 
-/** Masks of the panel and the Figure-2 redraws, with one batched readback, rendered. */
-export async function renderPreviews(model: RedoModel, inp: PreviewInputs, step: number): Promise<PreviewSet> {
-  const c = model.config;
-  const s = c.imageSize;
-  const n = c.nRegions;
-  const p = inp.panel.shape[0];
-  const rows = Math.min(inp.figureRows, p);
-  const r = inp.zColumns.shape[0];
-  const packed = tf.tidy(() => {
-    const masks = model.masks(inp.panel); // [P, S, S, n]
-    const x = inp.panel.slice([0, 0, 0, 0], [rows, s, s, 3]);
-    const m = masks.slice([0, 0, 0, 0], [rows, s, s, n]);
-    const comps: tf.Tensor[] = [];
-    for (let j = 0; j < r; j++) {
-      const z = tf.tile(inp.zColumns.slice([j, 0, 0], [1, n, c.nz]), [rows, 1, 1]) as tf.Tensor3D;
-      comps.push(model.composites(x, m, model.regions(m, z)).reshape([-1])); // [rows·n, S, S, 3] image-major
-    }
-    return tf.concat([masks.reshape([-1]), ...comps]);
-  });
-  let flat: Float32Array;
-  try {
-    flat = (await packed.data()) as Float32Array;
-  } finally {
-    packed.dispose();
-  }
-  const maskLen = p * s * s * n;
-  const panelMasks = flat.subarray(0, maskLen);
-  const compLen = rows * n * s * s * 3;
-
-  const hasTruth = !!inp.panelTruth;
-  const lead = hasTruth ? 3 : 2;
-  const g = new Grid(rows, lead + n * r, s);
-  for (let i = 0; i < rows; i++) {
-    drawImage(g, i, 0, inp.panelPixels, i, s);
-    if (hasTruth) drawGroundTruth(g, i, 1, inp.panelTruth!, i, s);
-    drawMaskColours(g, i, lead - 1, panelMasks, i, s, n);
-    for (let k = 0; k < n; k++) {
-      for (let j = 0; j < r; j++) {
-        const comps = flat.subarray(maskLen + j * compLen, maskLen + (j + 1) * compLen);
-        drawImage(g, i, lead + k * r + j, comps, i * n + k, s);
-      }
-    }
-  }
-  const columns: PreviewSet['figure2Columns'] = [{ label: 'input', cells: 1 }];
-  if (hasTruth) columns.push({ label: 'truth', cells: 1 });
-  columns.push({ label: 'masks', cells: 1 });
-  for (let k = 0; k < n; k++) columns.push({ label: `region ${k + 1} redrawn`, cells: r });
-
-  return {
-      step,
-      overlay: renderOverlay(inp.panelPixels, panelMasks, p, s, n),
-      cutouts: renderCutouts(inp.panelPixels, panelMasks, p, s, n),
-      figure2: g.image(),
-      figure2Columns: columns,
-      cell: s,
-      gap: GAP,
-  };
-}
-
-/** Indices of `count` images spread evenly over a dataset of `total`. */
-export function spreadIndices(total: number, count: number): number[] {
-  const k = Math.min(total, count);
-  return Array.from({ length: k }, (_, i) => Math.floor((i * total) / k));
+/** An RgbaImage as a PNG file. */
+export function rgbaToPng(img: RgbaImage): Uint8Array {
+  return encodePng(new Uint8Array(img.data.buffer, img.data.byteOffset, img.data.byteLength), img.width, img.height);
 }

@@ -1,6 +1,6 @@
 /**
  * The run archive: one .zip holding everything needed to continue, inspect or reuse a training run.
- * Pure (no DOM, no Node APIs): used by the worker and by the Node headless trainer.
+ * Pure (no DOM, no Node APIs): written by the run core (src/run) for the studio and the headless trainer.
  *
  * - manifest.json: format 'redo-studio-run', formatVersion, config, step (iterations since the last
  *   (re)initialisation), restarts, seed, dataset summary, metrics, createdAt, app (name and version).
@@ -9,19 +9,15 @@
  * - optimizer.safetensors: each parameter's Adam moments as `<param key>.exp_avg` / `<param key>.exp_avg_sq`;
  *   its __metadata__ holds each network's Adam step count (`step.F`, `step.G`, `step.D`, `step.Z`) and the
  *   network → state_dict prefix map (`networks`).
- * - losses.csv: `step,g_adv,g_recz,d_real,d_fake` (+ `,accuracy,iou` when measured); one row per entry,
- *   numbers written in JS's shortest round-trip form (reading gives back the same doubles, bit for bit);
- *   an empty cell is a value a shorter column lacks.
+ * - losses.csv: the loss history (./history.ts: `step,g_adv,g_recz,d_real,d_fake` (+ `,accuracy,iou`), numbers
+ *   that read back bit for bit).
  * - previews/*.png.
  *
  * readRunArchive validates everything and builds nothing the caller must undo: it throws ArchiveError with the
  * reason, or returns the state for the caller to apply.
  */
 import { zipSync, type Zippable } from 'fflate';
-import { encode as encodePngPure } from 'fast-png';
 import {
-  decodeSafetensors,
-  encodeSafetensors,
   importWeights,
   NETWORKS,
   RedoModel,
@@ -33,23 +29,14 @@ import {
   type TrainingState,
 } from '../redo';
 import { PRESETS } from '../redo/config';
-import { isZip, readZip, ZipError } from '../data/zip';
+import { decodeSafetensors, encodeSafetensors } from './safetensors';
+import { historyFromCsv, historyToCsv, type LossHistory } from './history';
+import { isZip, readZip, ZipError } from './zip';
 import { version as appVersion } from '../../package.json';
 
 export const ARCHIVE_FORMAT_VERSION = 1;
 export const ARCHIVE_FORMAT = 'redo-studio-run';
 export const APP_NAME = `ReDO Studio ${appVersion}`;
-
-/** Loss curves: entry i of every array belongs to step[i] (accuracy / iou only where measured). */
-export interface LossHistory {
-  step: number[];
-  gAdv: number[];
-  gRecZ: number[];
-  dReal: number[];
-  dFake: number[];
-  accuracy?: number[];
-  iou?: number[];
-}
 
 export interface RunManifest {
   format: 'redo-studio-run';
@@ -130,73 +117,6 @@ export function checkOptimizer(model: RedoModel, weights: ReadonlyMap<string, Na
       if (!expected.has(name)) throw new Error(`optimizer tensor ${name} has no place in this configuration`);
     }
   }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// losses.csv
-
-const BASE_COLUMNS = [
-  ['step', 'step'],
-  ['g_adv', 'gAdv'],
-  ['g_recz', 'gRecZ'],
-  ['d_real', 'dReal'],
-  ['d_fake', 'dFake'],
-] as const;
-const OPTIONAL_COLUMNS = [
-  ['accuracy', 'accuracy'],
-  ['iou', 'iou'],
-] as const;
-type HistoryKey = (typeof BASE_COLUMNS)[number][1] | (typeof OPTIONAL_COLUMNS)[number][1];
-
-function formatNumber(v: number): string {
-  return Object.is(v, -0) ? '-0' : String(v);
-}
-
-export function historyToCsv(h: LossHistory): string {
-  const cols: Array<[string, number[]]> = BASE_COLUMNS.map(([header, key]) => [header, h[key]]);
-  for (const [header, key] of OPTIONAL_COLUMNS) {
-    const arr = h[key];
-    if (arr) cols.push([header, arr]);
-  }
-  const rows = Math.max(0, ...cols.map(([, a]) => a.length));
-  const lines = [cols.map(([header]) => header).join(',')];
-  for (let i = 0; i < rows; i++) lines.push(cols.map(([, a]) => (i < a.length ? formatNumber(a[i]!) : '')).join(','));
-  return lines.join('\n') + '\n';
-}
-
-/** Inverse of historyToCsv. Throws Error naming the line that does not parse. */
-export function historyFromCsv(csv: string): LossHistory {
-  const lines = csv.split(/\r?\n/);
-  while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-  const header = (lines[0] ?? '').split(',').map((s) => s.trim());
-  const base = BASE_COLUMNS.map(([h]) => h);
-  if (base.some((h, i) => header[i] !== h)) throw new Error(`its header is "${lines[0] ?? ''}", expected to start with ${base.join(',')}`);
-  const keys: HistoryKey[] = BASE_COLUMNS.map(([, k]) => k);
-  for (const h of header.slice(base.length)) {
-    const opt = OPTIONAL_COLUMNS.find(([name]) => name === h);
-    if (!opt || keys.includes(opt[1])) throw new Error(`unknown column "${h}"`);
-    keys.push(opt[1]);
-  }
-  const cols: number[][] = keys.map(() => []);
-  const lastFilled: number[] = keys.map(() => -1);
-  for (let li = 1; li < lines.length; li++) {
-    const cells = lines[li]!.split(',');
-    if (cells.length !== keys.length) throw new Error(`line ${li + 1} has ${cells.length} cells, expected ${keys.length}`);
-    cells.forEach((c, j) => {
-      if (c === '') {
-        cols[j]!.push(NaN);
-        return;
-      }
-      const v = Number(c);
-      if (Number.isNaN(v) && c !== 'NaN') throw new Error(`line ${li + 1}: "${c}" is not a number`);
-      cols[j]!.push(v);
-      lastFilled[j] = li - 1;
-    });
-  }
-  const trimmed = cols.map((a, j) => a.slice(0, lastFilled[j]! + 1));
-  const h: LossHistory = { step: [], gAdv: [], gRecZ: [], dReal: [], dFake: [] };
-  keys.forEach((k, j) => (h[k] = trimmed[j]!));
-  return h;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -405,10 +325,4 @@ export async function readRunArchive(bytes: Uint8Array): Promise<{ manifest: Run
     optimizer,
   };
   return { manifest, state, history };
-}
-
-/** RGBA bytes (width·height·4) as a PNG file. */
-export function encodePng(rgba: Uint8Array, width: number, height: number): Uint8Array {
-  if (rgba.length !== width * height * 4) throw new Error(`encodePng: ${rgba.length} bytes for ${width}×${height} RGBA`);
-  return encodePngPure({ width, height, data: rgba, channels: 4, depth: 8 });
 }

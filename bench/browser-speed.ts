@@ -55,7 +55,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Page } from '@playwright/test';
 import type { BenchReport } from '../e2e/harness/bench';
 import { CHROMIUM_FLAGS } from '../e2e/chromiumFlags';
-import { flag, list, num } from './cliFlags';
+import { flag, list, num, switchOn } from './cliFlags';
 import type { LoopReport } from '../e2e/harness/studioLoopMessages';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -103,7 +103,7 @@ function ensureBuilt(): void {
   const sources = ['src', 'e2e/harness', 'index.html', 'public', 'vite.config.ts', 'package-lock.json'].map((p) => join(ROOT, p)).filter(existsSync);
   const newest = Math.max(...sources.map(newestMtime));
   const stale = pages.some((p) => !existsSync(p) || statSync(p).mtimeMs < newest);
-  if (!stale && !process.argv.includes('--build')) return;
+  if (!stale && !switchOn('build')) return;
   console.log(`== npx vite build --outDir ${OUT_DIR} (missing or older than the sources)`);
   const r = spawnSync('npx', ['vite', 'build', '--outDir', OUT_DIR, '--emptyOutDir', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit' });
   if (r.status !== 0 || pages.some((p) => !existsSync(p))) throw new Error('vite build failed');

@@ -8,16 +8,16 @@
 import * as tf from '../src/redo/tf';
 import { preset, RedoModel, RedoTrainer, readLosses, disposeLosses } from '../src/redo';
 import { median } from '../src/node/progress';
-import { num } from './cliFlags';
+import { num, positionals, switchOn } from './cliFlags';
 import { useFastCpuKernels } from '../src/redo/cpuKernels';
 import { DEFAULT_PATCH_LIMIT, setCpuConvPatchLimit } from '../src/redo/layers';
 
-const COMPARE = process.argv.includes('--compare-kernels');
+const COMPARE = switchOn('compare-kernels');
 
 
 async function main(): Promise<void> {
   await tf.setBackend('cpu');
-  const names = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && !all[i - 1]?.startsWith('--'));
+  const names = positionals(['steps', 'batch']);
   const steps = num('steps', 10);
   const rows: string[] = [];
   for (const name of names) {

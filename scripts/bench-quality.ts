@@ -36,7 +36,7 @@ import { formatDuration, logLine } from '../src/node/progress';
 import { writeFileAtomic } from '../src/node/archiveFile';
 import type { VulkanChoice } from '../src/node/backend';
 import { parseConfigOverrides } from '../src/node/args';
-import { flag, num } from '../bench/cliFlags';
+import { flag, num, switchOn } from '../bench/cliFlags';
 
 
 const MINUTES = num('minutes', 60);
@@ -54,7 +54,7 @@ const COUNT = Math.max(1, num('count', 4000));
 const SEED = num('seed', 1);
 const MAX_STEPS = num('max-steps', Number.MAX_SAFE_INTEGER);
 const TARGET = num('target', 0.9);
-const STRICT = process.argv.includes('--strict');
+const STRICT = switchOn('strict');
 const OUT = resolve(flag('out') ?? 'bench-results/quality.md');
 for (const v of VARIANTS) if (v !== 2 && v !== 3) throw new Error(`--variants: 2 or 3, got ${v}`);
 

@@ -40,7 +40,7 @@ import { markdownTable, type MemorySample } from '../src/node/benchUtil';
 import { median } from '../src/node/progress';
 import { longTaskVerdict, loopOverhead, memoryVerdict, ratio } from '../bench/speedStats';
 import type { BrowserResults } from '../bench/browser-speed';
-import { flag, list, num } from '../bench/cliFlags';
+import { flag, list, num, switchOn } from '../bench/cliFlags';
 
 
 const presetsArg = list('presets', ['tiny', 'c2mnist-64']);
@@ -54,8 +54,8 @@ const STEPS = Math.max(1, num('steps', 5));
 const GPU_STEPS = Math.max(1, num('gpu-steps', 2));
 const BATCH = num('batch', 0);
 const BUDGET_S = num('budget', 150);
-const STRICT = process.argv.includes('--strict');
-const BROWSER = !process.argv.includes('--no-browser');
+const STRICT = switchOn('strict');
+const BROWSER = !switchOn('no-browser');
 const LEAK_STEPS = num('leak-steps', 200);
 const VULKAN = (flag('vulkan') ?? 'auto') as VulkanChoice;
 const OUT = resolve(flag('out') ?? 'bench-results/speed.md');
@@ -199,7 +199,7 @@ function browserArgs(out: string, presets: string[], extras: boolean): string[] 
     const v = flag(ours);
     if (v !== undefined) args.push(`--${theirs}`, v);
   }
-  if (process.argv.includes('--build')) args.push('--build');
+  if (switchOn('build')) args.push('--build');
   return args;
 }
 

@@ -17,63 +17,63 @@ import { readFileSync } from 'node:fs';
 import { formatRunScore, scoreRunArchive } from '../src/node/scoreRun';
 import { formatRunProbe, probeRunArchive } from '../src/node/probeRun';
 import { formatObjectScore, loadModelFile, scoreFolder, segmentFolder } from '../src/node/segmentFolder';
+import { parseFlags, type FlagSpec } from '../src/node/cli';
 
-function arg(argv: string[], name: string): string | undefined {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : undefined;
-}
+const USAGE = [
+  `usage: npm run redo -- params --preset NAME [--regions N] [--size S]   (presets: ${PRESET_NAMES.join(', ')})`,
+  '       npm run redo -- score run.zip [--count N] [--seed S]          (colored-2-MNIST runs)',
+  '       npm run redo -- score MODEL --data DIR [--size S]             (DIR/images + DIR/masks)',
+  '       npm run redo -- probe run.zip [--count N] [--seed S]',
+  '       npm run redo -- segment MODEL IMAGES_DIR --out MASKS_DIR [--size S]',
+  '  MODEL: a run archive (.zip) or a weights file (.safetensors; --size S when it holds F alone)',
+].join('\n');
+
+const COMMANDS = ['params', 'score', 'probe', 'segment'] as const;
+const FLAGS: FlagSpec = Object.fromEntries(['preset', 'regions', 'size', 'count', 'seed', 'out', 'data'].map((n) => [n, { type: 'string' as const }]));
 
 async function main(argv: string[]): Promise<void> {
   const command = argv[0];
-  if (command !== 'params' && command !== 'score' && command !== 'probe' && command !== 'segment') {
-    console.error(`usage: npm run redo -- params --preset NAME   (presets: ${PRESET_NAMES.join(', ')})`);
-    console.error('       npm run redo -- score run.zip [--count N] [--seed S]          (colored-2-MNIST runs)');
-    console.error('       npm run redo -- score MODEL --data DIR [--size S]             (DIR/images + DIR/masks)');
-    console.error('       npm run redo -- probe run.zip [--count N] [--seed S]');
-    console.error('       npm run redo -- segment MODEL IMAGES_DIR --out MASKS_DIR [--size S]');
-    console.error('  MODEL: a run archive (.zip) or a weights file (.safetensors; --size S when it holds F alone)');
+  if (!(COMMANDS as readonly string[]).includes(command ?? '')) {
+    console.error(USAGE);
     process.exit(2);
   }
+  const f = parseFlags(argv.slice(1), FLAGS, { positionals: true });
+  const [first, second] = f.positionals;
   await setupBackend('cpu');
-  const sizeArg = arg(argv, 'size');
-  const size = sizeArg ? (Number(sizeArg) as RedoConfig['imageSize']) : undefined;
+  const sizeArg = f.int('size', 1);
+  const size = sizeArg !== undefined ? (sizeArg as RedoConfig['imageSize']) : undefined;
   if (command === 'segment') {
-    const [file, images] = [argv[1], argv[2]];
-    const out = arg(argv, 'out');
-    if (!file || !images || file.startsWith('--') || images.startsWith('--') || !out) {
-      throw new Error('segment: npm run redo -- segment RUN.zip|WEIGHTS.safetensors IMAGES_DIR --out MASKS_DIR');
-    }
-    const model = await loadModelFile(file, size);
-    const r = await segmentFolder(model, images, out);
+    const out = f.string('out');
+    if (!first || !second || !out) throw new Error('segment: npm run redo -- segment RUN.zip|WEIGHTS.safetensors IMAGES_DIR --out MASKS_DIR');
+    const model = await loadModelFile(first, size);
+    const r = await segmentFolder(model, second, out);
     for (const s of r.skipped) console.error(`skipped ${s.name}: ${s.reason}`);
     console.log(`segment: ${r.written.length} mask${r.written.length === 1 ? '' : 's'} written to ${out}, ${r.skipped.length} file(s) skipped`);
     if (r.written.length === 0) process.exitCode = 1;
     return;
   }
-  const data = arg(argv, 'data');
+  const data = f.string('data');
   if (command === 'score' && data) {
-    const file = argv[1];
-    if (!file || file.startsWith('--')) throw new Error('score: which model? npm run redo -- score RUN.zip --data DIR');
-    const s = await scoreFolder(await loadModelFile(file, size), data);
+    if (!first) throw new Error('score: which model? npm run redo -- score RUN.zip --data DIR');
+    const s = await scoreFolder(await loadModelFile(first, size), data);
     console.log(`${s.count} held-out images of ${data}`);
     console.log(`  trained:   ${formatObjectScore(s.trained)}`);
     if (s.untrained) console.log(`  untrained: ${formatObjectScore(s.untrained)}`);
     return;
   }
   if (command === 'score' || command === 'probe') {
-    const file = argv[1];
-    if (!file || file.startsWith('--')) throw new Error(`${command}: which run archive? npm run redo -- ${command} run.zip`);
-    const count = arg(argv, 'count');
-    const seed = arg(argv, 'seed');
-    const bytes = new Uint8Array(readFileSync(file));
-    const opts = { ...(count ? { count: Number(count) } : {}), ...(seed ? { seed: Number(seed) } : {}) };
+    if (!first) throw new Error(`${command}: which run archive? npm run redo -- ${command} run.zip`);
+    const count = f.int('count', 1);
+    const seed = f.int('seed', 0);
+    const bytes = new Uint8Array(readFileSync(first));
+    const opts = { ...(count !== undefined ? { count } : {}), ...(seed !== undefined ? { seed } : {}) };
     console.log(command === 'score' ? formatRunScore(await scoreRunArchive(bytes, opts)) : formatRunProbe(await probeRunArchive(bytes, opts)));
     return;
   }
-  const name = arg(argv, 'preset') ?? 'paper-128';
+  const name = f.string('preset') ?? 'paper-128';
   const overrides: Partial<RedoConfig> = {};
-  const regions = arg(argv, 'regions');
-  if (regions) overrides.nRegions = Number(regions);
+  const regions = f.int('regions', 2);
+  if (regions !== undefined) overrides.nRegions = regions;
   if (size) overrides.imageSize = size;
   const config = preset(name, overrides);
   console.log(JSON.stringify({ preset: name, config, parameters: parameterCounts(config) }, null, 2));

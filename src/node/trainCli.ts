@@ -4,7 +4,8 @@
  */
 import * as tf from '../redo/tf';
 import { preset, withTrainingSettings, type RedoConfig } from '../redo/config';
-import { parseTrainArgs, TRAIN_USAGE, ArgsError, type TrainOptions } from './args';
+import { parseTrainArgs, TRAIN_USAGE, type TrainOptions } from './args';
+import { ArgsError } from './cli';
 import { setupBackend, type BackendInfo } from './backend';
 import { readArchiveFile, writeFileAtomic } from './archiveFile';
 import { loadTrainingData } from './datasets';

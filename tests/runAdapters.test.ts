@@ -8,49 +8,19 @@ import 'fake-indexeddb/auto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '../src/redo/tf';
 import { preset } from '../src/redo/config';
-import { Rng } from '../src/redo/random';
 import { closeStudioDb } from '../src/data/db';
 import { readRunArchive } from '../src/formats/runArchive';
-import { TrainingSession, type LoadedDataset } from '../src/worker/session';
+import { TrainingSession } from '../src/worker/session';
 import { TrainingRun } from '../src/run/trainingRun';
 import { objectEvalSet } from '../src/run/evaluate';
 import { runSteps } from '../src/node/headless';
 import type { FromWorker } from '../src/worker/protocol';
+import { blobDataset, until } from './helpers/runs';
 
 const SIZE = 32;
 const COUNT = 10;
 const SEED = 3;
 const STEPS = 4;
-
-function dataset(): LoadedDataset {
-  const rng = new Rng(23);
-  const plane = SIZE * SIZE;
-  const pixels = new Float32Array(COUNT * plane * 3);
-  const masks = new Float32Array(COUNT * plane);
-  for (let i = 0; i < COUNT; i++) {
-    const cx = 8 + rng.int(16);
-    const cy = 8 + rng.int(16);
-    for (let p = 0; p < plane; p++) {
-      const inside = ((p % SIZE) - cx) ** 2 + (Math.floor(p / SIZE) - cy) ** 2 < 40;
-      masks[i * plane + p] = inside ? 1 : 0;
-      for (let c = 0; c < 3; c++) pixels[(i * plane + p) * 3 + c] = inside ? 0.8 - 0.5 * c : -0.6;
-    }
-  }
-  return {
-    summary: { id: 'ds-adapters', name: 'discs', size: SIZE, count: COUNT, hasMasks: true, createdAt: new Date(0).toISOString() },
-    images: { count: COUNT, size: SIZE, pixels },
-    names: Array.from({ length: COUNT }, (_, i) => `disc${i}.png`),
-    masks,
-  };
-}
-
-async function until(cond: () => boolean, what: string, timeoutMs = 170_000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('one run core under both adapters', () => {
   beforeAll(async () => {
@@ -63,7 +33,7 @@ describe('one run core under both adapters', () => {
     const before = tf.memory().numTensors;
 
     const messages: FromWorker[] = [];
-    const ds = dataset();
+    const ds = blobDataset(COUNT, SIZE, 23);
     const studio = TrainingSession.create({
       runId: 'run-adapters',
       dataset: ds,
@@ -79,7 +49,7 @@ describe('one run core under both adapters', () => {
     const headless = TrainingRun.create({
       config,
       seed: SEED,
-      data: { images: ds.images, objectMasks: ds.masks!, info: { name: 'discs', count: COUNT, size: SIZE } },
+      data: { images: ds.images, objectMasks: ds.masks!, info: { name: 'blobs', count: COUNT, size: SIZE } },
       evalSet: objectEvalSet(ds.images, ds.masks!),
     });
     const steps: number[] = [];

@@ -13,19 +13,12 @@ import { readRunArchive } from '../src/formats/runArchive';
 import { loadMnistDigitsNode } from '../src/node/mnistNode';
 import { createWorkerHandler } from '../src/worker/handlers';
 import type { FromWorker } from '../src/worker/protocol';
+import { until } from './helpers/runs';
 
 const messages: FromWorker[] = [];
 const handle = createWorkerHandler((m) => messages.push(m));
 const types = () => messages.map((m) => m.type);
 const errors = () => messages.flatMap((m) => (m.type === 'error' ? [`${m.context}: ${m.message}`] : []));
-
-async function until(cond: () => boolean, what: string, timeoutMs = 170_000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('the worker handler table', () => {
   afterAll(() => closeStudioDb());

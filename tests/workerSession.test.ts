@@ -10,11 +10,11 @@ import 'fake-indexeddb/auto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '../src/redo/tf';
 import { preset } from '../src/redo/config';
-import { Rng } from '../src/redo/random';
 import { loadLatestCheckpoint } from '../src/data/checkpoints';
 import { closeStudioDb } from '../src/data/db';
 import { TrainingSession, type LoadedDataset } from '../src/worker/session';
 import type { FromWorker, LoopOptions } from '../src/worker/protocol';
+import { blobDataset, until } from './helpers/runs';
 
 const SIZE = 32;
 const COUNT = 12;
@@ -22,39 +22,9 @@ const SEED = 5;
 const STEPS = 5;
 const config = preset('tiny');
 
-/** Random blobs on a flat background, with their object masks. */
-function dataset(): LoadedDataset {
-  const rng = new Rng(17);
-  const plane = SIZE * SIZE;
-  const pixels = new Float32Array(COUNT * plane * 3);
-  const masks = new Float32Array(COUNT * plane);
-  for (let i = 0; i < COUNT; i++) {
-    const cx = 8 + rng.int(16);
-    const cy = 8 + rng.int(16);
-    const colour = [rng.next() * 2 - 1, rng.next() * 2 - 1, rng.next() * 2 - 1];
-    for (let p = 0; p < plane; p++) {
-      const inside = (p % SIZE - cx) ** 2 + (Math.floor(p / SIZE) - cy) ** 2 < 36;
-      masks[i * plane + p] = inside ? 1 : 0;
-      for (let c = 0; c < 3; c++) pixels[(i * plane + p) * 3 + c] = inside ? colour[c]! : -0.5;
-    }
-  }
-  return {
-    summary: { id: 'ds-test', name: 'blobs', size: SIZE, count: COUNT, hasMasks: true, createdAt: new Date(0).toISOString() },
-    images: { count: COUNT, size: SIZE, pixels },
-    names: Array.from({ length: COUNT }, (_, i) => `blob${i}.png`),
-    masks,
-  };
-}
+const dataset = (): LoadedDataset => blobDataset(COUNT, SIZE);
 
 const options = (maxSteps: number): LoopOptions => ({ lossEvery: 2, previewEvery: 2, checkpointEvery: 0, maxSteps });
-
-async function until(cond: () => boolean, what: string, timeoutMs = 170_000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('TrainingSession (the studio loop)', () => {
   beforeAll(async () => {

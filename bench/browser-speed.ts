@@ -335,6 +335,13 @@ export interface BrowserResults {
 const fmt = (x: number, digits = 0) => (Number.isFinite(x) ? x.toFixed(digits) : '–');
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\s+/g, ' ');
 
+/** `14265 / 5793` (kernels / GPU dispatches of one timed step; `—` where the backend has no dispatches). */
+function countsCell(rep: BenchReport): string {
+  const c = rep.counts;
+  if (!c) return '–';
+  return `${c.kernels} / ${c.dispatches ?? '—'}${rep.countsVary ? ' (varied)' : ''}`;
+}
+
 function table(rows: Row[], chromiumVersion: string): string {
   const lines = [
     `# Training speed in headless Chromium`,
@@ -343,13 +350,14 @@ function table(rows: Row[], chromiumVersion: string): string {
       `${warmup} warm-up + ${gpuSteps} timed iterations on webgpu / webgl, ${cpuWarmup} + ${steps} on cpu${budget > 0 ? ` (fewer after ${budget} s)` : ''}, median; ` +
       'one iteration = sampleBatches + trainer.step + one batched readLosses (every step)',
     '',
-    '| preset | backend | batch | median ms/iter | min | max | images/s | ×webgpu (time) | first warm-up ms | tensors before→after | GPU MB |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    '| preset | backend | batch | median ms/iter | min | max | images/s | ×webgpu (time) | first warm-up ms ' +
+      '| tensors before→after | GPU MB | kernels / dispatches per step |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
     const rep = r.report;
     if (r.failure || !rep) {
-      lines.push(`| ${r.preset} | ${r.backend} | ${rep?.batch || '–'} | FAILED: ${cell(r.failure ?? 'no report')} | | | | | | | |`);
+      lines.push(`| ${r.preset} | ${r.backend} | ${rep?.batch || '–'} | FAILED: ${cell(r.failure ?? 'no report')} | | | | | | | | |`);
       continue;
     }
     const ref = rows.find((o) => o.preset === r.preset && o.backend === 'webgpu' && o.report && !o.failure)?.report;
@@ -357,7 +365,7 @@ function table(rows: Row[], chromiumVersion: string): string {
     lines.push(
       `| ${r.preset} | ${r.backend} | ${rep.batch} | ${fmt(rep.median)} | ${fmt(Math.min(...rep.msPerStep))} | ${fmt(Math.max(...rep.msPerStep))} | ` +
         `${fmt(rep.imagesPerSecond, rep.imagesPerSecond < 10 ? 2 : 1)} | ${ratio} | ${fmt(rep.warmupMs[0] ?? NaN)} | ${rep.tensorsBefore}→${rep.tensorsAfter} | ` +
-        `${rep.gpuBytes === null ? '–' : fmt(rep.gpuBytes / 2 ** 20, 1)} |`,
+        `${rep.gpuBytes === null ? '–' : fmt(rep.gpuBytes / 2 ** 20, 1)} | ${countsCell(rep)} |`,
     );
   }
   lines.push('', '×webgpu: median ms/iter divided by webgpu\'s for the same preset (2.00 = half as fast as webgpu).', '');

@@ -6,7 +6,10 @@
  *   npm run bench:speed -- --presets tiny,c2mnist-64,small-64 --steps 5 --gpu-steps 3
  *
  * 1. Node (this process): per preset, TF.js cpu and webgpu (Dawn, the npm package `webgpu`): median ms per
- *    training iteration and images/s after warm-up.
+ *    training iteration and images/s after warm-up; the iteration's FLOPs (src/redo/flops.ts) and effective
+ *    TFLOP/s; TF.js kernels and GPU dispatches per step (src/worker/dispatchCounter.ts). `--count-only a,b`
+ *    counts the webgpu dispatches of presets too slow to time here (encoded, not waited for: countOnly below),
+ *    at `--count-batch B` (default: each preset's own).
  * 2. Node memory: tf.memory() (tensor count, tensor bytes, WebGPU bytes in use / allocated) sampled over
  *    `--leak-steps` steps of `tiny`, which must stay flat (bench/speedStats.ts memoryVerdict).
  * 3. Headless Chromium (bench/browser-speed.ts, started from here with the matching flags): per preset, webgpu,
@@ -28,13 +31,18 @@
  *        --browser-backends a,b (default webgpu,webgl,cpu)  --no-browser  --loop-backends a,b (default cpu,webgpu)
  *        --loop-steps N  --loop-steps-gpu N  --loop-rounds R  --loop-leak-steps N  --loop-leak-steps-gpu N
  *        --studio-steps N  (see bench/browser-speed.ts)  --strict  --out FILE (default bench-results/speed.md)
+ *        --count-only a,b  --count-batch B  --init orthogonal|random (random: weights N(0, 0.02²) instead of the
+ *        orthogonal init, for timing only — a step's work does not depend on the values, and paper-128's
+ *        orthogonal init costs a minute or more of CPU; default orthogonal)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os, { cpus, totalmem } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import * as tf from '../src/redo/tf';
-import { preset, PRESET_NAMES, RedoModel, RedoTrainer, readLosses, disposeLosses, type ImageSet } from '../src/redo';
+import { preset, PRESET_NAMES, RedoModel, RedoTrainer, readLosses, disposeLosses, type ImageSet, type RedoConfig } from '../src/redo';
+import { iterationFlops } from '../src/redo/flops';
+import { formatCounts, stepCounts, timedStep, WorkCounter, type WorkCounts } from '../src/worker/dispatchCounter';
 import { setupBackend, type BackendName, type VulkanChoice } from '../src/node/backend';
 import { markdownTable, type MemorySample } from '../src/node/benchUtil';
 import { median } from '../src/node/progress';
@@ -59,9 +67,14 @@ const BROWSER = !switchOn('no-browser');
 const LEAK_STEPS = num('leak-steps', 200);
 const VULKAN = (flag('vulkan') ?? 'auto') as VulkanChoice;
 const OUT = resolve(flag('out') ?? 'bench-results/speed.md');
+/** Presets whose webgpu dispatches are counted without timing (one step encoded, not waited for; see countOnly). */
+const COUNT_ONLY = list('count-only', []);
+const COUNT_BATCH = num('count-batch', 0);
+const INIT = flag('init') ?? 'orthogonal';
+if (INIT !== 'orthogonal' && INIT !== 'random') throw new Error(`--init must be orthogonal or random, got "${INIT}"`);
 
 for (const b of [...BACKENDS, ...LEAK_BACKENDS]) if (b !== 'cpu' && b !== 'webgpu') throw new Error(`unknown backend ${b} (cpu, webgpu)`);
-for (const p of PRESETS) preset(p); // throws on an unknown name before anything runs
+for (const p of [...PRESETS, ...COUNT_ONLY]) preset(p); // throws on an unknown name before anything runs
 
 function syntheticData(size: number, count = 64): ImageSet {
   const pixels = new Float32Array(count * size * size * 3);
@@ -69,7 +82,21 @@ function syntheticData(size: number, count = 64): ImageSet {
   return { count, size, pixels };
 }
 
-interface SpeedRow {
+/** The benchmark's model: the real (orthogonal) initialisation, or with --init random seeded Gaussian weights. */
+function benchModel(config: RedoConfig, seed: number): RedoModel {
+  if (INIT === 'orthogonal') return new RedoModel(config, seed);
+  const model = new RedoModel(config, seed, { uninitialised: true });
+  tf.tidy(() =>
+    model.store.keys().forEach((k, i) => {
+      const v = model.store.get(k);
+      v.assign(tf.randomNormal(v.shape, 0, 0.02, 'float32', seed * 7919 + i));
+    }),
+  );
+  return model;
+}
+
+/** One row of the speed table (also in the report's JSON, which the GPU kit reads: scripts/gpu-kit/kit.ts). */
+export interface SpeedRow {
   preset: string;
   backend: BackendName;
   adapter?: string;
@@ -82,35 +109,50 @@ interface SpeedRow {
   minMs?: number;
   maxMs?: number;
   imagesPerSec?: number;
+  /** FLOPs of one iteration at this batch (src/redo/flops.ts) and what the median makes of them. */
+  flopsPerIter: number;
+  tflops?: number;
+  /** Kernels / dispatches / submits / readbacks of the last timed step. */
+  counts?: WorkCounts;
+  countsVary?: boolean;
   error?: string;
 }
 
 async function timePreset(name: string, backend: BackendName, adapter: string | undefined): Promise<SpeedRow> {
   const batch = BATCH || preset(name).batchSize;
   const config = preset(name, { batchSize: batch });
-  const row: SpeedRow = { preset: name, backend, batch, imageSize: config.imageSize, timedSteps: 0, ...(adapter ? { adapter } : {}) };
+  const row: SpeedRow = {
+    preset: name,
+    backend,
+    batch,
+    imageSize: config.imageSize,
+    timedSteps: 0,
+    flopsPerIter: iterationFlops(config, batch),
+    ...(adapter ? { adapter } : {}),
+  };
   const data = syntheticData(config.imageSize);
   let model: RedoModel | undefined;
   let trainer: RedoTrainer | undefined;
   try {
     const t0 = performance.now();
-    model = new RedoModel(config, 1);
+    model = benchModel(config, 1);
     trainer = new RedoTrainer(model, 1);
     row.initMs = performance.now() - t0;
     const start = performance.now();
     const times: number[] = [];
+    const counts: WorkCounts[] = [];
     const timed = backend === 'cpu' ? STEPS : GPU_STEPS;
     const warmup = backend === 'cpu' ? CPU_WARMUP : WARMUP;
     for (let i = 0; i < warmup + timed; i++) {
-      const t = performance.now();
-      const l = trainer.stepOn(data, { batchSize: batch, batchSeed: 1 });
-      await readLosses(l);
-      disposeLosses(l);
-      const ms = performance.now() - t;
+      const { ms, counts: c } = await timedStep(trainer, data, { batchSize: batch, batchSeed: 1 });
       if (i === 0) row.firstStepMs = ms;
-      if (i >= warmup) times.push(ms);
+      if (i >= warmup) {
+        times.push(ms);
+        counts.push(c);
+      }
       const over = (performance.now() - start) / 1000 > BUDGET_S;
-      process.stdout.write(`  ${name} ${backend} step ${i + 1}/${warmup + timed}${i < warmup ? ' (warm-up)' : ''}: ${ms.toFixed(0)} ms\n`);
+      const what = `${name} ${backend} step ${i + 1}/${warmup + timed}${i < warmup ? ' (warm-up)' : ''}`;
+      process.stdout.write(`  ${what}: ${ms.toFixed(0)} ms; ${formatCounts(c)}\n`);
       if (over && times.length >= 1) {
         process.stdout.write(`  ${name} ${backend}: --budget ${BUDGET_S}s reached, ${times.length} timed steps\n`);
         break;
@@ -122,6 +164,12 @@ async function timePreset(name: string, backend: BackendName, adapter: string | 
       row.minMs = Math.min(...times);
       row.maxMs = Math.max(...times);
       row.imagesPerSec = (batch * 1000) / row.medianMs;
+      row.tflops = row.flopsPerIter / (row.medianMs / 1000) / 1e12;
+    }
+    const c = stepCounts(counts);
+    if (c) {
+      row.counts = c.counts;
+      row.countsVary = c.varies;
     }
   } catch (e) {
     row.error = e instanceof Error ? e.message.split('\n')[0]! : String(e);
@@ -177,6 +225,59 @@ async function leakCheck(backend: BackendName): Promise<LeakRow> {
   }
 }
 
+interface CountRow {
+  preset: string;
+  batch: number;
+  imageSize: number;
+  /** the counted (second) step's counts, and the first step's when they differ */
+  counts?: WorkCounts;
+  firstCounts?: WorkCounts;
+  encodeMs?: number;
+  error?: string;
+}
+
+/**
+ * Webgpu dispatches of one training step of a preset that is too slow to time on this machine: counted while
+ * the steps are ENCODED, without waiting for the GPU (the counts are complete when trainer.step returns; see
+ * src/worker/dispatchCounter.ts). Two steps are encoded and the second is reported (the first also uploads
+ * the weights; its counts are kept when they differ). The model skips its orthogonal initialisation (zeros:
+ * the ops and shapes, hence the dispatches, do not depend on the values; paper-128's init takes minutes of
+ * CPU). The GPU works through the queued steps in the background: these rows run last, and the process exits
+ * after its report.
+ */
+async function countOnly(name: string): Promise<CountRow> {
+  const config = preset(name, COUNT_BATCH ? { batchSize: COUNT_BATCH } : {});
+  const row: CountRow = { preset: name, batch: config.batchSize, imageSize: config.imageSize };
+  const data = syntheticData(config.imageSize, 2 * config.batchSize + 2);
+  let model: RedoModel | undefined;
+  let trainer: RedoTrainer | undefined;
+  try {
+    model = new RedoModel(config, 1, { uninitialised: true });
+    trainer = new RedoTrainer(model, 1);
+    const steps: WorkCounts[] = [];
+    for (let i = 0; i < 2; i++) {
+      const counter = new WorkCounter();
+      const t = performance.now();
+      try {
+        disposeLosses(trainer.stepOn(data, { batchSeed: 1 }));
+      } finally {
+        steps.push(counter.stop());
+      }
+      row.encodeMs = performance.now() - t;
+      const what = `${name} webgpu, batch ${config.batchSize}: step ${i + 1}/2 encoded in ${row.encodeMs.toFixed(0)} ms`;
+      process.stdout.write(`  ${what} (not waited for): ${formatCounts(steps[i]!)}\n`);
+    }
+    row.counts = steps[1]!;
+    if (steps[0]!.kernels !== steps[1]!.kernels || steps[0]!.dispatches !== steps[1]!.dispatches) row.firstCounts = steps[0]!;
+  } catch (e) {
+    row.error = e instanceof Error ? e.message.split('\n')[0]! : String(e);
+  } finally {
+    trainer?.dispose();
+    model?.dispose();
+  }
+  return row;
+}
+
 /** Flags handed on to bench/browser-speed.ts (same presets, warm-up, steps and batch as the Node part). */
 function browserArgs(out: string, presets: string[], extras: boolean): string[] {
   const args = ['--presets', presets.join(','), '--backends', list('browser-backends', ['cpu', 'webgpu', 'webgl']).join(','), '--warmup', String(WARMUP), '--cpu-warmup', String(CPU_WARMUP)];
@@ -217,6 +318,11 @@ function runBrowser(presets: string[], extras: boolean): { results?: BrowserResu
   return { results };
 }
 
+/** Effective TFLOP/s of an iteration of `flops` taking `ms` (src/redo/flops.ts counts the FLOPs). */
+const tflopsCell = (flops: number, ms: number) => (flops / (ms / 1000) / 1e12).toPrecision(3);
+const countsCell = (c: WorkCounts | undefined, varies?: boolean) =>
+  c ? `${c.kernels} / ${c.dispatches ?? '—'}${varies ? ' (varied)' : ''}` : '—';
+const countCells = (c: WorkCounts) => [c.kernels, c.dispatches ?? '—', c.submits ?? '—', c.readbacks ?? '—'];
 const fmt = (v: number | undefined, d = 0) => (v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(d));
 const rate = (v: number | undefined) => (v === undefined ? '—' : v.toFixed(v < 10 ? 2 : 1));
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\s+/g, ' ');
@@ -238,6 +344,7 @@ async function main(): Promise<number> {
   const started = new Date();
   const loadStart = os.loadavg();
   const rows: SpeedRow[] = [];
+  const counted: CountRow[] = [];
   const leaks: LeakRow[] = [];
   const adapters: Record<string, string> = {};
   const browserRuns: BrowserResults[] = [];
@@ -250,7 +357,8 @@ async function main(): Promise<number> {
     for (const backend of (['cpu', 'webgpu'] as BackendName[]).filter((b) => BACKENDS.includes(b) || (i === 0 && LEAK_BACKENDS.includes(b)))) {
       const b = await useBackend(backend, adapters);
       if (b.error) {
-        if (BACKENDS.includes(backend)) rows.push({ preset: p, backend, batch: 0, imageSize: 0, timedSteps: 0, error: `backend did not start: ${b.error}` });
+        const error = `backend did not start: ${b.error}`;
+        if (BACKENDS.includes(backend)) rows.push({ preset: p, backend, batch: 0, imageSize: 0, timedSteps: 0, flopsPerIter: 0, error });
         if (i === 0 && LEAK_BACKENDS.includes(backend) && LEAK_STEPS > 0) leaks.push({ backend, steps: 0, samples: [], leak: true, reasons: [], notes: [], error: `backend did not start: ${b.error}` });
         continue;
       }
@@ -263,7 +371,16 @@ async function main(): Promise<number> {
       if (b.results) browserRuns.push(b.results);
       else browserErrors.push(`${p}: ${b.error}`);
     }
-    code = report({ started, loadStart, rows, leaks, adapters, browserRuns, browserErrors, final: i === PRESETS.length - 1 });
+    const final = i === PRESETS.length - 1 && COUNT_ONLY.length === 0;
+    code = report({ started, loadStart, rows, counted, leaks, adapters, browserRuns, browserErrors, final });
+  }
+  if (COUNT_ONLY.length) {
+    const b = await useBackend('webgpu', adapters);
+    process.stdout.write(`== Node webgpu: dispatches of ${COUNT_ONLY.join(', ')} (counted, not timed)\n`);
+    for (const [i, p] of COUNT_ONLY.entries()) {
+      counted.push(b.error ? { preset: p, batch: 0, imageSize: 0, error: `backend did not start: ${b.error}` } : await countOnly(p));
+      code = report({ started, loadStart, rows, counted, leaks, adapters, browserRuns, browserErrors, final: i === COUNT_ONLY.length - 1 });
+    }
   }
   return code;
 }
@@ -272,6 +389,7 @@ interface Collected {
   started: Date;
   loadStart: number[];
   rows: SpeedRow[];
+  counted: CountRow[];
   leaks: LeakRow[];
   adapters: Record<string, string>;
   browserRuns: BrowserResults[];
@@ -301,6 +419,8 @@ function report(c: Collected): number {
     max?: number;
     imagesPerSec?: number;
     timed: number;
+    counts?: WorkCounts;
+    countsVary?: boolean;
     error?: string;
   }
   const lines: Line[] = [];
@@ -316,6 +436,7 @@ function report(c: Collected): number {
         batch: rep?.batch ?? 0,
         ...(ok ? { median: rep.median, min: Math.min(...rep.msPerStep), max: Math.max(...rep.msPerStep), imagesPerSec: rep.imagesPerSecond } : {}),
         timed: rep?.msPerStep.length ?? 0,
+        ...(rep?.counts ? { counts: rep.counts, countsVary: rep.countsVary ?? false } : {}),
         ...(r.failure ? { error: r.failure } : {}),
       });
     }
@@ -328,16 +449,21 @@ function report(c: Collected): number {
         batch: r.batch,
         ...(r.medianMs !== undefined ? { median: r.medianMs, min: r.minMs, max: r.maxMs, imagesPerSec: r.imagesPerSec } : {}),
         timed: r.timedSteps,
+        ...(r.counts ? { counts: r.counts, countsVary: r.countsVary ?? false } : {}),
         ...(r.error ? { error: r.error } : {}),
       });
     }
   }
   const refOf = (p: string, where: string, backend: string) => lines.find((l) => l.preset === p && l.where === where && l.backend === backend)?.median;
   const speedTable = markdownTable(
-    ['preset', 'px', 'batch', 'runtime', 'backend', 'median ms/iter', 'min–max', 'images/s', 'timed steps', 'time ÷ Chromium webgpu', 'time ÷ Node cpu'],
+    [
+      ...['preset', 'px', 'batch', 'runtime', 'backend', 'median ms/iter', 'min–max', 'images/s', 'timed steps'],
+      ...['time ÷ Chromium webgpu', 'time ÷ Node cpu', 'GFLOP/iter', 'effective TFLOP/s', 'kernels / dispatches per step'],
+    ],
     lines.map((l) =>
       l.error || l.median === undefined
-        ? [l.preset, l.imageSize, l.batch || '—', l.where, l.backend, `failed: ${cell(l.error ?? 'no timing')}`, '', '', l.timed, '', '']
+        ? [l.preset, l.imageSize, l.batch || '—', l.where, l.backend, `failed: ${cell(l.error ?? 'no timing')}`, '', '', l.timed]
+            .concat(Array<string>(5).fill(''))
         : [
             l.preset,
             l.imageSize,
@@ -350,8 +476,37 @@ function report(c: Collected): number {
             l.timed,
             ratio(l.median, refOf(l.preset, 'Chromium', 'webgpu')),
             ratio(l.median, refOf(l.preset, 'Node', 'cpu')),
+            fmt(iterationFlops(preset(l.preset), l.batch) / 1e9, 2),
+            tflopsCell(iterationFlops(preset(l.preset), l.batch), l.median),
+            countsCell(l.counts, l.countsVary),
           ],
     ),
+  );
+
+  // ---- work per step: the timed rows' counts, then the presets only counted
+  const countLines = [
+    ...lines
+      .filter((l) => l.counts)
+      .map((l) => {
+        const how = `last timed step${l.countsVary ? ' (the timed steps differed)' : ''}`;
+        return [l.preset, l.batch, `${l.where} ${l.backend}`, ...countCells(l.counts!), how];
+      }),
+    ...c.counted.map((r) =>
+      r.error || !r.counts
+        ? [r.preset, r.batch || '—', 'Node webgpu', `failed: ${cell(r.error ?? 'not counted')}`, '', '', '', '']
+        : [
+            r.preset,
+            r.batch,
+            'Node webgpu',
+            ...countCells(r.counts),
+            'encoded, not waited for (2nd step' +
+              `${r.firstCounts ? `; the 1st: ${r.firstCounts.kernels} kernels, ${r.firstCounts.dispatches} dispatches` : ''})`,
+          ],
+    ),
+  ];
+  const countTable = markdownTable(
+    ['preset', 'batch', 'runtime, backend', 'TF.js kernels', 'GPU dispatches', 'queue submits', 'readbacks', 'how counted'],
+    countLines,
   );
 
   // ---- studio loop vs bare trainStep
@@ -434,7 +589,8 @@ function report(c: Collected): number {
   const md = [
     `# Speed benchmark (${started.toISOString()})${c.final ? '' : ' — PARTIAL: still running'}`,
     '',
-    `Machine: ${cpus().length} × ${cpuModel}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, no GPU; load average (1 min) ${loadStart[0]!.toFixed(1)} at the start, ${loadEnd[0]!.toFixed(1)} at the end. ` +
+    `Machine: ${cpus().length} × ${cpuModel}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB (the GPU: the adapters below); ` +
+      `load average (1 min) ${loadStart[0]!.toFixed(1)} at the start, ${loadEnd[0]!.toFixed(1)} at the end. ` +
       `tfjs ${tf.version.tfjs}, Node ${process.version}${br ? `, Chromium ${br.chromium} (headless)` : ''}.`,
     `Adapters: ${Object.entries(adapters)
       .map(([b, a]) => `${b}: ${a}`)
@@ -442,10 +598,21 @@ function report(c: Collected): number {
     '',
     `## Training speed`,
     '',
-    `One iteration = sampleBatches + trainer.step + one batched readback of the losses; median of the timed steps after ${WARMUP} warm-up step(s) on webgpu / webgl ` +
+    'One iteration = sampleBatches + trainer.step + one batched readback of the losses ' +
+      `(weights: ${INIT === 'random' ? '--init random, Gaussian' : 'orthogonal init'}); ` +
+      `median of the timed steps after ${WARMUP} warm-up step(s) on webgpu / webgl ` +
       `(shader compilation) and ${CPU_WARMUP} on cpu; ${STEPS} timed on cpu, ${GPU_STEPS} on webgpu / webgl, fewer when a row's --budget of ${BUDGET_S} s (warm-up included) ran out; images/s = batch / median.`,
     '',
     speedTable,
+    '',
+    `## Work per training step: TF.js kernels and GPU dispatches`,
+    '',
+    'Counted by src/worker/dispatchCounter.ts (kernels = what tf.profile lists; dispatches = WebGPU compute programs encoded). ' +
+      `Rows "encoded, not waited for" come from --count-only${COUNT_BATCH ? ` at --count-batch ${COUNT_BATCH}` : ''}: ` +
+      'presets too slow to time on this GPU; ' +
+      'see scripts/bench-speed.ts countOnly.',
+    '',
+    countLines.length ? countTable : '(nothing counted)',
     '',
     `## The studio's loop against bare trainStep calls`,
     '',
@@ -471,7 +638,15 @@ function report(c: Collected): number {
   writeFileSync(OUT, md);
   writeFileSync(
     OUT.replace(/\.md$/, '') + '.json',
-    JSON.stringify({ started: started.toISOString(), final: c.final, tfjs: tf.version.tfjs, node: process.version, loadavg: { start: loadStart, end: loadEnd }, adapters, rows, leaks, browser: br ?? null }, null, 2),
+    JSON.stringify(
+      {
+        ...{ started: started.toISOString(), final: c.final, tfjs: tf.version.tfjs, node: process.version },
+        loadavg: { start: loadStart, end: loadEnd },
+        ...{ adapters, rows, counted: c.counted, leaks, browser: br ?? null },
+      },
+      null,
+      2,
+    ),
   );
   process.stdout.write(`\nwritten to ${OUT} (and .json)${c.final ? '' : ' — partial, the next preset follows'}\n`);
 

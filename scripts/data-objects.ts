@@ -2,13 +2,14 @@
  * `npm run data:objects -- --size 32 --train 2000 --test 500 --seed 1 --out DIR`: the objects-on-photos data set
  * (src/redo/data/objectsOnPhotos.ts) from the committed sources in public/objects/, as DIR/train and DIR/test,
  * each `images/` + `masks/` (same names; mask 255 = object), plus DIR/dataset.json and DIR/CREDITS.md.
+ * `--sources DIR` reads the sources from another folder than public/objects (the GPU kit carries its own copy).
  */
 import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { generateSplits, loadObjectSources, writeImageSet } from '../src/node/objectSources';
+import { generateSplits, loadObjectSources, OBJECT_SOURCES_DIR, writeImageSet } from '../src/node/objectSources';
 
-const USAGE = 'usage: npm run data:objects -- --out DIR [--size 32] [--train 2000] [--test 500] [--seed 1]';
+const USAGE = 'usage: npm run data:objects -- --out DIR [--size 32] [--train 2000] [--test 500] [--seed 1] [--sources public/objects]';
 
 async function main(): Promise<number> {
   let v;
@@ -20,6 +21,7 @@ async function main(): Promise<number> {
         train: { type: 'string', default: '2000' },
         test: { type: 'string', default: '500' },
         seed: { type: 'string', default: '1' },
+        sources: { type: 'string', default: OBJECT_SOURCES_DIR },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }).values;
@@ -48,7 +50,7 @@ async function main(): Promise<number> {
     return 2;
   }
   const t0 = Date.now();
-  const src = await loadObjectSources();
+  const src = await loadObjectSources(v.sources);
   const { train, test } = generateSplits(src, o);
   await writeImageSet(join(v.out, 'train'), train, o.size);
   await writeImageSet(join(v.out, 'test'), test, o.size);

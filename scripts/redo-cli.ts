@@ -9,6 +9,8 @@
  * image, at the image's own size, 255 where F puts the first region (src/node/segmentFolder.ts).
  * `npm run redo -- score RUN.zip|WEIGHTS.safetensors --data DIR [--size S]`: F's held-out object IoU on DIR/images
  * against DIR/masks, one assignment for the whole set, exactly as the authors' ref_train.py scores.
+ * `--json` prints that score as one JSON object (the GPU kit reads it); `--backend webgpu` segments on the GPU
+ * (Dawn; default cpu).
  */
 import { setupBackend } from '../src/node/backend';
 import { preset, PRESET_NAMES, type RedoConfig } from '../src/redo/config';
@@ -22,14 +24,17 @@ import { parseFlags, type FlagSpec } from '../src/node/cli';
 const USAGE = [
   `usage: npm run redo -- params --preset NAME [--regions N] [--size S]   (presets: ${PRESET_NAMES.join(', ')})`,
   '       npm run redo -- score run.zip [--count N] [--seed S]          (colored-2-MNIST runs)',
-  '       npm run redo -- score MODEL --data DIR [--size S]             (DIR/images + DIR/masks)',
+  '       npm run redo -- score MODEL --data DIR [--size S] [--json]    (DIR/images + DIR/masks)',
   '       npm run redo -- probe run.zip [--count N] [--seed S]',
   '       npm run redo -- segment MODEL IMAGES_DIR --out MASKS_DIR [--size S]',
   '  MODEL: a run archive (.zip) or a weights file (.safetensors; --size S when it holds F alone)',
 ].join('\n');
 
 const COMMANDS = ['params', 'score', 'probe', 'segment'] as const;
-const FLAGS: FlagSpec = Object.fromEntries(['preset', 'regions', 'size', 'count', 'seed', 'out', 'data'].map((n) => [n, { type: 'string' as const }]));
+const FLAGS: FlagSpec = {
+  ...Object.fromEntries(['preset', 'regions', 'size', 'count', 'seed', 'out', 'data', 'backend'].map((n) => [n, { type: 'string' as const }])),
+  json: { type: 'boolean' },
+};
 
 async function main(argv: string[]): Promise<void> {
   const command = argv[0];
@@ -39,7 +44,7 @@ async function main(argv: string[]): Promise<void> {
   }
   const f = parseFlags(argv.slice(1), FLAGS, { positionals: true });
   const [first, second] = f.positionals;
-  await setupBackend('cpu');
+  await setupBackend(f.oneOf('backend', ['cpu', 'webgpu'] as const, 'cpu'));
   const sizeArg = f.int('size', 1);
   const size = sizeArg !== undefined ? (sizeArg as RedoConfig['imageSize']) : undefined;
   if (command === 'segment') {
@@ -56,6 +61,10 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'score' && data) {
     if (!first) throw new Error('score: which model? npm run redo -- score RUN.zip --data DIR');
     const s = await scoreFolder(await loadModelFile(first, size), data);
+    if (f.has('json')) {
+      console.log(JSON.stringify({ data, ...s }));
+      return;
+    }
     console.log(`${s.count} held-out images of ${data}`);
     console.log(`  trained:   ${formatObjectScore(s.trained)}`);
     if (s.untrained) console.log(`  untrained: ${formatObjectScore(s.untrained)}`);

@@ -11,12 +11,15 @@
  * in-memory set of random images in [-1, 1] (so the upload is included), trainer.step(x, xReal), then ONE
  * batched `await readLosses()` — every step, so each step is closed by a readback and the time is wall time
  * for work the device really finished — then the batches and losses are disposed.
+ * Each step is also counted (src/worker/dispatchCounter.ts timedStep): TF.js kernels, and on webgpu GPU dispatches,
+ * submits and readbacks; the report keeps the last timed step's counts.
  * `batch` defaults to the preset's batch size. The backend is never substituted: if it cannot start, the
  * report says so in `error`.
  */
 import '@tensorflow/tfjs-backend-webgpu';
 import * as tf from '../../src/redo/tf';
-import { preset, RedoModel, RedoTrainer, readLosses, disposeLosses, type ImageSet } from '../../src/redo';
+import { preset, RedoModel, RedoTrainer, type ImageSet } from '../../src/redo';
+import { stepCounts, timedStep, type WorkCounts } from '../../src/worker/dispatchCounter';
 
 export interface BenchReport {
   backend: string;
@@ -40,6 +43,10 @@ export interface BenchReport {
   tensorsAfter: number;
   /** bytes the backend holds on the GPU after the run (tf.memory(): numBytesInGPU), null on cpu */
   gpuBytes: number | null;
+  /** TF.js kernels, GPU dispatches, submits and readbacks of the last timed step (src/worker/dispatchCounter.ts) */
+  counts?: WorkCounts;
+  /** true when the timed steps did not all run the same kernels and dispatches */
+  countsVary?: boolean;
   tfjs: string;
   userAgent: string;
   error?: string;
@@ -129,12 +136,11 @@ async function run(q: URLSearchParams, report: BenchReport): Promise<void> {
   report.initMs = performance.now() - t0;
   const data = randomImages(Math.max(32, 2 * config.batchSize), config.imageSize, seed);
 
+  const counts: WorkCounts[] = [];
   const oneStep = async (): Promise<number> => {
-    const t = performance.now();
-    const l = trainer.stepOn(data, { batchSeed: seed });
-    await readLosses(l);
-    disposeLosses(l);
-    return performance.now() - t;
+    const s = await timedStep(trainer, data, { batchSeed: seed });
+    counts.push(s.counts);
+    return s.ms;
   };
   const budgetMs = Number(q.get('budget') ?? 0) * 1000;
   const started = performance.now();
@@ -145,6 +151,7 @@ async function run(q: URLSearchParams, report: BenchReport): Promise<void> {
       progress({ phase: 'warmup', step: i + 1, of: report.warmup + steps, lastMs: ms });
     }
     report.tensorsBefore = tf.memory().numTensors;
+    counts.length = 0;
     for (let i = 0; i < steps; i++) {
       if (i > 0 && budgetMs > 0 && performance.now() - started > budgetMs) break;
       const ms = await oneStep();
@@ -155,6 +162,11 @@ async function run(q: URLSearchParams, report: BenchReport): Promise<void> {
     report.gpuBytes = gpuBytesOf(wanted);
     report.median = median(report.msPerStep);
     report.imagesPerSecond = (config.batchSize * 1000) / report.median;
+    const c = stepCounts(counts);
+    if (c) {
+      report.counts = c.counts;
+      report.countsVary = c.varies;
+    }
   } finally {
     trainer.dispose();
     model.dispose();

@@ -16,7 +16,7 @@ export interface LossHistory {
 }
 
 /** The loss columns every entry has (accuracy / iou come and go with ground truth). */
-export const LOSS_KEYS = ['gAdv', 'gRecZ', 'dReal', 'dFake'] as const;
+export const LOSS_COLUMNS = ['gAdv', 'gRecZ', 'dReal', 'dFake'] as const;
 
 /** No entries yet; `withMetrics`: with (empty) accuracy / IoU columns, for a run that is measured against masks. */
 export function emptyHistory(withMetrics = false): LossHistory {
@@ -55,7 +55,7 @@ export function withMetricColumns(h: LossHistory): LossHistory {
 /** Appends a chunk in place; accuracy / IoU padded with NaN where the target had none, so every array stays aligned with `step`. */
 export function appendHistory(target: LossHistory, chunk: LossHistory): void {
   target.step.push(...chunk.step);
-  for (const k of LOSS_KEYS) target[k].push(...chunk[k]);
+  for (const k of LOSS_COLUMNS) target[k].push(...chunk[k]);
   if (chunk.accuracy && chunk.iou) {
     target.accuracy ??= [];
     target.iou ??= [];

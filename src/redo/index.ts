@@ -1,7 +1,7 @@
 /** The public API of src/redo: the ReDO model, its training step, inference, metrics and weights (their file formats are in src/formats). */
 export { PRESETS, PRESET_NAMES, preset, validateConfig, type RedoConfig, type PresetName } from './config';
 export { RedoModel, NETWORKS, type NetworkId } from './redo';
-export { RedoTrainer, readLosses, readLossBatch, disposeLosses, LOSS_NAMES, type StepLosses, type LossValues } from './trainer';
+export { RedoTrainer, readLosses, readLossBatch, disposeLosses, LOSS_KEYS, type StepLosses, type LossValues } from './trainer';
 export { captureTrainingState, restoreTrainer, restoreTrainingState, type TrainingState } from './checkpoint';
 export { sampleBatches, gatherImages, subsetImages, subsetPlanes, spreadIndices, type ImageSet } from './batches';
 export { exportWeights, importWeights, WeightsMismatchError, type NamedTensorData } from './weights';

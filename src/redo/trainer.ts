@@ -24,12 +24,12 @@ export interface StepLosses {
 export type LossValues = { [K in keyof StepLosses]: number };
 
 /** The names of a step's losses, in the order they are read back. */
-export const LOSS_NAMES = ['gAdv', 'gRecZ', 'dReal', 'dFake', 'minArea'] as const satisfies ReadonlyArray<keyof StepLosses>;
+export const LOSS_KEYS = ['gAdv', 'gRecZ', 'dReal', 'dFake', 'minArea'] as const satisfies ReadonlyArray<keyof StepLosses>;
 
 /** The losses of several steps, in order, with ONE readback (the tensors stay the caller's to dispose). */
 export async function readLossBatch(steps: readonly StepLosses[]): Promise<LossValues[]> {
   if (steps.length === 0) return [];
-  const stacked = tf.tidy(() => tf.stack(steps.flatMap((l) => LOSS_NAMES.map((k) => l[k]))));
+  const stacked = tf.tidy(() => tf.stack(steps.flatMap((l) => LOSS_KEYS.map((k) => l[k]))));
   let values: Float32Array;
   try {
     values = (await stacked.data()) as Float32Array;
@@ -38,7 +38,7 @@ export async function readLossBatch(steps: readonly StepLosses[]): Promise<LossV
   }
   return steps.map((_, i) => {
     const out = {} as LossValues;
-    LOSS_NAMES.forEach((k, j) => (out[k] = values[i * LOSS_NAMES.length + j]!));
+    LOSS_KEYS.forEach((k, j) => (out[k] = values[i * LOSS_KEYS.length + j]!));
     return out;
   });
 }

@@ -32,7 +32,7 @@ import {
   type StepLosses,
   type TrainingState,
 } from '../redo';
-import { cloneHistory, emptyHistory, LOSS_KEYS, withMetricColumns, type LossHistory } from '../formats/history';
+import { cloneHistory, emptyHistory, LOSS_COLUMNS, withMetricColumns, type LossHistory } from '../formats/history';
 import { buildRunArchive, type RunManifest } from '../formats/runArchive';
 import { evaluate, type EvalResult, type EvalSet } from './evaluate';
 import { disposePreviewInputs, previewInputs, previewPngs, renderPreviews, type PreviewInputs, type PreviewSet } from './previews';
@@ -211,7 +211,7 @@ export class TrainingRun {
     return pending.map((p, i): LossReading => {
       const losses = values[i]!;
       h.step.push(p.step);
-      for (const k of LOSS_KEYS) h[k].push(losses[k]);
+      for (const k of LOSS_COLUMNS) h[k].push(losses[k]);
       h.accuracy?.push(NaN);
       h.iou?.push(NaN);
       // Readings taken before a restart belong to the old networks: one restart per readback at most.

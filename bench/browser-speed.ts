@@ -2,8 +2,8 @@
  * Training speed in headless Chromium, per preset and backend: median ms per training iteration, images per
  * second, and the ratio to WebGPU, all measured in one run.
  *
- *   npm run bench:browser                                   # tiny, c2mnist-64, small-64 × webgpu, webgl, cpu
- *   npm run bench:browser -- --presets tiny,c2mnist-64 --backends webgpu,webgl,cpu --warmup 2 --steps 5
+ *   npm run bench:browser                                   # tiny, c2mnist-64, small-64 × webgpu, wasm, wasm-1t, webgl, cpu
+ *   npm run bench:browser -- --presets tiny,c2mnist-64 --backends webgpu,wasm,wasm-1t,cpu --warmup 2 --steps 5
  *
  * Flags: --presets a,b  --backends a,b (`none` skips the speed rows)  --steps N (timed, default 10)  --gpu-steps N (timed on webgpu / webgl,
  *        default --steps)  --cpu-warmup W (default --warmup)  --budget S (no further timed step after S seconds per row; default none)  --warmup W (default 2)
@@ -44,6 +44,9 @@
  *   removes WebGL2 altogether. The renderer string is printed in the table's footnotes so a run on another
  *   machine shows which GL it really used.
  * - cpu: TF.js's CPU backend in the page's main thread (plain JS; filter gradients as forward convolutions).
+ * - wasm: tfjs-backend-wasm (XNNPACK SIMD) on every core the page may use (the page is cross-origin isolated:
+ *   vite preview sends COOP / COEP), started as the studio's worker starts it (src/worker/wasmSetup.ts); wasm-1t:
+ *   the same on one thread. These two are real CPU numbers, not an emulation.
  * So all three are CPU emulations here: the ratios say how the backends' kernels behave on SwiftShader, not what
  * a real GPU gives.
  */
@@ -62,7 +65,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 /** DEVELOPERS.md's flags (WebGL then lands on ANGLE/Vulkan/SwiftShader by itself). */
 const CHROMIUM_ARGS = CHROMIUM_FLAGS;
-const BACKENDS = ['webgpu', 'webgl', 'cpu'] as const;
+const BACKENDS = ['webgpu', 'wasm', 'wasm-1t', 'webgl', 'cpu'] as const;
 
 
 const presets = list('presets', ['tiny', 'c2mnist-64', 'small-64']).filter((p) => p !== 'none');
@@ -87,7 +90,9 @@ const leakSteps = num('leak-steps', 0);
 const leakStepsGpu = num('leak-steps-gpu', 0);
 const studioSteps = num('studio-steps', 8);
 /** SwiftShader makes webgpu / webgl 10–50× slower than the cpu backend here: they get their own, smaller step counts. */
-const isGpu = (backend: string) => backend !== 'cpu';
+const isGpu = (backend: string) => backend === 'webgpu' || backend === 'webgl';
+/** The page's query for a benchmark backend name: wasm-1t is wasm on one thread. */
+const backendQuery = (backend: string): Record<string, string> => (backend === 'wasm-1t' ? { backend: 'wasm', threads: '1' } : { backend });
 const studioPreset = flag('studio-preset') ?? 'tiny';
 const OUT_DIR = 'bench-results/dist';
 for (const b of [...backends, ...loopBackends]) if (!(BACKENDS as readonly string[]).includes(b)) throw new Error(`unknown backend "${b}"; known: ${BACKENDS.join(', ')}`);
@@ -158,7 +163,12 @@ async function runOne(base: string, presetName: string, backend: string): Promis
     });
     let crashed = false;
     page.on('crash', () => (crashed = true));
-    const q = new URLSearchParams({ backend, preset: presetName, steps: String(backend === 'cpu' ? steps : gpuSteps), warmup: String(backend === 'cpu' ? cpuWarmup : warmup) });
+    const q = new URLSearchParams({
+      ...backendQuery(backend),
+      preset: presetName,
+      steps: String(isGpu(backend) ? gpuSteps : steps),
+      warmup: String(isGpu(backend) ? warmup : cpuWarmup),
+    });
     if (budget > 0) q.set('budget', String(budget));
     if (batch > 0) q.set('batch', String(batch));
     // `commit`: the page may hold its load event while a backend starts (WebGL on SwiftShader compiles for long).
@@ -220,7 +230,7 @@ async function runLoop(base: string, backend: string): Promise<LoopRow> {
     const page = await browser.newPage();
     page.on('pageerror', (e) => process.stdout.write(`   [page error] ${e.message}\n`));
     const q = new URLSearchParams({
-      backend,
+      ...backendQuery(backend),
       preset: loopPreset,
       steps: String(isGpu(backend) ? loopStepsGpu : loopSteps),
       rounds: String(loopRounds),
@@ -347,7 +357,7 @@ function table(rows: Row[], chromiumVersion: string): string {
     `# Training speed in headless Chromium`,
     '',
     `${new Date().toISOString()} · Chromium ${chromiumVersion} · tfjs ${rows.find((r) => r.report)?.report?.tfjs ?? '?'} · ` +
-      `${warmup} warm-up + ${gpuSteps} timed iterations on webgpu / webgl, ${cpuWarmup} + ${steps} on cpu${budget > 0 ? ` (fewer after ${budget} s)` : ''}, median; ` +
+      `${warmup} warm-up + ${gpuSteps} timed iterations on webgpu / webgl, ${cpuWarmup} + ${steps} on cpu and wasm${budget > 0 ? ` (fewer after ${budget} s)` : ''}, median; ` +
       'one iteration = sampleBatches + trainer.step + one batched readLosses (every step)',
     '',
     '| preset | backend | batch | median ms/iter | min | max | images/s | ×webgpu (time) | first warm-up ms ' +

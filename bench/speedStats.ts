@@ -66,3 +66,60 @@ export function longTaskVerdict(durations: readonly number[], limitMs = 50): Lon
 export function ratio(a: number | undefined, b: number | undefined): string {
   return a !== undefined && b !== undefined && a > 0 && b > 0 && Number.isFinite(a / b) ? `${(a / b).toFixed(2)}×` : '—';
 }
+
+/** One row of the benchmark's targets table: what was asked, what this run measured, met or not. */
+export interface TargetRow {
+  target: string;
+  measured: string;
+  /** null: not measured in this run */
+  met: boolean | null;
+}
+
+/** "fast ≥ k× faster than slow", from two median times (ms) of one run: the ratio slow / fast. */
+export function fasterBy(target: string, fastMs: number | undefined, slowMs: number | undefined, atLeast: number): TargetRow {
+  if (!(fastMs! > 0) || !(slowMs! > 0)) return { target, measured: 'not measured', met: null };
+  const r = slowMs! / fastMs!;
+  return { target, measured: `${r.toFixed(2)}× (${slowMs!.toFixed(0)} / ${fastMs!.toFixed(0)} ms)`, met: r >= atLeast };
+}
+
+/** "ms within k× of refMs": the ratio ms / refMs. */
+export function withinFactor(target: string, ms: number | undefined, refMs: number | undefined, atMost: number): TargetRow {
+  if (!(ms! > 0) || !(refMs! > 0)) return { target, measured: 'not measured', met: null };
+  const r = ms! / refMs!;
+  return { target, measured: `${r.toFixed(2)}× (${ms!.toFixed(0)} vs ${refMs!.toFixed(0)} ms)`, met: r <= atMost };
+}
+
+/** `--batch 4` (every preset) or `--batch c2mnist-64=2,tiny=2` (per preset; the others keep their own batch). */
+export function parseBatchFlag(value: string | undefined): (preset: string) => number {
+  if (!value) return () => 0;
+  if (/^\d+$/.test(value.trim())) {
+    const b = Number(value);
+    return () => b;
+  }
+  const map = new Map<string, number>();
+  for (const part of value.split(',')) {
+    const [p, b] = part.split('=').map((s) => s.trim());
+    if (!p || !b || !/^\d+$/.test(b) || Number(b) < 1) throw new Error(`--batch: "${part}" is not PRESET=B`);
+    map.set(p, Number(b));
+  }
+  return (preset) => map.get(preset) ?? 0;
+}
+
+/**
+ * `--skip small-64:cpu,chromium:c2mnist-64:cpu`: rows the run leaves out, as PRESET:BACKEND (Node and Chromium) or
+ * RUNTIME:PRESET:BACKEND (RUNTIME node or chromium); `*` matches any preset or backend.
+ */
+export function parseSkipFlag(value: string | undefined): (preset: string, backend: string, runtime: 'node' | 'chromium') => boolean {
+  const rules = (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => {
+      const parts = s.split(':');
+      const [runtime, p, b] = parts.length === 3 ? parts : ['*', ...parts];
+      if (!p || !b || parts.length > 3 || !['*', 'node', 'chromium'].includes(runtime!)) throw new Error(`--skip: "${s}" is not [RUNTIME:]PRESET:BACKEND`);
+      return { runtime: runtime!, p, b };
+    });
+  return (preset, backend, runtime) =>
+    rules.some((r) => (r.runtime === '*' || r.runtime === runtime) && (r.p === '*' || r.p === preset) && (r.b === '*' || r.b === backend));
+}

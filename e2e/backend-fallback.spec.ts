@@ -1,11 +1,12 @@
 /**
- * A browser without WebGPU: the studio says so plainly, offers WebGL and CPU, and trains on the one the user
- * picks. WebGPU is hidden from the training worker by prefixing its script (the page itself is unchanged).
+ * A browser without WebGPU: the studio says so plainly, offers WebAssembly first (the fast CPU path, with its
+ * threads), then WebGL and CPU, and trains on the one the user picks (here WebAssembly). WebGPU is hidden from the
+ * training worker by prefixing its script (the page itself is unchanged).
  * Also: the colored-2-MNIST demo is one click from an empty studio and starts training by itself.
  */
 import { expect, test } from '@playwright/test';
 
-test('without WebGPU the studio says why, offers WebGL / CPU, and the demo trains on CPU', async ({ page }) => {
+test('without WebGPU the studio says why, offers WebAssembly first, then WebGL / CPU, and the demo trains on WebAssembly', async ({ page }) => {
   await page.route('**/*rainingWorker*.js', async (route) => {
     const response = await route.fetch();
     const hide = "Object.defineProperty(WorkerNavigator.prototype, 'gpu', { get: () => undefined, configurable: true });\n";
@@ -18,12 +19,13 @@ test('without WebGPU the studio says why, offers WebGL / CPU, and the demo train
   await expect(problem).toContainText('WebGPU is not available', { timeout: 60_000 });
   await expect(problem).toContainText('no WebGPU');
   await expect(page.getByTestId('backend')).toHaveText('none');
-  await expect(page.getByTestId('use-webgl')).toBeVisible();
+  const offers = problem.getByRole('button');
+  await expect(offers).toHaveText([/^Use WebAssembly instead — the fast CPU path \(XNNPACK SIMD kernels, \d+ threads?\)$/, /^Use WebGL instead/, /^Use CPU instead/]);
   await expect(page.getByTestId('start')).toBeDisabled();
 
-  await page.getByTestId('use-cpu').click();
-  await expect(page.getByTestId('backend')).toHaveText('cpu', { timeout: 60_000 });
-  await expect(page.getByTestId('backend-fallback')).toContainText('CPU');
+  await page.getByTestId('use-wasm').click();
+  await expect(page.getByTestId('backend')).toContainText(/^wasm — \d+ threads?, XNNPACK$/, { timeout: 60_000 });
+  await expect(page.getByTestId('backend-fallback')).toContainText('WebAssembly, the fast CPU path');
   await expect(problem).toHaveCount(0);
 
   await page.getByTestId('demo').click();

@@ -1,8 +1,8 @@
 /**
- * A run trained by the headless trainer (`npm run train`, Node, CPU backend) opened in the studio: the import
+ * A run trained by the headless trainer (`npm run train`, Node, wasm backend) opened in the studio: the import
  * shows its step, the imported model segments new images (masks, PNG cut-outs with alpha), the weights arrive
  * bit for bit (an export right after the import holds the same tensors), and training continues from that step.
- * The page runs on the CPU backend (chosen in the URL): WebGPU training is studio.spec.ts's subject, and a
+ * The page runs on WebAssembly (chosen in the URL): WebGPU training is studio.spec.ts's subject, and a
  * SwiftShader step costs half a minute on a loaded machine.
  */
 import { execFile } from 'node:child_process';
@@ -30,11 +30,11 @@ function manifestOf(files: Record<string, Uint8Array>): { step: number; config: 
 }
 
 test('a headless trainer run opens in the studio at its step and keeps training', async ({ page }) => {
-  // The headless trainer's own zip (Node, CPU backend: a few seconds of training, the rest is start-up).
+  // The headless trainer's own zip (Node, wasm backend: a few seconds of training, the rest is start-up).
   const headlessZip = test.info().outputPath('headless-run.zip');
   await promisify(execFile)(
     'npx',
-    ['tsx', 'scripts/train.ts', '--dataset', 'c2mnist', '--preset', 'tiny', '--steps', String(HEADLESS_STEPS), '--backend', 'cpu', '--out', headlessZip],
+    ['tsx', 'scripts/train.ts', '--dataset', 'c2mnist', '--preset', 'tiny', '--steps', String(HEADLESS_STEPS), '--backend', 'wasm', '--out', headlessZip],
     { timeout: 300_000, env: { ...process.env, REDO_NO_SUPERVISE: '1' } },
   );
   const headless = unzipSync(new Uint8Array(readFileSync(headlessZip)));
@@ -43,9 +43,9 @@ test('a headless trainer run opens in the studio at its step and keeps training'
   const size = headlessManifest.config.imageSize;
 
   page.on('pageerror', (e) => console.log(`[page error] ${e.message}`));
-  // On the CPU backend: the studio's WebGPU path is studio.spec.ts's; here what matters is the file (and time).
-  await page.goto(`/?backend=cpu&preset=tiny&size=${size}&lossEvery=1&previewEvery=0&ckptEvery=0&steps=100000`);
-  await expect(page.getByTestId('backend')).toHaveText('cpu', { timeout: 60_000 });
+  // On WebAssembly (the CPU path): the studio's WebGPU path is studio.spec.ts's; here what matters is the file (and time).
+  await page.goto(`/?backend=wasm&preset=tiny&size=${size}&lossEvery=1&previewEvery=0&ckptEvery=0&steps=100000`);
+  await expect(page.getByTestId('backend')).toContainText('wasm', { timeout: 60_000 });
 
   // A dataset of the run's size to continue on (the fixture zip: colored-2-MNIST at 32 px).
   await page.getByTestId('files-input').setInputFiles(ZIP_FILE);

@@ -27,7 +27,7 @@ import { dirname, resolve } from 'node:path';
 import * as tf from '../src/redo/tf';
 import { preset, type RedoConfig } from '../src/redo/config';
 import { chooseBackend } from '../src/node/trainCli';
-import { C2MNIST_COLLAPSE_THRESHOLD, c2mnistData } from '../src/node/c2mnist';
+import { C2MNIST_COLLAPSE, c2mnistData } from '../src/node/c2mnist';
 import { formatEval, type EvalResult } from '../src/run/evaluate';
 import { TrainingRun, type CurvePoint } from '../src/run/trainingRun';
 import { finalEvaluation, runSteps } from '../src/node/headless';
@@ -89,7 +89,7 @@ process.on('SIGINT', () => {
 });
 
 async function runVariant(regions: 2 | 3): Promise<VariantReport> {
-  const overrides: Partial<RedoConfig> = { collapseThreshold: C2MNIST_COLLAPSE_THRESHOLD, ...SET, nRegions: regions, imageSize: SIZE };
+  const overrides: Partial<RedoConfig> = { ...C2MNIST_COLLAPSE, ...SET, nRegions: regions, imageSize: SIZE };
   if (BATCH) overrides.batchSize = BATCH;
   const config = preset(PRESET, overrides);
   const data = c2mnistData({ size: SIZE, count: COUNT, evalCount: EVAL_COUNT, regions });

@@ -3,17 +3,20 @@
  * this same run):
  *
  *   npm run bench:speed                 # the README's tables; bench-results/speed.md (+ .json)
- *   npm run bench:speed -- --presets tiny,c2mnist-64,small-64 --steps 5 --gpu-steps 3
+ *   npm run bench:speed -- --presets tiny,c2mnist-64,small-64 --batch c2mnist-64=2 --skip small-64:cpu,small-64:webgpu
  *
- * 1. Node (this process): per preset, TF.js cpu and webgpu (Dawn, the npm package `webgpu`): median ms per
- *    training iteration and images/s after warm-up; the iteration's FLOPs (src/redo/flops.ts) and effective
- *    TFLOP/s; TF.js kernels and GPU dispatches per step (src/worker/dispatchCounter.ts). `--count-only a,b`
- *    counts the webgpu dispatches of presets too slow to time here (encoded, not waited for: countOnly below),
- *    at `--count-batch B` (default: each preset's own).
+ * 1. Node (this process): per preset, TF.js cpu, wasm (tfjs-backend-wasm, XNNPACK; one thread under Node) and
+ *    webgpu (Dawn, the npm package `webgpu`): median ms per training iteration and images/s after warm-up; beside
+ *    them the authors' PyTorch iteration at the same configuration on one CPU thread, timed in this run by
+ *    ../shared/reference/ref_step_time.py (bench/pytorchRef.ts), right before the preset's Node rows; the iteration's FLOPs
+ *    (src/redo/flops.ts) and effective TFLOP/s; TF.js kernels and GPU dispatches per step (src/worker/dispatchCounter.ts).
+ *    `--count-only a,b` counts the webgpu dispatches of presets too slow to time here (encoded, not waited for:
+ *    countOnly below), at `--count-batch B` (default: each preset's own).
  * 2. Node memory: tf.memory() (tensor count, tensor bytes, WebGPU bytes in use / allocated) sampled over
  *    `--leak-steps` steps of `tiny`, which must stay flat (bench/speedStats.ts memoryVerdict).
  * 3. Headless Chromium (bench/browser-speed.ts, started from here with the matching flags): per preset, webgpu,
- *    webgl and cpu; the studio's real loop (TrainingSession of src/worker/session.ts in a Web Worker) against
+ *    wasm on every core, wasm on one thread (wasm-1t), webgl and cpu; the studio's real loop (TrainingSession of
+ *    src/worker/session.ts in a Web Worker) against
  *    bare trainStep calls (overhead, target ≤ 10 %) with its memory over `--loop-leak-steps` steps; the built
  *    studio's main thread (PerformanceObserver 'longtask' while it trains; target: none over 50 ms).
  * Exit code 1 when any memory check finds a leak or could not run; the overhead and long-task targets are
@@ -22,13 +25,16 @@
  * One iteration (speed tables) = sampleBatches + trainer.step + ONE batched `await readLosses()`: every timed
  * step ends with its readback (on WebGPU the device has finished it).
  *
- * Flags: --presets a,b (default tiny,c2mnist-64; `all` = every preset)  --backends a,b (Node; default cpu,webgpu)
- *        --warmup W (webgpu / webgl, default 1)  --cpu-warmup W (default 0)  --steps N (timed, cpu; default 5)  --gpu-steps N (timed, webgpu / webgl;
- *        default 2)  --batch B (default: each preset's own)  --budget S (seconds per row, warm-up included, after
- *        which no further timed step starts; at least 1 timed step runs; default 150)
- *        --leak-steps N (Node, default 200; 0 skips)  --leak-backends a,b (Node; default cpu; webgpu runs
+ * Flags: --presets a,b (default tiny,c2mnist-64; `all` = every preset)  --backends a,b (Node; default cpu,wasm,webgpu)
+ *        --warmup W (webgpu / webgl, default 1)  --cpu-warmup W (cpu, default 0)  --wasm-warmup W (wasm, default 1)
+ *        --steps N (timed, cpu and wasm; default 5)  --gpu-steps N (timed, webgpu / webgl; default 2)
+ *        --batch B | --batch PRESET=B,… (default: each preset's own)  --skip PRESET:BACKEND,… (rows left out, Node and
+ *        Chromium; node:PRESET:BACKEND or chromium:PRESET:BACKEND for one of them; `*` matches any)
+ *        --budget S (seconds per row, warm-up included, after which no further timed step starts; at least 1 timed
+ *        step runs; default 150)  --no-pytorch  --ref-dir DIR (default ../shared/reference)
+ *        --leak-steps N (Node, default 200; 0 skips)  --leak-backends a,b (Node; default wasm,cpu; webgpu runs
  *        ~50 s/step of tiny on SwiftShader here)  --vulkan auto|swiftshader|system
- *        --browser-backends a,b (default webgpu,webgl,cpu)  --no-browser  --loop-backends a,b (default cpu,webgpu)
+ *        --browser-backends a,b (default webgpu,wasm,wasm-1t,webgl,cpu)  --no-browser  --loop-backends a,b (default cpu,wasm,webgpu)
  *        --loop-steps N  --loop-steps-gpu N  --loop-rounds R  --loop-leak-steps N  --loop-leak-steps-gpu N
  *        --studio-steps N  (see bench/browser-speed.ts)  --strict  --out FILE (default bench-results/speed.md)
  *        --count-only a,b  --count-batch B  --init orthogonal|random (random: weights N(0, 0.02²) instead of the
@@ -43,24 +49,31 @@ import * as tf from '../src/redo/tf';
 import { preset, PRESET_NAMES, RedoModel, RedoTrainer, readLosses, disposeLosses, type ImageSet, type RedoConfig } from '../src/redo';
 import { iterationFlops } from '../src/redo/flops';
 import { formatCounts, stepCounts, timedStep, WorkCounter, type WorkCounts } from '../src/worker/dispatchCounter';
-import { setupBackend, type BackendName, type VulkanChoice } from '../src/node/backend';
+import { describeBackend, setupBackend, type BackendName, type VulkanChoice } from '../src/node/backend';
 import { markdownTable, type MemorySample } from '../src/node/benchUtil';
 import { median } from '../src/node/progress';
-import { longTaskVerdict, loopOverhead, memoryVerdict, ratio } from '../bench/speedStats';
+import { fasterBy, longTaskVerdict, loopOverhead, memoryVerdict, ratio, withinFactor, type TargetRow } from '../bench/speedStats';
+import { parseBatchFlag, parseSkipFlag } from '../bench/speedStats';
+import { timePytorch, type PytorchTiming } from '../bench/pytorchRef';
 import type { BrowserResults } from '../bench/browser-speed';
 import { flag, list, num, switchOn } from '../bench/cliFlags';
 
 
 const presetsArg = list('presets', ['tiny', 'c2mnist-64']);
 const PRESETS = presetsArg.includes('all') ? PRESET_NAMES : presetsArg;
-const BACKENDS = list('backends', ['cpu', 'webgpu']) as BackendName[];
-const LEAK_BACKENDS = list('leak-backends', ['cpu']) as BackendName[];
+const BACKENDS = list('backends', ['cpu', 'wasm', 'webgpu']) as BackendName[];
+const LEAK_BACKENDS = list('leak-backends', ['wasm', 'cpu']) as BackendName[];
+const NODE_ORDER: BackendName[] = ['cpu', 'wasm', 'webgpu'];
 const WARMUP = num('warmup', 1);
 /** the cpu backend compiles nothing: its first step is no slower than the median by much, and a big preset's step takes minutes here */
 const CPU_WARMUP = num('cpu-warmup', 0);
+/** wasm builds XNNPACK operators on first use: one step */
+const WASM_WARMUP = num('wasm-warmup', 1);
 const STEPS = Math.max(1, num('steps', 5));
 const GPU_STEPS = Math.max(1, num('gpu-steps', 2));
-const BATCH = num('batch', 0);
+const batchOf = parseBatchFlag(flag('batch'));
+const skipped = parseSkipFlag(flag('skip'));
+const PYTORCH = !process.argv.includes('--no-pytorch');
 const BUDGET_S = num('budget', 150);
 const STRICT = switchOn('strict');
 const BROWSER = !switchOn('no-browser');
@@ -73,7 +86,9 @@ const COUNT_BATCH = num('count-batch', 0);
 const INIT = flag('init') ?? 'orthogonal';
 if (INIT !== 'orthogonal' && INIT !== 'random') throw new Error(`--init must be orthogonal or random, got "${INIT}"`);
 
-for (const b of [...BACKENDS, ...LEAK_BACKENDS]) if (b !== 'cpu' && b !== 'webgpu') throw new Error(`unknown backend ${b} (cpu, webgpu)`);
+for (const b of [...BACKENDS, ...LEAK_BACKENDS]) {
+  if (!NODE_ORDER.includes(b)) throw new Error(`unknown backend ${b} (${NODE_ORDER.join(', ')})`);
+}
 for (const p of [...PRESETS, ...COUNT_ONLY]) preset(p); // throws on an unknown name before anything runs
 
 function syntheticData(size: number, count = 64): ImageSet {
@@ -119,7 +134,7 @@ export interface SpeedRow {
 }
 
 async function timePreset(name: string, backend: BackendName, adapter: string | undefined): Promise<SpeedRow> {
-  const batch = BATCH || preset(name).batchSize;
+  const batch = batchOf(name) || preset(name).batchSize;
   const config = preset(name, { batchSize: batch });
   const row: SpeedRow = {
     preset: name,
@@ -141,8 +156,8 @@ async function timePreset(name: string, backend: BackendName, adapter: string | 
     const start = performance.now();
     const times: number[] = [];
     const counts: WorkCounts[] = [];
-    const timed = backend === 'cpu' ? STEPS : GPU_STEPS;
-    const warmup = backend === 'cpu' ? CPU_WARMUP : WARMUP;
+    const timed = backend === 'webgpu' ? GPU_STEPS : STEPS;
+    const warmup = backend === 'webgpu' ? WARMUP : backend === 'wasm' ? WASM_WARMUP : CPU_WARMUP;
     for (let i = 0; i < warmup + timed; i++) {
       const { ms, counts: c } = await timedStep(trainer, data, { batchSize: batch, batchSeed: 1 });
       if (i === 0) row.firstStepMs = ms;
@@ -280,10 +295,15 @@ async function countOnly(name: string): Promise<CountRow> {
 
 /** Flags handed on to bench/browser-speed.ts (same presets, warm-up, steps and batch as the Node part). */
 function browserArgs(out: string, presets: string[], extras: boolean): string[] {
-  const args = ['--presets', presets.join(','), '--backends', list('browser-backends', ['cpu', 'webgpu', 'webgl']).join(','), '--warmup', String(WARMUP), '--cpu-warmup', String(CPU_WARMUP)];
+  const all = list('browser-backends', ['cpu', 'wasm', 'wasm-1t', 'webgpu', 'webgl']);
+  const backends = all.filter((b) => !presets.every((p) => skipped(p, b, 'chromium')));
+  const args = ['--presets', presets.join(','), '--backends', backends.join(',') || 'none'];
+  args.push('--warmup', String(WARMUP), '--cpu-warmup', String(CPU_WARMUP));
   if (!extras) args.push('--loop-backends', 'none', '--studio-steps', '0');
+  else if (flag('loop-backends') === undefined) args.push('--loop-backends', 'cpu,wasm,webgpu');
   args.push('--steps', String(STEPS), '--gpu-steps', String(GPU_STEPS), '--budget', String(BUDGET_S), '--out', out);
-  if (BATCH) args.push('--batch', String(BATCH));
+  const batch = batchOf(presets[0]!);
+  if (batch) args.push('--batch', String(batch)); // one preset per call
   const pass: Array<[string, string]> = [
     ['loop-backends', 'loop-backends'],
     ['loop-preset', 'loop-preset'],
@@ -326,12 +346,19 @@ const countCells = (c: WorkCounts) => [c.kernels, c.dispatches ?? '—', c.submi
 const fmt = (v: number | undefined, d = 0) => (v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(d));
 const rate = (v: number | undefined) => (v === undefined ? '—' : v.toFixed(v < 10 ? 2 : 1));
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\s+/g, ' ');
+const blank = (n: number) => new Array<string>(n).fill('');
+const torchCell = (t: PytorchTiming) => `${fmt(t.medianMs)} ms (${fmt(t.minMs)}–${fmt(t.maxMs)})`;
 
 /** Puts TF.js on `backend` (once per switch); the adapter in words, or the reason it failed. */
 async function useBackend(backend: BackendName, adapters: Record<string, string>): Promise<{ adapter?: string; error?: string }> {
   try {
     const info = await setupBackend(backend, { vulkan: VULKAN });
-    adapters[`Node ${backend}`] = info.adapter ?? `tfjs ${tf.version.tfjs} cpu (plain JS)`;
+    const words: Record<BackendName, string> = {
+      webgpu: info.adapter ?? '',
+      wasm: `tfjs-backend-wasm ${tf.version.tfjs}, ${describeBackend(info)}: Node always loads its single-threaded SIMD build`,
+      cpu: `tfjs ${tf.version.tfjs} cpu (plain JS)`,
+    };
+    adapters[`Node ${backend}`] = words[backend];
     return info.adapter ? { adapter: info.adapter } : {};
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
@@ -351,19 +378,29 @@ async function main(): Promise<number> {
   const browserErrors: string[] = BROWSER ? [] : ['skipped (--no-browser)'];
   // Preset by preset (the first one, the smallest, also carries the memory checks, the studio loop and the long
   // tasks), so that a slow big preset on SwiftShader comes last and the report is rewritten after each preset.
-  // Node cpu first: its numbers then carry no Dawn threads in the process.
+  // Node cpu and wasm first: their numbers then carry no Dawn threads in the process. The PyTorch reference runs
+  // right before each preset's Node rows, so that both see the same load.
   let code = 0;
+  const pytorch = new Map<string, PytorchTiming>();
   for (const [i, p] of PRESETS.entries()) {
-    for (const backend of (['cpu', 'webgpu'] as BackendName[]).filter((b) => BACKENDS.includes(b) || (i === 0 && LEAK_BACKENDS.includes(b)))) {
+    if (PYTORCH && !skipped(p, 'pytorch', 'node')) {
+      const batch = batchOf(p) || preset(p).batchSize;
+      process.stdout.write(`== PyTorch reference, ${p} batch ${batch}, one thread\n`);
+      const t = timePytorch(preset(p), batch, { steps: STEPS, refDir: flag('ref-dir') });
+      process.stdout.write(`   ${t.error ? `failed: ${t.error}` : `median ${t.medianMs} ms/iter (torch ${t.torch})`}\n   ${t.command}\n`);
+      pytorch.set(p, t);
+    }
+    const timedHere = (b: BackendName) => BACKENDS.includes(b) && !skipped(p, b, 'node');
+    for (const backend of NODE_ORDER.filter((b) => timedHere(b) || (i === 0 && LEAK_BACKENDS.includes(b)))) {
       const b = await useBackend(backend, adapters);
       if (b.error) {
         const error = `backend did not start: ${b.error}`;
-        if (BACKENDS.includes(backend)) rows.push({ preset: p, backend, batch: 0, imageSize: 0, timedSteps: 0, flopsPerIter: 0, error });
+        if (timedHere(backend)) rows.push({ preset: p, backend, batch: 0, imageSize: 0, timedSteps: 0, flopsPerIter: 0, error });
         if (i === 0 && LEAK_BACKENDS.includes(backend) && LEAK_STEPS > 0) leaks.push({ backend, steps: 0, samples: [], leak: true, reasons: [], notes: [], error: `backend did not start: ${b.error}` });
         continue;
       }
       process.stdout.write(`== Node ${backend}${b.adapter ? ` (${b.adapter})` : ''}\n`);
-      if (BACKENDS.includes(backend)) rows.push(await timePreset(p, backend, b.adapter));
+      if (timedHere(backend)) rows.push(await timePreset(p, backend, b.adapter));
       if (i === 0 && LEAK_BACKENDS.includes(backend) && LEAK_STEPS > 0) leaks.push(await leakCheck(backend));
     }
     if (BROWSER) {
@@ -372,14 +409,14 @@ async function main(): Promise<number> {
       else browserErrors.push(`${p}: ${b.error}`);
     }
     const final = i === PRESETS.length - 1 && COUNT_ONLY.length === 0;
-    code = report({ started, loadStart, rows, counted, leaks, adapters, browserRuns, browserErrors, final });
+    code = report({ started, loadStart, rows, counted, leaks, adapters, browserRuns, browserErrors, pytorch, final });
   }
   if (COUNT_ONLY.length) {
     const b = await useBackend('webgpu', adapters);
     process.stdout.write(`== Node webgpu: dispatches of ${COUNT_ONLY.join(', ')} (counted, not timed)\n`);
     for (const [i, p] of COUNT_ONLY.entries()) {
       counted.push(b.error ? { preset: p, batch: 0, imageSize: 0, error: `backend did not start: ${b.error}` } : await countOnly(p));
-      code = report({ started, loadStart, rows, counted, leaks, adapters, browserRuns, browserErrors, final: i === COUNT_ONLY.length - 1 });
+      code = report({ started, loadStart, rows, counted, leaks, adapters, browserRuns, browserErrors, pytorch, final: i === COUNT_ONLY.length - 1 });
     }
   }
   return code;
@@ -394,6 +431,7 @@ interface Collected {
   adapters: Record<string, string>;
   browserRuns: BrowserResults[];
   browserErrors: string[];
+  pytorch: Map<string, PytorchTiming>;
   final: boolean;
 }
 
@@ -411,7 +449,10 @@ function report(c: Collected): number {
   interface Line {
     preset: string;
     where: string;
+    /** in the table (wasm with its threads) */
     backend: string;
+    /** the backend's name in the run (cpu, wasm, wasm-1t, webgpu, webgl) */
+    key: string;
     imageSize: number;
     batch: number;
     median?: number;
@@ -431,7 +472,8 @@ function report(c: Collected): number {
       lines.push({
         preset: p,
         where: 'Chromium',
-        backend: r.backend,
+        backend: rep?.threads ? `${r.backend} (${rep.threads} thread${rep.threads === 1 ? '' : 's'})` : r.backend,
+        key: r.backend,
         imageSize: rep?.imageSize ?? preset(p).imageSize,
         batch: rep?.batch ?? 0,
         ...(ok ? { median: rep.median, min: Math.min(...rep.msPerStep), max: Math.max(...rep.msPerStep), imagesPerSec: rep.imagesPerSecond } : {}),
@@ -444,7 +486,8 @@ function report(c: Collected): number {
       lines.push({
         preset: p,
         where: 'Node',
-        backend: r.backend,
+        backend: r.backend === 'wasm' ? 'wasm (1 thread)' : r.backend,
+        key: r.backend,
         imageSize: r.imageSize || preset(p).imageSize,
         batch: r.batch,
         ...(r.medianMs !== undefined ? { median: r.medianMs, min: r.minMs, max: r.maxMs, imagesPerSec: r.imagesPerSec } : {}),
@@ -454,16 +497,19 @@ function report(c: Collected): number {
       });
     }
   }
-  const refOf = (p: string, where: string, backend: string) => lines.find((l) => l.preset === p && l.where === where && l.backend === backend)?.median;
+  const refOf = (p: string, where: string, key: string) => lines.find((l) => l.preset === p && l.where === where && l.key === key)?.median;
+  const torch = (p: string) => c.pytorch.get(p);
+  /** the reference's ms for a row, when the row ran at the batch the reference ran at */
+  const torchMs = (p: string, batch: number) => (batch === (batchOf(p) || preset(p).batchSize) ? torch(p)?.medianMs : undefined);
   const speedTable = markdownTable(
     [
       ...['preset', 'px', 'batch', 'runtime', 'backend', 'median ms/iter', 'min–max', 'images/s', 'timed steps'],
-      ...['time ÷ Chromium webgpu', 'time ÷ Node cpu', 'GFLOP/iter', 'effective TFLOP/s', 'kernels / dispatches per step'],
+      ...['PyTorch ms/iter (1 thread)', 'time ÷ PyTorch', 'time ÷ Chromium webgpu', 'time ÷ Node cpu'],
+      ...['GFLOP/iter', 'effective TFLOP/s', 'kernels / dispatches per step'],
     ],
     lines.map((l) =>
       l.error || l.median === undefined
-        ? [l.preset, l.imageSize, l.batch || '—', l.where, l.backend, `failed: ${cell(l.error ?? 'no timing')}`, '', '', l.timed]
-            .concat(Array<string>(5).fill(''))
+        ? [l.preset, l.imageSize, l.batch || '—', l.where, l.backend, `failed: ${cell(l.error ?? 'no timing')}`, '', '', l.timed, ...blank(7)]
         : [
             l.preset,
             l.imageSize,
@@ -474,6 +520,8 @@ function report(c: Collected): number {
             `${fmt(l.min)}–${fmt(l.max)}`,
             rate(l.imagesPerSec),
             l.timed,
+            fmt(torchMs(l.preset, l.batch)),
+            ratio(l.median, torchMs(l.preset, l.batch)),
             ratio(l.median, refOf(l.preset, 'Chromium', 'webgpu')),
             ratio(l.median, refOf(l.preset, 'Node', 'cpu')),
             fmt(iterationFlops(preset(l.preset), l.batch) / 1e9, 2),
@@ -564,6 +612,42 @@ function report(c: Collected): number {
     }),
   );
 
+  // ---- the targets of issue 11 (medians of this run)
+  const lineOf = (p: string, where: string, key: string) => lines.find((l) => l.preset === p && l.where === where && l.key === key);
+  const targets: TargetRow[] = [];
+  for (const p of ['tiny', 'c2mnist-64']) {
+    const w = lineOf(p, 'Node', 'wasm');
+    const cpu = lineOf(p, 'Node', 'cpu');
+    const note = w && w.batch !== 2 ? ' (the target is at batch 2)' : '';
+    const label = `Node wasm ≥ 10× faster than cpu per step: ${p}, batch ${w?.batch ?? '?'}${note}`;
+    targets.push(fasterBy(label, w?.median, w?.batch === cpu?.batch ? cpu?.median : undefined, 10));
+  }
+  for (const p of ['tiny', 'small-64']) {
+    const w = lineOf(p, 'Node', 'wasm');
+    const label = `Node wasm within 3× of PyTorch per step, one thread each: ${p}, batch ${w?.batch ?? '?'}`;
+    targets.push(withinFactor(label, w?.median, w ? torchMs(p, w.batch) : undefined, 3));
+  }
+  for (const p of PRESETS) {
+    const all = lineOf(p, 'Chromium', 'wasm');
+    const one = lineOf(p, 'Chromium', 'wasm-1t');
+    const label = `Chromium ${all?.backend ?? 'wasm'} ≥ 1.5× its own one-thread speed: ${p}, batch ${all?.batch ?? one?.batch}`;
+    if (all || one) targets.push(fasterBy(label, all?.median, one?.median, 1.5));
+  }
+  for (const l of mem.filter((m) => m.backend === 'wasm')) {
+    const flat = !l.leak && !l.error && l.steps >= 200;
+    const a = l.samples[0];
+    const z = l.samples[l.samples.length - 1];
+    const flatness = (x: MemorySample, y: MemorySample) =>
+      `tensors ${x.numTensors} → ${y.numTensors}, bytes ${x.numBytes} → ${y.numBytes}`;
+    const what = a && z ? `${flatness(a, z)} over ${l.steps} steps` : (l.error ?? 'no samples');
+    const met = l.error || (l.steps < 200 && !l.leak) ? null : flat; // fewer than 200 steps (--leak-steps) and flat: not the target's run
+    targets.push({ target: `tensor count and bytes flat over 200 wasm steps (${l.where})`, measured: cell(what), met });
+  }
+  const targetTable = markdownTable(
+    ['target', 'measured (this run)', 'verdict'],
+    targets.map((t) => [t.target, t.measured, t.met === null ? 'not measured' : t.met ? 'met' : 'MISSED']),
+  );
+
   // ---- long tasks in the studio
   const st = br?.studio ?? null;
   const lt = st ? longTaskVerdict(st.whileTraining.map((t) => t.duration)) : null;
@@ -614,6 +698,15 @@ function report(c: Collected): number {
     '',
     countLines.length ? countTable : '(nothing counted)',
     '',
+    `PyTorch: the authors' iteration at the same configuration and batch, one CPU thread, timed in this run right before the preset's ` +
+      `Node rows by ../shared/reference/ref_step_time.py (${[...c.pytorch.values()].find((t) => t.torch)?.torch ?? 'torch ?'}): ` +
+      [...c.pytorch.entries()].map(([p, t]) => `${p} ${t.error ? `failed (${cell(t.error)})` : torchCell(t)}`).join('; ') +
+      '. time ÷ PyTorch compares rows at the same batch only.',
+    '',
+    `## Targets (issue 11)`,
+    '',
+    targetTable,
+    '',
     `## The studio's loop against bare trainStep calls`,
     '',
     'Same page, same Web Worker, alternating rounds, fresh model (same seed) per round. bare = sampleBatches + trainer.step, one readback after the ' +
@@ -640,9 +733,18 @@ function report(c: Collected): number {
     OUT.replace(/\.md$/, '') + '.json',
     JSON.stringify(
       {
-        ...{ started: started.toISOString(), final: c.final, tfjs: tf.version.tfjs, node: process.version },
+        started: started.toISOString(),
+        final: c.final,
+        tfjs: tf.version.tfjs,
+        node: process.version,
         loadavg: { start: loadStart, end: loadEnd },
-        ...{ adapters, rows, counted: c.counted, leaks, browser: br ?? null },
+        adapters,
+        rows,
+        counted: c.counted,
+        pytorch: Object.fromEntries(c.pytorch),
+        targets,
+        leaks,
+        browser: br ?? null,
       },
       null,
       2,
@@ -657,6 +759,7 @@ function report(c: Collected): number {
     code = 1;
   }
   const missed = [
+    ...targets.filter((t) => t.met === false).map((t) => t.target),
     ...overheads.filter((o) => o.pct === null || o.pct > 10).map((o) => `studio loop overhead on ${o.backend}: ${o.pct === null ? 'not measured' : `${o.pct.toFixed(1)} %`}`),
     ...(lt && !lt.ok ? [`long task of ${lt.longest.toFixed(0)} ms while training`] : []),
     ...(st?.failure ? [`studio long-task check: ${st.failure}`] : []),

@@ -9,8 +9,8 @@
  * image, at the image's own size, 255 where F puts the first region (src/node/segmentFolder.ts).
  * `npm run redo -- score RUN.zip|WEIGHTS.safetensors --data DIR [--size S]`: F's held-out object IoU on DIR/images
  * against DIR/masks, one assignment for the whole set, exactly as the authors' ref_train.py scores.
- * `--json` prints that score as one JSON object (the GPU kit reads it); `--backend webgpu` segments on the GPU
- * (Dawn; default cpu).
+ * `--json` prints that score as one JSON object (the GPU kit reads it); `--backend wasm|cpu|webgpu` (default wasm:
+ * XNNPACK, the fast CPU path; webgpu segments on the GPU through Dawn).
  */
 import { setupBackend } from '../src/node/backend';
 import { preset, PRESET_NAMES, type RedoConfig } from '../src/redo/config';
@@ -44,7 +44,7 @@ async function main(argv: string[]): Promise<void> {
   }
   const f = parseFlags(argv.slice(1), FLAGS, { positionals: true });
   const [first, second] = f.positionals;
-  await setupBackend(f.oneOf('backend', ['cpu', 'webgpu'] as const, 'cpu'));
+  await setupBackend(f.oneOf('backend', ['wasm', 'cpu', 'webgpu'] as const, 'wasm')); // wasm: XNNPACK, the fast CPU path
   const sizeArg = f.int('size', 1);
   const size = sizeArg !== undefined ? (sizeArg as RedoConfig['imageSize']) : undefined;
   if (command === 'segment') {

@@ -4,7 +4,7 @@ import * as tf from '../src/redo/tf';
 import { Adam } from '../src/redo/adam';
 
 beforeAll(async () => {
-  await tf.setBackend('cpu');
+  await tf.setBackend('wasm');
 });
 
 function torchAdam(p: number[], grads: number[][], o: { lr: number; beta1: number; beta2: number; epsilon: number; weightDecay: number }): number[] {

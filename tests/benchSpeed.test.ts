@@ -1,6 +1,11 @@
-/** The speed benchmark's pure helpers (bench/speedStats.ts): overhead, memory and long-task verdicts. No timing here. */
+/**
+ * The speed benchmark's pure helpers (bench/speedStats.ts, bench/pytorchRef.ts): overhead, memory, long-task and
+ * target verdicts, its flags, the PyTorch reference's command line. No timing here.
+ */
 import { describe, expect, it } from 'vitest';
-import { longTaskVerdict, loopOverhead, memoryVerdict, ratio } from '../bench/speedStats';
+import { fasterBy, longTaskVerdict, loopOverhead, memoryVerdict, parseBatchFlag, parseSkipFlag, ratio, withinFactor } from '../bench/speedStats';
+import { refArgs } from '../bench/pytorchRef';
+import { preset } from '../src/redo/config';
 import type { MemorySample } from '../src/node/benchUtil';
 
 const sample = (step: number, numTensors: number, gpuBytesInUse?: number, gpuBytesAllocated?: number): MemorySample => ({
@@ -51,5 +56,34 @@ describe('bench speed helpers', () => {
     expect(ratio(300, 100)).toBe('3.00×');
     expect(ratio(undefined, 100)).toBe('—');
     expect(ratio(1, 0)).toBe('—');
+  });
+
+  it('targets: "k× faster" and "within k×" from two medians, not measured when one is missing', () => {
+    expect(fasterBy('t', 100, 1000, 10)).toEqual({ target: 't', measured: '10.00× (1000 / 100 ms)', met: true });
+    expect(fasterBy('t', 101, 1000, 10).met).toBe(false);
+    expect(fasterBy('t', undefined, 1000, 10)).toMatchObject({ measured: 'not measured', met: null });
+    expect(withinFactor('t', 300, 100, 3)).toMatchObject({ measured: '3.00× (300 vs 100 ms)', met: true });
+    expect(withinFactor('t', 301, 100, 3).met).toBe(false);
+    expect(withinFactor('t', 301, undefined, 3).met).toBeNull();
+  });
+
+  it('flags: --batch B or PRESET=B,…; --skip PRESET:BACKEND with *', () => {
+    expect(parseBatchFlag(undefined)('tiny')).toBe(0);
+    expect(parseBatchFlag('4')('small-64')).toBe(4);
+    const per = parseBatchFlag('c2mnist-64=2,small-64=6');
+    expect([per('c2mnist-64'), per('small-64'), per('tiny')]).toEqual([2, 6, 0]);
+    expect(() => parseBatchFlag('tiny=x')).toThrow(/PRESET=B/);
+    const skip = parseSkipFlag('small-64:cpu,*:webgl,chromium:c2mnist-64:cpu');
+    expect([skip('small-64', 'cpu', 'node'), skip('small-64', 'wasm', 'node'), skip('tiny', 'webgl', 'chromium'), skip('tiny', 'cpu', 'node')]).toEqual([true, false, true, false]);
+    expect([skip('c2mnist-64', 'cpu', 'chromium'), skip('c2mnist-64', 'cpu', 'node')]).toEqual([true, false]);
+    expect(() => parseSkipFlag('tiny')).toThrow(/PRESET:BACKEND/);
+    expect(() => parseSkipFlag('gpu:tiny:cpu')).toThrow(/PRESET:BACKEND/);
+  });
+
+  it("the PyTorch reference gets our preset's widths, batch and one thread", () => {
+    expect(refArgs(preset('tiny'), 2, 1, 5).join(' ')).toBe(
+      '--size 32 --n 2 --nz 8 --nfF 8 --nfG 4 --nfD 4 --nfZ 4 --batch 2 --attention 1 --threads 1 --steps 5',
+    );
+    expect(() => refArgs(preset('tiny', { attentionD: false }), 2, 1, 5)).toThrow(/one --attention/);
   });
 });

@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as tf from '../src/redo/tf';
-import { broadcastStrides, mergeDims, useFastCpuKernels } from '../src/redo/cpuKernels';
+import { useFastCpuKernels } from '../src/redo/cpuKernels';
+import { broadcastStrides, mergeDims } from '../src/redo/strided';
 
 function seeded(n: number, seed: number): Float32Array {
   let s = seed >>> 0 || 1;

@@ -59,7 +59,7 @@ describe('ingestDataset', () => {
     });
     expect(r.accepted).toBe(4);
     expect(r.rejected).toEqual([
-      { name: 'garden/broken.png', reason: 'corrupt image data: could not decode' },
+      { name: 'garden/broken.png', reason: 'corrupt image data: could not decode (truncated PNG: it ends inside its IDAT chunk; an incomplete download or copy?)' },
       { name: 'garden/empty.png', reason: 'empty file (0 bytes)' },
       { name: 'garden/notes.txt', reason: 'not an image (text/plain)' },
     ]);

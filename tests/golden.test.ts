@@ -36,85 +36,88 @@ function checkGradient(c: Comparison, networkScale: number): void {
 
 const networkOf = (gradName: string) => gradName.split('.')[1]!;
 
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-});
+// Both CPU paths at the same tolerances: wasm (XNNPACK and src/redo/wasmKernels.ts) and cpu (src/redo/cpuKernels.ts).
+describe.each(['wasm', 'cpu'])('on the %s backend', (backend) => {
+  beforeAll(async () => {
+    await tf.setBackend(backend);
+  });
 
-for (const name of ['redo-ref-n2', 'redo-ref-n3'] as const) {
-  it(`${name}: eval mode (stored u, v): masks, regions, D on composites and reals, δ`, async () => {
-    const results = await evalComparisons(loadGolden(name));
-    console.table(results);
-    expect(results.map((r) => r.name)).toEqual(['eval.masks', 'eval.regions', 'eval.d_composites', 'eval.d_real', 'eval.z_rec']);
-    for (const r of results) checkOutput(r);
-  }, 600_000);
-}
+  for (const name of ['redo-ref-n2', 'redo-ref-n3'] as const) {
+    it(`${name}: eval mode (stored u, v): masks, regions, D on composites and reals, δ`, async () => {
+      const results = await evalComparisons(loadGolden(name));
+      console.table(results);
+      expect(results.map((r) => r.name)).toEqual(['eval.masks', 'eval.regions', 'eval.d_composites', 'eval.d_real', 'eval.z_rec']);
+      for (const r of results) checkOutput(r);
+    }, 600_000);
+  }
 
-describe('redo-ref-n2: one training iteration in train mode', () => {
-  const file = loadGolden('redo-ref-n2');
-  const config = goldenConfig(file);
+  describe('redo-ref-n2: one training iteration in train mode', () => {
+    const file = loadGolden('redo-ref-n2');
+    const config = goldenConfig(file);
 
-  it('masks, both generator losses, both hinge terms, every gradient, spectral-norm state after', async () => {
-    const model = new RedoModel(config, 0, { uninitialised: true });
-    importWeights(model, goldenWeights(file));
-    const trainer = new RedoTrainer(model);
-    const x = nhwc(goldenTensor(file, 'input.x'));
-    const xReal = nhwc(goldenTensor(file, 'input.x_real'));
-    const zt = goldenTensor(file, 'input.z');
-    const z = zt.reshape([zt.shape[0]!, zt.shape[1]!, zt.shape[2]!]) as tf.Tensor3D;
+    it('masks, both generator losses, both hinge terms, every gradient, spectral-norm state after', async () => {
+      const model = new RedoModel(config, 0, { uninitialised: true });
+      importWeights(model, goldenWeights(file));
+      const trainer = new RedoTrainer(model);
+      const x = nhwc(goldenTensor(file, 'input.x'));
+      const xReal = nhwc(goldenTensor(file, 'input.x_real'));
+      const zt = goldenTensor(file, 'input.z');
+      const z = zt.reshape([zt.shape[0]!, zt.shape[1]!, zt.shape[2]!]) as tf.Tensor3D;
 
-    const g = trainer.generatorPass(x, z);
-    const d = trainer.discriminatorPass(x, xReal, z);
-    const outputs = await Promise.all([
-      compare('step.masks', tf.transpose(g.masks, [0, 3, 1, 2]), goldenTensor(file, 'step.masks')),
-      compare('step.g_adv', g.gAdv.reshape([1]), goldenTensor(file, 'step.g_adv')),
-      compare('step.g_recz', g.gRecZ.reshape([1]), goldenTensor(file, 'step.g_recz')),
-      compare('step.d_real', d.dReal.reshape([1]), goldenTensor(file, 'step.d_real')),
-      compare('step.d_fake', d.dFake.reshape([1]), goldenTensor(file, 'step.d_fake')),
-    ]);
-    console.table(outputs);
+      const g = trainer.generatorPass(x, z);
+      const d = trainer.discriminatorPass(x, xReal, z);
+      const outputs = await Promise.all([
+        compare('step.masks', tf.transpose(g.masks, [0, 3, 1, 2]), goldenTensor(file, 'step.masks')),
+        compare('step.g_adv', g.gAdv.reshape([1]), goldenTensor(file, 'step.g_adv')),
+        compare('step.g_recz', g.gRecZ.reshape([1]), goldenTensor(file, 'step.g_recz')),
+        compare('step.d_real', d.dReal.reshape([1]), goldenTensor(file, 'step.d_real')),
+        compare('step.d_fake', d.dFake.reshape([1]), goldenTensor(file, 'step.d_fake')),
+      ]);
+      console.table(outputs);
 
-    const gradNames = [...file.tensors.keys()].filter((k) => k.startsWith('grad.'));
-    const grads = new Map([...g.grads, ...d.grads]);
-    const gradResults: Comparison[] = [];
-    for (const gname of gradNames) {
-      const key = gname.slice('grad.'.length);
-      const ours = grads.get(key);
-      expect(ours, `no gradient for ${key}`).toBeDefined();
-      gradResults.push(await compare(gname, toTorch(model.store.spec(key), ours!), goldenTensor(file, gname)));
-    }
-    // every trainable tensor of F, G, δ and D has a reference gradient
-    expect(gradNames.length).toBe(model.store.keys({ trainable: true }).length);
+      const gradNames = [...file.tensors.keys()].filter((k) => k.startsWith('grad.'));
+      const grads = new Map([...g.grads, ...d.grads]);
+      const gradResults: Comparison[] = [];
+      for (const gname of gradNames) {
+        const key = gname.slice('grad.'.length);
+        const ours = grads.get(key);
+        expect(ours, `no gradient for ${key}`).toBeDefined();
+        gradResults.push(await compare(gname, toTorch(model.store.spec(key), ours!), goldenTensor(file, gname)));
+      }
+      // every trainable tensor of F, G, δ and D has a reference gradient
+      expect(gradNames.length).toBe(model.store.keys({ trainable: true }).length);
 
-    const after = await exportWeights(model);
-    const afterResults: Comparison[] = [];
-    for (const [key, t] of after) {
-      afterResults.push(await compare(`after.${key}`, tf.tensor(t.data, t.shape), goldenTensor(file, `after.${key}`)));
-    }
-    const worst = (rs: Comparison[]) => [...rs].sort((a, b) => b.ratio - a.ratio).slice(0, Number(process.env.GOLDEN_WORST ?? 5));
-    console.table(worst(gradResults));
-    console.table(worst(afterResults));
-    for (const r of outputs) checkOutput(r);
-    const scales = new Map<string, number>();
-    for (const r of gradResults) scales.set(networkOf(r.name), Math.max(scales.get(networkOf(r.name)) ?? 0, r.scale));
-    console.log('largest reference gradient per network', Object.fromEntries(scales));
-    // the largest error per tensor group (the closing-note numbers): absolute, and relative to the tensor's max |ref|
-    const groups = new Map<string, { tensors: number; maxError: number; maxRelative: number }>();
-    for (const r of gradResults) {
-      const g = groups.get(networkOf(r.name)) ?? { tensors: 0, maxError: 0, maxRelative: 0 };
-      g.tensors++;
-      g.maxError = Math.max(g.maxError, r.maxError);
-      const withinRelative = r.scale > 0 && r.maxError <= GRAD_TOL * r.scale; // tensors held by the noise floor are listed below
-      if (withinRelative) g.maxRelative = Math.max(g.maxRelative, r.maxError / r.scale);
-      groups.set(networkOf(r.name), g);
-    }
-    console.table(Object.fromEntries([...groups].map(([k, g]) => [`grad.${k}`, g])));
-    console.log(
-      'gradients within the noise floor only:',
-      gradResults.filter((r) => r.maxError > GRAD_TOL * r.scale).map((r) => `${r.name} err ${r.maxError.toExponential(2)} ref ${r.scale.toExponential(2)}`),
-    );
-    for (const r of gradResults) checkGradient(r, scales.get(networkOf(r.name))!);
-    for (const r of afterResults) checkOutput(r);
-    trainer.dispose();
-    model.dispose();
-  }, 600_000); // ~1 minute on a quiet 2-core machine; minutes when it is shared
+      const after = await exportWeights(model);
+      const afterResults: Comparison[] = [];
+      for (const [key, t] of after) {
+        afterResults.push(await compare(`after.${key}`, tf.tensor(t.data, t.shape), goldenTensor(file, `after.${key}`)));
+      }
+      const worst = (rs: Comparison[]) => [...rs].sort((a, b) => b.ratio - a.ratio).slice(0, Number(process.env.GOLDEN_WORST ?? 5));
+      console.table(worst(gradResults));
+      console.table(worst(afterResults));
+      for (const r of outputs) checkOutput(r);
+      const scales = new Map<string, number>();
+      for (const r of gradResults) scales.set(networkOf(r.name), Math.max(scales.get(networkOf(r.name)) ?? 0, r.scale));
+      console.log('largest reference gradient per network', Object.fromEntries(scales));
+      // the largest error per tensor group (the closing-note numbers): absolute, and relative to the tensor's max |ref|
+      const groups = new Map<string, { tensors: number; maxError: number; maxRelative: number }>();
+      for (const r of gradResults) {
+        const g = groups.get(networkOf(r.name)) ?? { tensors: 0, maxError: 0, maxRelative: 0 };
+        g.tensors++;
+        g.maxError = Math.max(g.maxError, r.maxError);
+        const withinRelative = r.scale > 0 && r.maxError <= GRAD_TOL * r.scale; // tensors held by the noise floor are listed below
+        if (withinRelative) g.maxRelative = Math.max(g.maxRelative, r.maxError / r.scale);
+        groups.set(networkOf(r.name), g);
+      }
+      console.table(Object.fromEntries([...groups].map(([k, g]) => [`grad.${k}`, g])));
+      console.log(
+        'gradients within the noise floor only:',
+        gradResults.filter((r) => r.maxError > GRAD_TOL * r.scale).map((r) => `${r.name} err ${r.maxError.toExponential(2)} ref ${r.scale.toExponential(2)}`),
+      );
+      for (const r of gradResults) checkGradient(r, scales.get(networkOf(r.name))!);
+      for (const r of afterResults) checkOutput(r);
+      trainer.dispose();
+      model.dispose();
+    }, 600_000); // ~1 minute on a quiet 2-core machine; minutes when it is shared
+  });
 });

@@ -1,12 +1,12 @@
 /**
- * The headless trainer end to end on the cpu backend (tiny, a few steps): the CLI writes the studio's run
+ * The headless trainer end to end on the wasm backend (tiny, a few steps): the CLI writes the studio's run
  * archive with log lines (losses, it/s, ETA), --resume continues it, a folder's bad image is skipped with its
  * name and reason, Ctrl-C (SIGINT to the terminal's process group) writes a final checkpoint, and a run
  * interrupted into an archive and resumed takes exactly the steps of an uninterrupted one (same z, same
  * batches, same losses).
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -40,7 +40,7 @@ async function trainCaptured(argv: string[]): Promise<{ code: number; lines: str
 }
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 beforeAll(async () => {
-  await setupBackend('cpu');
+  await setupBackend('wasm');
 });
 
 describe('headless run', () => {
@@ -75,13 +75,13 @@ describe('headless run', () => {
 
   it('npm run train: c2mnist, archive written, --resume continues its step count', async () => {
     const out = join(dir, 'run.zip');
-    const common = ['--dataset', 'c2mnist', '--backend', 'cpu', '--count', '16', '--eval-count', '8', '--eval-every', '2', '--log-every', '1', '--out', out];
+    const common = ['--dataset', 'c2mnist', '--backend', 'wasm', '--count', '16', '--eval-count', '8', '--eval-every', '2', '--log-every', '1', '--out', out];
     const first = await trainCaptured([...common, '--preset', 'tiny', '--steps', '2', '--seed', '4']);
     expect(first.code).toBe(0);
     // one log line per step (--log-every 1): losses, it/s, elapsed, ETA, restarts
     const stepLines = first.lines.filter((l) => l.startsWith('step '));
     expect(stepLines).toHaveLength(2);
-    expect(stepLines[1]).toMatch(/^step 2 \(2\/2\) gAdv -?[\d.e+-]+ gRecZ [\d.e+-]+ dReal [\d.e+-]+ dFake [\d.e+-]+ minArea [\d.e+-]+ \| [\d.]+ it\/s elapsed \S+ ETA \S+ restarts 0$/);
+    expect(stepLines[1]).toMatch(/^step 2 \(2\/2\) gAdv -?[\d.e+-]+ gRecZ [\d.e+-]+ dReal [\d.e+-]+ dFake [\d.e+-]+ minArea [\d.e+-]+ minAreaBinary [\d.e+-]+ \| [\d.]+ it\/s elapsed \S+ ETA \S+ restarts 0$/);
     expect(first.lines.filter((l) => l.startsWith('eval step 2: per-dataset acc'))).toHaveLength(1);
     expect(first.lines.some((l) => l.startsWith(`wrote ${out}`) && l.includes('final'))).toBe(true);
     const a = await readRunArchive(new Uint8Array(readFileSync(out)));
@@ -111,6 +111,30 @@ describe('headless run', () => {
     }
     expect(await trainMain(['--dataset', 'c2mnist', '--steps', '1'])).toBe(2); // no --preset: usage, exit 2
   });
+
+  it('the NaN / Inf guard: learning rates of 1e30 stop the run with exit 3 naming the step; the previous archive is untouched', async () => {
+    const out = join(dir, 'diverged.zip');
+    const common = ['--dataset', 'c2mnist', '--backend', 'cpu', '--count', '16', '--eval-count', '8', '--preset', 'tiny', '--out', out];
+    expect(await trainMain([...common, '--steps', '1'])).toBe(0);
+    const before = readFileSync(out);
+    let err = '';
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      err += String(chunk);
+      return true;
+    });
+    try {
+      const r = await trainCaptured([...common, '--steps', '8', '--set', 'lrD=1e30,lrG=1e30,lrZ=1e30,lrF=1e30']);
+      expect(r.code).toBe(3);
+      expect(r.lines.some((l) => l.startsWith('wrote '))).toBe(false);
+    } finally {
+      stderr.mockRestore();
+    }
+    expect(err).toMatch(/^error: training diverged at step [1-8]: (gAdv|gRecZ|dReal|dFake|minArea) is (NaN|-?Infinity)/m);
+    expect(err).toMatch(/non-finite weights in [FGDδ] \(/);
+    expect(err).toContain(`${out} was not touched (it is the file from before this run)`);
+    expect(readFileSync(out).equals(before)).toBe(true);
+    expect(readdirSync(dir).filter((f) => f.startsWith('diverged.zip.tmp'))).toEqual([]);
+  });
 });
 
 describe('npm run train on a folder and Ctrl-C', () => {
@@ -127,7 +151,7 @@ describe('npm run train on a folder and Ctrl-C', () => {
     }
     writeFileSync(join(img, 'torn.png'), new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]));
     const out = join(dir, 'folder.zip');
-    const r = await trainCaptured(['--dataset', img, '--masks', masks, '--preset', 'tiny', '--steps', '1', '--backend', 'cpu', '--no-previews', '--out', out]);
+    const r = await trainCaptured(['--dataset', img, '--masks', masks, '--preset', 'tiny', '--steps', '1', '--backend', 'wasm', '--no-previews', '--out', out]);
     expect(r.code).toBe(0);
     expect(r.lines.filter((l) => l.startsWith('skipped '))).toEqual([expect.stringMatching(/^skipped torn\.png: corrupt image data/)]);
     expect(r.lines.some((l) => /4 training images at 32 px, 1 held out for accuracy \/ IoU/.test(l))).toBe(true);
@@ -160,7 +184,7 @@ describe('npm run train on a folder and Ctrl-C', () => {
   it('Ctrl-C (SIGINT to the process group, as a terminal sends it) finishes the step and writes the archive', async () => {
     const out = join(dir, 'interrupted.zip');
     const tsx = join(process.cwd(), 'node_modules', 'tsx', 'dist', 'cli.mjs');
-    const argv = ['--dataset', 'c2mnist', '--preset', 'tiny', '--steps', '100000', '--backend', 'cpu', '--count', '16', '--eval-count', '0', '--log-every', '1', '--checkpoint-every', '0', '--no-previews', '--out', out];
+    const argv = ['--dataset', 'c2mnist', '--preset', 'tiny', '--steps', '100000', '--backend', 'wasm', '--count', '16', '--eval-count', '0', '--log-every', '1', '--checkpoint-every', '0', '--no-previews', '--out', out];
     const child = spawn(process.execPath, [tsx, 'scripts/train.ts', ...argv], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let text = '';
     let sent = false;

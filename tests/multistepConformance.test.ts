@@ -25,7 +25,7 @@ const BATCH = 4;
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 beforeAll(async () => {
-  await tf.setBackend('cpu');
+  await tf.setBackend('wasm');
 });
 
 /** NHWC floats → NCHW. */

@@ -5,7 +5,7 @@ import { preset, parameterCounts, RedoModel } from '../src/redo';
 import { execFileSync } from 'node:child_process';
 
 beforeAll(async () => {
-  await tf.setBackend('cpu');
+  await tf.setBackend('wasm');
 });
 
 describe('parameter counts', () => {

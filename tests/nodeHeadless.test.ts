@@ -21,7 +21,7 @@ import { resizeCropRgb } from '../src/data/resize';
 describe('parseTrainArgs', () => {
   it('reads the issue command and fills defaults', () => {
     const o = parseTrainArgs(['--dataset', 'imgs', '--preset', 'tiny', '--steps', '100', '--masks', 'gt', '--out', 'r.zip']);
-    expect(o).toMatchObject({ dataset: 'imgs', preset: 'tiny', steps: 100, masks: 'gt', out: 'r.zip', backend: 'webgpu', seed: 1, logEvery: 50, evalEvery: 200, previews: true });
+    expect(o).toMatchObject({ dataset: 'imgs', preset: 'tiny', steps: 100, masks: 'gt', out: 'r.zip', backend: 'auto', seed: 1, logEvery: 50, evalEvery: 200, previews: true });
     expect(o.resume).toBeUndefined();
     const p = parseTrainArgs(['--dataset=c2mnist', '--resume', 'run.zip', '--steps=5', '--backend', 'cpu', '--no-previews', '--regions', '3']);
     expect(p).toMatchObject({ dataset: 'c2mnist', resume: 'run.zip', steps: 5, backend: 'cpu', previews: false, regions: 3 });
@@ -57,8 +57,8 @@ describe('terminal formatting', () => {
     expect(progressBar(5, 10, 10)).toBe('[#####-----]  50%');
     expect(progressBar(20, 10, 4)).toBe('[####] 100%');
     expect(progressLine({ done: 3, total: 6, itPerSec: 1.5, elapsedS: 2, step: 13 })).toContain('3/6 step 13 1.50 it/s elapsed 2.00s ETA 2.00s');
-    const l = logLine({ step: 1200, done: 300, total: 1000, losses: { gAdv: 0.5123, gRecZ: 0.031, dReal: 0.954, dFake: 0.6131, minArea: 0.2144 }, itPerSec: 3.21, elapsedS: 93, restarts: 1 });
-    expect(l).toBe('step 1200 (300/1000) gAdv 0.512 gRecZ 0.031 dReal 0.954 dFake 0.613 minArea 0.214 | 3.21 it/s elapsed 1m33s ETA 3m38s restarts 1');
+    const l = logLine({ step: 1200, done: 300, total: 1000, losses: { gAdv: 0.5123, gRecZ: 0.031, dReal: 0.954, dFake: 0.6131, minArea: 0.2144, minAreaBinary: 0 }, itPerSec: 3.21, elapsedS: 93, restarts: 1 });
+    expect(l).toBe('step 1200 (300/1000) gAdv 0.512 gRecZ 0.031 dReal 0.954 dFake 0.613 minArea 0.214 minAreaBinary 0.000 | 3.21 it/s elapsed 1m33s ETA 3m38s restarts 1');
     const r = new RateMeter(3);
     expect(r.rate()).toBe(0);
     for (const t of [0, 1000, 1500, 2000, 2500]) r.tick(t);

@@ -3,11 +3,15 @@
  * A collapse leaves region 0's composite equal to the real image, so D scores it exactly as it scores x; the truth
  * source is the held-out one-hot truth itself; the archive path reads the archive's own weights.
  */
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '../src/redo/tf';
 import { preset, RedoModel, RedoTrainer, captureTrainingState } from '../src/redo';
 import { buildRunArchive } from '../src/formats/runArchive';
 import { MASK_SOURCES, formatRunProbe, probeModel, probeRunArchive } from '../src/node/probeRun';
+
+beforeAll(async () => {
+  await tf.setBackend('wasm');
+});
 
 describe('probeRun', () => {
   it("a collapse's empty region is scored by D exactly as the real image; rows differ by masks only", async () => {

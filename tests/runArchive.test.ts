@@ -17,7 +17,7 @@ import {
 } from '../src/redo';
 import { ArchiveError, ARCHIVE_FORMAT_VERSION, buildRunArchive, readRunArchive } from '../src/formats/runArchive';
 import { decodeSafetensors, encodeSafetensors } from '../src/formats/safetensors';
-import { historyFromCsv, historyToCsv, type LossHistory } from '../src/formats/history';
+import { historyFromCsv, historyToCsv, recordLosses, type LossHistory } from '../src/formats/history';
 import { encodePng } from '../src/formats/images';
 
 const data = { count: 6, size: 32, pixels: new Float32Array(6 * 32 * 32 * 3).map((_, i) => Math.sin(i * 0.37)) };
@@ -45,7 +45,7 @@ let archive: Uint8Array;
 let preview: Uint8Array;
 
 beforeAll(async () => {
-  await tf.setBackend('cpu');
+  await tf.setBackend('wasm');
   const model = new RedoModel(preset('tiny'), 11);
   trainer = new RedoTrainer(model, 11);
   await step(trainer);
@@ -144,6 +144,25 @@ describe('buildRunArchive / readRunArchive', () => {
     expect(b).toEqual(a);
     resumed.dispose();
     model.dispose();
+  });
+
+  it('losses.csv keeps the collapse watch\'s two areas (min_area, min_area_binary), NaN for steps logged before them', () => {
+    const h: LossHistory = { step: [1], gAdv: [0.5], gRecZ: [0.25], dReal: [1], dFake: [1] };
+    recordLosses(h, 2, { gAdv: 0.1, gRecZ: 0.2, dReal: 0.3, dFake: 0.4, minArea: 0.45, minAreaBinary: 0 });
+    expect(h.minArea).toEqual([NaN, 0.45]);
+    const csv = historyToCsv(h);
+    expect(csv.split('\n').slice(0, 3)).toEqual(['step,g_adv,g_recz,d_real,d_fake,min_area,min_area_binary', '1,0.5,0.25,1,1,NaN,NaN', '2,0.1,0.2,0.3,0.4,0.45,0']);
+    expect(historyFromCsv(csv)).toEqual(h);
+  });
+
+  it('an archive written before collapseBinaryThreshold existed opens with that watch off (it resumes as it ran)', async () => {
+    const f = unzipSync(archive) as Zippable;
+    const m = JSON.parse(strFromU8(f['manifest.json'] as Uint8Array)) as { config: Record<string, unknown> };
+    delete m.config.collapseBinaryThreshold;
+    f['manifest.json'] = strToU8(JSON.stringify(m));
+    const r = await readRunArchive(zipSync(f));
+    expect(r.manifest.config.collapseBinaryThreshold).toBe(0);
+    expect(state.config.collapseBinaryThreshold).toBe(0.01);
   });
 
   it('writes history without accuracy / iou columns when there are none', () => {
@@ -265,5 +284,44 @@ describe('readRunArchive refusals', () => {
         }),
       ),
     ).toMatch(/^optimizer state does not fit the manifest's configuration: optimizer tensor \S+ has shape \[\d+\], the configuration needs \[[\d,]+\]$/);
+  });
+
+  it('non-finite weights or Adam moments (a run saved after it diverged): refused, naming the network', async () => {
+    const key = [...state.weights.keys()].find((k) => k.startsWith('netDX.'))!;
+    const nan = (t: Map<string, NamedTensorData>, k: string) => {
+      const v = t.get(k)!;
+      const data = v.data.slice();
+      data[1] = NaN;
+      data[2] = Infinity;
+      t.set(k, { shape: v.shape, data });
+    };
+    expect(await refusal(withTensors('weights.safetensors', (t) => nan(t, key)))).toBe(
+      `unusable archive: non-finite values (NaN or Inf) in weights.safetensors, in D (discriminator): ${key} has 2 of ` +
+        `${state.weights.get(key)!.data.length} (it was saved after training diverged)`,
+    );
+    const optKey = [...state.optimizer.F.tensors.keys()][0]!;
+    expect(await refusal(withTensors('optimizer.safetensors', (t) => nan(t, optKey)))).toMatch(
+      /^unusable archive: non-finite values \(NaN or Inf\) in optimizer\.safetensors, in F \(mask network\): netEncM\.\S+\.exp_avg has 2 of \d+/,
+    );
+  });
+});
+
+describe('the NaN / Inf guard of the writers', () => {
+  it('buildRunArchive refuses non-finite weights or optimizer state, naming the step and the network', async () => {
+    const key = [...state.weights.keys()].find((k) => k.startsWith('netGenX.'))!;
+    const weights = new Map(state.weights);
+    const w = weights.get(key)!;
+    weights.set(key, { shape: w.shape, data: w.data.map((v, i) => (i === 0 ? NaN : v)) });
+    const bad = { ...state, weights };
+    const build = (s: TrainingState) => buildRunArchive({ state: s, history, dataset: { name: 'x', count: 1, size: 32 } });
+    await expect(build(bad)).rejects.toThrow(
+      new RegExp(`^non-finite values \\(NaN or Inf\\) in the weights at step 2, in G \\(region generators\\): ${key.replace(/\./g, '\\.')} has 1 of `),
+    );
+    const optimizer = { ...state.optimizer, Z: { ...state.optimizer.Z, tensors: new Map(state.optimizer.Z.tensors) } };
+    const [mKey, m] = [...optimizer.Z.tensors][0]!;
+    optimizer.Z.tensors.set(mKey, { shape: m.shape, data: m.data.map(() => -Infinity) });
+    await expect(build({ ...state, optimizer })).rejects.toThrow(/^non-finite values \(NaN or Inf\) in the optimizer state \(Adam moments\), in δ \(z reconstructor\)/);
+    // the untouched state still builds
+    expect((await build(state)).length).toBeGreaterThan(0);
   });
 });

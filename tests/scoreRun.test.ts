@@ -3,12 +3,17 @@
  * untrained baseline is the archive's own initialisation (same config and seed), so a run archive of an untrained
  * model scores exactly like its baseline and a trained one differs from it.
  */
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '../src/redo/tf';
 import { preset, RedoModel, RedoTrainer, disposeLosses, captureTrainingState } from '../src/redo';
 import { buildRunArchive } from '../src/formats/runArchive';
 import { C2MNIST_EVAL_SEED, c2mnistHeldOut } from '../src/node/c2mnist';
 import { scoreRunArchive, SCORE_SEED } from '../src/node/scoreRun';
 import type { LossHistory } from '../src/formats/history';
+
+beforeAll(async () => {
+  await tf.setBackend('wasm');
+});
 
 async function archive(steps: number): Promise<Uint8Array> {
   const config = { ...preset('tiny'), lrF: 1e-2 }; // a large step for F, so 2 steps move its masks visibly

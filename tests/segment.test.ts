@@ -4,7 +4,7 @@ import * as tf from '../src/redo/tf';
 import { exportWeights, preset, RedoModel, Segmenter } from '../src/redo';
 
 beforeAll(async () => {
-  await tf.setBackend('cpu');
+  await tf.setBackend('wasm');
 });
 
 it('Segmenter(F weights) gives the masks of the full model, builds no G, D or δ', async () => {

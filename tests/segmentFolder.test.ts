@@ -15,7 +15,7 @@ import { generateSplits, loadObjectSources, writeImageSet } from '../src/node/ob
 import { encodeSafetensors } from '../src/formats/safetensors';
 
 beforeAll(async () => {
-  await tf.setBackend('cpu');
+  await tf.setBackend('wasm');
 });
 
 describe('objectScore (as ref_train.py scores)', () => {

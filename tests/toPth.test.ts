@@ -69,7 +69,7 @@ function randomImages(count: number, seed: number) {
 const sum = (d: Float32Array) => d.reduce((a, v) => a + v, 0);
 
 beforeAll(async () => {
-  await setupBackend('cpu');
+  await setupBackend('wasm');
   const check = spawnSync(PYTHON, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
   if (check.status !== 0) {
     throw new Error(`${PYTHON} cannot import torch (scripts/setup.sh installs Debian's python3-torch): ${check.stderr}`);

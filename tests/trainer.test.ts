@@ -5,9 +5,12 @@ import { preset, RedoModel, RedoTrainer, readLosses, disposeLosses, type LossVal
 import { generateColored2Mnist } from '../src/redo/data/colored2mnist';
 import { loadMnistDigitsNode } from '../src/node/mnistNode';
 import { splitDigits } from '../src/redo/data/mnistDigits';
+import { smallestBinaryRegionArea, smallestRegionArea } from '../src/redo/losses';
+import { CollapseWatch } from '../src/redo/collapse';
+import { Rng } from '../src/redo/random';
 
 beforeAll(async () => {
-  await tf.setBackend('cpu');
+  await tf.setBackend('wasm');
 });
 
 describe('one trainStep', () => {
@@ -92,6 +95,70 @@ describe('collapse watch', () => {
     expect(Array.from(w1)).not.toEqual(Array.from(w0));
     trainer.iteration = 100;
     expect(trainer.checkCollapse(0.01)).toBe(false); // past the last iteration the watch is off
+    trainer.dispose();
+    model.dispose();
+  });
+});
+
+describe('binarised region areas (the collapse the soft area misses)', () => {
+  /** The authors' train.py reading for n = 2: min((m0 >= .5).mean(), (m0 < .5).mean()). */
+  const reference = (m0: number[]) => {
+    const on = m0.filter((v) => v >= 0.5).length / m0.length;
+    return Math.min(on, 1 - on);
+  };
+  const twoRegions = (m0: number[]) => tf.tidy(() => {
+    const a = tf.tensor4d(m0, [1, 1, m0.length, 1]);
+    return tf.concat([a, tf.sub(1, a)], 3) as tf.Tensor4D;
+  });
+  const read = async (t: tf.Scalar) => (await t.data())[0]!;
+
+  it('n = 2: exactly the reference\'s (mask ≥ 0.5) reading, ties and values next to 0.5 included', async () => {
+    const rng = new Rng(3);
+    const next = [0.5 - 2 ** -25, 0.5 + 2 ** -24].map(Math.fround); // the float32 values either side of 0.5
+    const m0 = [0.5, ...next, 0, 1, ...Array.from({ length: 59 }, () => Math.fround(rng.next()))];
+    const masks = twoRegions(m0);
+    const f32 = Array.from(await masks.slice([0, 0, 0, 0], [1, 1, m0.length, 1]).data());
+    const binary = smallestBinaryRegionArea(masks);
+    expect(await read(binary)).toBe(reference(f32));
+    tf.dispose([masks, binary]);
+  });
+
+  it('"every mask value just under 0.5": soft area ≈ 0.49, binarised 0, and only the binarised watch restarts it', async () => {
+    const masks = twoRegions(Array.from({ length: 64 }, (_, i) => 0.49 - i * 1e-4));
+    const soft = smallestRegionArea(masks);
+    const binary = smallestBinaryRegionArea(masks);
+    const [s, b] = [await read(soft), await read(binary)];
+    expect(s).toBeGreaterThan(0.48);
+    expect(b).toBe(0);
+    expect(new CollapseWatch(0.1, 7000, 0).collapsed(100, s, b)).toBe(false); // the soft reading alone misses it
+    expect(new CollapseWatch(0.1, 7000, 0.01).collapsed(100, s, b)).toBe(true);
+    expect(new CollapseWatch(0.1, 7000, 0.01).collapsed(7000, s, b)).toBe(false); // past the last iteration: off
+    expect(new CollapseWatch(0.1, 7000, 0.01).under(s, b)).toBe(true); // …but still seen (the trainer warns)
+    expect(new CollapseWatch(0.1, 7000, 0.01).describe(s, b)).toBe('smallest binarised region area 0.000 < 0.01 (a region owns almost no pixel)');
+    tf.dispose([masks, soft, binary]);
+  });
+
+  it('n = 3: the fraction of pixels each region owns (its mask is the largest), the smallest of the three', async () => {
+    const m = tf.tensor4d([0.5, 0.3, 0.2, 0.1, 0.45, 0.45, 0.34, 0.33, 0.33, 0.2, 0.2, 0.6], [1, 2, 2, 3]);
+    const b = smallestBinaryRegionArea(m);
+    expect(await read(b)).toBe(0.25); // owners: 0, 1 (tie → first), 0, 2
+    tf.dispose([m, b]);
+  });
+
+  it('a step returns both readings; the trainer restarts on the binarised one', async () => {
+    const model = new RedoModel(preset('tiny', { collapseLastIteration: 100 }), 6);
+    const trainer = new RedoTrainer(model, 6);
+    const data = { count: 4, size: 32, pixels: new Float32Array(4 * 32 * 32 * 3).map((_, i) => Math.sin(i)) };
+    const l = trainer.stepOn(data);
+    const v = await readLosses(l);
+    disposeLosses(l);
+    expect(Object.keys(v)).toEqual(['gAdv', 'gRecZ', 'dReal', 'dFake', 'minArea', 'minAreaBinary']);
+    expect(v.minAreaBinary).toBeGreaterThanOrEqual(0);
+    expect(v.minAreaBinary).toBeLessThanOrEqual(0.5);
+    expect(model.config.collapseBinaryThreshold).toBe(0.01);
+    expect(trainer.checkCollapse({ minArea: 0.45, minAreaBinary: 0.02 })).toBe(false);
+    expect(trainer.checkCollapse({ minArea: 0.45, minAreaBinary: 0 })).toBe(true);
+    expect(trainer.restarts).toBe(1);
     trainer.dispose();
     model.dispose();
   });

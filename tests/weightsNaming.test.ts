@@ -6,7 +6,7 @@ import { goldenConfig, goldenWeights, loadGolden } from './helpers/golden';
 import { encodeSafetensors, decodeSafetensors } from '../src/formats/safetensors';
 
 beforeAll(async () => {
-  await tf.setBackend('cpu');
+  await tf.setBackend('wasm');
 });
 
 describe('weights files', () => {

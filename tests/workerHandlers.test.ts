@@ -30,7 +30,7 @@ describe('the worker handler table', () => {
     expect(errors()).toEqual([
       'training: no run to resume',
       'export: no run to export: start or resume one first',
-      'training: no compute backend is active: WebGPU is not available here; choose WebGL or CPU above',
+      'training: no compute backend is active: WebGPU is not available here; choose WebAssembly, WebGL or CPU above',
     ]);
     expect(types().slice(-2)).toEqual(['status', 'runs']); // start: status and the run list, whatever happened
     messages.length = 0;

@@ -4,12 +4,14 @@
  *   (same step counter, weights, optimizer state and batches: identical losses);
  * - pause takes effect within one step and writes a checkpoint at the paused step;
  * - losses reach the UI in batches (one readback per `lossEvery` steps), previews and accuracy / IoU every
- *   `previewEvery` steps with ground truth; no tensor is leaked by a run.
+ *   `previewEvery` steps with ground truth; no tensor is leaked by a run;
+ * - a loss that goes NaN / Inf stops the run with an error naming the step, writes nothing more, and leaves the
+ *   last good checkpoint as it was (the NaN / Inf guard).
  */
 import 'fake-indexeddb/auto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '../src/redo/tf';
-import { preset } from '../src/redo/config';
+import { preset, withTrainingSettings } from '../src/redo/config';
 import { loadLatestCheckpoint } from '../src/data/checkpoints';
 import { closeStudioDb } from '../src/data/db';
 import { TrainingSession, type LoadedDataset } from '../src/worker/session';
@@ -28,7 +30,7 @@ const options = (maxSteps: number): LoopOptions => ({ lossEvery: 2, previewEvery
 
 describe('TrainingSession (the studio loop)', () => {
   beforeAll(async () => {
-    await tf.setBackend('cpu');
+    await tf.setBackend('wasm');
   });
   afterAll(() => closeStudioDb());
 
@@ -85,5 +87,55 @@ describe('TrainingSession (the studio loop)', () => {
     expect(r.history.step).toEqual([1, 2, 3, 4, 5]);
     expect([r.history.gAdv, r.history.gRecZ, r.history.dReal, r.history.dFake]).toEqual(straight);
     r.dispose();
+  });
+
+  it('a loss gone NaN stops the run at that step with an error; the last good checkpoint stays as it was', async () => {
+    messages.length = 0;
+    const ds = dataset();
+    const tensorsBefore = tf.memory().numTensors;
+    const good = TrainingSession.create({ runId: 'run-nan', dataset: ds, config, seed: SEED, options: options(2), post });
+    good.start();
+    await until(() => good.state === 'finished', 'two good steps');
+    good.dispose();
+    const saved = await loadLatestCheckpoint('run-nan');
+    expect(saved?.state.iteration).toBe(2);
+
+    // The same run continued with learning rates of 1e30 (what `--set lr…=1e30` does to the headless trainer).
+    const lr = { lrD: 1e30, lrG: 1e30, lrZ: 1e30, lrF: 1e30 };
+    const state = { ...saved!.state, config: withTrainingSettings(saved!.state.config, lr) };
+    messages.length = 0;
+    const every = { ...options(8), checkpointEvery: 1 };
+    const badRun = TrainingSession.restore({ runId: 'run-nan', dataset: ds, state, history: saved!.history, options: every, post });
+    let failed = 0;
+    badRun.onFailure = () => failed++;
+    badRun.start();
+    await until(() => failed > 0, 'the guard to stop the run');
+    expect(badRun.state).toBe('stopped');
+    const errors = messages.filter((m) => m.type === 'error');
+    expect(errors).toHaveLength(1);
+    const text = errors[0]!.type === 'error' ? errors[0]!.message : '';
+    // Which step first reads NaN / Inf depends on the backend's arithmetic (cpu: 3; wasm's stable softmax: 4);
+    // every step before it was good and checkpointed (checkpointEvery 1), nothing from it on was.
+    const m = /^training diverged at step (\d+): .*(NaN|Infinity)/.exec(text);
+    expect(m, text).not.toBeNull();
+    const bad = Number(m![1]);
+    expect(bad).toBeGreaterThanOrEqual(3);
+    const lastGood = bad - 1;
+    expect(text).toContain(`the last good checkpoint (step ${lastGood}) is kept`);
+    const savedSteps = messages.flatMap((x) => (x.type === 'checkpoint-saved' ? [x.step] : []));
+    expect(savedSteps).toEqual(Array.from({ length: lastGood - 2 }, (_, i) => 3 + i));
+    expect(badRun.history.step).toEqual(Array.from({ length: lastGood }, (_, i) => 1 + i)); // the non-finite reading is not recorded
+    badRun.start(); // a stopped run cannot be started again
+    expect(badRun.state).toBe('stopped');
+    badRun.dispose();
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+
+    const after = await loadLatestCheckpoint('run-nan');
+    expect(after?.state.iteration).toBe(lastGood);
+    for (const [k, t] of after!.state.weights) expect(t.data.every(Number.isFinite), k).toBe(true);
+    if (lastGood === 2) {
+      expect(after?.state.config.lrD).toBe(config.lrD);
+      for (const [k, t] of saved!.state.weights) expect(Array.from(after!.state.weights.get(k)!.data), k).toEqual(Array.from(t.data));
+    }
   });
 });

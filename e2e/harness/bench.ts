@@ -2,8 +2,10 @@
  * Browser harness for bench/browser-speed.ts: times RedoTrainer.step on the backend named in the query and
  * publishes the result as `window.__bench` (progress as `window.__benchProgress`).
  *
- *   /e2e/harness/bench.html?backend=webgpu|webgl|cpu&preset=tiny&steps=5&warmup=2&batch=B&seed=1&budget=S
+ *   /e2e/harness/bench.html?backend=webgpu|wasm|webgl|cpu&preset=tiny&steps=5&warmup=2&batch=B&seed=1&budget=S&threads=T
  *
+ * `threads` (wasm only, default every core the page may use): XNNPACK's threads, as the studio's worker sets them
+ * (src/worker/wasmSetup.ts); the report says how many it really got.
  * `budget` (seconds, default none): no further timed step starts once this much time has passed since the
  * first warm-up step (at least one timed step always runs), so a slow backend still finishes.
  *
@@ -20,11 +22,14 @@ import '@tensorflow/tfjs-backend-webgpu';
 import * as tf from '../../src/redo/tf';
 import { preset, RedoModel, RedoTrainer, type ImageSet } from '../../src/redo';
 import { stepCounts, timedStep, type WorkCounts } from '../../src/worker/dispatchCounter';
+import { startWasm, wasmThreads } from '../../src/worker/wasmSetup';
 
 export interface BenchReport {
   backend: string;
-  /** WebGPU adapter (vendor / architecture / description) or WebGL renderer string; '' for cpu. */
+  /** WebGPU adapter (vendor / architecture / description), WebGL renderer string, wasm threads; '' for cpu. */
   adapter: string;
+  /** wasm: the threads XNNPACK ran on (null elsewhere) */
+  threads: number | null;
   preset: string;
   batch: number;
   imageSize: number;
@@ -117,13 +122,18 @@ async function run(q: URLSearchParams, report: BenchReport): Promise<void> {
   const seed = Number(q.get('seed') ?? 1);
   let ok = false;
   try {
-    ok = await tf.setBackend(wanted);
+    const threads = Number(q.get('threads') ?? 0);
+    ok = wanted === 'wasm' ? await startWasm(threads > 0 ? threads : undefined) : await tf.setBackend(wanted);
     await tf.ready();
   } catch (e) {
     throw new Error(`backend ${wanted} could not start: ${e instanceof Error ? e.message : String(e)}`);
   }
   if (!ok || tf.getBackend() !== wanted) throw new Error(`backend ${wanted} could not start (tf.getBackend() = ${tf.getBackend()})`);
   report.adapter = await adapterInfo(wanted);
+  if (wanted === 'wasm') {
+    report.threads = wasmThreads();
+    report.adapter = `XNNPACK, ${report.threads} thread${report.threads === 1 ? '' : 's'}${crossOriginIsolated ? '' : ' (page not cross-origin isolated)'}`;
+  }
 
   const batchParam = Number(q.get('batch') ?? 0);
   const config = preset(report.preset, batchParam > 0 ? { batchSize: batchParam } : {});
@@ -177,6 +187,7 @@ const q = new URLSearchParams(location.search);
 const report: BenchReport = {
   backend: q.get('backend') ?? 'webgpu',
   adapter: '',
+  threads: null,
   preset: q.get('preset') ?? 'tiny',
   batch: 0,
   imageSize: 0,

@@ -26,7 +26,7 @@ const int = (key: string, fallback: number): number => {
   return Number.isInteger(v) && v >= 0 ? v : fallback;
 };
 const b = q.get('backend');
-const backend: BackendName = b === 'webgl' || b === 'cpu' ? b : 'webgpu';
+const backend: BackendName = b === 'wasm' || b === 'webgl' || b === 'cpu' ? b : 'webgpu';
 const presetName = q.get('preset') ?? 'tiny';
 const req: LoopRequest = {
   backend,

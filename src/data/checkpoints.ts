@@ -10,6 +10,7 @@
  * If 2 fails, `latest` still names the previous checkpoint; the orphan is removed by the next save or purge.
  */
 import type { TrainingState } from '../redo';
+import { withLegacyDefaults } from '../redo/config';
 import { decodeSafetensors } from '../formats/safetensors';
 import { decodeOptimizer, encodeOptimizer, encodeWeights } from '../formats/runArchive';
 import { formatBytes, isQuotaError, openStudioDb, type CheckpointRow, type RunRow } from './db';
@@ -21,7 +22,8 @@ export class CheckpointError extends Error {
 }
 
 function recordOf(r: RunRow): RunRecord {
-  return { runId: r.runId, datasetId: r.datasetId, config: r.config, createdAt: r.createdAt, updatedAt: r.updatedAt, step: r.step };
+  const config = withLegacyDefaults(r.config);
+  return { runId: r.runId, datasetId: r.datasetId, config, createdAt: r.createdAt, updatedAt: r.updatedAt, step: r.step };
 }
 
 export async function saveCheckpoint(runId: string, datasetId: string, state: TrainingState, history: LossHistory): Promise<void> {
@@ -103,7 +105,7 @@ export async function loadLatestCheckpoint(runId: string): Promise<{ state: Trai
   await tx.done;
   if (!row) return null;
   const state: TrainingState = {
-    config: row.config,
+    config: withLegacyDefaults(row.config), // a checkpoint older than a config field resumes as it ran
     seed: row.seed,
     iteration: row.iteration,
     restarts: row.restarts,

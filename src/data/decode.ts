@@ -3,8 +3,14 @@
  * an OffscreenCanvas reads the pixels back, and the pure math of ./resize.ts resizes and crops. Where no browser
  * decoder exists (Node: the headless trainer and the tests) PNG is decoded in pure JS (fast-png); other formats
  * are refused there with a reason.
+ *
+ * Every file is inspected before it is decoded (inspectImage: its signature and header, ./imageHeader.ts): odd
+ * and hostile files are refused with their reason (empty, truncated, HEIC, SVG, too small to learn from, too
+ * many pixels to decode safely: a decode bomb), and what is unusual but fine is noted (a PNG named .jpg, a CMYK
+ * JPEG, the first frame of an animation). Huge images are shrunk by the browser while it decodes them.
  */
 import { convertIndexedToRgb, decode as decodePngPure } from 'fast-png';
+import { HeaderError, readImageHeader, type ImageHeader } from './imageHeader';
 import { binariseMask, resizeCropMask, resizeCropRgb } from './resize';
 
 export type ImageFormat = 'jpeg' | 'png' | 'webp' | 'gif' | 'bmp';
@@ -85,6 +91,36 @@ function looksLikeText(b: Uint8Array): boolean {
   return true;
 }
 
+/** Formats that are images but not readable here, recognised by their first bytes, with what to do instead. */
+function sniffUnsupported(b: Uint8Array): string | null {
+  const text = (o: number, n: number) => String.fromCharCode(...b.subarray(o, o + n));
+  if (b.length >= 12 && text(4, 4) === 'ftyp') {
+    const brands = text(8, 4) + (b.length >= 32 ? text(16, Math.min(16, b.length - 16)) : '');
+    if (/avi[fs]/.test(brands)) return UNSUPPORTED.avif!; // AVIF also lists mif1: first
+    if (/hei[cxms]|hev[cx]|mif1|msf1/.test(brands)) return UNSUPPORTED.heic!;
+  }
+  const head = new TextDecoder().decode(b.subarray(0, 1024)).replace(/^\uFEFF/, '').trimStart();
+  const svg = /^<svg[\s>]/i.test(head) || /^<!DOCTYPE svg/i.test(head) || (/^<\?xml/i.test(head) && /<svg[\s>]/i.test(head));
+  if (svg) return UNSUPPORTED.svg!;
+  return null;
+}
+
+/** What the user reads for an image format the studio and the trainer cannot use. */
+const UNSUPPORTED: Record<string, string> = {
+  heic:
+    'HEIC photo (the iPhone\u2019s format), which no decoder here reads: export it as JPEG ' +
+    '(on the iPhone: Settings \u2192 Camera \u2192 Formats \u2192 Most Compatible)',
+  avif: 'AVIF image, not supported here: convert it to PNG or JPEG',
+  svg: 'SVG drawing (vector graphics), not a photo: export it as PNG',
+};
+
+const UNSUPPORTED_TYPES: Record<string, string> = {
+  'image/heic': UNSUPPORTED.heic!,
+  'image/heif': UNSUPPORTED.heic!,
+  'image/avif': UNSUPPORTED.avif!,
+  'image/svg+xml': UNSUPPORTED.svg!,
+};
+
 /**
  * The format to decode `bytes` as, or a DecodeRefusal saying why the file is not a usable image.
  * The bytes decide (magic numbers); the name and the declared type only explain a refusal.
@@ -93,10 +129,18 @@ export function classifyImage(name: string, bytes: Uint8Array, declaredType = ''
   if (bytes.length === 0) throw new DecodeRefusal('empty file (0 bytes)');
   const format = sniffImageFormat(bytes);
   if (format) return format;
+  const named = sniffUnsupported(bytes);
   const type = declaredType || typeFromName(name);
+  if (named) {
+    const ext = extensionOf(name);
+    const despite = ext && UNSUPPORTED_TYPES[type] !== named ? ` (despite its .${ext} name)` : '';
+    throw new DecodeRefusal(`unsupported image format: ${named}${despite}`);
+  }
   if (type.startsWith('image/')) {
     const short = type.slice('image/'.length);
     if (!['jpeg', 'png', 'webp', 'gif', 'bmp'].includes(short)) {
+      const advice = UNSUPPORTED_TYPES[type];
+      if (advice) throw new DecodeRefusal(`unsupported image format: ${advice}`);
       throw new DecodeRefusal(`unsupported image format (${type}); use JPEG, PNG, WebP, GIF or BMP`);
     }
     if (looksLikeText(bytes)) throw new DecodeRefusal(`not an image (text/plain, despite its .${extensionOf(name)} name)`);
@@ -111,40 +155,108 @@ function refuseUnknown(): never {
   throw new DecodeRefusal('not an image (unknown type: no JPEG, PNG, WebP, GIF or BMP signature)');
 }
 
-const MIME: Record<ImageFormat, string> = { jpeg: 'image/jpeg', png: 'image/png', webp: 'image/webp', gif: 'image/gif', bmp: 'image/bmp' };
+/**
+ * How big an image may be. Tuning (tests change them); megapixels are what decoders allocate for (4 bytes a
+ * pixel in the browser; jimp and fast-png hold the file, the inflated rows and the bitmap: ~15–20 bytes a pixel).
+ */
+export const DECODE_LIMITS = {
+  /** The browser decodes up to this many pixels at full size; above, it shrinks the image while decoding it. */
+  directPixels: 40_000_000,
+  /** Browser: refused above (even shrunk, a decoder may hold the whole image: 1 GB at this size). */
+  browserMaxPixels: 250_000_000,
+  /** Pure-JS decoding (Node: the headless trainer's jimp, fast-png) holds the whole image: refused above. */
+  jsMaxPixels: 40_000_000,
+  /** An image whose shorter side would be upscaled more than this many times holds nothing to learn from. */
+  maxUpscale: 8,
+};
 
-/** Above this many source pixels, the browser first shrinks the image (high quality) to 4× the target's short side. */
-const HUGE_PIXELS = 40_000_000;
+/** A file's header, checked: what will be decoded, and the notes for the user (`warnings`) about what is odd but fine. */
+export interface ImageInfo extends ImageHeader {
+  notes: string[];
+}
+
+function megapixels(w: number, h: number): string {
+  const mp = (w * h) / 1e6;
+  return mp >= 10 ? mp.toFixed(0) : mp.toFixed(1);
+}
+
+/**
+ * Classifies a file and reads its header without decoding it; throws DecodeRefusal naming the reason when it
+ * cannot be used: not an image, truncated, too small for `size` (upscaled more than DECODE_LIMITS.maxUpscale
+ * times), or more than `maxPixels` pixels (a decode bomb, or simply more than the decoder can hold).
+ */
+export function inspectImage(name: string, bytes: Uint8Array, o: { size: number; maxPixels: number; declaredType?: string }): ImageInfo {
+  const format = classifyImage(name, bytes, o.declaredType ?? '');
+  const label = format.toUpperCase();
+  let h: ImageHeader;
+  try {
+    h = readImageHeader(bytes, format);
+  } catch (e) {
+    throw new DecodeRefusal(`corrupt image data: could not decode (${label} header: ${e instanceof HeaderError ? e.message : String(e)})`);
+  }
+  if (h.truncated) {
+    throw new DecodeRefusal(`corrupt image data: could not decode (truncated ${label}: ${h.truncated}; an incomplete download or copy?)`);
+  }
+  const { width: w, height: ht } = h;
+  if (w === 0 || ht === 0) throw new DecodeRefusal(`corrupt image data: could not decode (${w}×${ht} image)`);
+  const shorter = Math.min(w, ht);
+  if (shorter * DECODE_LIMITS.maxUpscale < o.size) {
+    throw new DecodeRefusal(
+      `too small to learn from: ${w}×${ht} pixels would be upscaled ${Math.round(o.size / shorter)}× to ${o.size}×${o.size} ` +
+        `(at most ${DECODE_LIMITS.maxUpscale}×: at least ${Math.ceil(o.size / DECODE_LIMITS.maxUpscale)} px on the shorter side)`,
+    );
+  }
+  if (w * ht > o.maxPixels) {
+    const studioMp = megapixels(DECODE_LIMITS.browserMaxPixels, 1);
+    const studio = o.maxPixels < DECODE_LIMITS.browserMaxPixels ? ` (the studio reads up to ${studioMp} megapixels)` : '';
+    throw new DecodeRefusal(
+      `too large to decode safely: ${w}×${ht} is ${megapixels(w, ht)} megapixels, over the ${megapixels(o.maxPixels, 1)}-megapixel ` +
+        `limit here (a decode bomb, or a huge scan); shrink it first${studio}`,
+    );
+  }
+  const notes: string[] = [];
+  const ext = extensionOf(name);
+  const named = typeFromName(name);
+  if (named.startsWith('image/') && named !== MIME[format]) notes.push(`a ${label} file with a .${ext} name: read as ${label}`);
+  if (h.colour === 'CMYK' || h.colour === 'YCCK') notes.push(`${h.colour} JPEG (print colours): converted to RGB`);
+  if (h.frames > 1) notes.push(`animated ${label} (${h.frames} frames): the first frame is used`);
+  return { ...h, notes };
+}
+
+/**
+ * The size a huge image is decoded at in the browser (createImageBitmap's resize options): its shorter side at
+ * 4 × the training size, so that the exact resize of ./resize.ts still has pixels to average. null: decode as is.
+ */
+export function shrinkWhileDecoding(width: number, height: number, size: number): { resizeWidth: number; resizeHeight: number } | null {
+  if (width * height <= DECODE_LIMITS.directPixels) return null;
+  const f = (4 * size) / Math.min(width, height);
+  if (f >= 1) return null;
+  return { resizeWidth: Math.max(1, Math.round(width * f)), resizeHeight: Math.max(1, Math.round(height * f)) };
+}
+
+const MIME: Record<ImageFormat, string> = { jpeg: 'image/jpeg', png: 'image/png', webp: 'image/webp', gif: 'image/gif', bmp: 'image/bmp' };
 
 function hasBrowserDecoder(): boolean {
   return typeof createImageBitmap === 'function' && typeof OffscreenCanvas === 'function';
 }
 
-async function decodeInBrowser(bytes: Uint8Array, format: ImageFormat, size: number): Promise<DecodedPixels> {
-  const blob = new Blob([bytes as Uint8Array<ArrayBuffer>], { type: MIME[format] });
+/** createImageBitmap straight from the file's bytes; a huge image is shrunk by the decoder (resize options), never held whole here. */
+async function decodeInBrowser(bytes: Uint8Array, info: ImageInfo, size: number): Promise<DecodedPixels> {
+  const blob = new Blob([bytes as Uint8Array<ArrayBuffer>], { type: MIME[info.format] });
+  const shrink = shrinkWhileDecoding(info.width, info.height, size);
   let bitmap: ImageBitmap;
   try {
-    bitmap = await createImageBitmap(blob, { premultiplyAlpha: 'none', imageOrientation: 'from-image' });
+    bitmap = await createImageBitmap(blob, {
+      premultiplyAlpha: 'none',
+      imageOrientation: 'from-image',
+      ...(shrink ? { ...shrink, resizeQuality: 'high' } : {}),
+    });
   } catch {
     throw new DecodeRefusal('corrupt image data: could not decode');
   }
   try {
-    let { width, height } = bitmap;
+    const { width, height } = bitmap;
     if (width === 0 || height === 0) throw new DecodeRefusal('corrupt image data: could not decode (0×0 image)');
-    if (width * height > HUGE_PIXELS) {
-      const f = (4 * size) / Math.min(width, height);
-      if (f < 1) {
-        const small = await createImageBitmap(bitmap, {
-          resizeWidth: Math.max(1, Math.round(width * f)),
-          resizeHeight: Math.max(1, Math.round(height * f)),
-          resizeQuality: 'high',
-          premultiplyAlpha: 'none',
-        });
-        bitmap.close();
-        bitmap = small;
-        ({ width, height } = bitmap);
-      }
-    }
     const canvas = new OffscreenCanvas(width, height);
     const ctx = canvas.getContext('2d', { willReadFrequently: true });
     if (!ctx) throw new DecodeRefusal('could not decode: no 2D canvas in this browser');
@@ -201,13 +313,21 @@ function decodeInJs(bytes: Uint8Array, format: ImageFormat): DecodedPixels {
 }
 
 /**
- * Decodes an image file to 8-bit pixels. `size` (the run's image side) only lets the browser pre-shrink huge
- * images. Throws DecodeRefusal with the reason for a file that is not a usable image.
+ * Decodes an image file to 8-bit pixels, after inspectImage has checked it (the refusals and notes there).
+ * `size` (the run's image side) lets the browser shrink huge images while decoding. Throws DecodeRefusal with the
+ * reason for a file that is not a usable image.
  */
-export async function decodeImage(name: string, bytes: Uint8Array, size: number, declaredType = ''): Promise<DecodedPixels> {
-  const format = classifyImage(name, bytes, declaredType);
-  if (hasBrowserDecoder()) return decodeInBrowser(bytes, format, size);
-  return decodeInJs(bytes, format);
+export async function decodeImage(
+  name: string,
+  bytes: Uint8Array,
+  size: number,
+  declaredType = '',
+): Promise<DecodedPixels & { notes: string[] }> {
+  const browser = hasBrowserDecoder();
+  const maxPixels = browser ? DECODE_LIMITS.browserMaxPixels : DECODE_LIMITS.jsMaxPixels;
+  const info = inspectImage(name, bytes, { size, declaredType, maxPixels });
+  const pixels = browser ? await decodeInBrowser(bytes, info, size) : decodeInJs(bytes, info.format);
+  return { ...pixels, notes: info.notes };
 }
 
 function toRgbOrRgba(p: DecodedPixels): { data: ArrayLike<number>; channels: 3 | 4 } {
@@ -220,16 +340,18 @@ function toRgbOrRgba(p: DecodedPixels): { data: ArrayLike<number>; channels: 3 |
 export interface PreparedImage {
   /** size·size·3 bytes, RGB, row-major. */
   rgb: Uint8Array;
-  /** Source dimensions before resizing. */
+  /** Source dimensions before resizing (after the browser's shrinking of a huge image). */
   width: number;
   height: number;
+  /** What was odd but fine about the file (inspectImage), for the user's warnings. */
+  notes: string[];
 }
 
 /** Decode, resize (shorter side → size) and centre-crop to size×size RGB. */
 export async function prepareImage(name: string, bytes: Uint8Array, size: number, declaredType = ''): Promise<PreparedImage> {
   const p = await decodeImage(name, bytes, size, declaredType);
   const { data, channels } = toRgbOrRgba(p);
-  return { rgb: resizeCropRgb(data, p.width, p.height, channels, size), width: p.width, height: p.height };
+  return { rgb: resizeCropRgb(data, p.width, p.height, channels, size), width: p.width, height: p.height, notes: p.notes };
 }
 
 /** Decode a ground-truth mask file, binarise it (see binariseMask), resize and crop it like its image: size·size bytes in {0, 1}. */

@@ -9,7 +9,7 @@ import { prepareImage, prepareMask, DecodeRefusal, extensionOf } from './decode'
 import { DatasetWriter } from './datasets';
 import type { DatasetSummary } from './records';
 import { formatBytes, isQuotaError } from './db';
-import { isZip, readZip } from '../formats/zip';
+import { isZip, newZipBudget, readZip, type ZipBudget } from '../formats/zip';
 import { maskKeys, naturalOrder, stem } from './names';
 
 export interface IngestInput {
@@ -63,8 +63,15 @@ function isZipName(f: IngestInput): boolean {
   return extensionOf(f.name) === 'zip' || ['application/zip', 'application/x-zip-compressed'].includes(declaredType(f.bytes));
 }
 
-/** Expands zips; a zip that cannot be read becomes a rejection, damaged entries too; system files are dropped. */
-async function expand(files: IngestInput[], depth = 0): Promise<{ inputs: IngestInput[]; rejected: Rejected[] }> {
+/**
+ * Expands zips (nested ones too, up to MAX_ZIP_DEPTH, all sharing one expansion budget: src/formats/zip.ts's limits);
+ * a zip that cannot be read becomes a rejection, damaged and refused entries too; system files are dropped.
+ */
+async function expand(
+  files: IngestInput[],
+  depth = 0,
+  budget: ZipBudget = newZipBudget(),
+): Promise<{ inputs: IngestInput[]; rejected: Rejected[] }> {
   const inputs: IngestInput[] = [];
   const rejected: Rejected[] = [];
   for (const f of files) {
@@ -88,7 +95,7 @@ async function expand(files: IngestInput[], depth = 0): Promise<{ inputs: Ingest
     }
     let entries: ReturnType<typeof readZip>;
     try {
-      entries = readZip(bytes);
+      entries = readZip(bytes, budget);
     } catch (e) {
       rejected.push({ name: f.name, reason: `corrupt zip archive: ${e instanceof Error ? e.message : String(e)}` });
       continue;
@@ -97,10 +104,11 @@ async function expand(files: IngestInput[], depth = 0): Promise<{ inputs: Ingest
     for (const e of entries) {
       const name = `${f.name}/${e.name}`;
       if (isSystemFile(name)) continue;
-      if (e.damage) rejected.push({ name, reason: `corrupt zip entry (${e.damage})` });
+      if (e.refused) rejected.push({ name, reason: `zip entry refused: ${e.refused}` });
+      else if (e.damage) rejected.push({ name, reason: `corrupt zip entry (${e.damage})` });
       else inner.push({ name, bytes: e.data });
     }
-    const sub = await expand(inner, depth + 1);
+    const sub = await expand(inner, depth + 1, budget);
     inputs.push(...sub.inputs);
     rejected.push(...sub.rejected);
   }
@@ -200,6 +208,7 @@ export async function ingestDataset(opts: {
         tick();
         continue;
       }
+      for (const note of prepared.notes) warnings.push({ name: f.name, reason: note });
       if (prepared.width < size || prepared.height < size) {
         warnings.push({ name: f.name, reason: `smaller than ${size}×${size} (${prepared.width}×${prepared.height}): upscaled, may look blurry` });
       }

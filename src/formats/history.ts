@@ -13,10 +13,19 @@ export interface LossHistory {
   dFake: number[];
   accuracy?: number[];
   iou?: number[];
+  /** The collapse watch's readings: smallest soft and binarised region areas (NaN for steps logged before them). */
+  minArea?: number[];
+  minAreaBinary?: number[];
 }
 
 /** The loss columns every entry has (accuracy / iou come and go with ground truth). */
 export const LOSS_COLUMNS = ['gAdv', 'gRecZ', 'dReal', 'dFake'] as const;
+
+/** The columns a history may lack: measured against masks (accuracy, iou), or the region areas (older files lack them). */
+export const OPTIONAL_KEYS = ['accuracy', 'iou', 'minArea', 'minAreaBinary'] as const;
+
+/** One step's readings as recorded: the losses, and the region areas where the step has them. */
+export type HistoryReading = Record<(typeof LOSS_COLUMNS)[number], number> & { minArea?: number; minAreaBinary?: number };
 
 /** No entries yet; `withMetrics`: with (empty) accuracy / IoU columns, for a run that is measured against masks. */
 export function emptyHistory(withMetrics = false): LossHistory {
@@ -28,12 +37,28 @@ export function emptyHistory(withMetrics = false): LossHistory {
   return h;
 }
 
+/**
+ * Appends one step's readings; accuracy / iou, where the history keeps them, get NaN until measured. The region
+ * areas are kept from the first step that has them (earlier steps, from older files, read NaN).
+ */
+export function recordLosses(h: LossHistory, step: number, v: HistoryReading): void {
+  for (const k of ['minArea', 'minAreaBinary'] as const) {
+    if (v[k] !== undefined && !h[k]) h[k] = h.step.map(() => NaN);
+  }
+  h.step.push(step);
+  for (const k of LOSS_COLUMNS) h[k].push(v[k]);
+  h.accuracy?.push(NaN);
+  h.iou?.push(NaN);
+  h.minArea?.push(v.minArea ?? NaN);
+  h.minAreaBinary?.push(v.minAreaBinary ?? NaN);
+}
+
 /** Entries `from`… as a new history (the whole of it by default): a copy that shares no array. */
 export function historySince(h: LossHistory, from = 0): LossHistory {
   const out: LossHistory = { step: h.step.slice(from), gAdv: h.gAdv.slice(from), gRecZ: h.gRecZ.slice(from), dReal: h.dReal.slice(from), dFake: h.dFake.slice(from) };
-  if (h.accuracy && h.iou) {
-    out.accuracy = h.accuracy.slice(from);
-    out.iou = h.iou.slice(from);
+  for (const k of OPTIONAL_KEYS) {
+    const a = h[k];
+    if (a) out[k] = a.slice(from);
   }
   return out;
 }
@@ -52,25 +77,23 @@ export function withMetricColumns(h: LossHistory): LossHistory {
   return h;
 }
 
-/** Appends a chunk in place; accuracy / IoU padded with NaN where the target had none, so every array stays aligned with `step`. */
+/** Appends a chunk in place; an optional column is padded with NaN where the target had none, so every array stays aligned with `step`. */
 export function appendHistory(target: LossHistory, chunk: LossHistory): void {
+  const before = target.step.length;
   target.step.push(...chunk.step);
   for (const k of LOSS_COLUMNS) target[k].push(...chunk[k]);
-  if (chunk.accuracy && chunk.iou) {
-    target.accuracy ??= [];
-    target.iou ??= [];
-    const pad = target.step.length - chunk.step.length - target.accuracy.length;
-    for (let i = 0; i < pad; i++) {
-      target.accuracy.push(NaN);
-      target.iou.push(NaN);
-    }
-    target.accuracy.push(...chunk.accuracy);
-    target.iou.push(...chunk.iou);
+  for (const k of OPTIONAL_KEYS) {
+    const add = chunk[k];
+    if (!add) continue;
+    const col = (target[k] ??= []);
+    while (col.length < before) col.push(NaN);
+    col.push(...add);
   }
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// losses.csv: `step,g_adv,g_recz,d_real,d_fake` (+ `,accuracy,iou` when measured); one row per entry, numbers in
+// losses.csv: `step,g_adv,g_recz,d_real,d_fake` (+ `,accuracy,iou` when measured, + `,min_area,min_area_binary`:
+// the collapse watch's smallest soft and binarised region areas); one row per entry, numbers in
 // JS's shortest round-trip form (reading gives back the same doubles, bit for bit); an empty cell is a value a
 // shorter column lacks.
 
@@ -84,6 +107,8 @@ const BASE_COLUMNS = [
 const OPTIONAL_COLUMNS = [
   ['accuracy', 'accuracy'],
   ['iou', 'iou'],
+  ['min_area', 'minArea'],
+  ['min_area_binary', 'minAreaBinary'],
 ] as const;
 type HistoryKey = (typeof BASE_COLUMNS)[number][1] | (typeof OPTIONAL_COLUMNS)[number][1];
 

@@ -9,8 +9,8 @@
  * - optimizer.safetensors: each parameter's Adam moments as `<param key>.exp_avg` / `<param key>.exp_avg_sq`;
  *   its __metadata__ holds each network's Adam step count (`step.F`, `step.G`, `step.D`, `step.Z`) and the
  *   network → state_dict prefix map (`networks`).
- * - losses.csv: the loss history (./history.ts: `step,g_adv,g_recz,d_real,d_fake` (+ `,accuracy,iou`), numbers
- *   that read back bit for bit).
+ * - losses.csv: the loss history (./history.ts: `step,g_adv,g_recz,d_real,d_fake` (+ `,accuracy,iou`,
+ *   + `,min_area,min_area_binary`), numbers that read back bit for bit).
  * - previews/*.png.
  *
  * readRunArchive validates everything and builds nothing the caller must undo: it throws ArchiveError with the
@@ -18,9 +18,13 @@
  */
 import { zipSync, type Zippable } from 'fflate';
 import {
+  assertFiniteTensors,
+  NonFiniteError,
   importWeights,
+  inferConfigFromWeights,
   NETWORKS,
   RedoModel,
+  Segmenter,
   validateConfig,
   WeightsMismatchError,
   type NamedTensorData,
@@ -28,7 +32,7 @@ import {
   type RedoConfig,
   type TrainingState,
 } from '../redo';
-import { PRESETS } from '../redo/config';
+import { PRESETS, withLegacyDefaults } from '../redo/config';
 import { decodeSafetensors, encodeSafetensors } from './safetensors';
 import { historyFromCsv, historyToCsv, type LossHistory } from './history';
 import { isZip, readZip, ZipError } from './zip';
@@ -60,11 +64,15 @@ const NETS = Object.keys(NETWORKS) as NetworkId[];
 // ---------------------------------------------------------------------------------------------------------
 // Tensor files (shared with the IndexedDB checkpoints)
 
+/** The weights file; throws NonFiniteError (and writes nothing) when a value is NaN or Inf. */
 export function encodeWeights(state: TrainingState): Uint8Array {
+  assertFiniteTensors(state.weights, 'the weights', state.iteration);
   return encodeSafetensors(state.weights, { format: 'pt' });
 }
 
+/** The optimizer file; throws NonFiniteError (and writes nothing) when a moment is NaN or Inf. */
 export function encodeOptimizer(optimizer: TrainingState['optimizer']): Uint8Array {
+  for (const net of NETS) assertFiniteTensors(optimizer[net].tensors, 'the optimizer state (Adam moments)');
   const tensors = new Map<string, NamedTensorData>();
   const metadata: Record<string, string> = { format: 'pt', networks: JSON.stringify(NETWORKS) };
   for (const net of NETS) {
@@ -130,9 +138,13 @@ function isCount(v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= 0;
 }
 
-/** Reads a config with exactly the fields of RedoConfig (each of the preset's type); throws Error naming the first bad one. */
-export function parseConfig(v: unknown): RedoConfig {
-  if (!isRecord(v)) throw new Error('config is not an object');
+/**
+ * Reads a config with exactly the fields of RedoConfig (each of the preset's type; fields newer than the file get
+ * LEGACY_CONFIG_DEFAULTS); throws Error naming the first bad one.
+ */
+export function parseConfig(raw: unknown): RedoConfig {
+  if (!isRecord(raw)) throw new Error('config is not an object');
+  const v = withLegacyDefaults(raw); // a file older than a field gets the value that keeps it behaving as it did
   const template = PRESETS.tiny;
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(template) as Array<keyof RedoConfig>) {
@@ -249,9 +261,15 @@ function looksLikeSafetensors(b: Uint8Array): boolean {
   return n > 0 && 8 + n <= b.length && b[8] === 0x7b; // '{'
 }
 
-export async function readRunArchive(bytes: Uint8Array): Promise<{ manifest: RunManifest; state: TrainingState; history: LossHistory }> {
+/** Reads and checks a run archive; throws ArchiveError with the reason. `fileName` only words the messages. */
+export async function readRunArchive(
+  bytes: Uint8Array,
+  fileName = '',
+): Promise<{ manifest: RunManifest; state: TrainingState; history: LossHistory }> {
   if (!isZip(bytes)) {
     if (bytes.length === 0) throw new ArchiveError('not a zip file: the file is empty');
+    const pth = pytorchCheckpointHint(fileName, bytes);
+    if (pth) throw new ArchiveError(pth);
     if (looksLikeSafetensors(bytes)) throw new ArchiveError('not a zip file: this is a safetensors weights file, not a run archive (import it as weights)');
     throw new ArchiveError('not a zip file: a ReDO Studio run archive is a .zip with manifest.json, weights.safetensors, optimizer.safetensors and losses.csv');
   }
@@ -262,13 +280,18 @@ export async function readRunArchive(bytes: Uint8Array): Promise<{ manifest: Run
     throw new ArchiveError(`corrupt archive: the zip cannot be read (${e instanceof ZipError || e instanceof Error ? e.message : String(e)}); it may be truncated`);
   }
   const files = new Map(entries.map((e) => [e.name, e]));
+  const pth = files.has('manifest.json') ? null : pytorchCheckpointHint(fileName, bytes, [...files.keys()]);
+  if (pth) throw new ArchiveError(pth);
   if (!files.has('manifest.json')) {
     const names = entries.slice(0, 5).map((e) => e.name);
     throw new ArchiveError(
       `not a ReDO Studio run archive: the zip has no manifest.json (it holds ${entries.length} file${entries.length === 1 ? '' : 's'}${names.length ? `: ${names.join(', ')}${entries.length > 5 ? ', …' : ''}` : ''})`,
     );
   }
-  for (const e of entries) if (e.damage) throw new ArchiveError(`corrupt archive: ${e.name} is damaged (${e.damage})`);
+  for (const e of entries) {
+    if (e.damage) throw new ArchiveError(`corrupt archive: ${e.name} is damaged (${e.damage})`);
+    if (e.refused) throw new ArchiveError(`not a usable archive: ${e.name} was not read (${e.refused})`);
+  }
   const manifest = parseManifest(new TextDecoder().decode(files.get('manifest.json')!.data));
 
   const need = (name: string): Uint8Array => {
@@ -298,6 +321,14 @@ export async function readRunArchive(bytes: Uint8Array): Promise<{ manifest: Run
     throw new ArchiveError(`corrupt archive: losses.csv: ${e instanceof Error ? e.message : String(e)}`);
   }
 
+  try {
+    assertFiniteTensors(weights, 'weights.safetensors');
+    for (const net of NETS) assertFiniteTensors(optimizer[net].tensors, 'optimizer.safetensors');
+  } catch (e) {
+    if (e instanceof NonFiniteError) throw new ArchiveError(`unusable archive: ${e.message} (it was saved after training diverged)`);
+    throw e;
+  }
+
   // Shapes: a zero-initialised model of the manifest's config takes the weights or names the first misfit.
   const model = new RedoModel(manifest.config, 0, { uninitialised: true });
   try {
@@ -325,4 +356,85 @@ export async function readRunArchive(bytes: Uint8Array): Promise<{ manifest: Run
     optimizer,
   };
   return { manifest, state, history };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Bare weights files and PyTorch checkpoints
+
+/**
+ * What to say about a PyTorch checkpoint (`torch.save`: a zip holding `…/data.pkl`, or a bare pickle), or null
+ * when `bytes` is not one. Zip entry names are given when the caller has read them already.
+ */
+export function pytorchCheckpointHint(fileName: string, bytes: Uint8Array, zipNames?: readonly string[]): string | null {
+  const pickle = bytes.length >= 2 && bytes[0] === 0x80 && bytes[1]! >= 2 && bytes[1]! <= 5;
+  const torchZip = zipNames?.some((n) => n === 'data.pkl' || n.endsWith('/data.pkl')) ?? false;
+  const named = /\.(pth|pt|ckpt)$/i.test(fileName) && !looksLikeSafetensors(bytes) && !isZip(bytes);
+  if (!pickle && !torchZip && !named) return null;
+  const base = /\.(pth|pt|ckpt)$/i.test(fileName) ? fileName.replace(/^.*[\\/]/, '') : 'model.pth';
+  return (
+    `${base} is a PyTorch checkpoint (.pth, a Python pickle), which the studio cannot read: convert it first with ` +
+    `\`python3 scripts/convert_pth.py ${base} -o weights.safetensors\` (torch is its only dependency), then import weights.safetensors`
+  );
+}
+
+/** A bare weights file, checked whole: what it holds and how its configuration was found. */
+export interface WeightsFile {
+  tensors: Map<string, NamedTensorData>;
+  config: RedoConfig;
+  configSource: string;
+  /** G, D and δ are there too (it can continue training); otherwise F alone, for segmentation. */
+  trainable: boolean;
+}
+
+/**
+ * Reads a .safetensors weights file (the studio's export, the trainer's, or convert_pth.py's) and checks it
+ * before anything uses it. Throws ArchiveError with the reason: a PyTorch checkpoint (say how to convert it), a
+ * header that lies, non-finite weights, a tensor whose shape fits no configuration. The configuration comes from
+ * the file's metadata when it has one, else from the tensor shapes (`fallbackImageSize` for an F-only file).
+ */
+export function readWeightsFile(fileName: string, bytes: Uint8Array, fallbackImageSize: RedoConfig['imageSize']): WeightsFile {
+  const pth = pytorchCheckpointHint(fileName, bytes);
+  if (pth) throw new ArchiveError(pth);
+  let tensors: Map<string, NamedTensorData>;
+  let metadata: Record<string, string>;
+  try {
+    ({ tensors, metadata } = decodeSafetensors(bytes));
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    throw new ArchiveError(`${fileName} is neither a run archive (.zip) nor a safetensors weights file: ${why}`);
+  }
+  try {
+    assertFiniteTensors(tensors, fileName);
+  } catch (e) {
+    if (e instanceof NonFiniteError) throw new ArchiveError(`unusable weights: ${e.message} (saved after training diverged?)`);
+    throw e;
+  }
+  let config: RedoConfig;
+  let configSource: string;
+  try {
+    if (metadata.config) {
+      config = parseConfig(JSON.parse(metadata.config) as unknown);
+      configSource = 'from the file\u2019s metadata';
+    } else {
+      // Image size is not recorded by F alone: the current form's size is used for an F-only file.
+      config = inferConfigFromWeights(tensors, fallbackImageSize);
+      configSource =
+        `inferred from the tensor shapes (${config.imageSize}px, ${config.nRegions} regions, nz ${config.nz}); ` +
+        'batch, learning rates and λz are the paper\u2019s';
+    }
+  } catch (e) {
+    throw new ArchiveError(`${fileName}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const trainable = ['netGenX.', 'netDX.', 'netRecZ.'].every((p) => [...tensors.keys()].some((k) => k.startsWith(p)));
+  // The tensors must fit before anything is offered: a zero model of the configuration takes them or names the misfit.
+  const probe = trainable ? new RedoModel(config, 0, { uninitialised: true }) : new Segmenter(config);
+  try {
+    if (probe instanceof RedoModel) importWeights(probe, tensors);
+    else probe.load(tensors);
+  } catch (e) {
+    throw new ArchiveError(`${fileName} does not fit a ReDO model: ${e instanceof Error ? e.message : String(e)}`);
+  } finally {
+    probe.dispose();
+  }
+  return { tensors, config, configSource, trainable };
 }

@@ -20,5 +20,5 @@ export async function readArchiveFile(path: string): ReturnType<typeof readRunAr
   } catch (e) {
     throw new Error(`cannot read ${path}: ${e instanceof Error ? e.message : String(e)}`);
   }
-  return readRunArchive(bytes);
+  return readRunArchive(bytes, path);
 }

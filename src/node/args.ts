@@ -49,7 +49,8 @@ export const TRAIN_USAGE = `usage: npm run train -- --dataset <folder|c2mnist> -
   --out run.zip               the run archive (same format as the studio's export; default run.zip)
   --resume run.zip            continue a run (the studio's export or an earlier --out): its networks win over --preset;
                               --set of training settings (lr*, batchSize, lambdaZ, Adam, collapse watch) and --batch apply
-  --backend webgpu|cpu|auto   default webgpu (Dawn; SwiftShader without a GPU); auto = webgpu on a real GPU, else cpu
+  --backend auto|webgpu|wasm|cpu   default auto: webgpu (Dawn) on a real GPU, else wasm (XNNPACK SIMD, the fast
+                              CPU path); webgpu alone uses SwiftShader without a GPU; cpu is TF.js's plain-JS backend
   --vulkan auto|swiftshader|system   Vulkan driver for webgpu (default auto: system ICDs if any, else SwiftShader)
   --seed S                    run seed (default 1): weights, z and batches all derive from it
   --size 32|64|128  --regions N  --batch B    override the preset
@@ -139,7 +140,7 @@ export function parseTrainArgs(argv: readonly string[]): TrainOptions {
     preset,
     steps: steps ?? 0,
     out: m.string('out') ?? 'run.zip',
-    backend: m.oneOf('backend', ['webgpu', 'cpu', 'auto'] as const, 'webgpu'),
+    backend: m.oneOf('backend', ['auto', 'webgpu', 'wasm', 'cpu'] as const, 'auto'),
     vulkan: m.oneOf('vulkan', ['auto', 'swiftshader', 'system'] as const, 'auto'),
     seed: m.int('seed', 0) ?? 1,
     count: m.int('count', 1) ?? 4000,

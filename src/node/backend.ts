@@ -1,6 +1,10 @@
 /**
  * Node-only: puts TF.js (the same instance src/redo uses) on the `webgpu` backend through the npm package
- * `webgpu` (Dawn for Node), or on `cpu`.
+ * `webgpu` (Dawn for Node), on `wasm` (tfjs-backend-wasm: XNNPACK's SIMD kernels, the fast CPU path), or on `cpu`.
+ *
+ * Threads: under Node, tfjs-backend-wasm 4.22 always loads its single-threaded SIMD binary (its
+ * WASM_HAS_MULTITHREAD_SUPPORT flag is false whenever IS_NODE, tensorflow/tfjs#3830), so `wasm` runs on one
+ * thread here and setThreadsCount changes nothing.
  *
  * Vulkan on Linux:
  * - Dawn loads the Vulkan loader `libvulkan.so.1` by name. Debian ships it as `libvulkan1`; when it is not
@@ -14,8 +18,9 @@
 import { existsSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import * as tf from '../redo/tf';
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 
-export type BackendName = 'webgpu' | 'cpu';
+export type BackendName = 'webgpu' | 'wasm' | 'cpu';
 export type VulkanChoice = 'auto' | 'swiftshader' | 'system';
 
 export interface BackendInfo {
@@ -23,7 +28,9 @@ export interface BackendInfo {
   backend: BackendName;
   /** What the GPU adapter says it is (webgpu only), e.g. "google swiftshader (SwiftShader driver 5.0.0)". */
   adapter?: string;
-  /** Set when webgpu was asked for and cpu is used instead (only with `fallback: true`). */
+  /** wasm only: the threads XNNPACK runs on (always 1 under Node). */
+  threads?: number;
+  /** Set when webgpu was asked for and wasm (or cpu) is used instead (only with `fallback: true`). */
   fallbackReason?: string;
 }
 
@@ -94,7 +101,7 @@ async function initWebgpu(vulkan: VulkanChoice): Promise<string> {
   }
   const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
   const adapter = await gpu?.requestAdapter();
-  if (!adapter) throw new Error(`no WebGPU adapter (Vulkan driver: ${driver}); try --backend cpu`);
+  if (!adapter) throw new Error(`no WebGPU adapter (Vulkan driver: ${driver}); try --backend wasm`);
   const info = adapter.info;
   const ok = await tf.setBackend('webgpu');
   if (!ok) throw new Error(`the tfjs webgpu backend failed to initialise (adapter ${info.vendor} ${info.architecture})`);
@@ -108,24 +115,50 @@ export function quietCpuBanner(): void {
   if (b && 'firstUse' in b) b.firstUse = false;
 }
 
+async function initWasm(): Promise<number> {
+  const ok = await tf.setBackend('wasm');
+  await tf.ready();
+  if (!ok || tf.getBackend() !== 'wasm') throw new Error('the tfjs wasm backend failed to initialise');
+  return getThreadsCount();
+}
+
+async function initCpu(): Promise<BackendInfo> {
+  await tf.setBackend('cpu');
+  await tf.ready();
+  quietCpuBanner();
+  return { backend: 'cpu' };
+}
+
 /**
- * Puts TF.js on `backend`. With `fallback: true` a webgpu failure falls back to cpu and says why in
- * `fallbackReason`; without it the failure is thrown.
+ * Puts TF.js on `backend`. With `fallback: true` a webgpu failure falls back to wasm (a wasm failure to cpu) and
+ * says why in `fallbackReason`; without it the failure is thrown.
  */
 export async function setupBackend(backend: BackendName, opts: { vulkan?: VulkanChoice; fallback?: boolean } = {}): Promise<BackendInfo> {
+  const why = (e: unknown) => (e instanceof Error ? e.message : String(e));
   if (backend === 'webgpu') {
     try {
       const adapter = await initWebgpu(opts.vulkan ?? 'auto');
       return { backend: 'webgpu', adapter };
     } catch (e) {
       if (!opts.fallback) throw e;
-      await tf.setBackend('cpu');
-      quietCpuBanner();
-      return { backend: 'cpu', fallbackReason: e instanceof Error ? e.message : String(e) };
+      const info = await setupBackend('wasm', { fallback: true });
+      return { ...info, fallbackReason: info.fallbackReason ? `${why(e)}; ${info.fallbackReason}` : why(e) };
     }
   }
-  await tf.setBackend('cpu');
-  await tf.ready();
-  quietCpuBanner();
-  return { backend: 'cpu' };
+  if (backend === 'wasm') {
+    try {
+      return { backend: 'wasm', threads: await initWasm() };
+    } catch (e) {
+      if (!opts.fallback) throw e;
+      return { ...(await initCpu()), fallbackReason: `wasm: ${why(e)}` };
+    }
+  }
+  return initCpu();
+}
+
+/** The backend in words for logs: "wasm (XNNPACK, 1 thread)", "webgpu (adapter)", "cpu". */
+export function describeBackend(info: BackendInfo): string {
+  const threads = info.threads ?? 1;
+  if (info.backend === 'wasm') return `wasm (XNNPACK SIMD, ${threads} thread${threads === 1 ? '' : 's'})`;
+  return `${info.backend}${info.adapter ? ` (${info.adapter})` : ''}`;
 }

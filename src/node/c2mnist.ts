@@ -10,6 +10,7 @@
 import { generateColored2Mnist } from '../redo/data/colored2mnist';
 import { splitDigits, type MnistDigits } from '../redo/data/mnistDigits';
 import type { ImageSet } from '../redo/batches';
+import type { RedoConfig } from '../redo/config';
 import type { EvalSet } from '../run/evaluate';
 import { loadMnistDigitsNode } from './mnistNode';
 
@@ -26,6 +27,12 @@ export const C2MNIST_EVAL_SEED = 0x7e57;
  * region that has emptied.
  */
 export const C2MNIST_COLLAPSE_THRESHOLD = 0.005;
+
+/** Both readings of the collapse watch (soft and binarised areas) at that threshold: what c2mnist runs use. */
+export const C2MNIST_COLLAPSE: Pick<RedoConfig, 'collapseThreshold' | 'collapseBinaryThreshold'> = {
+  collapseThreshold: C2MNIST_COLLAPSE_THRESHOLD,
+  collapseBinaryThreshold: C2MNIST_COLLAPSE_THRESHOLD,
+};
 
 const REGION_NAMES: Record<2 | 3, string[]> = { 3: ['even', 'odd', 'background'], 2: ['digit', 'background'] };
 

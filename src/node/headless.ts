@@ -3,7 +3,8 @@
  * losses read every step (lossEvery 1: each log line and collapse message names its own step; on the CPU backend a
  * readback costs nothing, on WebGPU it keeps the host at most one step ahead of the device), an evaluation every
  * `evalEvery` steps of the whole run, and a callback when a checkpoint is due. Files, the progress bar and signals
- * are the caller's (src/node/trainCli.ts, scripts/bench-quality.ts).
+ * are the caller's (src/node/trainCli.ts, scripts/bench-quality.ts). A non-finite reading ends the run with
+ * NonFiniteError (the run core's guard, src/redo/finite.ts); the archive writer refuses non-finite weights as well.
  */
 import type { LossValues } from '../redo';
 import { RateMeter } from '../run/rate';

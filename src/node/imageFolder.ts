@@ -3,13 +3,14 @@
  * exactly as the studio's ingest does (src/data): the same refusal reasons (src/data/decode.ts classifyImage),
  * the same resize of the shorter side and centre crop (src/data/resize.ts, torchvision Resize + CenterCrop),
  * the same mask binarisation, the same natural file order, [0, 255] → [−1, 1] as x / 127.5 − 1.
- * Decoding is pure JS (jimp: JPEG, PNG, BMP, GIF; EXIF orientation applied). A file that cannot be used is
- * skipped with its name and reason.
+ * Decoding is pure JS (jimp: JPEG, PNG, BMP, GIF; EXIF orientation applied), after the header check the studio
+ * does (src/data/decode.ts inspectImage: truncated files, decode bombs, HEIC, SVG… refused before any decoding).
+ * A file that cannot be used is skipped with its name and reason; names that are not UTF-8 are read all the same.
  */
 import { readdir, readFile } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { sep } from 'node:path';
 import { Jimp } from 'jimp';
-import { classifyImage, DecodeRefusal, type DecodedPixels } from '../data/decode';
+import { DECODE_LIMITS, DecodeRefusal, inspectImage, type DecodedPixels } from '../data/decode';
 import { binariseMask, resizeCropMask, resizeCropRgb } from '../data/resize';
 import { maskKeys, naturalOrder, stem } from '../data/names';
 import type { ImageSet } from '../redo/batches';
@@ -29,34 +30,62 @@ export interface FolderDataset {
   warnings: Skipped[];
 }
 
-/** Every file under `dir`, as '/'-separated paths relative to it, in natural order; hidden files and folders skipped. */
-export async function listFiles(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (d: string): Promise<void> => {
-    const entries = await readdir(d, { withFileTypes: true });
-    for (const e of entries) {
-      if (e.name.startsWith('.')) continue;
-      const p = join(d, e.name);
-      if (e.isDirectory()) await walk(p);
-      else if (e.isFile()) out.push(relative(dir, p).split(sep).join('/'));
-    }
-  };
-  await walk(dir);
-  return out.sort((a, b) => naturalOrder.compare(a, b));
+/** A file found under a folder: `name` for the user ('/'-separated, relative), `path` to read it by. */
+export interface FolderFile {
+  name: string;
+  /**
+   * The file's own bytes as a path: names that are not valid UTF-8 (a Latin-1 "café.jpg" from an old archive)
+   * cannot be opened through a decoded string, so they are kept as bytes.
+   */
+  path: Buffer;
 }
 
-/** Decodes an image file to 8-bit pixels, or throws DecodeRefusal with the reason. */
-export async function decodeFile(name: string, bytes: Uint8Array): Promise<DecodedPixels> {
-  const format = classifyImage(name, bytes);
-  if (format === 'webp') throw new DecodeRefusal('cannot decode WebP in Node (the headless trainer reads JPEG, PNG, BMP and GIF); convert it to PNG');
+/** Every file under `dir` (recursively, hidden files and folders skipped), in natural order of their names. */
+export async function listFolderFiles(dir: string): Promise<FolderFile[]> {
+  const out: FolderFile[] = [];
+  const walk = async (d: Buffer, rel: string): Promise<void> => {
+    const entries = await readdir(d, { withFileTypes: true, encoding: 'buffer' });
+    for (const e of entries) {
+      if (e.name[0] === 0x2e) continue; // '.'
+      const path = Buffer.concat([d, Buffer.from(sep), e.name]);
+      const name = `${rel}${e.name.toString('utf8')}`; // invalid UTF-8 shows as U+FFFD
+      if (e.isDirectory()) await walk(path, `${name}/`);
+      else if (e.isFile()) out.push({ name, path });
+    }
+  };
+  await walk(Buffer.from(dir), '');
+  return out.sort((a, b) => naturalOrder.compare(a.name, b.name));
+}
+
+/** Every file under `dir`, as '/'-separated paths relative to it, in natural order; hidden files and folders skipped. */
+export async function listFiles(dir: string): Promise<string[]> {
+  return (await listFolderFiles(dir)).map((f) => f.name);
+}
+
+/**
+ * Decodes an image file to 8-bit pixels, or throws DecodeRefusal with the reason. The header is checked first
+ * (inspectImage, as the studio does): a truncated file, one too small to learn from at `size`, or one with more
+ * pixels than jimp can hold within the trainer's memory (DECODE_LIMITS.jsMaxPixels: a decode bomb) is refused
+ * before anything is decoded. `notes`: what is odd but fine (a PNG named .jpg, a CMYK JPEG, an animation).
+ */
+export async function decodeFile(name: string, bytes: Uint8Array, size = 1): Promise<DecodedPixels & { notes: string[] }> {
+  const info = inspectImage(name, bytes, { size, maxPixels: DECODE_LIMITS.jsMaxPixels });
+  if (info.format === 'webp') {
+    throw new DecodeRefusal('cannot decode WebP in Node (the headless trainer reads JPEG, PNG, BMP and GIF); convert it to PNG');
+  }
   try {
-    const img = await Jimp.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    // jpeg-js's own caps (100 MP, 512 MB of its buffers) would refuse some images under our pixel limit with a
+    // confusing message; the limit is DECODE_LIMITS.jsMaxPixels, checked above (~22 bytes a pixel at its peak)
+    const img = await Jimp.fromBuffer(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), {
+      'image/jpeg': { maxResolutionInMP: DECODE_LIMITS.jsMaxPixels / 1e6, maxMemoryUsageInMB: 1024 },
+    });
     const { width, height, data } = img.bitmap;
     if (width === 0 || height === 0) throw new DecodeRefusal('corrupt image data: could not decode (0×0 image)');
-    return { width, height, channels: 4, data: new Uint8Array(data.buffer, data.byteOffset, width * height * 4) };
+    return { width, height, channels: 4, data: new Uint8Array(data.buffer, data.byteOffset, width * height * 4), notes: info.notes };
   } catch (e) {
     if (e instanceof DecodeRefusal) throw e;
-    throw new DecodeRefusal(`corrupt image data: could not decode ${format.toUpperCase()} (${e instanceof Error ? e.message : String(e)})`);
+    const why = e instanceof Error ? e.message : String(e);
+    throw new DecodeRefusal(`corrupt image data: could not decode ${info.format.toUpperCase()} (${why})`);
   }
 }
 
@@ -84,8 +113,8 @@ export async function readImageFolder(
   size: number,
   opts: { masksDir?: string; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<FolderDataset> {
-  const files = await listFiles(dir);
-  const maskFiles = opts.masksDir ? await listFiles(opts.masksDir) : [];
+  const files = await listFolderFiles(dir);
+  const maskFiles = opts.masksDir ? await listFolderFiles(opts.masksDir) : [];
   const skipped: Skipped[] = [];
   const warnings: Skipped[] = [];
   const total = files.length + maskFiles.length;
@@ -94,9 +123,9 @@ export async function readImageFolder(
 
   const masks = new Map<string, { name: string; mask: Uint8Array; used: boolean }>();
   const maskEntries: Array<{ name: string; mask: Uint8Array; used: boolean }> = [];
-  for (const f of maskFiles) {
+  for (const { name: f, path } of maskFiles) {
     try {
-      const p = await decodeFile(f, new Uint8Array(await readFile(join(opts.masksDir!, f))));
+      const p = await decodeFile(f, new Uint8Array(await readFile(path)), size);
       const entry = { name: f, mask: resizeCropMask(binariseMask(p.data, p.width, p.height, p.channels), p.width, p.height, size), used: false };
       maskEntries.push(entry);
       for (const k of maskKeys(f)) {
@@ -113,9 +142,10 @@ export async function readImageFolder(
   const rgbs: Uint8Array[] = [];
   const objectMasks: Array<Uint8Array | undefined> = [];
   const names: string[] = [];
-  for (const f of files) {
+  for (const { name: f, path } of files) {
     try {
-      const p = await decodeFile(f, new Uint8Array(await readFile(join(dir, f))));
+      const p = await decodeFile(f, new Uint8Array(await readFile(path)), size);
+      for (const note of p.notes) warnings.push({ name: f, reason: note });
       if (p.width < size || p.height < size) warnings.push({ name: f, reason: `smaller than ${size}×${size} (${p.width}×${p.height}): upscaled, may look blurry` });
       rgbs.push(toRgb(p, size));
       names.push(f);

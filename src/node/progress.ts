@@ -42,19 +42,23 @@ export interface LogLineInput {
   step: number;
   done: number;
   total: number;
-  losses: { gAdv: number; gRecZ: number; dReal: number; dFake: number; minArea: number };
+  losses: { gAdv: number; gRecZ: number; dReal: number; dFake: number; minArea: number; minAreaBinary: number };
   itPerSec: number;
   elapsedS: number;
   restarts: number;
 }
 
-/** `step 1200 (300/1000) gAdv 0.512 gRecZ 0.031 dReal 0.954 dFake 0.613 minArea 0.214 | 3.21 it/s ETA 3m38s restarts 0` */
+/**
+ * `step 1200 (300/1000) gAdv 0.512 gRecZ 0.031 dReal 0.954 dFake 0.613 minArea 0.214 minAreaBinary 0.180 | 3.21 it/s
+ * elapsed 1m33s ETA 3m38s restarts 0` (the two areas: the collapse watch's soft and binarised readings)
+ */
 export function logLine(p: LogLineInput): string {
   const l = p.losses;
   const eta = p.itPerSec > 0 ? (p.total - p.done) / p.itPerSec : NaN;
   return (
     `step ${p.step} (${p.done}/${p.total}) gAdv ${formatNumber(l.gAdv)} gRecZ ${formatNumber(l.gRecZ)} dReal ${formatNumber(l.dReal)} ` +
-    `dFake ${formatNumber(l.dFake)} minArea ${formatNumber(l.minArea)} | ${p.itPerSec.toFixed(2)} it/s elapsed ${formatDuration(p.elapsedS)} ` +
+    `dFake ${formatNumber(l.dFake)} minArea ${formatNumber(l.minArea)} minAreaBinary ${formatNumber(l.minAreaBinary)} | ` +
+    `${p.itPerSec.toFixed(2)} it/s elapsed ${formatDuration(p.elapsedS)} ` +
     `ETA ${formatDuration(eta)} restarts ${p.restarts}`
   );
 }

@@ -4,21 +4,25 @@
  */
 import * as tf from '../redo/tf';
 import { preset, withTrainingSettings, type RedoConfig } from '../redo/config';
+import { CollapseWatch } from '../redo/collapse';
 import { parseTrainArgs, TRAIN_USAGE, type TrainOptions } from './args';
 import { ArgsError } from './cli';
-import { setupBackend, type BackendInfo } from './backend';
+import { describeBackend, setupBackend, type BackendInfo } from './backend';
 import { readArchiveFile, writeFileAtomic } from './archiveFile';
 import { loadTrainingData } from './datasets';
-import { C2MNIST_COLLAPSE_THRESHOLD } from './c2mnist';
+import { C2MNIST_COLLAPSE } from './c2mnist';
 import { formatEval } from '../run/evaluate';
 import { TrainingRun, type CurvePoint } from '../run/trainingRun';
 import { finalEvaluation, runSteps } from './headless';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import { onStopRequest } from './supervise';
 import { formatDuration, logLine, progressLine } from './progress';
 import type { RunManifest } from '../formats/runArchive';
 import type { LossHistory } from '../formats/history';
-import type { LossValues, TrainingState } from '../redo';
+import { NonFiniteError, type LossValues, type TrainingState } from '../redo';
+
+/** The exit code of a run stopped by the NaN / Inf guard. */
+export const EXIT_DIVERGED = 3;
 
 interface Out {
   log: (s: string) => void;
@@ -49,17 +53,21 @@ function terminal(): Out {
   };
 }
 
+/**
+ * --backend: cpu and wasm as asked; webgpu as asked (falling back to wasm when it cannot start, saying why);
+ * auto (the default) = webgpu on a real GPU, else wasm (XNNPACK), the fastest CPU path.
+ */
 export async function chooseBackend(o: Pick<TrainOptions, 'backend' | 'vulkan'>, log: (s: string) => void): Promise<BackendInfo> {
-  if (o.backend === 'cpu') return setupBackend('cpu');
+  if (o.backend === 'cpu' || o.backend === 'wasm') return setupBackend(o.backend);
   const info = await setupBackend('webgpu', { vulkan: o.vulkan, fallback: true });
-  if (info.fallbackReason) log(`webgpu unavailable (${info.fallbackReason}); training on the cpu backend`);
+  if (info.fallbackReason) log(`webgpu unavailable (${info.fallbackReason}); training on ${describeBackend(info)}`);
   else if (/swiftshader/i.test(info.adapter ?? '')) {
     if (o.backend === 'auto') {
-      await setupBackend('cpu');
-      log(`webgpu adapter is SwiftShader (Vulkan emulated on the CPU); --backend auto chose the faster cpu backend`);
-      return { backend: 'cpu', fallbackReason: 'SwiftShader only' };
+      const wasm = await setupBackend('wasm', { fallback: true });
+      log(`no GPU: the webgpu adapter is SwiftShader (Vulkan emulated on the CPU); --backend auto chose ${describeBackend(wasm)}`);
+      return { ...wasm, fallbackReason: `SwiftShader only${wasm.fallbackReason ? `; ${wasm.fallbackReason}` : ''}` };
     }
-    log('note: the webgpu adapter is SwiftShader (Vulkan emulated on the CPU): correct but far slower than --backend cpu on this machine');
+    log('note: the webgpu adapter is SwiftShader (Vulkan emulated on the CPU): correct but far slower than --backend wasm on this machine');
   }
   return info;
 }
@@ -76,7 +84,7 @@ function cliOverrides(o: TrainOptions): Partial<RedoConfig> {
 function configFor(o: TrainOptions): RedoConfig {
   // colored-2-MNIST's digits cover ~2–3 % of the image: the presets' collapse threshold (0.1) would restart a
   // correct segmentation (see C2MNIST_COLLAPSE_THRESHOLD); `--set collapseThreshold=…` still wins.
-  return preset(o.preset, { ...(o.dataset === 'c2mnist' ? { collapseThreshold: C2MNIST_COLLAPSE_THRESHOLD } : {}), ...cliOverrides(o) });
+  return preset(o.preset, { ...(o.dataset === 'c2mnist' ? C2MNIST_COLLAPSE : {}), ...cliOverrides(o) });
 }
 
 /** One evaluation as a JSON line with the field names of the authors' ref_train.py log, for side-by-side curves. */
@@ -92,7 +100,8 @@ function appendCurve(file: string, p: CurvePoint, wallS: number, losses: LossVal
     accPerImage: r.accuracyPerImage,
     region: r.region,
     restarts: p.restarts,
-    ...(losses ? { gAdv: losses.gAdv, recZ: losses.gRecZ, dReal: losses.dReal, dFake: losses.dFake, minArea: losses.minArea } : {}),
+    ...(losses ? { gAdv: losses.gAdv, recZ: losses.gRecZ, dReal: losses.dReal, dFake: losses.dFake } : {}),
+    ...(losses ? { minArea: losses.minArea, minAreaBinary: losses.minAreaBinary } : {}),
   };
   appendFileSync(file, `${JSON.stringify(row)}\n`);
 }
@@ -114,7 +123,7 @@ export async function trainMain(argv: string[]): Promise<number> {
   }
   const out = terminal();
   const backend = await chooseBackend(o, out.log);
-  out.log(`backend: ${backend.backend}${backend.adapter ? ` (${backend.adapter})` : ''}, tfjs ${tf.version.tfjs}`);
+  out.log(`backend: ${describeBackend(backend)}, tfjs ${tf.version.tfjs}`);
 
   let resumed: { manifest: RunManifest; state: TrainingState; history: LossHistory } | null = null;
   let config: RedoConfig;
@@ -173,16 +182,20 @@ export async function trainMain(argv: string[]): Promise<number> {
     out.log(`${reason}: finishing this step, then writing ${o.out} (Ctrl-C again to quit at once)`);
   });
 
+  let lastWritten: number | null = null;
   const writeArchive = async (why: string) => {
     const t = performance.now();
     const bytes = await run.archive(o.previews ? 'fresh' : 'none');
     await writeFileAtomic(o.out, bytes);
+    lastWritten = run.totalSteps;
     out.log(`wrote ${o.out} (${(bytes.length / 1024).toFixed(0)} KiB, step ${run.totalSteps}, ${why}, ${formatDuration((performance.now() - t) / 1000)})`);
   };
 
   const start = performance.now();
   const startStep = run.totalSteps;
   let last: LossValues | null = null;
+  const watch = new CollapseWatch(config.collapseThreshold, config.collapseLastIteration, config.collapseBinaryThreshold);
+  let lateCollapse = false;
   try {
     await runSteps(
       run,
@@ -192,7 +205,15 @@ export async function trainMain(argv: string[]): Promise<number> {
         onStep: ({ step, done, losses, restarted, itPerSec }) => {
           last = losses;
           const elapsedS = (performance.now() - start) / 1000;
-          if (restarted) out.log(`collapse at step ${step} (smallest region area ${losses.minArea.toFixed(3)} < ${config.collapseThreshold}): all networks re-initialised (restart ${run.trainer.restarts})`);
+          const why = () => watch.describe(losses.minArea, losses.minAreaBinary);
+          if (restarted) out.log(`collapse at step ${step} (${why()}): all networks re-initialised (restart ${run.trainer.restarts})`);
+          else if (!lateCollapse && watch.under(losses.minArea, losses.minAreaBinary)) {
+            lateCollapse = true; // past collapseLastIteration: said once, not restarted
+            out.log(
+              `warning: the masks look collapsed at step ${step} (${why()}); past iteration ${config.collapseLastIteration} the ` +
+                'collapse watch no longer restarts: an earlier checkpoint may be the one to keep',
+            );
+          }
           if (done % o.logEvery === 0 || done === o.steps) {
             out.log(logLine({ step, done, total: o.steps, losses, itPerSec, elapsedS, restarts: run.trainer.restarts }));
           }
@@ -212,6 +233,19 @@ export async function trainMain(argv: string[]): Promise<number> {
       if (o.curve) appendCurve(o.curve, closing, (performance.now() - start) / 1000, last);
     }
     await writeArchive(stopRequested ? 'interrupted' : 'final');
+  } catch (e) {
+    if (!(e instanceof NonFiniteError)) throw e;
+    // The NaN / Inf guard: nothing non-finite is written; the archive of the last checkpoint (if any) stays as it was.
+    out.bar('');
+    const kept =
+      lastWritten !== null
+        ? `${o.out} keeps the last good checkpoint (step ${lastWritten}); nothing after it was written`
+        : existsSync(o.out)
+          ? `${o.out} was not touched (it is the file from before this run)`
+          : `no archive was written (the run had no checkpoint yet)`;
+    process.stderr.write(`error: ${e.message}.\n${kept}. Lower the learning rates (--set lrG=…) and resume or start again.\n`);
+    run.dispose();
+    return EXIT_DIVERGED;
   } finally {
     removeStop();
   }

@@ -1,16 +1,38 @@
 /**
- * The reference's collapse watch: early in training F may give one region everything. When the smallest
- * mean region area falls below `threshold` before `lastIteration`, all networks are re-initialised and
- * training starts over.
+ * The collapse watch: early in training F may give one region everything. Two readings of the step's masks are
+ * watched, each against its own threshold, until `lastIteration`:
+ * - the smallest mean (soft) region area, below `threshold` (the reference's suggested 0.1 in the presets);
+ * - the smallest binarised region area (the fraction of pixels a region owns; for n = 2 the authors' train.py
+ *   reading `mask ≥ 0.5`), below `binaryThreshold`. It catches the collapse the soft area misses: every mask
+ *   value just under 0.5, soft area ≈ 0.5, binarised area 0.
+ * Either reading under its threshold before `lastIteration` re-initialises all networks and starts over.
+ * A threshold of 0 turns that reading's watch off.
  */
 export class CollapseWatch {
   constructor(
     readonly threshold: number,
     readonly lastIteration: number,
+    readonly binaryThreshold = 0,
   ) {}
 
+  /** True when a reading is under its threshold, whatever the iteration (past `lastIteration`: a warning only). */
+  under(smallestArea: number, smallestBinaryArea = Infinity): boolean {
+    return smallestArea < this.threshold || smallestBinaryArea < this.binaryThreshold;
+  }
+
+  /** What is under its threshold, in words: `smallest region area 0.043 < 0.1` (and / or the binarised one). */
+  describe(smallestArea: number, smallestBinaryArea = Infinity): string {
+    const parts: string[] = [];
+    if (smallestArea < this.threshold) parts.push(`smallest region area ${smallestArea.toFixed(3)} < ${this.threshold}`);
+    if (smallestBinaryArea < this.binaryThreshold) {
+      const area = smallestBinaryArea.toFixed(3);
+      parts.push(`smallest binarised region area ${area} < ${this.binaryThreshold} (a region owns almost no pixel)`);
+    }
+    return parts.join(', ');
+  }
+
   /** True when this reading at this iteration calls for a restart. */
-  collapsed(iteration: number, smallestArea: number): boolean {
-    return iteration < this.lastIteration && smallestArea < this.threshold;
+  collapsed(iteration: number, smallestArea: number, smallestBinaryArea = Infinity): boolean {
+    return iteration < this.lastIteration && this.under(smallestArea, smallestBinaryArea);
   }
 }

@@ -28,8 +28,13 @@ export interface RedoConfig {
   adamEpsilon: number;
   /** Gain of the orthogonal initialisation of every conv and linear weight. */
   initGain: number;
-  /** Collapse watch: restart when the smallest mean region area falls below `threshold` before `lastIteration`. */
+  /**
+   * Collapse watch (src/redo/collapse.ts): before `collapseLastIteration`, restart when the smallest mean (soft)
+   * region area falls below `collapseThreshold`, or the smallest binarised area (the fraction of pixels a region
+   * owns: `mask ≥ 0.5` for n = 2) below `collapseBinaryThreshold`. 0 turns a reading's watch off.
+   */
   collapseThreshold: number;
+  collapseBinaryThreshold: number;
   collapseLastIteration: number;
 }
 
@@ -57,6 +62,7 @@ const reference: RedoConfig = {
   adamEpsilon: 1e-8,
   initGain: 0.8,
   collapseThreshold: 0.1,
+  collapseBinaryThreshold: 0.01,
   collapseLastIteration: 7000,
 };
 
@@ -81,13 +87,18 @@ export const PRESETS: Record<PresetName, RedoConfig> = {
     // Each digit covers 2–3 % of the image: the reference's suggested 0.1 would restart a correct
     // segmentation as a "collapse" (the reference itself never restarts on colored-2-MNIST).
     collapseThreshold: 0.005,
+    collapseBinaryThreshold: 0.005,
   },
-  /** Objects on photos at 32 px (`npm run data:objects`, the studio's second demo): the recipe that segments. */
+  /**
+   * Objects on photos at 32 px (`npm run data:objects`, the studio's second demo): the best recipe the search with
+   * the authors' code found (docs/recipe-objects-32.md): a wide F (nf 64, cheap at 32 px), a small noise vector
+   * (nz 4, so δ can read z back from the redrawn region) and F's learning rate 3e-5.
+   */
   'objects-32': {
     ...reference,
     imageSize: 32,
-    nz: 16,
-    nfF: 16,
+    nz: 4,
+    nfF: 64,
     nfG: 16,
     nfD: 32,
     nfZ: 16,
@@ -123,10 +134,21 @@ export function validateConfig(c: RedoConfig): RedoConfig {
     if (!Number.isInteger(c[k]) || c[k] < 1) throw new Error(`${k} must be a positive integer, got ${c[k]}`);
   }
   if (c.nfF % 4 !== 0) throw new Error(`nfF must be a multiple of 4 (F's encoder uses nfF/4 and nfF/2), got ${c.nfF}`);
-  for (const k of ['lrG', 'lrD', 'lrZ', 'lrF', 'lambdaZ', 'weightDecayF', 'adamEpsilon', 'initGain'] as const) {
+  for (const k of ['lrG', 'lrD', 'lrZ', 'lrF', 'lambdaZ', 'weightDecayF', 'adamEpsilon', 'initGain', 'collapseBinaryThreshold'] as const) {
     if (!(c[k] >= 0) || !Number.isFinite(c[k])) throw new Error(`${k} must be a finite number ≥ 0, got ${c[k]}`);
   }
   return c;
+}
+
+/**
+ * Fields added after run files were first written, with the value that keeps an older run behaving exactly as it
+ * did (a checkpoint or archive without them resumes bit for bit): the binarised collapse watch is off for them.
+ */
+export const LEGACY_CONFIG_DEFAULTS: Readonly<Partial<RedoConfig>> = { collapseBinaryThreshold: 0 };
+
+/** A config read from an older file, with the fields it predates filled in (LEGACY_CONFIG_DEFAULTS). */
+export function withLegacyDefaults<T extends object>(c: T): T & Partial<RedoConfig> {
+  return { ...LEGACY_CONFIG_DEFAULTS, ...c };
 }
 
 /** The fields that decide the networks' shapes: a trained model cannot change them. */

@@ -11,6 +11,7 @@
  * once), so results are bit for bit those of the kernels they replace (tests/cpuKernels.test.ts).
  */
 import * as tf from '@tensorflow/tfjs';
+import { broadcastStrides, forEachRow, mergeDims, sliceValues, transposeValues } from './strided';
 
 type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'max' | 'min' | 'sqdiff';
 
@@ -28,62 +29,6 @@ const BINARY_KERNELS: ReadonlyArray<[string, BinaryOp]> = [
 interface CpuBackend {
   data: { get(dataId: object): { values?: unknown } };
   makeTensorInfo(shape: number[], dtype: tf.DataType, values: tf.TypedArray): tf.TensorInfo;
-}
-
-/** Strides of `inShape` read as `outShape` (right-aligned, 0 along broadcast dimensions). */
-export function broadcastStrides(inShape: readonly number[], outShape: readonly number[]): number[] {
-  const r = outShape.length;
-  const off = r - inShape.length;
-  const strides = new Array<number>(r).fill(0);
-  let s = 1;
-  for (let d = inShape.length - 1; d >= 0; d--) {
-    strides[d + off] = inShape[d] === 1 ? 0 : s;
-    s *= inShape[d]!;
-  }
-  return strides;
-}
-
-/**
- * Merges neighbouring dimensions that every input walks contiguously (stride[d] = stride[d+1]·shape[d+1] for all
- * inputs) and drops size-1 dimensions: the innermost loop gets as long as it can be.
- */
-export function mergeDims(shape: readonly number[], strides: readonly number[][]): { shape: number[]; strides: number[][] } {
-  const keep = shape.map((n, d) => [n, d] as const).filter(([n]) => n !== 1);
-  if (keep.length === 0) return { shape: [1], strides: strides.map(() => [0]) };
-  const outShape: number[] = [keep[0]![0]];
-  const outStrides = strides.map((s) => [s[keep[0]![1]]!]);
-  for (let k = 1; k < keep.length; k++) {
-    const [n, d] = keep[k]!;
-    const last = outShape.length - 1;
-    const contiguous = strides.every((s, i) => outStrides[i]![last] === s[d]! * n);
-    if (contiguous) {
-      outShape[last] = outShape[last]! * n;
-      strides.forEach((s, i) => (outStrides[i]![last] = s[d]!));
-    } else {
-      outShape.push(n);
-      strides.forEach((s, i) => outStrides[i]!.push(s[d]!));
-    }
-  }
-  return { shape: outShape, strides: outStrides };
-}
-
-/** Calls `row(o, p)` for every innermost row of `shape` in order: o = the row's output offset, p[k] = its offset in input k. */
-function forEachRow(shape: readonly number[], strides: readonly number[][], row: (o: number, p: number[]) => void): void {
-  const r = shape.length;
-  const inner = shape[r - 1]!;
-  const idx = new Array<number>(r).fill(0);
-  const p = strides.map(() => 0);
-  const size = shape.reduce((a, b) => a * b, 1);
-  for (let o = 0; o < size; o += inner) {
-    row(o, p);
-    for (let d = r - 2; d >= 0; d--) {
-      idx[d]!++;
-      for (let k = 0; k < p.length; k++) p[k]! += strides[k]![d]!;
-      if (idx[d]! < shape[d]!) break;
-      for (let k = 0; k < p.length; k++) p[k]! -= strides[k]![d]! * shape[d]!;
-      idx[d] = 0;
-    }
-  }
 }
 
 function binaryRow(op: BinaryOp, out: Float32Array, o: number, n: number, a: Float32Array, pa: number, sa: number, b: Float32Array, pb: number, sb: number): void {
@@ -128,56 +73,6 @@ export function broadcastBinary(op: BinaryOp, a: Float32Array, aShape: readonly 
   const sb = m.strides[1]![r - 1]!;
   forEachRow(m.shape, m.strides, (o, p) => binaryRow(op, out, o, n, a, p[0]!, sa, b, p[1]!, sb));
   return { values: out, shape };
-}
-
-/** x transposed by `perm` (output dimension d is input dimension perm[d]). */
-export function transposeValues<T extends tf.TypedArray>(x: T, xShape: readonly number[], perm: readonly number[]): T {
-  const out = new (x.constructor as new (n: number) => T)(x.length);
-  if (x.length === 0) return out;
-  const xStrides = rowMajor(xShape);
-  const m = mergeDims(
-    perm.map((p) => xShape[p]!),
-    [perm.map((p) => xStrides[p]!)],
-  );
-  const r = m.shape.length;
-  const n = m.shape[r - 1]!;
-  const s = m.strides[0]![r - 1]!;
-  forEachRow(m.shape, m.strides, (o, p) => {
-    let q = p[0]!;
-    for (let j = 0; j < n; j++, q += s) out[o + j] = x[q]!;
-  });
-  return out;
-}
-
-
-/** Row-major strides of `shape` (one per dimension, the last 1). */
-function rowMajor(shape: readonly number[]): number[] {
-  const strides = new Array<number>(shape.length);
-  let s = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    strides[d] = s;
-    s *= shape[d]!;
-  }
-  return strides;
-}
-
-/** x[begin : begin + size] of a row-major tensor of `shape` (a copy). */
-export function sliceValues<T extends tf.TypedArray>(x: T, shape: readonly number[], begin: readonly number[], size: readonly number[]): T {
-  const n = size.reduce((a, b) => a * b, 1);
-  const out = new (x.constructor as new (n: number) => T)(n);
-  if (n === 0) return out;
-  const strides = rowMajor(shape);
-  const base = begin.reduce((acc, b, d) => acc + b * strides[d]!, 0);
-  const m = mergeDims(size, [strides]);
-  const r = m.shape.length;
-  const inner = m.shape[r - 1]!;
-  const s = m.strides[0]![r - 1]!;
-  forEachRow(m.shape, m.strides, (o, p) => {
-    let q = base + p[0]!;
-    if (s === 1) out.set(x.subarray(q, q + inner), o);
-    else for (let j = 0; j < inner; j++, q += s) out[o + j] = x[q]!;
-  });
-  return out;
 }
 
 /** Sum of float32 `x` over `axes`, accumulated in double in tfjs's order (the reduced axes innermost, in the order given). */

@@ -2,6 +2,7 @@
 export { PRESETS, PRESET_NAMES, preset, validateConfig, type RedoConfig, type PresetName } from './config';
 export { RedoModel, NETWORKS, type NetworkId } from './redo';
 export { RedoTrainer, readLosses, readLossBatch, disposeLosses, LOSS_KEYS, type StepLosses, type LossValues } from './trainer';
+export { NonFiniteError, assertFiniteTensors, countNonFinite, nonFiniteTensors, networkOfKey, NETWORK_NAMES } from './finite';
 export { captureTrainingState, restoreTrainer, restoreTrainingState, type TrainingState } from './checkpoint';
 export { sampleBatches, gatherImages, subsetImages, subsetPlanes, spreadIndices, type ImageSet } from './batches';
 export { exportWeights, importWeights, WeightsMismatchError, type NamedTensorData } from './weights';

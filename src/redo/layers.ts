@@ -1,5 +1,6 @@
 import * as tf from './tf';
 import type { ParamStore } from './params';
+import { fusedInstanceNorm, snNormalize, snPowerIteration } from './fusedOps';
 
 /**
  * The building blocks of the four networks. Each layer registers its tensors in the ParamStore under the
@@ -187,6 +188,12 @@ export class SNConv {
   /** v = normalize(Wᵀu), u = normalize(W v), with W the torch matrix [out, in·k·k]; updates the stored u, v. */
   powerIteration(): void {
     tf.tidy(() => {
+      const fused = snPowerIteration(this.w, this.u, SN_EPS);
+      if (fused) {
+        this.u.assign(fused[0]);
+        this.v.assign(fused[1]);
+        return;
+      }
       const wm = this.matrix(); // [K, out] = torch Wᵀ
       const v = normalize(tf.matMul(wm, this.u.reshape([-1, 1])));
       const u = normalize(tf.matMul(wm, v, true, false));
@@ -197,6 +204,8 @@ export class SNConv {
 
   /** W / σ, differentiable in W. */
   weight(): tf.Tensor4D {
+    const fused = snNormalize(this.w, this.u, this.v);
+    if (fused) return fused as tf.Tensor4D;
     const wm = this.matrix();
     // Snapshots of u, v: a later power iteration in the same gradient scope must not change this σ.
     const u = tf.clone(this.u);
@@ -220,6 +229,8 @@ function normalize(x: tf.Tensor): tf.Tensor {
 
 /** Instance norm without affine (biased variance, ε = 1e-5), per image and channel over H, W. */
 export function instanceNorm(x: tf.Tensor4D): tf.Tensor4D {
+  const fused = fusedInstanceNorm(x, IN_EPS);
+  if (fused) return fused;
   const { mean, variance } = tf.moments(x, [1, 2], true);
   return tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, IN_EPS)));
 }

@@ -19,7 +19,18 @@ export function hingeLossFake(dFake: tf.Tensor): tf.Scalar {
   return tf.mean(tf.relu(tf.add(1, dFake)));
 }
 
-/** The smallest mean area of a region over the batch: what the collapse watch looks at. masks [B, S, S, n]. */
+/** The smallest mean (soft) area of a region over the batch, for the collapse watch. masks [B, S, S, n]. */
 export function smallestRegionArea(masks: tf.Tensor4D): tf.Scalar {
   return tf.min(tf.mean(masks, [0, 1, 2]));
+}
+
+/**
+ * The smallest binarised area of a region over the batch, for the collapse watch: the fraction of the batch's
+ * pixels each region owns (its mask is the largest there; ties go to the first region), the smallest over the
+ * regions. For n = 2 (masks [m, 1 − m]) this is exactly the authors' train.py reading
+ * `min((m >= .5).mean(), (m < .5).mean())`; unlike the soft area it sees "every mask value just under 0.5".
+ * For n > 2, `mask ≥ 0.5` would leave pixels to no region (every region starts near 1/n), so ownership it is.
+ */
+export function smallestBinaryRegionArea(masks: tf.Tensor4D): tf.Scalar {
+  return tf.tidy(() => tf.min(tf.mean(tf.cast(tf.oneHot(tf.argMax(masks, 3), masks.shape[3]), 'float32'), [0, 1, 2])));
 }

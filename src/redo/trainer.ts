@@ -5,7 +5,15 @@ import { Adam } from './adam';
 import { CollapseWatch } from './collapse';
 import { deriveSeed } from './random';
 import { sampleBatches, type ImageSet } from './batches';
-import { generatorAdversarialLoss, hingeLossFake, hingeLossReal, smallestRegionArea, zReconstructionLoss } from './losses';
+import {
+  generatorAdversarialLoss,
+  hingeLossFake,
+  hingeLossReal,
+  smallestBinaryRegionArea,
+  smallestRegionArea,
+  zReconstructionLoss,
+} from './losses';
+import { NETWORK_NAMES, NonFiniteError, nonFiniteKeys, nonFiniteNetworks } from './finite';
 
 /** What one iteration produced, as scalar tensors still on the device: read them when you choose, then dispose. */
 export interface StepLosses {
@@ -17,17 +25,27 @@ export interface StepLosses {
   dReal: tf.Scalar;
   /** mean relu(1 + D(composites)) */
   dFake: tf.Scalar;
-  /** smallest mean region area of the step's masks (for the collapse watch) */
+  /** smallest mean (soft) region area of the step's masks (for the collapse watch) */
   minArea: tf.Scalar;
+  /** smallest binarised region area of the step's masks: the fraction of pixels a region owns (collapse watch) */
+  minAreaBinary: tf.Scalar;
 }
 
 export type LossValues = { [K in keyof StepLosses]: number };
 
-/** The names of a step's losses, in the order they are read back. */
-export const LOSS_KEYS = ['gAdv', 'gRecZ', 'dReal', 'dFake', 'minArea'] as const satisfies ReadonlyArray<keyof StepLosses>;
+/** The names of a step's readings, in the order of one batched readback. */
+export const LOSS_KEYS = ['gAdv', 'gRecZ', 'dReal', 'dFake', 'minArea', 'minAreaBinary'] as const satisfies ReadonlyArray<keyof StepLosses>;
 
-/** The losses of several steps, in order, with ONE readback (the tensors stay the caller's to dispose). */
-export async function readLossBatch(steps: readonly StepLosses[]): Promise<LossValues[]> {
+/** One step's losses with one readback (the tensors stay the caller's to dispose). */
+export async function readLosses(l: StepLosses): Promise<LossValues> {
+  return (await readLossBatch([l], { dispose: false }))[0]!;
+}
+
+/**
+ * The losses of several steps with ONE readback (one `await data()` of all their scalars), in order. The
+ * scalars are disposed afterwards unless `dispose: false`.
+ */
+export async function readLossBatch(steps: readonly StepLosses[], opts: { dispose?: boolean } = {}): Promise<LossValues[]> {
   if (steps.length === 0) return [];
   const stacked = tf.tidy(() => tf.stack(steps.flatMap((l) => LOSS_KEYS.map((k) => l[k]))));
   let values: Float32Array;
@@ -35,17 +53,13 @@ export async function readLossBatch(steps: readonly StepLosses[]): Promise<LossV
     values = (await stacked.data()) as Float32Array;
   } finally {
     stacked.dispose();
+    if (opts.dispose ?? true) for (const l of steps) disposeLosses(l);
   }
   return steps.map((_, i) => {
     const out = {} as LossValues;
     LOSS_KEYS.forEach((k, j) => (out[k] = values[i * LOSS_KEYS.length + j]!));
     return out;
   });
-}
-
-/** One step's losses with one readback. */
-export async function readLosses(l: StepLosses): Promise<LossValues> {
-  return (await readLossBatch([l]))[0]!;
 }
 
 export function disposeLosses(l: StepLosses): void {
@@ -86,7 +100,7 @@ export class RedoTrainer {
       Z: adam('Z', c.lrZ),
       D: adam('D', c.lrD),
     };
-    this.collapseWatch = new CollapseWatch(c.collapseThreshold, c.collapseLastIteration);
+    this.collapseWatch = new CollapseWatch(c.collapseThreshold, c.collapseLastIteration, c.collapseBinaryThreshold);
   }
 
   optimizer(net: NetworkId): Adam {
@@ -120,13 +134,14 @@ export class RedoTrainer {
     this.optimizers.G.apply(g.grads);
     this.optimizers.Z.apply(g.grads);
     disposeMap(g.grads);
+    const minAreaBinary = smallestBinaryRegionArea(g.masks);
     g.masks.dispose();
     const d = this.discriminatorPass(x, xReal, zs);
     this.optimizers.D.apply(d.grads);
     disposeMap(d.grads);
     if (!z) zs.dispose();
     this.iteration += 1;
-    return { gAdv: g.gAdv, gRecZ: g.gRecZ, minArea: g.minArea, dReal: d.dReal, dFake: d.dFake };
+    return { gAdv: g.gAdv, gRecZ: g.gRecZ, minArea: g.minArea, minAreaBinary, dReal: d.dReal, dFake: d.dFake };
   }
 
   /**
@@ -181,13 +196,34 @@ export class RedoTrainer {
   }
 
   /**
-   * The collapse watch on a smallest-area reading taken at `iteration` (read when the caller reads losses).
-   * Returns true, after re-initialising every network and optimizer, when the run had collapsed.
+   * The collapse watch on one reading of the smallest region areas taken at `iteration` (read when the caller
+   * reads losses): a number is the soft area alone. Returns true, after re-initialising every network and
+   * optimizer, when the run had collapsed (see CollapseWatch).
    */
-  checkCollapse(smallestArea: number, iteration = this.iteration): boolean {
-    if (!this.collapseWatch.collapsed(iteration, smallestArea)) return false;
+  checkCollapse(areas: number | Pick<LossValues, 'minArea' | 'minAreaBinary'>, iteration = this.iteration): boolean {
+    const a = typeof areas === 'number' ? { minArea: areas, minAreaBinary: Infinity } : areas;
+    if (!this.collapseWatch.collapsed(iteration, a.minArea, a.minAreaBinary)) return false;
     this.restart();
     return true;
+  }
+
+  /**
+   * The NaN / Inf guard on one reading of the losses (what the loops read back anyway): throws NonFiniteError,
+   * naming `step`, the readings that are not finite and the networks whose weights no longer are, when any
+   * reading is NaN or ±Inf. Checking the weights costs one more small readback, and only then.
+   */
+  async checkFinite(values: LossValues, step: number): Promise<void> {
+    const bad = nonFiniteKeys(values);
+    if (bad.length === 0) return;
+    const nets = await nonFiniteNetworks(this.model);
+    const losses = bad.map((k) => `${k} is ${values[k]}`).join(', ');
+    const weights = nets.length
+      ? `non-finite weights in ${nets.map((n) => NETWORK_NAMES[n]).join(', ')}`
+      : 'the weights are still finite (a loss overflowed)';
+    throw new NonFiniteError(
+      `training diverged at step ${step}: ${losses}; ${weights}. A learning rate too high is the usual cause`,
+      step,
+    );
   }
 
   /** Re-initialises all networks and optimizers and starts the iteration count over (a collapse restart). */

@@ -12,6 +12,7 @@
  *   one restart per readback (the readings after a restart belong to the old networks). The studio reads every 5
  *   steps by default; the headless trainer reads every step (lossEvery 1) so that its log line and a collapse name
  *   the step they happened at; on WebGPU both stay at most one step ahead of the device (the fence or the read).
+ *   A NaN / Inf reading ends the run with NonFiniteError (src/redo/finite.ts), naming the run's step.
  * - previews every `previewEvery` steps, an evaluation every `evalEvery` (accuracy / IoU written into the history's
  *   last entry, a point on the learning curve), and `checkpointDue` every `checkpointEvery` (the adapter stores it).
  */
@@ -32,7 +33,7 @@ import {
   type StepLosses,
   type TrainingState,
 } from '../redo';
-import { cloneHistory, emptyHistory, LOSS_COLUMNS, withMetricColumns, type LossHistory } from '../formats/history';
+import { cloneHistory, emptyHistory, recordLosses, withMetricColumns, type LossHistory } from '../formats/history';
 import { buildRunArchive, type RunManifest } from '../formats/runArchive';
 import { evaluate, type EvalResult, type EvalSet } from './evaluate';
 import { disposePreviewInputs, previewInputs, previewPngs, renderPreviews, type PreviewInputs, type PreviewSet } from './previews';
@@ -195,30 +196,28 @@ export class TrainingRun {
     return this.flushLosses();
   }
 
-  /** One readback for the losses of every pending step, recorded in the history; the collapse watch on each in order. */
+  /**
+   * One readback for the losses of every pending step (the scalars disposed), recorded in the history; the NaN / Inf
+   * guard and the collapse watch on each reading in order. A non-finite reading throws NonFiniteError naming the
+   * run's step (RedoTrainer.checkFinite): it and every later reading are not recorded, and the run must not go on.
+   */
   private async flushLosses(): Promise<LossReading[]> {
     if (this.pending.length === 0) return [];
     const pending = this.pending;
     this.pending = [];
-    let values: LossValues[];
-    try {
-      values = await readLossBatch(pending.map((p) => p.losses));
-    } finally {
-      for (const p of pending) disposeLosses(p.losses);
-    }
-    const h = this.history;
+    const values = await readLossBatch(pending.map((p) => p.losses));
+    const readings: LossReading[] = [];
     let restarted = false;
-    return pending.map((p, i): LossReading => {
+    for (const [i, p] of pending.entries()) {
       const losses = values[i]!;
-      h.step.push(p.step);
-      for (const k of LOSS_COLUMNS) h[k].push(losses[k]);
-      h.accuracy?.push(NaN);
-      h.iou?.push(NaN);
+      await this.trainer.checkFinite(losses, p.step);
+      recordLosses(this.history, p.step, losses);
       // Readings taken before a restart belong to the old networks: one restart per readback at most.
-      const restartedHere = !restarted && this.trainer.checkCollapse(losses.minArea, p.iteration + 1);
+      const restartedHere: boolean = !restarted && this.trainer.checkCollapse(losses, p.iteration + 1);
       restarted ||= restartedHere;
-      return { step: p.step, iteration: p.iteration + 1, losses, restarted: restartedHere };
-    });
+      readings.push({ step: p.step, iteration: p.iteration + 1, losses, restarted: restartedHere });
+    }
+    return readings;
   }
 
   /** The panel and the Figure-2 grid with the model now (kept as `lastPreviews`). */

@@ -8,6 +8,7 @@ import { validateConfig, type RedoConfig } from '../redo/config';
 import type { BackendName, DemoKind, FileEntry, FromWorker, LoopOptions, SegmentSource, ToWorker } from '../worker/protocol';
 import { datasetNameOf, splitMasks } from './files';
 import { useStudio } from './store';
+import { browserStorage, refreshStorage } from './storage';
 
 let worker: Worker | null = null;
 
@@ -18,6 +19,8 @@ export function startWorker(): void {
     const msg = e.data;
     if (msg.type === 'export-ready') download(msg.bytes, msg.fileName, 'application/zip');
     useStudio.getState().receive(msg);
+    if (msg.type === 'datasets') readStorage(false);
+    if (msg.type === 'ingest-done') readStorage(true); // a dataset is stored: ask the browser to keep it (persist()), once
   };
   worker.onerror = (e: ErrorEvent) => {
     e.preventDefault();
@@ -45,6 +48,11 @@ function download(bytes: Uint8Array, fileName: string, type: string): void {
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+/** Re-reads usage and persistence into the store; `ask`: a dataset was just stored, ask for persistent storage (once). */
+function readStorage(ask: boolean): void {
+  void refreshStorage(browserStorage(), useStudio.getState().storage, ask).then((v) => useStudio.getState().storageRead(v));
 }
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;

@@ -21,3 +21,9 @@ export function formatRate(itPerSec: number): string {
   if (!(itPerSec > 0)) return '—';
   return itPerSec >= 10 ? itPerSec.toFixed(1) : itPerSec >= 1 ? itPerSec.toFixed(2) : itPerSec.toFixed(3);
 }
+
+/** The collapse watch's last readings: `0.432 / 0.000` (soft / binarised smallest region area), `—` before any. */
+export function formatAreas(s: { minArea: number | null; minAreaBinary: number | null }): string {
+  const f = (v: number | null) => (v === null ? '—' : v.toFixed(3));
+  return s.minArea === null && s.minAreaBinary === null ? '—' : `${f(s.minArea)} / ${f(s.minAreaBinary)}`;
+}

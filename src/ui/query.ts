@@ -1,6 +1,6 @@
 /**
  * Initial settings, overridable from the URL query (handy for tests and for sharing a setup):
- * `?backend=webgpu|webgl|cpu&preset=tiny&batch=4&regions=2&size=32&steps=2000&seed=1`
+ * `?backend=webgpu|wasm|webgl|cpu&preset=tiny&batch=4&regions=2&size=32&steps=2000&seed=1`
  * `&ckptEvery=50&previewEvery=25&lossEvery=5`.
  */
 import { PRESET_NAMES, preset, type PresetName, type RedoConfig } from '../redo/config';
@@ -27,7 +27,7 @@ function int(q: URLSearchParams, key: string): number | undefined {
 export function initialSettings(search: string = typeof location !== 'undefined' ? location.search : ''): InitialSettings {
   const q = new URLSearchParams(search);
   const b = q.get('backend');
-  const backend: BackendName = b === 'webgl' || b === 'cpu' || b === 'webgpu' ? b : 'webgpu';
+  const backend: BackendName = b === 'wasm' || b === 'webgl' || b === 'cpu' || b === 'webgpu' ? b : 'webgpu';
   const p = q.get('preset');
   const presetName: PresetName = p && (PRESET_NAMES as string[]).includes(p) ? (p as PresetName) : DEFAULT_PRESET;
   const overrides: Partial<RedoConfig> = {};

@@ -23,6 +23,7 @@ import {
   type TrainingStatus,
 } from '../worker/protocol';
 import { initialSettings } from './query';
+import { UNKNOWN_STORAGE, type StorageView } from './storage';
 
 export interface StudioError {
   id: number;
@@ -66,11 +67,14 @@ interface DatasetsSlice {
   ingest: IngestView;
   /** The demo button: start training as soon as the demo dataset is stored. */
   autoStartDemo: boolean;
+  /** The browser storage holding datasets and checkpoints (./storage.ts; client.ts reads it). */
+  storage: StorageView;
   selectDataset(id: string | null): void;
   /** An import (or a demo, `autoStart`: train once it is stored) was asked of the worker. */
   ingestStarted(label: string, total: number, autoStart?: boolean): void;
   /** The demo's automatic start has happened (or is no longer wanted). */
   autoStartConsumed(): void;
+  storageRead(storage: StorageView): void;
 }
 
 /** The current run as the worker reports it, and the stored runs. */
@@ -162,6 +166,7 @@ const datasetsSlice: Slice<DatasetsSlice> = (set, get) => ({
   selectedDatasetId: null,
   ingest: emptyIngest,
   autoStartDemo: false,
+  storage: UNKNOWN_STORAGE,
   selectDataset(id) {
     const d = get().datasets.find((x) => x.id === id);
     set((s) => ({ selectedDatasetId: id, ...(d && isModelSize(d.size) ? { config: { ...s.config, imageSize: d.size } } : {}) }));
@@ -171,6 +176,9 @@ const datasetsSlice: Slice<DatasetsSlice> = (set, get) => ({
   },
   autoStartConsumed() {
     set({ autoStartDemo: false });
+  },
+  storageRead(storage) {
+    set({ storage });
   },
 });
 

@@ -1,13 +1,14 @@
 /**
- * TF.js backend selection in the worker: WebGPU first; WebGL and CPU only when the user picks them after
- * being told plainly why WebGPU is not available.
+ * TF.js backend selection in the worker: WebGPU first; WebAssembly (XNNPACK: the fast CPU path), WebGL and CPU,
+ * in that order, only when the user picks them after being told plainly why WebGPU is not available.
  */
 import * as tf from '../redo/tf';
 import '@tensorflow/tfjs-backend-webgpu';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import type { AdapterInfo, BackendName, BackendReport } from './protocol';
+import { availableThreads, startWasm, wasmThreads } from './wasmSetup';
 
-const ALL: BackendName[] = ['webgpu', 'webgl', 'cpu'];
+const ALL: BackendName[] = ['webgpu', 'wasm', 'webgl', 'cpu'];
 
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -34,28 +35,32 @@ async function probeAdapter(): Promise<{ adapter?: AdapterInfo; problem?: string
   };
 }
 
-/** Sets the requested backend. Never falls back silently: on failure `active` is null and `fallbackReason` says why. */
-export async function selectBackend(requested: BackendName): Promise<BackendReport> {
+/**
+ * Sets the requested backend. Never falls back silently: on failure `active` is null and `fallbackReason` says why.
+ * `wasmThreads`: threads for the wasm backend (default: every core the page may use; fixed once wasm has started).
+ */
+export async function selectBackend(requested: BackendName, opts: { wasmThreads?: number } = {}): Promise<BackendReport> {
   const offered = ALL.filter((b) => b !== requested);
   let adapter: AdapterInfo | undefined;
   if (requested === 'webgpu') {
     const probe = await probeAdapter();
-    if (probe.problem) return { active: null, requested, fallbackReason: probe.problem, offered: ['webgl', 'cpu'] };
+    if (probe.problem) return { active: null, requested, fallbackReason: probe.problem, offered, threads: availableThreads() };
     adapter = probe.adapter;
   }
   let ok = false;
   let reason = '';
   try {
-    ok = await tf.setBackend(requested);
+    ok = requested === 'wasm' ? await startWasm(opts.wasmThreads) : await tf.setBackend(requested);
     await tf.ready();
   } catch (e) {
     reason = message(e);
   }
   if (!ok || tf.getBackend() !== requested) {
     const what = requested === 'webgpu' ? 'The WebGPU adapter was found but TF.js could not start its WebGPU backend' : `The ${requested} backend could not start`;
-    return { active: null, requested, adapter, fallbackReason: `${what}${reason ? `: ${reason}` : '.'}`, offered };
+    const fallbackReason = `${what}${reason ? `: ${reason}` : '.'}`;
+    return { active: null, requested, adapter, fallbackReason, offered, threads: availableThreads() };
   }
-  return { active: requested, requested, adapter, offered };
+  return { active: requested, requested, adapter, offered, threads: requested === 'wasm' ? wasmThreads() : availableThreads() };
 }
 
 /**

@@ -5,12 +5,11 @@
  * No `self` here: src/worker/trainingWorker.ts binds it to the worker's port; tests drive it with a plain `post`.
  */
 import * as tf from '../redo/tf';
-import { inferConfigFromWeights, RedoModel, Segmenter, importWeights, type NamedTensorData, type RedoConfig, type TrainingState } from '../redo';
+import type { NamedTensorData, RedoConfig, TrainingState } from '../redo';
 import { createDemoDataset, createObjectsDemoDataset, deleteDataset, listDatasets, loadDataset } from '../data/datasets';
 import { ingestDataset, IngestError, type IngestInput } from '../data/ingest';
 import { deleteRun, listRuns, loadLatestCheckpoint } from '../data/checkpoints';
-import { decodeSafetensors } from '../formats/safetensors';
-import { ArchiveError, parseConfig, readRunArchive } from '../formats/runArchive';
+import { readRunArchive, readWeightsFile } from '../formats/runArchive';
 import { emptyHistory, type LossHistory } from '../formats/history';
 import { isZip } from '../formats/zip';
 import { selectBackend } from './backend';
@@ -56,11 +55,12 @@ export function createWorkerHandler(post: Post): (msg: ToWorker) => Promise<void
 
   const postStatus = (): void => {
     if (w.session) w.session.postStatus(true);
-    else post({ type: 'status', status: idleStatus(tf.memory().numTensors) });
+    // tf.memory() would start the engine's preferred backend: without one chosen, there is nothing to count
+    else post({ type: 'status', status: idleStatus(w.backend ? tf.memory().numTensors : 0) });
   };
 
   const requireBackend = (): void => {
-    if (!w.backend) throw new Error('no compute backend is active: WebGPU is not available here; choose WebGL or CPU above');
+    if (!w.backend) throw new Error('no compute backend is active: WebGPU is not available here; choose WebAssembly, WebGL or CPU above');
   };
 
   const requireSession = (why: string): TrainingSession => {
@@ -77,8 +77,18 @@ export function createWorkerHandler(post: Post): (msg: ToWorker) => Promise<void
     s.dispose();
   };
 
-  /** Makes `s` the current run: the UI gets its whole history. */
+  /**
+   * Makes `s` the current run: the UI gets its whole history. A run the NaN / Inf guard stops is dropped: the
+   * status goes idle and the studio offers its last good checkpoint, as after a reload.
+   */
   const open = (s: TrainingSession): TrainingSession => {
+    s.onFailure = () => {
+      if (w.session !== s) return;
+      w.session = null;
+      s.dispose();
+      postStatus();
+      void followUps.runs().catch((e: unknown) => post({ type: 'error', context: 'runs', message: errorText(e) }));
+    };
     w.session = s;
     s.postFullHistory();
     return s;
@@ -281,12 +291,8 @@ export function createWorkerHandler(post: Post): (msg: ToWorker) => Promise<void
   };
 }
 
-function configNote(cfg: RedoConfig): string {
-  return `${cfg.imageSize}px, ${cfg.nRegions} regions, nz ${cfg.nz}`;
-}
-
 async function importArchive(fileName: string, bytes: Uint8Array): Promise<Imported> {
-  const r = await readRunArchive(bytes); // throws ArchiveError with the reason
+  const r = await readRunArchive(bytes, fileName); // throws ArchiveError with the reason
   const m = r.manifest;
   return {
     model: { kind: 'run', fileName, config: m.config, step: m.step, restarts: m.restarts, trainable: true, dataset: m.dataset },
@@ -296,33 +302,8 @@ async function importArchive(fileName: string, bytes: Uint8Array): Promise<Impor
   };
 }
 
+/** A bare weights file (or a .pth, refused with how to convert it), checked whole by readWeightsFile. */
 function importWeightsFile(msg: Extract<ToWorker, { type: 'import' }>, bytes: Uint8Array): Imported {
-  let tensors: Map<string, NamedTensorData>;
-  let metadata: Record<string, string>;
-  try {
-    ({ tensors, metadata } = decodeSafetensors(bytes));
-  } catch (e) {
-    throw new ArchiveError(`${msg.fileName} is neither a run archive (.zip) nor a safetensors weights file: ${errorText(e)}`);
-  }
-  let config: RedoConfig;
-  let configSource: string;
-  if (metadata.config) {
-    config = parseConfig(JSON.parse(metadata.config) as unknown);
-    configSource = 'from the file’s metadata';
-  } else {
-    // Image size is not recorded by F alone: the current form's size is used for an F-only file.
-    config = inferConfigFromWeights(tensors, msg.fallbackConfig.imageSize);
-    configSource = `inferred from the tensor shapes (${configNote(config)}); batch, learning rates and λz are the paper’s`;
-  }
-  const full = ['netGenX.', 'netDX.', 'netRecZ.'].every((p) => [...tensors.keys()].some((k) => k.startsWith(p)));
-  // Check that the tensors fit before offering anything.
-  if (full) {
-    const probe = new RedoModel(config, 0, { uninitialised: true });
-    try {
-      importWeights(probe, tensors);
-    } finally {
-      probe.dispose();
-    }
-  } else new Segmenter(config, tensors).dispose();
-  return { model: { kind: 'weights', fileName: msg.fileName, config, step: 0, restarts: 0, trainable: full, configSource }, weights: tensors };
+  const { tensors, config, trainable, configSource } = readWeightsFile(msg.fileName, bytes, msg.fallbackConfig.imageSize);
+  return { model: { kind: 'weights', fileName: msg.fileName, config, step: 0, restarts: 0, trainable, configSource }, weights: tensors };
 }

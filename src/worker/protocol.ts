@@ -10,7 +10,8 @@ import type { RunManifest } from '../formats/runArchive';
 import type { LossHistory } from '../formats/history';
 import type { PreviewSet } from '../run/previews';
 
-export type BackendName = 'webgpu' | 'webgl' | 'cpu';
+/** In the order the studio prefers them: a GPU, then WebAssembly (XNNPACK, the fast CPU path), WebGL, plain JS. */
+export type BackendName = 'webgpu' | 'wasm' | 'webgl' | 'cpu';
 
 export interface AdapterInfo {
   vendor: string;
@@ -26,6 +27,8 @@ export interface BackendReport {
   requested: BackendName;
   /** WebGPU adapter, when the webgpu backend is active (or an adapter was found). */
   adapter?: AdapterInfo;
+  /** The threads wasm (XNNPACK) runs on when active, else would run on (1 unless the page is cross-origin isolated). */
+  threads: number;
   /** Plain-language reason why the requested backend is not active (e.g. "this browser has no WebGPU"). */
   fallbackReason?: string;
   /** Backends the user may switch to. */
@@ -66,6 +69,9 @@ export interface TrainingStatus {
   etaMs: number | null;
   /** Step of the last complete checkpoint, null when none yet. */
   lastCheckpointStep: number | null;
+  /** The collapse watch's last readings: smallest soft and binarised region areas (null before the first). */
+  minArea: number | null;
+  minAreaBinary: number | null;
   /** GPU / tensor memory (tf.memory()). */
   numTensors: number;
   numBytesInGPU: number | null;
@@ -87,6 +93,8 @@ export function idleStatus(numTensors = 0): TrainingStatus {
     elapsedMs: 0,
     etaMs: null,
     lastCheckpointStep: null,
+    minArea: null,
+    minAreaBinary: null,
     numTensors,
     numBytesInGPU: null,
   };

@@ -8,7 +8,7 @@
  * model) runs under `exclusive`, a FIFO lock that the loop also takes for each step.
  */
 import * as tf from '../redo/tf';
-import { Rng, type NamedTensorData, type RedoConfig, type TrainingState, type ImageSet } from '../redo';
+import { NonFiniteError, Rng, type NamedTensorData, type RedoConfig, type TrainingState, type ImageSet } from '../redo';
 import { saveCheckpoint } from '../data/checkpoints';
 import type { DatasetSummary } from '../data/records';
 import { historySince, type LossHistory } from '../formats/history';
@@ -37,6 +37,10 @@ export class TrainingSession {
   state: RunState = 'paused';
   options: LoopOptions;
   lastCheckpointStep: number | null = null;
+  /** Why the run stopped by itself (a loss or weight went NaN / Inf); null while it is healthy. */
+  failure: string | null = null;
+  /** Called once the loop has ended on such a failure (the worker drops the run; its last good checkpoint stays). */
+  onFailure: (() => void) | null = null;
 
   private chain: Promise<unknown> = Promise.resolve();
   private loopDone: Promise<void> | null = null;
@@ -147,22 +151,49 @@ export class TrainingSession {
         if (!this.run.waitsOnDevice) await macrotask(); // CPU / WebGL: let messages in
       }
     } catch (e) {
-      this.state = 'paused';
-      this.post({ type: 'error', context: 'training', message: `training stopped: ${errorText(e)}` });
+      if (e instanceof NonFiniteError) this.fail(e);
+      else {
+        this.state = 'paused';
+        this.post({ type: 'error', context: 'training', message: `training stopped: ${errorText(e)}` });
+      }
     } finally {
       await this.exclusive(async () => {
-        await this.settle();
-        this.accumulateElapsed();
+        if (this.failure) return; // nothing after a non-finite reading is read or saved
+        try {
+          await this.settle();
+        } catch (e) {
+          if (!(e instanceof NonFiniteError)) throw e;
+          this.fail(e);
+          return;
+        } finally {
+          this.accumulateElapsed();
+        }
         try {
           if (this.lastCheckpointStep !== this.trainer.iteration || this.unsaved) await this.checkpoint();
         } catch (e) {
-          this.post({ type: 'error', context: 'checkpoint', message: errorText(e) });
+          if (e instanceof NonFiniteError) this.fail(e);
+          else this.post({ type: 'error', context: 'checkpoint', message: errorText(e) });
         }
       }).catch((e: unknown) => this.post({ type: 'error', context: 'training', message: errorText(e) }));
       if (this.state === 'pausing' || this.state === 'running') this.state = 'paused';
       if (this.trainer.iteration >= this.options.maxSteps && this.state === 'paused') this.state = 'finished';
       this.postStatus(true);
+      if (this.failure) this.onFailure?.();
     }
+  }
+
+  /**
+   * A loss or weight went non-finite: the run stops for good (state 'stopped'), nothing more is saved, and the
+   * last good checkpoint stays what a resume starts from.
+   */
+  private fail(e: NonFiniteError): void {
+    const kept =
+      this.lastCheckpointStep !== null
+        ? `the last good checkpoint (step ${this.lastCheckpointStep}) is kept: resume it, with lower learning rates`
+        : 'no checkpoint had been saved yet: start again with lower learning rates';
+    this.failure = `${e.message}. Training stopped and nothing after that was saved; ${kept}.`;
+    this.state = 'stopped';
+    this.post({ type: 'error', context: 'training', message: this.failure });
   }
 
   private schedule(): Schedule {
@@ -188,7 +219,7 @@ export class TrainingSession {
     if (readings.some((r) => r.restarted)) this.postStatus(true);
   }
 
-  /** Waits for the GPU, reads every pending loss and posts them. */
+  /** Waits for the GPU, reads every pending loss and posts them (NonFiniteError when a reading is NaN / Inf). */
   private async settle(): Promise<void> {
     this.noteRestarts(await this.run.settle());
     this.postHistory();
@@ -277,6 +308,8 @@ export class TrainingSession {
       elapsedMs: this.elapsedBefore + (this.runningSince !== null ? performance.now() - this.runningSince : 0),
       etaMs: ips > 0 ? (remaining / ips) * 1000 : null,
       lastCheckpointStep: this.lastCheckpointStep,
+      minArea: lastFinite(this.history.minArea),
+      minAreaBinary: lastFinite(this.history.minAreaBinary),
       numTensors: tf.memory().numTensors,
       numBytesInGPU: gpuBytes(),
     };
@@ -304,6 +337,12 @@ function runInputs(d: LoadedDataset): { data: RunData; evalSet: EvalSet | null }
     data: { images: d.images, ...(d.masks ? { objectMasks: d.masks } : {}), info: { name: s.name, count: s.count, size: s.size } },
     evalSet: d.masks ? objectEvalSet(d.images, d.masks, spreadIndices(d.images.count, EVAL_MAX)) : null,
   };
+}
+
+/** The last entry of a history column, or null when it has none (or only NaN there). */
+function lastFinite(a: number[] | undefined): number | null {
+  const v = a?.at(-1);
+  return v === undefined || Number.isNaN(v) ? null : v;
 }
 
 export function errorText(e: unknown): string {

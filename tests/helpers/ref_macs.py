@@ -40,5 +40,5 @@ def networks(S, n, nz, nfF, nfG, nfD, nfZ, att=True):
 
 # The presets of src/redo/config.ts: size, regions, nz, nf of F, G, D, delta.
 PRESETS = {'paper-128': (128, 2, 32, 64, 32, 64, 64), 'laptop-128': (128, 2, 32, 64, 16, 32, 32), 'small-64': (64, 2, 32, 32, 16, 32, 32),
-           'c2mnist-64': (64, 3, 16, 16, 8, 16, 16), 'objects-32': (32, 2, 16, 16, 16, 32, 16), 'tiny': (32, 2, 8, 8, 4, 4, 4)}
+           'c2mnist-64': (64, 3, 16, 16, 8, 16, 16), 'objects-32': (32, 2, 4, 64, 16, 32, 16), 'tiny': (32, 2, 8, 8, 4, 4, 4)}
 print(json.dumps({name: networks(*c) for name, c in PRESETS.items()}, indent=1))

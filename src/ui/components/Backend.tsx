@@ -2,7 +2,23 @@ import { useStudio } from '../store';
 import { setBackend } from '../client';
 import type { BackendName } from '../../worker/protocol';
 
-const LABEL: Record<BackendName, string> = { webgpu: 'WebGPU', webgl: 'WebGL', cpu: 'CPU' };
+const LABEL: Record<BackendName, string> = { webgpu: 'WebGPU', wasm: 'WebAssembly', webgl: 'WebGL', cpu: 'CPU' };
+
+const threadsText = (n: number) => `${n} thread${n === 1 ? '' : 's'}`;
+
+/** Why each fallback is offered, in the words on its button. */
+function why(b: BackendName, threads: number): string {
+  switch (b) {
+    case 'wasm':
+      return ` — the fast CPU path (XNNPACK SIMD kernels, ${threadsText(threads)})`;
+    case 'webgl':
+      return ' — GPU through WebGL (slow on software GL)';
+    case 'cpu':
+      return ' — plain JavaScript (slow)';
+    default:
+      return '';
+  }
+}
 
 /** The active backend and adapter, always visible. */
 export function BackendBadge() {
@@ -11,16 +27,20 @@ export function BackendBadge() {
   if (report?.active) {
     const a = report.adapter;
     const adapter = a ? [a.vendor, a.architecture, a.device, a.description].filter(Boolean).join(' · ') : '';
-    text = `${report.active}${adapter ? ` — ${adapter}` : ''}`;
+    const detail = report.active === 'wasm' ? `${threadsText(report.threads)}, XNNPACK` : adapter;
+    text = `${report.active}${detail ? ` — ${detail}` : ''}`;
   } else if (report) text = 'none';
   return (
-    <span className={`badge ${report?.active === 'webgpu' ? 'ok' : report?.active ? 'warn' : 'bad'}`} title="TF.js backend in the training worker">
+    <span
+      className={`badge ${report?.active === 'webgpu' || report?.active === 'wasm' ? 'ok' : report?.active ? 'warn' : 'bad'}`}
+      title="TF.js backend in the training worker"
+    >
       backend: <strong data-testid="backend">{text}</strong>
     </span>
   );
 }
 
-/** When WebGPU is missing or fails: says so plainly and offers WebGL / CPU. */
+/** When WebGPU is missing or fails: says so plainly and offers WebAssembly (first: the fast CPU path), WebGL, CPU. */
 export function BackendBanner() {
   const report = useStudio((s) => s.backend);
   const status = useStudio((s) => s.status.state);
@@ -34,7 +54,7 @@ export function BackendBanner() {
         <div className="row">
           {report.offered.map((b) => (
             <button key={b} onClick={() => choose(b)} data-testid={`use-${b}`}>
-              Use {LABEL[b]} instead{b === 'cpu' ? ' (slow)' : ''}
+              Use {LABEL[b]} instead{why(b, report.threads)}
             </button>
           ))}
         </div>
@@ -44,7 +64,9 @@ export function BackendBanner() {
   if (report.active !== 'webgpu') {
     return (
       <div className="banner warn" data-testid="backend-fallback">
-        Training on <strong>{LABEL[report.active]}</strong>, a fallback: it is slower than WebGPU.
+        Training on <strong>{LABEL[report.active]}</strong>
+        {report.active === 'wasm' ? `, the fast CPU path (${threadsText(report.threads)}): ` : ', a fallback: '}
+        it is slower than WebGPU on a GPU.
         {report.fallbackReason ? ` ${report.fallbackReason}` : ''}{' '}
         <button disabled={busy} onClick={() => choose('webgpu')}>
           Try WebGPU again

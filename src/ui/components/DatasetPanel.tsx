@@ -4,6 +4,7 @@ import { createDemo, deleteDataset, ingestFiles } from '../client';
 import { filesFromDrop, filesFromList } from '../files';
 import type { DemoKind, FileEntry } from '../../worker/protocol';
 import { PRESETS, type PresetName } from '../../redo/config';
+import { describeStorage } from '../storage';
 
 const DEMO_COUNT = 2000;
 const DEMOS: Record<DemoKind, { title: string; preset: PresetName }> = {
@@ -18,6 +19,7 @@ export function DatasetPanel() {
   const size = useStudio((s) => s.config.imageSize);
   const presetName = useStudio((s) => s.presetName);
   const status = useStudio((s) => s.status);
+  const storage = useStudio((s) => s.storage);
   const [masks, setMasks] = useState<FileEntry[]>([]);
   const [over, setOver] = useState(false);
   const folderInput = useRef<HTMLInputElement>(null);
@@ -187,6 +189,9 @@ export function DatasetPanel() {
       )}
 
       <h3>Stored datasets</h3>
+      <p className="muted" data-testid="storage">
+        {describeStorage(storage)}
+      </p>
       {datasets.length === 0 ? (
         <p className="muted" data-testid="no-datasets">
           None yet.

@@ -3,7 +3,7 @@ import { useStudio } from '../store';
 import { pauseTraining, resumeTraining, setLoopOptions, startTraining, stopTraining } from '../client';
 import { PRESET_NAMES, type PresetName, type RedoConfig } from '../../redo/config';
 import type { LoopOptions } from '../../worker/protocol';
-import { formatBytes, formatDuration, formatRate } from '../format';
+import { formatAreas, formatBytes, formatDuration, formatRate } from '../format';
 
 function Num(props: { label: string; value: number; onChange: (v: number) => void; step?: number; min?: number; testId?: string; title?: string; disabled?: boolean }) {
   return (
@@ -100,6 +100,9 @@ export function TrainingPanel() {
         </Stat>
         <Stat label="collapse restarts" testId="restarts">
           {status.restarts}
+        </Stat>
+        <Stat label="smallest region (soft / mask ≥ 0.5)" testId="min-area">
+          {formatAreas(status)}
         </Stat>
         <Stat label="last checkpoint" testId="last-checkpoint">
           {checkpointStep === null ? '—' : checkpointStep}

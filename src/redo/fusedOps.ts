@@ -1,0 +1,221 @@
+/**
+ * Fused kernels for the small, frequent pieces of a ReDO step: one power iteration of spectral norm, W/σ and its
+ * gradient, instance norm and its gradient. Each replaces 7–25 TF.js kernels, and a `tiny` step runs ~14,000
+ * kernels: on backends that pay a fixed cost per kernel (wasm: engine bookkeeping, heap allocation, a call into
+ * WebAssembly), that cost, not arithmetic, is most of a small model's step.
+ *
+ * Registered for `wasm` (src/redo/wasmKernels.ts gives the storage); where the active backend has no such kernel,
+ * the ops here return null and src/redo/layers.ts composes the same maths from TF.js ops. Sums run in double and
+ * round once to float32. By hand because no library fuses these for TF.js.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+export const SN_POWER_ITERATION = 'RedoSNPowerIteration';
+export const SN_NORMALIZE = 'RedoSNNormalize';
+export const SN_NORMALIZE_GRAD = 'RedoSNNormalizeGrad';
+export const INSTANCE_NORM = 'RedoInstanceNorm';
+export const INSTANCE_NORM_GRAD = 'RedoInstanceNormGrad';
+
+/** How a backend's float32 tensors are read and new ones made (all outputs are allocated before any view is taken). */
+export interface FusedStorage {
+  read(backend: object, t: tf.TensorInfo): Float32Array;
+  alloc(backend: object, shapes: number[][]): { infos: tf.TensorInfo[]; views: () => Float32Array[] };
+}
+
+type Compute = (inputs: Float32Array[], outputs: Float32Array[], shapes: number[][], attrs: Record<string, number>) => void;
+
+interface FusedKernel {
+  name: string;
+  inputs: string[];
+  outShapes: (shapes: number[][]) => number[][];
+  compute: Compute;
+}
+
+const l2 = (x: Float32Array): number => {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i]! * x[i]!;
+  return Math.sqrt(s);
+};
+
+/** w as the matrix wm [K, N] (N = last dimension: torch's W is wmᵀ); u [N] → v = n(wm·u) [K], u' = n(wmᵀ·v) [N]. */
+const powerIteration: Compute = ([w, u], [uOut, vOut], shapes, { eps }) => {
+  const n = u!.length;
+  const k = w!.length / n;
+  const v = new Float64Array(k);
+  for (let i = 0; i < k; i++) {
+    let s = 0;
+    for (let o = 0, r = i * n; o < n; o++) s += w![r + o]! * u![o]!;
+    v[i] = s;
+  }
+  const vf = Float32Array.from(v);
+  const vn = Math.max(l2(vf), eps!);
+  for (let i = 0; i < k; i++) vOut![i] = vf[i]! / vn;
+  const uu = new Float64Array(n);
+  for (let i = 0; i < k; i++) {
+    const vi = vOut![i]!;
+    for (let o = 0, r = i * n; o < n; o++) uu[o] += w![r + o]! * vi;
+  }
+  const uf = Float32Array.from(uu);
+  const un = Math.max(l2(uf), eps!);
+  for (let o = 0; o < n; o++) uOut![o] = uf[o]! / un;
+  void shapes;
+};
+
+/** σ = vᵀ·wm·u; outputs w/σ and σ. */
+const normalize: Compute = ([w, u, v], [wn, sigma]) => {
+  const n = u!.length;
+  const k = v!.length;
+  let s = 0;
+  for (let i = 0; i < k; i++) {
+    let r = 0;
+    for (let o = 0, p = i * n; o < n; o++) r += w![p + o]! * u![o]!;
+    s += v![i]! * r;
+  }
+  const sg = Math.fround(s);
+  sigma![0] = sg;
+  for (let i = 0; i < w!.length; i++) wn![i] = w![i]! / sg;
+};
+
+/** d(w/σ)/dw with u, v constant: dy/σ − (Σ dy⊙w)/σ² · v uᵀ. */
+const normalizeGrad: Compute = ([dy, w, u, v, sigma], [dw]) => {
+  const n = u!.length;
+  const k = v!.length;
+  const sg = sigma![0]!;
+  let s = 0;
+  for (let i = 0; i < w!.length; i++) s += dy![i]! * w![i]!;
+  const c = s / (sg * sg);
+  for (let i = 0; i < k; i++) {
+    const cv = c * v![i]!;
+    for (let o = 0, p = i * n; o < n; o++) dw![p + o] = dy![p + o]! / sg - cv * u![o]!;
+  }
+};
+
+/** Per image and channel over H·W of x [B, H, W, C]: y = (x − mean)/√(var + ε) (biased var), and 1/√(var + ε) [B, C]. */
+const instanceNorm: Compute = ([x], [y, rstd], [shape], { eps }) => {
+  const [b, h, w, c] = shape!;
+  const hw = h! * w!;
+  const mean = new Float64Array(c!);
+  const sq = new Float64Array(c!);
+  for (let bi = 0; bi < b!; bi++) {
+    const base = bi * hw * c!;
+    mean.fill(0);
+    sq.fill(0);
+    for (let p = 0, q = base; p < hw; p++) for (let ch = 0; ch < c!; ch++, q++) mean[ch] += x![q]!;
+    for (let ch = 0; ch < c!; ch++) mean[ch] = Math.fround(mean[ch]! / hw);
+    for (let p = 0, q = base; p < hw; p++) {
+      for (let ch = 0; ch < c!; ch++, q++) {
+        const d = Math.fround(x![q]! - mean[ch]!);
+        sq[ch] += d * d;
+      }
+    }
+    for (let ch = 0; ch < c!; ch++) rstd![bi * c! + ch] = 1 / Math.sqrt(Math.fround(Math.fround(sq[ch]! / hw) + eps!));
+    for (let p = 0, q = base; p < hw; p++) for (let ch = 0; ch < c!; ch++, q++) y![q] = (x![q]! - mean[ch]!) * rstd![bi * c! + ch]!;
+  }
+};
+
+/** dx = rstd·(dy − mean(dy) − ŷ·mean(dy⊙ŷ)) per image and channel, ŷ the normalised output. */
+const instanceNormGrad: Compute = ([dy, y, rstd], [dx], shapes) => {
+  const [b, h, w, c] = shapes[0]!;
+  const hw = h! * w!;
+  const sdy = new Float64Array(c!);
+  const sdyy = new Float64Array(c!);
+  for (let bi = 0; bi < b!; bi++) {
+    const base = bi * hw * c!;
+    sdy.fill(0);
+    sdyy.fill(0);
+    for (let p = 0, q = base; p < hw; p++) {
+      for (let ch = 0; ch < c!; ch++, q++) {
+        sdy[ch] += dy![q]!;
+        sdyy[ch] += dy![q]! * y![q]!;
+      }
+    }
+    for (let ch = 0; ch < c!; ch++) {
+      sdy[ch] = sdy[ch]! / hw;
+      sdyy[ch] = sdyy[ch]! / hw;
+    }
+    for (let p = 0, q = base; p < hw; p++) {
+      for (let ch = 0; ch < c!; ch++, q++) dx![q] = rstd![bi * c! + ch]! * (dy![q]! - sdy[ch]! - y![q]! * sdyy[ch]!);
+    }
+  }
+};
+
+const KERNELS: FusedKernel[] = [
+  {
+    name: SN_POWER_ITERATION,
+    inputs: ['w', 'u'],
+    outShapes: ([w, u]) => [u!, [tf.util.sizeFromShape(w!) / u![0]!]],
+    compute: powerIteration,
+  },
+  { name: SN_NORMALIZE, inputs: ['w', 'u', 'v'], outShapes: ([w]) => [w!, [1]], compute: normalize },
+  { name: SN_NORMALIZE_GRAD, inputs: ['dy', 'w', 'u', 'v', 'sigma'], outShapes: ([dy]) => [dy!], compute: normalizeGrad },
+  { name: INSTANCE_NORM, inputs: ['x'], outShapes: ([x]) => [x!, [x![0]!, x![3]!]], compute: instanceNorm },
+  { name: INSTANCE_NORM_GRAD, inputs: ['dy', 'y', 'rstd'], outShapes: ([dy]) => [dy!], compute: instanceNormGrad },
+];
+
+/** Registers the fused kernels for `backendName`, reading and allocating tensors through `storage`. */
+export function registerFusedKernels(backendName: string, storage: FusedStorage): void {
+  for (const k of KERNELS) {
+    if (tf.getKernel(k.name, backendName)) tf.unregisterKernel(k.name, backendName);
+    tf.registerKernel({
+      kernelName: k.name,
+      backendName,
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const ins = k.inputs.map((n) => inputs[n]!);
+        if (ins.some((t) => t.dtype !== 'float32')) throw new Error(`${k.name}: float32 inputs only`);
+        const shapes = ins.map((t) => t.shape);
+        const { infos, views } = storage.alloc(backend, k.outShapes(shapes));
+        const outs = views();
+        k.compute(ins.map((t) => storage.read(backend, t)), outs, shapes, (attrs ?? {}) as Record<string, number>);
+        return infos.length === 1 ? infos[0]! : infos;
+      },
+    });
+  }
+}
+
+export function unregisterFusedKernels(backendName: string): void {
+  for (const k of KERNELS) if (tf.getKernel(k.name, backendName)) tf.unregisterKernel(k.name, backendName);
+}
+
+const has = (name: string): boolean => tf.getKernel(name, tf.getBackend()) !== undefined;
+
+/** One power iteration (torch's spectral_norm): [u', v'] from w [.., N] and u [N], or null without the kernel. */
+export function snPowerIteration(w: tf.Tensor, u: tf.Tensor, eps: number): [tf.Tensor1D, tf.Tensor1D] | null {
+  if (!has(SN_POWER_ITERATION)) return null;
+  return tf.engine().runKernel(SN_POWER_ITERATION, { w, u }, { eps }) as unknown as [tf.Tensor1D, tf.Tensor1D];
+}
+
+/** w/σ with σ = vᵀ·wm·u, differentiable in w (u, v constants, as torch), or null without the kernels. */
+export function snNormalize(w: tf.Tensor, u: tf.Tensor, v: tf.Tensor): tf.Tensor | null {
+  if (!has(SN_NORMALIZE) || !has(SN_NORMALIZE_GRAD)) return null;
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [w0, save] = args as [tf.Tensor, tf.GradSaveFunc];
+    const [wn, sigma] = tf.engine().runKernel(SN_NORMALIZE, { w: w0, u, v }, {}) as unknown as [tf.Tensor, tf.Tensor];
+    save([w0, u, v, sigma]);
+    return {
+      value: wn,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [ws, us, vs, ss] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+        return [tf.engine().runKernel(SN_NORMALIZE_GRAD, { dy, w: ws, u: us, v: vs, sigma: ss }, {}) as tf.Tensor];
+      },
+    };
+  });
+  return f(w);
+}
+
+/** Instance norm without affine over H, W of x [B, H, W, C] (biased variance), or null without the kernels. */
+export function fusedInstanceNorm(x: tf.Tensor4D, eps: number): tf.Tensor4D | null {
+  if (!has(INSTANCE_NORM) || !has(INSTANCE_NORM_GRAD)) return null;
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [x0, save] = args as [tf.Tensor4D, tf.GradSaveFunc];
+    const [y, rstd] = tf.engine().runKernel(INSTANCE_NORM, { x: x0 }, { eps }) as unknown as [tf.Tensor4D, tf.Tensor];
+    save([y, rstd]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [ys, rs] = saved as [tf.Tensor, tf.Tensor];
+        return [tf.engine().runKernel(INSTANCE_NORM_GRAD, { dy, y: ys, rstd: rs }, {}) as tf.Tensor];
+      },
+    };
+  });
+  return f(x) as tf.Tensor4D;
+}

@@ -1,0 +1,483 @@
+/**
+ * Kernels registered for TF.js's `wasm` backend (tfjs-backend-wasm, XNNPACK) over or beside its own, so that it
+ * trains ReDO, and fast:
+ * - Conv2DBackpropFilter, which tfjs-backend-wasm 4.22 lacks: one XNNPACK forward convolution of the input
+ *   (padded, as [Cin, H, W, B]) with the output gradient (as a filter [Ho, Wo, B, Cout], dilated by the stride).
+ * - Conv2DBackpropInput, over its own scalar loop nest (10× slower than XNNPACK here): one XNNPACK forward
+ *   convolution of the output gradient (zeros inserted between pixels when strided) with the flipped filter.
+ * - BatchMatMul: its own sends only untransposed, unbatched products to XNNPACK; here every product goes there.
+ * - MaxPoolGrad: its own routes a window's gradient to the last of tied maxima, PyTorch and the cpu backend to
+ *   the first (the golden gradients see the difference).
+ * - Transpose, and Sum / Mean / Max / Min over axes that are not innermost (which it transposes first): its C++
+ *   transpose is a per-element index computation; here a strided, tiled walk.
+ * - Slice, SplitV, Unpack, Concat, Pack: it copies the whole input out of the heap for every Slice and concatenates
+ *   with one typed-array set() per innermost row (per pixel when concatenating channels); here one strided walk.
+ * - Identity, and Cast to the same dtype: the input's memory shared (as the cpu backend and wasm's own Reshape do)
+ *   instead of a fresh copy (thousands per training step: every tensor saved for a gradient is cloned).
+ * - The fused kernels of src/redo/fusedOps.ts (spectral norm, instance norm), over the WebAssembly heap.
+ * By hand because no library provides these kernels for tfjs-backend-wasm; the heavy arithmetic stays in XNNPACK.
+ * Each falls back to tfjs-backend-wasm's own kernel outside what it handles (other dtypes, layouts, paddings).
+ */
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { copyBlock, rowMajor } from './strided';
+import { registerFusedKernels, unregisterFusedKernels, type FusedStorage } from './fusedOps';
+
+type Heap = Float32Array | Int32Array | Uint8Array;
+type Shape4 = [number, number, number, number];
+
+function heap(backend: BackendWasm, t: tf.TensorInfo): Heap {
+  return backend.typedArrayFromHeap(t) as Heap;
+}
+
+function wasmKernel(name: string): tf.KernelFunc {
+  const k = tf.getKernel(name, 'wasm');
+  if (!k) throw new Error(`tfjs-backend-wasm has no ${name} kernel`);
+  return k.kernelFunc;
+}
+
+/** Runs another wasm kernel from inside a kernel (no engine: the caller disposes what it does not return). */
+function run(backend: BackendWasm, name: string, inputs: tf.NamedTensorInfoMap, attrs: object): tf.TensorInfo {
+  return wasmKernel(name)({ inputs, backend, attrs: attrs as tf.NamedAttrMap }) as tf.TensorInfo;
+}
+
+function share(backend: BackendWasm, x: tf.TensorInfo, shape = x.shape): tf.TensorInfo {
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: [...shape], dtype: x.dtype };
+}
+
+type Pad = 'valid' | tf.backend_util.ExplicitPadding;
+
+function conv2d(backend: BackendWasm, x: tf.TensorInfo, filter: tf.TensorInfo, pad: Pad, dilations: [number, number]): tf.TensorInfo {
+  return run(backend, tf.Conv2D, { x, filter }, { strides: 1, pad, dataFormat: 'NHWC', dilations, dimRoundingMode: undefined });
+}
+
+type Make = (original: tf.KernelConfig) => tf.KernelFunc;
+
+const conv2dBackpropInput: Make = (original) => (args) => {
+  const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+  const { inputShape, strides, pad, dataFormat, dimRoundingMode } = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
+  const backend = args.backend as unknown as BackendWasm;
+  if (dataFormat !== 'NHWC' || dy.dtype !== 'float32') return original.kernelFunc(args);
+  const c = tf.backend_util.computeConv2DInfo(inputShape, filter.shape as Shape4, strides, 1, pad, dimRoundingMode);
+  const [kh, kw, sh, sw] = [c.filterHeight, c.filterWidth, c.strideHeight, c.strideWidth];
+  // dx = dy (zeros between pixels when strided) correlated with the flipped filter, padded so that it gives H×W.
+  const lh = (c.outHeight - 1) * sh + 1;
+  const lw = (c.outWidth - 1) * sw + 1;
+  const top = kh - 1 - c.padInfo.top;
+  const left = kw - 1 - c.padInfo.left;
+  const bottom = c.inHeight + kh - 1 - top - lh;
+  const right = c.inWidth + kw - 1 - left - lw;
+  if (Math.min(top, left, bottom, right) < 0) return original.kernelFunc(args);
+  const [ci, co] = [c.inChannels, c.outChannels];
+  const flipped = backend.makeOutput([kh, kw, co, ci], 'float32');
+  let dilated = dy;
+  if (sh > 1 || sw > 1) dilated = backend.makeOutput([c.batchSize, lh, lw, co], 'float32');
+  const w = heap(backend, filter);
+  // wf[i, j, o, n] = w[kh-1-i, kw-1-j, n, o]
+  const last = ((kh - 1) * kw + kw - 1) * ci * co;
+  copyBlock([kh, kw, co, ci], w, last, [-kw * ci * co, -ci * co, 1, co], heap(backend, flipped), 0, rowMajor([kh, kw, co, ci]));
+  if (dilated !== dy) {
+    const d = heap(backend, dilated);
+    d.fill(0);
+    copyBlock(dy.shape, heap(backend, dy), 0, rowMajor(dy.shape), d, 0, [lh * lw * co, sh * lw * co, sw * co, 1]);
+  }
+  const dx = conv2d(backend, dilated, flipped, [[0, 0], [top, bottom], [left, right], [0, 0]], [1, 1]);
+  backend.disposeData(flipped.dataId);
+  if (dilated !== dy) backend.disposeData(dilated.dataId);
+  return dx;
+};
+
+const conv2dBackpropFilter: Make = (original) => (args) => {
+  const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+  const backend = args.backend as unknown as BackendWasm;
+  if (dataFormat !== 'NHWC' || x.dtype !== 'float32') return original.kernelFunc(args);
+  const c = tf.backend_util.computeConv2DInfo(x.shape as Shape4, filterShape, strides, 1, pad, dimRoundingMode);
+  const [b, h, w, ci] = x.shape as [number, number, number, number];
+  const [kh, kw, sh, sw, pt, pl] = [c.filterHeight, c.filterWidth, c.strideHeight, c.strideWidth, c.padInfo.top, c.padInfo.left];
+  // dW[i, j, n, o] = Σ_{b,y,x} xpad[b, i + s·y, j + s·x, n]·dy[b, y, x, o]: a convolution over (y, x, b) of
+  // xpad as [Cin, Hn, Wn, B] with dy as the filter [Ho, Wo, B, Cout] dilated by s, giving [Cin, kh, kw, Cout].
+  const hn = kh + sh * (c.outHeight - 1);
+  const wn = kw + sw * (c.outWidth - 1);
+  const xt = backend.makeOutput([ci, hn, wn, b], 'float32');
+  const xtv = heap(backend, xt);
+  xtv.fill(0);
+  const [y0, y1] = [Math.max(0, pt), Math.min(hn, pt + h)];
+  const [x0, x1] = [Math.max(0, pl), Math.min(wn, pl + w)];
+  if (y1 > y0 && x1 > x0) {
+    copyBlock(
+      [ci, y1 - y0, x1 - x0, b],
+      heap(backend, x),
+      ((y0 - pt) * w + (x0 - pl)) * ci,
+      [1, w * ci, ci, h * w * ci],
+      xtv,
+      (y0 * wn + x0) * b,
+      [hn * wn * b, wn * b, b, 1],
+    );
+  }
+  const dyt = transposeInto(backend, dy, [1, 2, 0, 3]);
+  const g = conv2d(backend, xt, dyt, 'valid', [sh, sw]);
+  const dw = transposeInto(backend, g, [1, 2, 0, 3]);
+  for (const t of [xt, dyt, g]) backend.disposeData(t.dataId);
+  return dw;
+};
+
+/**
+ * A tensor over part of another's memory (no copy): what XNNPACK reads or writes per batch entry. Registered with the
+ * C++ side under its own id; released with dropAlias (never disposeData, which would free the owner's memory).
+ */
+function alias(backend: BackendWasm, owner: tf.TensorInfo, offset: number, shape: number[]): tf.TensorInfo {
+  const bytes = offset * tf.util.bytesPerElement(owner.dtype);
+  return backend.makeOutput(shape, owner.dtype, backend.getMemoryOffset(owner.dataId) + bytes);
+}
+
+function dropAlias(backend: BackendWasm, t: tf.TensorInfo): void {
+  backend.wasm.tfjs.disposeData(backend.dataIdMap.get(t.dataId).id);
+  backend.dataIdMap.delete(t.dataId);
+}
+
+/** The part of the Emscripten module used here (@types/emscripten 0.0.34 does not declare cwrap). */
+interface Cwrap {
+  cwrap(name: string, returnType: null, argTypes: string[]): unknown;
+}
+
+/** tfjs-backend-wasm's C++ BatchMatMul: (a id, a shape, rank, b id, b shape, rank, transposeA, transposeB, out id). */
+type MatMulFn = (a: number, as: Uint8Array, ar: number, b: number, bs: Uint8Array, br: number, ta: boolean, tb: boolean, o: number) => void;
+let wasmMatMul: MatMulFn | undefined;
+const MATMUL_ARGS = ['number', 'array', 'number', 'number', 'array', 'number', 'number', 'number', 'number'];
+
+const shapeBytes = (shape: readonly number[]) => new Uint8Array(new Int32Array(shape).buffer);
+
+/**
+ * tfjs-backend-wasm sends a matrix product to XNNPACK only when neither side is transposed and the batch is 1;
+ * every other one (transposed gradients, attention, spectral norm) takes a scalar loop nest at a tenth of the
+ * speed. Here transposed operands are transposed first (one C++ pass) and a batch becomes one XNNPACK call per
+ * entry on aliases of the operands and of the output.
+ */
+const batchMatMul: Make = (original) => (args) => {
+  const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+  const { transposeA, transposeB } = args.attrs as unknown as tf.BatchMatMulAttrs;
+  const backend = args.backend as unknown as BackendWasm;
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || !wasmMatMul) return original.kernelFunc(args);
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  const m = transposeA ? a.shape[ra - 1]! : a.shape[ra - 2]!;
+  const k = transposeA ? a.shape[ra - 2]! : a.shape[ra - 1]!;
+  const kb = transposeB ? b.shape[rb - 1]! : b.shape[rb - 2]!;
+  const n = transposeB ? b.shape[rb - 2]! : b.shape[rb - 1]!;
+  if (k !== kb) return original.kernelFunc(args); // its error message
+  const outer = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  const batchA = tf.util.sizeFromShape(a.shape.slice(0, -2));
+  const batchB = tf.util.sizeFromShape(b.shape.slice(0, -2));
+  const batch = Math.max(batchA, batchB);
+  const out = backend.makeOutput([...outer, m, n], 'float32');
+  if (batch * m * n === 0) return out;
+  if (k === 0) {
+    heap(backend, out).fill(0);
+    return out;
+  }
+  // Either C = op(A)·op(B), or Cᵀ = op(B)ᵀ·op(A)ᵀ then transposed into C: whichever transposes (a strided walk)
+  // fewer elements; XNNPACK also packs its right operand on every call (a quarter of a transpose per element).
+  const direct = (transposeA ? batchA * m * k : 0) + (transposeB ? batchB * k * n : 0) + (batch * k * n) / 4;
+  const swapped = (transposeB ? 0 : batchB * k * n) + (transposeA ? 0 : batchA * m * k) + batch * m * n + (batch * k * m) / 4;
+  const temps: tf.TensorInfo[] = [];
+  const canonical = (t: tf.TensorInfo, bt: number, rows: number, cols: number, stored: boolean): tf.TensorInfo => {
+    // t holds `bt` matrices rows×cols when `stored`, else their transposes; returns them as rows×cols
+    if (stored) return t;
+    const tt = transposeInto(backend, { ...t, shape: [bt, cols, rows] }, [0, 2, 1]);
+    temps.push(tt);
+    return tt;
+  };
+  if (direct <= swapped) {
+    products(backend, canonical(a, batchA, m, k, !transposeA), batchA, canonical(b, batchB, k, n, !transposeB), batchB, m, k, n, out);
+  } else {
+    const ct = backend.makeOutput([batch, n, m], 'float32');
+    temps.push(ct);
+    products(backend, canonical(b, batchB, n, k, transposeB), batchB, canonical(a, batchA, k, m, transposeA), batchA, n, k, m, ct);
+    copyBlock([batch, m, n], heap(backend, ct), 0, [n * m, 1, m], heap(backend, out), 0, [m * n, n, 1]);
+  }
+  for (const t of temps) backend.disposeData(t.dataId);
+  return out;
+};
+
+/** out[i] = left[i] [m, k] · right[i] [k, n] (a batch of 1 broadcast), one XNNPACK fully-connected call per entry. */
+function products(
+  backend: BackendWasm,
+  left: tf.TensorInfo,
+  batchL: number,
+  right: tf.TensorInfo,
+  batchR: number,
+  m: number,
+  k: number,
+  n: number,
+  out: tf.TensorInfo,
+): void {
+  const batch = Math.max(batchL, batchR);
+  // one right matrix for the whole batch: a single product of [batch·m, k] by [k, n]
+  const steps = batchR === 1 ? 1 : batch;
+  const rows = batchR === 1 ? batch * m : m;
+  const id = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).id;
+  for (let i = 0; i < steps; i++) {
+    const li = alias(backend, left, batchL === 1 ? 0 : i * m * k, [1, rows, k]);
+    const ri = alias(backend, right, (i % batchR) * k * n, [1, k, n]);
+    const oi = alias(backend, out, i * m * n, [1, rows, n]);
+    wasmMatMul!(id(li), shapeBytes(li.shape), 3, id(ri), shapeBytes(ri.shape), 3, false, false, id(oi));
+    for (const t of [li, ri, oi]) dropAlias(backend, t);
+  }
+}
+
+/** x with its dimensions permuted (output dimension d is input dimension perm[d]), as one strided walk. */
+function transposeInto(backend: BackendWasm, x: tf.TensorInfo, perm: readonly number[]): tf.TensorInfo {
+  const shape = perm.map((p) => x.shape[p]!);
+  const out = backend.makeOutput(shape, x.dtype);
+  const strides = rowMajor(x.shape);
+  copyBlock(shape, heap(backend, x), 0, perm.map((p) => strides[p]!), heap(backend, out), 0, rowMajor(shape));
+  return out;
+}
+
+/** tfjs-backend-wasm's C++ Transpose walks every element through index arithmetic (≈ 20 ns each here). */
+const transpose: Make = (original) => (args) => {
+  const { x } = args.inputs as { x: tf.TensorInfo };
+  if (x.dtype === 'string') return original.kernelFunc(args);
+  return transposeInto(args.backend as unknown as BackendWasm, x, (args.attrs as unknown as tf.TransposeAttrs).perm);
+};
+
+/**
+ * Sum, Mean, Max, Min over axes that are not the innermost: tfjs-backend-wasm transposes them innermost with its
+ * slow C++ Transpose first (instance norm's moments over H, W; a bias gradient's sum over B, H, W). Here the
+ * transpose is transposeInto's, then its own reduction runs on the innermost axes (same arithmetic).
+ */
+const reduction: Make = (original) => (args) => {
+  const { x } = args.inputs as { x: tf.TensorInfo };
+  const { axis, keepDims } = args.attrs as unknown as tf.SumAttrs;
+  const backend = args.backend as unknown as BackendWasm;
+  const axes = tf.util.parseAxisParam(axis, x.shape);
+  const perm = tf.backend_util.getAxesPermutation(axes, x.shape.length);
+  if (perm === null || x.dtype === 'string') return original.kernelFunc(args);
+  const xt = transposeInto(backend, x, perm);
+  const inner = tf.backend_util.getInnerMostAxes(axes.length, x.shape.length);
+  const out = original.kernelFunc({ ...args, inputs: { x: xt }, attrs: { axis: inner, keepDims: false } }) as tf.TensorInfo;
+  backend.disposeData(xt.dataId);
+  return keepDims ? { ...out, shape: tf.backend_util.expandShapeToKeepDim(out.shape, axes) } : out;
+};
+
+/**
+ * MaxPoolGrad: tfjs-backend-wasm's sends each window's gradient to the LAST of tied maxima; the cpu backend and
+ * PyTorch to the first. Ties are common in ReDO (nearest upsampling repeats each pixel 2×2 before attention's
+ * max pool), where the golden gradients need the first. NHWC, any window, stride and padding.
+ */
+const maxPoolGrad: Make = (original) => (args) => {
+  const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
+  const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as tf.MaxPoolGradAttrs;
+  const backend = args.backend as unknown as BackendWasm;
+  if (input.dtype !== 'float32') return original.kernelFunc(args);
+  const c = tf.backend_util.computePool2DInfo(input.shape as Shape4, filterSize, strides, 1, pad, dimRoundingMode);
+  const dx = backend.makeOutput([...input.shape], 'float32');
+  const [d, x, g] = [heap(backend, dx), heap(backend, input), heap(backend, dy)];
+  d.fill(0);
+  const { batchSize: nb, inHeight: h, inWidth: w, inChannels: ch, outHeight: ho, outWidth: wo } = c;
+  for (let b = 0; b < nb; b++) {
+    for (let oy = 0; oy < ho; oy++) {
+      const y0 = oy * c.strideHeight - c.padInfo.top;
+      for (let ox = 0; ox < wo; ox++) {
+        const x0 = ox * c.strideWidth - c.padInfo.left;
+        for (let k = 0; k < ch; k++) {
+          let best = -Infinity;
+          let at = -1;
+          for (let fy = Math.max(0, y0); fy < Math.min(h, y0 + c.effectiveFilterHeight); fy += c.dilationHeight) {
+            for (let fx = Math.max(0, x0); fx < Math.min(w, x0 + c.effectiveFilterWidth); fx += c.dilationWidth) {
+              const i = ((b * h + fy) * w + fx) * ch + k;
+              if (x[i]! > best || at < 0) {
+                best = x[i]!;
+                at = i;
+              }
+            }
+          }
+          if (at >= 0) d[at] += g[((b * ho + oy) * wo + ox) * ch + k]!;
+        }
+      }
+    }
+  }
+  return dx;
+};
+
+function parseSlice(x: tf.TensorInfo, attrs: tf.NamedAttrMap): { begin: number[]; size: number[] } {
+  const { begin, size } = attrs as unknown as tf.SliceAttrs;
+  const [b, s] = tf.slice_util.parseSliceParams(x as tf.Tensor, begin, size);
+  tf.slice_util.assertParamsValid(x as tf.Tensor, b, s);
+  return { begin: b, size: s };
+}
+
+function sliceInto(backend: BackendWasm, x: tf.TensorInfo, begin: readonly number[], size: readonly number[], outShape = size) {
+  const out = backend.makeOutput([...outShape], x.dtype);
+  const strides = rowMajor(x.shape);
+  const base = begin.reduce((acc, v, d) => acc + v * strides[d]!, 0);
+  copyBlock(size, heap(backend, x), base, strides, heap(backend, out), 0, rowMajor(size));
+  return out;
+}
+
+const slice: Make = (original) => (args) => {
+  const { x } = args.inputs as { x: tf.TensorInfo };
+  if (x.dtype === 'string') return original.kernelFunc(args);
+  const { begin, size } = parseSlice(x, args.attrs ?? {});
+  return sliceInto(args.backend as unknown as BackendWasm, x, begin, size);
+};
+
+const splitV: Make = (original) => (args) => {
+  const { x } = args.inputs as { x: tf.TensorInfo };
+  if (x.dtype === 'string') return original.kernelFunc(args);
+  const { numOrSizeSplits, axis } = args.attrs as unknown as tf.SplitVAttrs;
+  const ax = tf.util.parseAxisParam(axis, x.shape)[0]!;
+  const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, numOrSizeSplits, ax);
+  const begin = new Array<number>(x.shape.length).fill(0);
+  return sizes.map((n) => {
+    const size = [...x.shape];
+    size[ax] = n;
+    const piece = sliceInto(args.backend as unknown as BackendWasm, x, begin, size);
+    begin[ax]! += n;
+    return piece;
+  });
+};
+
+const unpack: Make = (original) => (args) => {
+  const { value } = args.inputs as { value: tf.TensorInfo };
+  if (value.dtype === 'string') return original.kernelFunc(args);
+  const ax = tf.util.parseAxisParam((args.attrs as unknown as tf.UnpackAttrs).axis, value.shape)[0]!;
+  const size = [...value.shape];
+  size[ax] = 1;
+  const outShape = value.shape.filter((_, d) => d !== ax);
+  return Array.from({ length: value.shape[ax]! }, (_, i) => {
+    const begin = new Array<number>(value.shape.length).fill(0);
+    begin[ax] = i;
+    return sliceInto(args.backend as unknown as BackendWasm, value, begin, size, outShape);
+  });
+};
+
+/** Writes each input (all of rank r, shapes equal but along `axis`) at its offset along `axis` of the output. */
+function concatInto(backend: BackendWasm, inputs: readonly tf.TensorInfo[], shapes: readonly number[][], axis: number, outShape: number[]) {
+  const out = backend.makeOutput(outShape, inputs[0]!.dtype);
+  const strides = rowMajor(outShape);
+  let offset = 0;
+  inputs.forEach((t, i) => {
+    const shape = shapes[i]!;
+    copyBlock(shape, heap(backend, t), 0, rowMajor(shape), heap(backend, out), offset * strides[axis]!, strides);
+    offset += shape[axis]!;
+  });
+  return out;
+}
+
+const concat: Make = (original) => (args) => {
+  const inputs = args.inputs as unknown as tf.TensorInfo[];
+  const backend = args.backend as unknown as BackendWasm;
+  if (inputs.some((t) => t.dtype === 'string' || t.dtype !== inputs[0]!.dtype)) return original.kernelFunc(args);
+  const axis = tf.util.parseAxisParam((args.attrs as unknown as tf.ConcatAttrs).axis, inputs[0]!.shape)[0]!;
+  const shapes = inputs.map((t) => t.shape);
+  tf.backend_util.assertParamsConsistent(shapes, axis);
+  const outShape = tf.backend_util.computeOutShape(shapes, axis);
+  const kept = inputs.filter((t) => tf.util.sizeFromShape(t.shape) > 0);
+  if (kept.length === 1) return share(backend, kept[0]!, outShape);
+  return concatInto(backend, kept, kept.map((t) => t.shape), axis, outShape);
+};
+
+const pack: Make = (original) => (args) => {
+  const inputs = args.inputs as unknown as tf.TensorInfo[];
+  const backend = args.backend as unknown as BackendWasm;
+  const first = inputs[0]!;
+  const odd = (t: tf.TensorInfo) => t.dtype === 'string' || t.dtype !== first.dtype || !tf.util.arraysEqual(t.shape, first.shape);
+  if (inputs.some(odd)) return original.kernelFunc(args);
+  const axis = (args.attrs as unknown as tf.PackAttrs).axis;
+  const ax = axis < 0 ? axis + first.shape.length + 1 : axis;
+  const expanded = [...first.shape.slice(0, ax), 1, ...first.shape.slice(ax)];
+  const outShape = [...expanded];
+  outShape[ax] = inputs.length;
+  return concatInto(backend, inputs, inputs.map(() => expanded), ax, outShape);
+};
+
+const identity: Make = (original) => (args) => {
+  const { x } = args.inputs as { x: tf.TensorInfo };
+  return x.dtype === 'string' ? original.kernelFunc(args) : share(args.backend as unknown as BackendWasm, x);
+};
+
+const cast: Make = (original) => (args) => {
+  const { x } = args.inputs as { x: tf.TensorInfo };
+  const { dtype } = args.attrs as unknown as tf.CastAttrs;
+  return dtype === x.dtype && dtype !== 'string' ? share(args.backend as unknown as BackendWasm, x) : original.kernelFunc(args);
+};
+
+const KERNELS: ReadonlyArray<[string, Make]> = [
+  [tf.BatchMatMul, batchMatMul],
+  [tf.Transpose, transpose],
+  [tf.MaxPoolGrad, maxPoolGrad],
+  [tf.Sum, reduction],
+  [tf.Mean, reduction],
+  [tf.Max, reduction],
+  [tf.Min, reduction],
+  [tf.Conv2DBackpropInput, conv2dBackpropInput],
+  [tf.Conv2DBackpropFilter, conv2dBackpropFilter],
+  [tf.Slice, slice],
+  [tf.SplitV, splitV],
+  [tf.Unpack, unpack],
+  [tf.Concat, concat],
+  [tf.Pack, pack],
+  [tf.Identity, identity],
+  [tf.Cast, cast],
+];
+
+/** tfjs-backend-wasm's own kernels (undefined where it has none), kept so a benchmark or test can switch back. */
+const originals = new Map<string, tf.KernelConfig | undefined>();
+const fast = new Map<string, tf.KernelConfig>();
+
+function missing(name: string): tf.KernelConfig {
+  return {
+    kernelName: name,
+    backendName: 'wasm',
+    kernelFunc: () => {
+      throw new Error(`tfjs-backend-wasm has no ${name} kernel (only NHWC float32 is provided here)`);
+    },
+  };
+}
+
+export const FUSED = 'fused';
+
+const storage: FusedStorage = {
+  read: (backend, t) => (backend as BackendWasm).typedArrayFromHeap(t) as Float32Array,
+  alloc: (backend, shapes) => {
+    const b = backend as BackendWasm;
+    const infos = shapes.map((s) => b.makeOutput(s, 'float32'));
+    return { infos, views: () => infos.map((t) => b.typedArrayFromHeap(t) as Float32Array) };
+  },
+};
+
+/**
+ * Registers these kernels and the fused ones of src/redo/fusedOps.ts for `wasm` (`on`), or puts tfjs-backend-wasm's
+ * own back (a kernel it lacks then throws; without the fused kernels src/redo/layers.ts composes TF.js ops);
+ * `only`: just the kernels named (the fused ones by the name FUSED). Registered before the backend starts; each
+ * one's setupFunc also sets up the original it may fall back to, so a benchmark can switch back and forth later.
+ */
+export function useFastWasmKernels(on = true, only?: readonly string[]): void {
+  if (fast.size === 0) {
+    for (const [name, make] of KERNELS) {
+      const original = tf.getKernel(name, 'wasm');
+      originals.set(name, original);
+      const base = original ?? missing(name);
+      const setupFunc = (backend: object) => {
+        base.setupFunc?.(backend);
+        const module = (backend as BackendWasm).wasm as unknown as Cwrap;
+        if (name === tf.BatchMatMul) wasmMatMul = module.cwrap(tf.BatchMatMul, null, MATMUL_ARGS) as MatMulFn;
+      };
+      fast.set(name, { ...base, kernelName: name, backendName: 'wasm', kernelFunc: make(base), setupFunc });
+    }
+  }
+  for (const [name, config] of fast) {
+    if (only && !only.includes(name)) continue;
+    if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
+    const original = originals.get(name);
+    if (on) tf.registerKernel(config);
+    else if (original) tf.registerKernel(original);
+  }
+  if (only && !only.includes(FUSED)) return;
+  if (on) registerFusedKernels('wasm', storage);
+  else unregisterFusedKernels('wasm');
+}

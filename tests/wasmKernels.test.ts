@@ -1,0 +1,216 @@
+/**
+ * src/redo/wasmKernels.ts and src/redo/fusedOps.ts: every kernel registered for `wasm` gives what the cpu backend
+ * gives (copies bit for bit, arithmetic to float32 rounding), for the patterns ReDO uses and odd ones (strides,
+ * paddings, batch broadcast, transposes, ties); the fused spectral-norm and instance-norm ops equal the composed TF.js
+ * ops they replace, values and gradients; and wasm training steps hold the tensor count, bytes and the backend's data
+ * ids flat (the per-batch aliases of BatchMatMul are released).
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import * as tf from '../src/redo/tf';
+import { preset, RedoModel, RedoTrainer, disposeLosses, readLosses } from '../src/redo';
+import { instanceNorm, SNConv } from '../src/redo/layers';
+import { ParamStore } from '../src/redo/params';
+import { Rng } from '../src/redo/random';
+import { useFastWasmKernels, FUSED } from '../src/redo/wasmKernels';
+
+const values = (shape: number[], seed: number) => Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i * 0.37 + seed));
+
+/** f evaluated on `backend` with fresh inputs of the given shapes; the outputs' values and shapes. */
+async function on(backend: string, shapes: number[][], f: (...xs: tf.Tensor[]) => tf.Tensor | tf.Tensor[]) {
+  await tf.setBackend(backend);
+  return tf.tidy(() => {
+    const out = f(...shapes.map((s, i) => tf.tensor(values(s, i), s)));
+    return (Array.isArray(out) ? out : [out]).map((t) => ({ shape: t.shape, v: t.dataSync() as Float32Array }));
+  });
+}
+
+/** max |wasm − cpu| relative to max |cpu| over every output (shapes must match). */
+async function compare(shapes: number[][], f: (...xs: tf.Tensor[]) => tf.Tensor | tf.Tensor[]): Promise<number> {
+  const a = await on('cpu', shapes, f);
+  const b = await on('wasm', shapes, f);
+  let worst = 0;
+  a.forEach((o, k) => {
+    expect(b[k]!.shape).toEqual(o.shape);
+    let err = 0;
+    let scale = 0;
+    for (let i = 0; i < o.v.length; i++) {
+      err = Math.max(err, Math.abs(o.v[i]! - b[k]!.v[i]!));
+      scale = Math.max(scale, Math.abs(o.v[i]!));
+    }
+    worst = Math.max(worst, err / Math.max(scale, 1e-30));
+  });
+  return worst;
+}
+
+afterAll(() => useFastWasmKernels(true));
+
+describe('wasm kernels against the cpu backend', () => {
+  it('conv2d forward and both gradients: strides, paddings, 1×1 / 3×3 / 7×7 filters', async () => {
+    const cases: Array<[number[], number[], number, 'same' | 'valid' | number]> = [
+      [[2, 8, 8, 3], [3, 3, 3, 4], 1, 1],
+      [[2, 8, 8, 3], [3, 3, 3, 4], 2, 1],
+      [[2, 9, 9, 3], [3, 3, 3, 4], 2, 1],
+      [[2, 14, 14, 3], [7, 7, 3, 2], 1, 'valid'],
+      [[3, 8, 8, 5], [1, 1, 5, 2], 1, 'valid'],
+      [[2, 10, 10, 3], [3, 3, 3, 4], 2, 'same'],
+      [[1, 7, 9, 2], [3, 3, 2, 3], 1, 'same'],
+    ];
+    for (const [xs, ws, s, p] of cases) {
+      const err = await compare([xs, ws], (x, w) => {
+        const conv = (a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, s, p);
+        const f = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(conv(a, b), tf.sin(conv(a, b))));
+        return [conv(x!, w!), ...tf.grads(f)([x!, w!])];
+      });
+      expect(err, JSON.stringify([xs, ws, s, p])).toBeLessThan(1e-5);
+    }
+  });
+
+  it('matMul: every transpose, batch broadcast both ways, rank 4, vectors', async () => {
+    const cases: Array<[number[], number[], boolean, boolean]> = [
+      [[5, 7], [7, 3], false, false],
+      [[7, 5], [7, 3], true, false],
+      [[5, 7], [3, 7], false, true],
+      [[7, 5], [3, 7], true, true],
+      [[4, 5, 7], [4, 7, 3], false, false],
+      [[4, 5, 7], [1, 7, 3], false, false],
+      [[1, 5, 7], [4, 7, 3], false, false],
+      [[4, 7, 5], [4, 3, 7], true, true],
+      [[2, 3, 5, 7], [2, 3, 7, 2], false, false],
+      [[4, 5, 7], [7, 3], false, false],
+      [[6, 64, 16], [6, 64, 2], true, false], // attention's dV = attnᵀ·dO: computed transposed (fewer copies)
+      [[1, 1152], [1152, 128], false, false],
+      [[3, 6], [6, 1], false, false],
+    ];
+    for (const [as, bs, ta, tb] of cases) {
+      // float32 sums (XNNPACK) against the cpu kernel's double ones: a few ulps over K up to 1152
+      expect(await compare([as, bs], (a, b) => tf.matMul(a!, b!, ta, tb)), JSON.stringify([as, bs, ta, tb])).toBeLessThan(1e-5);
+    }
+  });
+
+  it('copies are exact: slice, split, unstack, concat, stack, transpose; reductions over any axes', async () => {
+    const sh = [2, 3, 4, 5];
+    const copies: Array<(x: tf.Tensor) => tf.Tensor | tf.Tensor[]> = [
+      (x) => tf.slice(x, [0, 1, 2, 3], [2, 2, 2, 2]),
+      (x) => tf.slice(x, [1, 0, 0, 0], [1, 3, 4, 5]),
+      (x) => tf.split(x, [1, 4], 3),
+      (x) => tf.unstack(x, 1),
+      (x) => tf.concat([x, tf.slice(x, [0, 0, 0, 0], [2, 3, 4, 2])], 3),
+      (x) => tf.concat([x, x], 0),
+      (x) => tf.stack([x, tf.neg(x)], 2),
+      (x) => tf.transpose(x, [3, 1, 2, 0]),
+      (x) => tf.transpose(tf.reshape(x, [2, 60]), [1, 0]),
+      (x) => tf.transpose(tf.tile(x, [1, 20, 10, 2]), [0, 2, 1, 3]), // big enough for the tiled path
+    ];
+    for (const f of copies) expect(await compare([sh], f)).toBe(0);
+    for (const axes of [[1, 2], [0, 1, 2], [0], [3], [0, 3]]) {
+      for (const keep of [false, true]) {
+        const err = await compare([sh], (x) => [tf.sum(x, axes, keep), tf.mean(x, axes, keep), tf.max(x, axes, keep), tf.min(x, axes, keep)]);
+        expect(err, `${axes} ${keep}`).toBeLessThan(1e-5);
+      }
+    }
+  });
+
+  it('max-pool gradient goes to the first of tied maxima, as on cpu and in PyTorch', async () => {
+    const grad = async (backend: string) => {
+      await tf.setBackend(backend);
+      const x = tf.tensor4d([1, 1, 2, 0, 1, 1, 0, 2, 3, 3, 3, 3, 3, 3, 3, 3], [1, 4, 4, 1]);
+      const w = tf.tensor4d([1, 2, 3, 4], [1, 2, 2, 1]);
+      return Array.from(await tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid'), w)))(x).data());
+    };
+    expect(await grad('wasm')).toEqual([1, 0, 2, 0, 0, 0, 0, 0, 3, 0, 4, 0, 0, 0, 0, 0]);
+    expect(await grad('wasm')).toEqual(await grad('cpu'));
+  });
+
+  it('identity and same-dtype cast share memory; other casts convert', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.tensor([1.5, -2.5, 3]);
+    const before = (tf.backend() as unknown as { numDataIds(): number }).numDataIds();
+    const c = tf.clone(x);
+    const k = tf.cast(x, 'float32');
+    expect((tf.backend() as unknown as { numDataIds(): number }).numDataIds()).toBe(before);
+    expect(Array.from(await tf.cast(x, 'int32').data())).toEqual([1, -2, 3]);
+    expect(Array.from(await c.data())).toEqual([1.5, -2.5, 3]);
+    tf.dispose([x, c, k]);
+  });
+});
+
+describe('fused ops (wasm) against the composed TF.js ops they replace', () => {
+  /** An SN conv's power iteration, W/σ and its gradient under a loss, with or without the fused kernels. */
+  async function spectral(fused: boolean) {
+    await tf.setBackend('wasm');
+    useFastWasmKernels(fused, [FUSED]);
+    const store = new ParamStore(new Rng(7), 0.8, false);
+    const layer = new SNConv(store, 'c', 3, 5, 6, true);
+    layer.powerIteration();
+    layer.powerIteration();
+    const x = tf.tensor4d(values([2, 6, 6, 5], 3), [2, 6, 6, 5]);
+    const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(layer.apply(x))) as tf.Scalar, [layer.w]);
+    const out = { u: await layer.u.data(), v: await layer.v.data(), loss: (await value.data())[0]!, grad: await grads[layer.w.name]!.data() };
+    store.dispose();
+    tf.dispose([x, value, grads[layer.w.name]!]);
+    useFastWasmKernels(true, [FUSED]);
+    return out;
+  }
+
+  it('spectral norm: u, v after two power iterations; W/σ through a conv; its gradient', async () => {
+    const a = await spectral(false);
+    const b = await spectral(true);
+    const rel = (p: ArrayLike<number>, q: ArrayLike<number>) => {
+      let e = 0;
+      let s = 0;
+      for (let i = 0; i < p.length; i++) {
+        e = Math.max(e, Math.abs(p[i]! - q[i]!));
+        s = Math.max(s, Math.abs(p[i]!));
+      }
+      return e / s;
+    };
+    expect(rel(a.u, b.u)).toBeLessThan(1e-5);
+    expect(rel(a.v, b.v)).toBeLessThan(1e-5);
+    expect(Math.abs(a.loss - b.loss) / Math.abs(a.loss)).toBeLessThan(1e-5);
+    expect(rel(a.grad, b.grad)).toBeLessThan(1e-4);
+  });
+
+  it('instance norm: values and input gradient', async () => {
+    const run = async (fused: boolean) => {
+      await tf.setBackend('wasm');
+      useFastWasmKernels(fused, [FUSED]);
+      const x = tf.tensor4d(values([2, 5, 7, 3], 1).map((v, i) => v * (1 + (i % 3)) + (i % 3)), [2, 5, 7, 3]);
+      const w = tf.tensor4d(values([2, 5, 7, 3], 2), [2, 5, 7, 3]);
+      const y = instanceNorm(x);
+      const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(instanceNorm(t as tf.Tensor4D), w)))(x);
+      const out = { y: await y.data(), g: await g.data() };
+      tf.dispose([x, w, y, g]);
+      useFastWasmKernels(true, [FUSED]);
+      return out;
+    };
+    const a = await run(false);
+    const b = await run(true);
+    for (const k of ['y', 'g'] as const) {
+      let e = 0;
+      for (let i = 0; i < a[k].length; i++) e = Math.max(e, Math.abs(a[k][i]! - b[k][i]!));
+      expect(e, k).toBeLessThan(2e-5);
+    }
+  });
+});
+
+describe('wasm training steps', () => {
+  it('hold the tensor count, tensor bytes and the backend data ids flat (steps 2 to 12 of tiny, n = 3)', async () => {
+    await tf.setBackend('wasm');
+    const model = new RedoModel(preset('tiny', { nRegions: 3 }), 4);
+    const trainer = new RedoTrainer(model, 4);
+    const x = tf.randomUniform([2, 32, 32, 3], -1, 1, 'float32', 1) as tf.Tensor4D;
+    const ids = () => (tf.backend() as unknown as { numDataIds(): number }).numDataIds();
+    const seen: Array<[number, number, number]> = [];
+    for (let i = 0; i < 12; i++) {
+      const l = trainer.step(x, x);
+      const v = await readLosses(l);
+      disposeLosses(l);
+      expect(Object.values(v).every(Number.isFinite)).toBe(true);
+      seen.push([tf.memory().numTensors, tf.memory().numBytes, ids()]);
+    }
+    for (const s of seen.slice(2)) expect(s).toEqual(seen[1]);
+    trainer.dispose();
+    model.dispose();
+    x.dispose();
+  });
+});

@@ -2,7 +2,7 @@
  * Odd and hostile files, in the studio's ingest (src/data: inspectImage, ingestDataset with IndexedDB faked,
  * readZip) and the trainer's folder reader (src/node/imageFolder.ts readImageFolder) alike, and on import
  * (readWeightsFile, readRunArchive): every case is named with its reason and nothing takes the process down.
- * The README's "Odd and hostile files" table lists the same cases. Fixtures are generated (tests/helpers/hostileFiles.ts).
+ * docs/files.md lists the same cases. Fixtures are generated (tests/helpers/hostileFiles.ts).
  */
 import 'fake-indexeddb/auto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';

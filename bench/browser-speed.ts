@@ -26,7 +26,7 @@
  *    trains at once), a PerformanceObserver('longtask') registered before the page's own scripts; every
  *    main-thread long task from the moment the run state shows "running" until the run reaches step N.
  *
- * How: builds into bench-results/dist (not dist/, which `npm test` owns) with `npx vite build` when its
+ * How: builds into bench-results/dist (not dist/, which `npm test` owns) with `npx vite build --mode harness` when its
  * harness pages are missing or older than src/, e2e/harness or vite.config.ts; starts `vite preview` on a free
  * port; for every (preset × backend) launches
  * a fresh Chromium (Debian's /usr/bin/chromium, the flags of DEVELOPERS.md) and opens
@@ -109,8 +109,8 @@ function ensureBuilt(): void {
   const newest = Math.max(...sources.map(newestMtime));
   const stale = pages.some((p) => !existsSync(p) || statSync(p).mtimeMs < newest);
   if (!stale && !switchOn('build')) return;
-  console.log(`== npx vite build --outDir ${OUT_DIR} (missing or older than the sources)`);
-  const r = spawnSync('npx', ['vite', 'build', '--outDir', OUT_DIR, '--emptyOutDir', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit' });
+  console.log(`== npx vite build --mode harness --outDir ${OUT_DIR} (missing or older than the sources)`);
+  const r = spawnSync('npx', ['vite', 'build', '--mode', 'harness', '--outDir', OUT_DIR, '--emptyOutDir', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit' });
   if (r.status !== 0 || pages.some((p) => !existsSync(p))) throw new Error('vite build failed');
 }
 

@@ -158,7 +158,7 @@ async function fetchAsset(file: string, what: string): Promise<Uint8Array> {
   try {
     res = await fetch(url);
   } catch (e) {
-    throw new Error(`could not load ${what} (${url}): ${e instanceof Error ? e.message : String(e)}`);
+    throw new Error(`could not load ${what} (${url}): ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
   if (!res.ok) throw new Error(`could not load ${what} (${url}: HTTP ${res.status})`);
   return new Uint8Array(await res.arrayBuffer());

@@ -18,7 +18,7 @@ export async function readArchiveFile(path: string): ReturnType<typeof readRunAr
   try {
     bytes = new Uint8Array(await readFile(path));
   } catch (e) {
-    throw new Error(`cannot read ${path}: ${e instanceof Error ? e.message : String(e)}`);
+    throw new Error(`cannot read ${path}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
   return readRunArchive(bytes, path);
 }

@@ -1,6 +1,6 @@
 import * as tf from './tf';
 import type { RedoConfig } from './config';
-import { RedoModel, type NetworkId } from './redo';
+import type { RedoModel, NetworkId } from './redo';
 import { Adam } from './adam';
 import { CollapseWatch } from './collapse';
 import { deriveSeed } from './random';

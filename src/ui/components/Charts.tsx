@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useRef } from 'react';
+import { useEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { useStudio } from '../store';
@@ -104,26 +104,28 @@ export function LossChart() {
   );
 }
 
-/** Pixel accuracy and object IoU against the ground truth, when the dataset has it. */
-export function MetricsChart() {
-  const ref = useRef<HTMLDivElement>(null);
-  const version = useStudio((s) => s.historyVersion);
-  const shown = useStudio((s) => !!s.history.accuracy);
-  const latest = useMemo(() => {
-    const h = useStudio.getState().history;
-    const a = h.accuracy;
-    const iou = h.iou;
-    if (!a || !iou) return null;
-    for (let i = a.length - 1; i >= 0; i--) if (Number.isFinite(a[i]!)) return { accuracy: a[i]!, iou: iou[i]!, step: h.step[i]! };
-    return null;
-  }, [version]);
-  const has = shown;
-  return has ? <MetricsPlot refEl={ref} version={version} latest={latest} /> : null;
+/** The last measured accuracy / IoU of a history, or null before the first. */
+function latestMetrics(h: ReturnType<typeof useStudio.getState>['history']): { accuracy: number; iou: number; step: number } | null {
+  const a = h.accuracy;
+  const iou = h.iou;
+  if (!a || !iou) return null;
+  for (let i = a.length - 1; i >= 0; i--) if (Number.isFinite(a[i]!)) return { accuracy: a[i]!, iou: iou[i]!, step: h.step[i]! };
+  return null;
 }
 
-function MetricsPlot(props: { refEl: React.RefObject<HTMLDivElement | null>; version: number; latest: { accuracy: number; iou: number; step: number } | null }) {
+/** Pixel accuracy and object IoU against the ground truth, when the dataset has it. */
+export function MetricsChart() {
+  const version = useStudio((s) => s.historyVersion);
+  const shown = useStudio((s) => !!s.history.accuracy);
+  return shown ? <MetricsPlot version={version} /> : null;
+}
+
+/** Redrawn whenever `version` (the history's) changes: the arrays are appended in place. */
+function MetricsPlot(props: { version: number }) {
+  const ref = useRef<HTMLDivElement>(null);
+  const latest = latestMetrics(useStudio.getState().history);
   useChart(
-    props.refEl,
+    ref,
     (width) => ({
       width,
       height: 180,
@@ -151,11 +153,11 @@ function MetricsPlot(props: { refEl: React.RefObject<HTMLDivElement | null>; ver
     <section className="panel chart" aria-labelledby="metrics-title">
       <h2 id="metrics-title">Accuracy / IoU (ground truth)</h2>
       <p data-testid="metrics-latest">
-        {props.latest
-          ? `step ${props.latest.step}: accuracy ${(100 * props.latest.accuracy).toFixed(1)} %, object IoU ${(100 * props.latest.iou).toFixed(1)} %`
+        {latest
+          ? `step ${latest.step}: accuracy ${(100 * latest.accuracy).toFixed(1)} %, object IoU ${(100 * latest.iou).toFixed(1)} %`
           : 'measured with the previews'}
       </p>
-      <div ref={props.refEl} data-testid="metrics-chart" className="plot" />
+      <div ref={ref} data-testid="metrics-chart" className="plot" />
     </section>
   );
 }

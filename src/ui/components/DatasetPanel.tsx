@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState, type DragEvent } from 'react';
+import { useEffect, useEffectEvent, useRef, useState, type DragEvent } from 'react';
 import { useStudio } from '../store';
 import { createDemo, deleteDataset, ingestFiles } from '../client';
 import { filesFromDrop, filesFromList } from '../files';
@@ -35,18 +35,17 @@ export function DatasetPanel() {
 
   // A folder dropped anywhere else on the page is a dataset too (and the browser must not navigate away to
   // the dropped file). Drop zones that handled the drop have called preventDefault.
-  const pageDrop = useRef<(e: globalThis.DragEvent) => void>(() => undefined);
-  pageDrop.current = (e) => {
+  const pageDrop = useEffectEvent((e: globalThis.DragEvent) => {
     if (e.defaultPrevented || !e.dataTransfer) return;
     e.preventDefault();
     if (useStudio.getState().ingest.running) return;
     void filesFromDrop(e.dataTransfer).then((files) => {
       if (files.length) ingestFiles(files, masks, useStudio.getState().config.imageSize);
     });
-  };
+  });
   useEffect(() => {
     const over = (e: globalThis.DragEvent) => e.preventDefault();
-    const drop = (e: globalThis.DragEvent) => pageDrop.current(e);
+    const drop = (e: globalThis.DragEvent) => pageDrop(e);
     window.addEventListener('dragover', over);
     window.addEventListener('drop', drop);
     return () => {

@@ -198,7 +198,7 @@ describe('classification and decoding', () => {
     const full = png(40, 30, synth(40, 30));
     await expect(prepareImage('t.png', full.subarray(0, Math.floor(full.length / 2)), 8)).rejects.toThrow('corrupt image data: could not decode');
     const flipped = full.slice();
-    flipped[60] ^= 0xff; // inside IDAT: CRC check fails
+    flipped[60]! ^= 0xff; // inside IDAT: CRC check fails
     await expect(prepareImage('t.png', flipped, 8)).rejects.toThrow('corrupt image data: could not decode');
   });
 

@@ -100,7 +100,7 @@ describe('ingestDataset', () => {
 
     const damaged = zip.slice();
     const at = Buffer.from(damaged).indexOf(Buffer.from('IHDR')); // inside the stored set/x/1.png
-    damaged[at + 40] ^= 0xff;
+    damaged[at + 40]! ^= 0xff;
     const r = await ingestDataset({
       name: 'zipped',
       size: S,

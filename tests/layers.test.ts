@@ -19,9 +19,9 @@ function largestSingularValue(w: Float32Array | Float64Array, r: number, c: numb
   let s = 0;
   for (let it = 0; it < 500; it++) {
     const u = new Float64Array(r);
-    for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) u[i] += w[i * c + j]! * v[j]!;
+    for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) u[i]! += w[i * c + j]! * v[j]!;
     const nv = new Float64Array(c);
-    for (let j = 0; j < c; j++) for (let i = 0; i < r; i++) nv[j] += w[i * c + j]! * u[i]!;
+    for (let j = 0; j < c; j++) for (let i = 0; i < r; i++) nv[j]! += w[i * c + j]! * u[i]!;
     const norm = Math.hypot(...nv);
     s = Math.sqrt(norm);
     v = nv.map((x) => x / norm);
@@ -39,7 +39,7 @@ describe('spectral normalisation', () => {
     const q2 = orthogonal(36, 5, 1, rng); // [36, 5] orthonormal columns
     const sv = [7, 3, 2, 1, 0.5];
     const torchW = new Float64Array(5 * 36);
-    for (let i = 0; i < 5; i++) for (let j = 0; j < 36; j++) for (let k = 0; k < 5; k++) torchW[i * 36 + j] += q1[i * 5 + k]! * sv[k]! * q2[j * 5 + k]!;
+    for (let i = 0; i < 5; i++) for (let j = 0; j < 36; j++) for (let k = 0; k < 5; k++) torchW[i * 36 + j]! += q1[i * 5 + k]! * sv[k]! * q2[j * 5 + k]!;
     expect(largestSingularValue(torchW, 5, 36)).toBeCloseTo(7, 6);
     // torch [out, in, kh, kw] → TF [kh, kw, in, out]
     sn.w.assign(tf.transpose(tf.tensor(Float32Array.from(torchW), [5, 4, 3, 3]), [2, 3, 1, 0]));

@@ -225,7 +225,7 @@ describe('readRunArchive refusals', () => {
     // a byte inside weights.safetensors' float data (stored uncompressed)
     const at = Buffer.from(damaged).indexOf('{"__metadata__":{"format":"pt"}');
     expect(at).toBeGreaterThan(0);
-    damaged[at + 4000] ^= 0x5a;
+    damaged[at + 4000]! ^= 0x5a;
     expect(await refusal(damaged)).toBe('corrupt archive: weights.safetensors is damaged (CRC-32 mismatch)');
 
     expect(await refusal(archive.subarray(0, Math.floor(archive.length * 0.6)))).toMatch(

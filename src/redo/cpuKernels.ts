@@ -204,7 +204,7 @@ function fastSlice(original: tf.KernelConfig): tf.KernelFunc {
     const backend = args.backend as unknown as CpuBackend;
     const xv = valuesOf(backend, x);
     const { begin, size } = args.attrs as unknown as { begin: number | number[]; size: number | number[] };
-    const [b, sz] = tf.slice_util.parseSliceParams(x as tf.Tensor, begin, size);
+    const [b, sz] = tf.slice_util.parseSliceParams(x as tf.Tensor, begin, size) as [number[], number[]]; // [begin, size]
     if (!xv || tf.slice_util.isSliceContinous(x.shape, b, sz)) return original.kernelFunc(args);
     tf.slice_util.assertParamsValid(x as tf.Tensor, b, sz);
     return backend.makeTensorInfo(sz, x.dtype, sliceValues(xv, x.shape, b, sz));

@@ -319,8 +319,8 @@ function interpolationMatrix(inSize: number, outSize: number): tf.Tensor2D {
       const i0 = Math.min(Math.floor(src), inSize - 1);
       const i1 = Math.min(i0 + 1, inSize - 1);
       const l1 = src - i0;
-      m[i * inSize + i0] += 1 - l1;
-      m[i * inSize + i1] += l1;
+      m[i * inSize + i0]! += 1 - l1;
+      m[i * inSize + i1]! += l1;
     }
     interpolationCache.set(cacheKey, m);
   }

@@ -295,7 +295,7 @@ const maxPoolGrad: Make = (original) => (args) => {
               }
             }
           }
-          if (at >= 0) d[at] += g[((b * ho + oy) * wo + ox) * ch + k]!;
+          if (at >= 0) d[at]! += g[((b * ho + oy) * wo + ox) * ch + k]!;
         }
       }
     }
@@ -305,7 +305,7 @@ const maxPoolGrad: Make = (original) => (args) => {
 
 function parseSlice(x: tf.TensorInfo, attrs: tf.NamedAttrMap): { begin: number[]; size: number[] } {
   const { begin, size } = attrs as unknown as tf.SliceAttrs;
-  const [b, s] = tf.slice_util.parseSliceParams(x as tf.Tensor, begin, size);
+  const [b, s] = tf.slice_util.parseSliceParams(x as tf.Tensor, begin, size) as [number[], number[]]; // [begin, size]
   tf.slice_util.assertParamsValid(x as tf.Tensor, b, s);
   return { begin: b, size: s };
 }

@@ -126,7 +126,7 @@ function taps(inSize: number, origin: number, extent: number, n: number): Taps {
       weights[i * width + k] = w;
       sum += w;
     }
-    if (sum > 0) for (let k = 0; k < len; k++) weights[i * width + k] /= sum;
+    if (sum > 0) for (let k = 0; k < len; k++) weights[i * width + k]! /= sum;
     else weights[i * width] = 1;
     start[i] = Math.min(lo, inSize - 1);
     count[i] = len;

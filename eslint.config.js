@@ -1,6 +1,9 @@
 /**
- * ESLint (flat config): JavaScript's and typescript-eslint's recommended rules everywhere, the React hooks rules in
- * the page (src/ui), and eslint-config-prettier last so that no rule argues with the formatter (.prettierrc.json).
+ * ESLint (flat config): JavaScript's and typescript-eslint's recommended rules everywhere, a few rules that read the
+ * types (TypeScript files of tsconfig.json, through the project service): no needless `!` or `as` (with
+ * noUncheckedIndexedAccess on, the `!`s left are the ones that say "in range"), no promise left floating or passed
+ * where a callback's result is ignored; the React hooks rules in the page (src/ui); and eslint-config-prettier last
+ * so that no rule argues with the formatter (.prettierrc.json).
  * `npm run lint` runs it with Prettier's check; `npm test` runs that first, beside the import-graph gate.
  */
 import js from '@eslint/js';
@@ -14,6 +17,21 @@ export default defineConfig(
   { ignores: ['dist/', 'node_modules/', 'reports/', 'test-results/', 'playwright-report/', 'public/', 'gpu-kit/', 'bench-results/'] },
   js.configs.recommended,
   tseslint.configs.recommended,
+  {
+    files: ['**/*.{ts,tsx}'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-unnecessary-type-assertion': 'error',
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/await-thenable': 'error',
+    },
+  },
+  {
+    // the portable globals of tsconfig.core.json, outside tsconfig.json's project: read without types
+    files: ['types/**'],
+    extends: [tseslint.configs.disableTypeChecked],
+  },
   {
     files: ['src/ui/**/*.{ts,tsx}'],
     extends: [reactHooks.configs.flat.recommended],

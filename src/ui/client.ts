@@ -7,32 +7,69 @@
 import { validateConfig, type RedoConfig } from '../redo/config';
 import type { BackendName, DemoKind, FileEntry, FromWorker, LoopOptions, SegmentSource, ToWorker } from '../worker/protocol';
 import { datasetNameOf, splitMasks } from './files';
+import { harnessFlags } from './query';
+import { WorkerSupervisor } from './workerSupervisor';
 import { useStudio } from './store';
 
-let worker: Worker | null = null;
+/** What the test hooks (`?testHooks=1`) give a test: src/ui/query.ts harnessFlags. */
+export interface TestHooks {
+  /** Ends the worker as the browser would (no event): the watchdog restarts it. */
+  killWorker(): void;
+  /** Destroys the worker's WebGPU device (GPUDevice.destroy()). */
+  destroyDevice(): void;
+  /** The open run's weights and its latest checkpoint's, as checksums. */
+  checksums(): Promise<Extract<FromWorker, { type: 'checksums' }>>;
+}
+
+const flags = harnessFlags();
+const checksumWaiters: Array<(m: Extract<FromWorker, { type: 'checksums' }>) => void> = [];
+
+const supervisor = new WorkerSupervisor({
+  watchdogMs: flags.watchdogMs,
+  create: (events) => {
+    const w = new Worker(new URL('../worker/trainingWorker.ts', import.meta.url), { type: 'module', name: 'redo-training' });
+    w.onmessage = (e: MessageEvent<FromWorker>) => events.message(e.data);
+    w.onerror = (e: ErrorEvent) => {
+      e.preventDefault();
+      events.error(e.message);
+    };
+    return { post: (msg, transfer = []) => w.postMessage(msg, transfer), terminate: () => w.terminate() };
+  },
+  onMessage: (msg) => {
+    if (msg.type === 'export-ready') download(msg.bytes, msg.fileName, 'application/zip');
+    if (msg.type === 'checksums') checksumWaiters.splice(0).forEach((resolve) => resolve(msg));
+    useStudio.getState().receive(msg);
+  },
+  onStart: (after) => {
+    const s = useStudio.getState();
+    if (after) s.workerRestarted(after.sentence);
+    supervisor.post({ type: 'init', backend: after?.kind === 'device-lost' ? 'webgpu' : s.requestedBackend });
+    supervisor.post({ type: 'list-datasets' });
+    supervisor.post({ type: 'list-runs' });
+  },
+  onFallback: (sentence) => useStudio.getState().recoveryNote(sentence),
+});
 
 export function startWorker(): void {
-  if (worker) return;
-  worker = new Worker(new URL('../worker/trainingWorker.ts', import.meta.url), { type: 'module', name: 'redo-training' });
-  worker.onmessage = (e: MessageEvent<FromWorker>) => {
-    const msg = e.data;
-    if (msg.type === 'export-ready') download(msg.bytes, msg.fileName, 'application/zip');
-    useStudio.getState().receive(msg);
-  };
-  worker.onerror = (e: ErrorEvent) => {
-    e.preventDefault();
-    useStudio.getState().reportError('training', `the training worker failed: ${e.message || 'unknown error (see the console)'}`);
-  };
-  const s = useStudio.getState();
-  call({ type: 'init', backend: s.requestedBackend });
-  call({ type: 'list-datasets' });
-  call({ type: 'list-runs' });
+  if (supervisor.running) return;
+  supervisor.start();
+  if (flags.testHooks) {
+    const hooks: TestHooks = {
+      killWorker: () => supervisor.kill(),
+      destroyDevice: () => call({ type: 'test-destroy-device' }),
+      checksums: () =>
+        new Promise((resolve) => {
+          checksumWaiters.push(resolve);
+          call({ type: 'checksums' });
+        }),
+    };
+    (window as Window & { __redoTest?: TestHooks }).__redoTest = hooks;
+  }
 }
 
 /** Every message to the worker goes through here (the worker starts on first use). */
 function call(msg: ToWorker, transfer: Transferable[] = []): void {
-  if (!worker) startWorker();
-  worker!.postMessage(msg, transfer);
+  supervisor.post(msg, transfer);
 }
 
 /** Saves bytes as a file through the browser's download. */
@@ -118,6 +155,11 @@ export function setLoopOptions(patch: Partial<LoopOptions>): void {
 /** Reopens a stored run from its last checkpoint (training at once, or paused). */
 export function resumeRun(runId: string, autostart: boolean): void {
   call({ type: 'resume-run', runId, options: useStudio.getState().options, autostart });
+}
+
+/** Opens a run held by another tab as soon as that tab releases it (paused). */
+export function takeOverRun(runId: string): void {
+  call({ type: 'take-over', runId, options: useStudio.getState().options });
 }
 
 export function deleteRun(runId: string): void {

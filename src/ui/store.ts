@@ -84,9 +84,17 @@ interface RunSlice {
   runsLoaded: boolean;
   resumeDismissed: boolean;
   lastCheckpoint: { step: number; ms: number } | null;
+  /** The worker was restarted (crash, silence, lost device): what happened, and the run that was open then. */
+  recovery: { sentences: string[]; runId: string | null } | null;
+  /** A run this tab asked for is open in another tab (waiting: a take-over waits for that tab to release it). */
+  runLocked: { runId: string; waiting: boolean } | null;
   /** A new run was asked for: what the old one showed is cleared. */
   trainingStarted(): void;
   dismissResume(): void;
+  /** A fresh worker replaced a dead one: the run shown is gone (idle), the banner offers its last checkpoint. */
+  workerRestarted(sentence: string): void;
+  /** Something more to tell about the recovery (e.g. a backend given up). */
+  recoveryNote(sentence: string): void;
 }
 
 /** Export, import and segmentation. */
@@ -184,11 +192,25 @@ const runSlice: Slice<RunSlice> = (set) => ({
   runsLoaded: false,
   resumeDismissed: false,
   lastCheckpoint: null,
+  recovery: null,
+  runLocked: null,
   trainingStarted() {
-    set({ previews: null, lastCheckpoint: null });
+    set({ previews: null, lastCheckpoint: null, recovery: null, runLocked: null });
   },
   dismissResume() {
-    set({ resumeDismissed: true });
+    set({ resumeDismissed: true, recovery: null, runLocked: null });
+  },
+  workerRestarted(sentence) {
+    set((s) => ({
+      recovery: { sentences: [sentence], runId: s.status.runId ?? s.recovery?.runId ?? null },
+      status: idleStatus(),
+      previews: null,
+      resumeDismissed: false,
+      runLocked: null,
+    }));
+  },
+  recoveryNote(sentence) {
+    set((s) => ({ recovery: { sentences: [...(s.recovery?.sentences ?? []), sentence], runId: s.recovery?.runId ?? null } }));
   },
 });
 
@@ -273,8 +295,16 @@ export const useStudio = create<StudioState>()((set, get, store) => ({
       case 'status': {
         const st = msg.status;
         set(st.runId !== get().historyRunId && st.runId !== null ? { status: st, historyRunId: st.runId } : { status: st });
+        if (st.runId !== null && (get().recovery || get().runLocked?.runId === st.runId)) set({ recovery: null, runLocked: null });
         return;
       }
+      case 'run-locked':
+        set({ runLocked: { runId: msg.runId, waiting: msg.waiting }, resumeDismissed: false });
+        return;
+      case 'pong':
+      case 'device-lost':
+      case 'checksums':
+        return; // the client's (./client.ts and its supervisor)
       case 'losses': {
         const s = get();
         if (msg.reset || s.historyRunId !== msg.runId) {

@@ -19,10 +19,13 @@ export interface TestHooks {
   destroyDevice(): void;
   /** The open run's weights and its latest checkpoint's, as checksums. */
   checksums(): Promise<Extract<FromWorker, { type: 'checksums' }>>;
+  /** Every ingest progress report received so far. */
+  ingestProgress(): Array<{ done: number; total: number }>;
 }
 
 const flags = harnessFlags();
 const checksumWaiters: Array<(m: Extract<FromWorker, { type: 'checksums' }>) => void> = [];
+const progressSeen: Array<{ done: number; total: number }> = [];
 
 const supervisor = new WorkerSupervisor({
   watchdogMs: flags.watchdogMs,
@@ -38,6 +41,7 @@ const supervisor = new WorkerSupervisor({
   onMessage: (msg) => {
     if (msg.type === 'export-ready') download(msg.bytes, msg.fileName, 'application/zip');
     if (msg.type === 'checksums') checksumWaiters.splice(0).forEach((resolve) => resolve(msg));
+    if (msg.type === 'ingest-progress' && flags.testHooks) progressSeen.push({ done: msg.done, total: msg.total });
     useStudio.getState().receive(msg);
   },
   onStart: (after) => {
@@ -62,6 +66,7 @@ export function startWorker(): void {
           checksumWaiters.push(resolve);
           call({ type: 'checksums' });
         }),
+      ingestProgress: () => progressSeen.slice(),
     };
     (window as Window & { __redoTest?: TestHooks }).__redoTest = hooks;
   }

@@ -15,7 +15,18 @@ export function ResumeBanner() {
   const recovery = useStudio((s) => s.recovery);
   const locked = useStudio((s) => s.runLocked);
   const last = runs.find((r) => r.runId === (locked?.runId ?? recovery?.runId)) ?? runs[0];
-  if (!last || dismissed || status.runId !== null) return null;
+  if (dismissed || status.runId !== null) return null;
+  if (!last) {
+    if (!recovery) return null;
+    return (
+      <div className="banner warn" data-testid="resume-offer">
+        <div data-testid="recovery" role="alert">
+          {recovery.sentences.join(' ')} No run had a checkpoint yet, so there is nothing to resume: start it again.
+        </div>
+        <button onClick={() => useStudio.getState().dismissResume()}>OK</button>
+      </div>
+    );
+  }
   const ds = datasets.find((d) => d.id === last.datasetId);
   const lockedHere = locked?.runId === last.runId ? locked : null;
   return (

@@ -1,0 +1,160 @@
+/**
+ * Ingest at scale in headless Chromium: images per second, peak JS heap (page and training worker) and main-thread
+ * long tasks while the built studio ingests folders of generated photos (e2e/photos.ts, 160×120 PNG) picked with
+ * its folder input; then, on the largest dataset, a few training steps with checkpoints (the dataset that size
+ * trains and checkpoints).
+ *
+ *   npm run bench:ingest                                   # 1,000 and 10,000 photos, 32 px (tiny), train 4 steps
+ *   npm run bench:ingest -- --counts 1000,10000 --preset tiny --train-steps 4 --out docs/ingest-bench.md
+ *
+ * Heap: the page's performance.memory.usedJSHeapSize and the worker's (Chromium exposes performance.memory in
+ * dedicated workers too; --enable-precise-memory-info unrounds it), sampled every 100 ms; the peak is the
+ * highest sample. Long tasks: PerformanceObserver('longtask') entries registered before the page's scripts,
+ * from the folder pick to the result. Prints a markdown table and appends it, dated, to --out.
+ */
+import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execSync } from 'node:child_process';
+import { chromium, type Page } from '@playwright/test';
+import { CHROMIUM_FLAGS } from '../e2e/chromiumFlags';
+import { writePhotoFolder } from '../e2e/photos';
+import type { TestHooks } from '../src/ui/client';
+import { flag, list, num } from './cliFlags';
+import { ensureBuiltInto, startPreviewOf } from './previewServer';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const OUT_DIR = 'bench-results/dist';
+const counts = list('counts', ['1000', '10000']).map(Number);
+const presetName = flag('preset') ?? 'tiny';
+const trainSteps = num('train-steps', 4);
+const outFile = resolve(ROOT, flag('out') ?? 'docs/ingest-bench.md');
+const MB = 1024 * 1024;
+
+interface Row {
+  count: number;
+  accepted: number;
+  seconds: number;
+  imagesPerS: number;
+  peakPageMB: number;
+  peakWorkerMB: number;
+  longTasks: number;
+  maxLongTaskMs: number;
+  progressReports: number;
+  trained?: string;
+}
+
+type Hooked = Window & { __redoTest?: TestHooks; __longTasks?: Array<{ start: number; ms: number }> };
+
+async function heapOf(page: Page): Promise<{ page: number; worker: number }> {
+  type Mem = { memory?: { usedJSHeapSize: number } };
+  const p = await page.evaluate(() => (performance as Performance & Mem).memory?.usedJSHeapSize ?? NaN);
+  const w = page.workers()[0];
+  const wk = w ? await w.evaluate(() => (performance as Performance & Mem).memory?.usedJSHeapSize ?? NaN).catch(() => NaN) : NaN;
+  return { page: p, worker: wk };
+}
+
+async function runOne(base: string, count: number, train: boolean): Promise<Row> {
+  const dir = writePhotoFolder(join(tmpdir(), `redo-bench-photos-${count}`, `photos${count}`), count);
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_FLAGS, '--enable-precise-memory-info'] });
+  try {
+    const context = await browser.newContext();
+    await context.addInitScript(() => {
+      const w = window as Window & { __longTasks?: Array<{ start: number; ms: number }> };
+      w.__longTasks = [];
+      new PerformanceObserver((l) => {
+        for (const e of l.getEntries()) w.__longTasks!.push({ start: e.startTime, ms: e.duration });
+      }).observe({ type: 'longtask', buffered: true });
+    });
+    const page = await context.newPage();
+    page.on('pageerror', (e) => console.log(`   [page error] ${e.message}`));
+    const q = `backend=cpu&preset=${presetName}&testHooks=1&ckptEvery=2&previewEvery=0&lossEvery=1&steps=${trainSteps}`;
+    await page.goto(`${base}/?${q}`);
+    await page.getByTestId('backend').filter({ hasText: 'cpu' }).waitFor({ timeout: 120_000 });
+    await page.waitForTimeout(1000);
+    let peakPage = 0;
+    let peakWorker = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const h = await heapOf(page).catch(() => ({ page: NaN, worker: NaN }));
+        if (h.page > peakPage) peakPage = h.page;
+        if (h.worker > peakWorker) peakWorker = h.worker;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    const t0 = await page.evaluate(() => performance.now());
+    const wall0 = Date.now();
+    await page.getByTestId('folder-input').setInputFiles(dir);
+    await page.getByTestId('ingest-result').waitFor({ timeout: 3_600_000 });
+    const seconds = (Date.now() - wall0) / 1000;
+    const t1 = await page.evaluate(() => performance.now());
+    sampling = false;
+    await sampler;
+    const accepted = Number(await page.getByTestId('ingest-accepted').textContent());
+    const { tasks, progress } = await page.evaluate(() => {
+      const w = window as Hooked;
+      return { tasks: w.__longTasks!, progress: w.__redoTest!.ingestProgress().length };
+    });
+    const during = tasks.filter((t) => t.start + t.ms >= t0 && t.start <= t1);
+    const row: Row = {
+      count,
+      accepted,
+      seconds,
+      imagesPerS: accepted / seconds,
+      peakPageMB: peakPage / MB,
+      peakWorkerMB: peakWorker / MB,
+      longTasks: during.filter((t) => t.ms > 50).length,
+      maxLongTaskMs: Math.max(0, ...during.map((t) => t.ms)),
+      progressReports: progress,
+    };
+    if (train) {
+      const t2 = Date.now();
+      await page.getByTestId('start').click();
+      await page.getByTestId('run-state').filter({ hasText: /^finished$/ }).waitFor({ timeout: 1_800_000 });
+      const c = await page.evaluate(() => (window as Hooked).__redoTest!.checksums());
+      row.trained = `${trainSteps} steps in ${((Date.now() - t2) / 1000).toFixed(0)} s, checkpoint at step ${c.checkpoint?.step ?? 'none'}`;
+    }
+    console.log(JSON.stringify(row));
+    return row;
+  } finally {
+    await browser.close();
+  }
+}
+
+const fmt = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '–');
+
+export function table(rows: Row[]): string {
+  const lines = [
+    '| photos | stored | seconds | images/s | peak page heap (MB) | peak worker heap (MB) | long tasks > 50 ms | longest task (ms) | progress reports | trains and checkpoints |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+  ];
+  for (const r of rows) {
+    lines.push(
+      `| ${r.count} | ${r.accepted} | ${fmt(r.seconds, 1)} | ${fmt(r.imagesPerS)} | ${fmt(r.peakPageMB, 1)} | ${fmt(r.peakWorkerMB, 1)} | ${r.longTasks} | ` +
+        `${fmt(r.maxLongTaskMs)} | ${r.progressReports} | ${r.trained ?? '–'} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found (or set CHROMIUM=)`);
+  ensureBuiltInto(OUT_DIR, ['index.html'], false);
+  const { url, proc } = await startPreviewOf(OUT_DIR, '/');
+  const rows: Row[] = [];
+  try {
+    for (const [i, n] of counts.entries()) rows.push(await runOne(url, n, i === counts.length - 1 && trainSteps > 0));
+  } finally {
+    proc.kill();
+  }
+  const load = execSync('uptime').toString().trim();
+  const md = `\n## ${new Date().toISOString()} · preset ${presetName} · load: ${load}\n\n${table(rows)}\n`;
+  console.log(md);
+  if (!existsSync(outFile)) writeFileSync(outFile, '# Ingest benchmark log (npm run bench:ingest)\n');
+  appendFileSync(outFile, md);
+}
+
+await main();

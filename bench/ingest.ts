@@ -5,7 +5,10 @@
  * trains and checkpoints).
  *
  *   npm run bench:ingest                                   # 1,000 and 10,000 photos, 32 px (tiny), train 4 steps
- *   npm run bench:ingest -- --counts 1000,10000 --preset tiny --train-steps 4 --out docs/ingest-bench.md
+ *   npm run bench:ingest -- --counts 1000,10000 --preset tiny --train-steps 4 --distinct 1000 --out docs/ingest-bench.md
+ *
+ * --distinct N: at most N different pictures (photo i repeats photo i mod N; each file is still read and decoded):
+ * generating a photo costs more than ingesting it.
  *
  * Heap: the page's performance.memory.usedJSHeapSize and the worker's (Chromium exposes performance.memory in
  * dedicated workers too; --enable-precise-memory-info unrounds it), sampled every 100 ms; the peak is the
@@ -30,6 +33,7 @@ const OUT_DIR = 'bench-results/dist';
 const counts = list('counts', ['1000', '10000']).map(Number);
 const presetName = flag('preset') ?? 'tiny';
 const trainSteps = num('train-steps', 4);
+const distinct = num('distinct', 1000);
 const outFile = resolve(ROOT, flag('out') ?? 'docs/ingest-bench.md');
 const MB = 1024 * 1024;
 
@@ -57,7 +61,7 @@ async function heapOf(page: Page): Promise<{ page: number; worker: number }> {
 }
 
 async function runOne(base: string, count: number, train: boolean): Promise<Row> {
-  const dir = writePhotoFolder(join(tmpdir(), `redo-bench-photos-${count}`, `photos${count}`), count);
+  const dir = writePhotoFolder(join(tmpdir(), `redo-bench-photos-${count}`, `photos${count}`), count, { distinct: Math.min(count, distinct) });
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_FLAGS, '--enable-precise-memory-info'] });
   try {
     const context = await browser.newContext();

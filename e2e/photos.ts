@@ -3,8 +3,8 @@
  * gradient, a ground band and a few soft-edged blobs with noise, PNG-encoded (fast-png), deterministic per index.
  * A folder is written once and reused while it holds the count asked for.
  */
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { encode } from 'fast-png';
 import { Rng } from '../src/redo/random';
 
@@ -36,15 +36,25 @@ export function photoPng(index: number, width: number, height: number): Uint8Arr
   return encode({ width, height, data: rgb, channels: 3, depth: 8 });
 }
 
-/** `count` photos in `dir` (photo00000.png …), in sub-folders of 1,000; reused when already there. */
-export function writePhotoFolder(dir: string, count: number, width = 160, height = 120): string {
-  const marker = join(dir, `.complete-${count}-${width}x${height}`);
+/**
+ * `count` photos in `dir` (photo00000.png …), in sub-folders of 1,000; reused when already there. With `distinct`
+ * below count, photo i has the pixels of photo i mod distinct (generating is slower than ingesting; every file is
+ * still read and decoded on its own).
+ */
+export function writePhotoFolder(dir: string, count: number, o: { distinct?: number; width?: number; height?: number } = {}): string {
+  const { distinct = count, width = 160, height = 120 } = o;
+  const marker = join(dir, `.complete-${count}-${distinct}-${width}x${height}`);
   if (existsSync(marker)) return dir;
-  rmSync(dir, { recursive: true, force: true });
+  const made = new Map<number, Uint8Array>();
+  const pathOf = (i: number) => join(dir, `part${Math.floor(i / 1000)}`, `photo${String(i).padStart(5, '0')}.png`);
   for (let i = 0; i < count; i++) {
-    const sub = join(dir, `part${Math.floor(i / 1000)}`);
-    if (i % 1000 === 0) mkdirSync(sub, { recursive: true });
-    writeFileSync(join(sub, `photo${String(i).padStart(5, '0')}.png`), photoPng(i, width, height));
+    if (i % 1000 === 0) mkdirSync(dirname(pathOf(i)), { recursive: true });
+    const k = i % distinct;
+    // Deterministic: a file an interrupted run left is kept (a partial one ends the same run's folder anew).
+    let png = made.get(k) ?? (i === k && existsSync(pathOf(i)) ? readFileSync(pathOf(i)) : undefined);
+    if (!png) png = photoPng(k, width, height);
+    if (distinct < count) made.set(k, png);
+    if (!existsSync(pathOf(i))) writeFileSync(pathOf(i), png);
   }
   writeFileSync(marker, '');
   return dir;

@@ -43,7 +43,8 @@ export function photoPng(index: number, width: number, height: number): Uint8Arr
  */
 export function writePhotoFolder(dir: string, count: number, o: { distinct?: number; width?: number; height?: number } = {}): string {
   const { distinct = count, width = 160, height = 120 } = o;
-  const marker = join(dir, `.complete-${count}-${distinct}-${width}x${height}`);
+  // Beside the folder, not in it: a picked folder hands the page every file, dot files too.
+  const marker = `${dir}.complete-${count}-${distinct}-${width}x${height}`;
   if (existsSync(marker)) return dir;
   const made = new Map<number, Uint8Array>();
   const pathOf = (i: number) => join(dir, `part${Math.floor(i / 1000)}`, `photo${String(i).padStart(5, '0')}.png`);

@@ -7,6 +7,7 @@
 import { validateConfig, type RedoConfig } from '../redo/config';
 import type { BackendName, DemoKind, FileEntry, FromWorker, LoopOptions, SegmentSource, ToWorker } from '../worker/protocol';
 import { datasetNameOf, splitMasks } from './files';
+import { handOverFiles } from './handOver';
 import { harnessFlags } from './query';
 import { WorkerSupervisor } from './workerSupervisor';
 import { useStudio } from './store';
@@ -98,12 +99,21 @@ export function setBackend(backend: BackendName): void {
   call({ type: 'set-backend', backend });
 }
 
-/** Imports dropped or chosen files (images, and masks in a masks/ folder or given apart) as a dataset. */
+let handOvers = 0;
+
+/**
+ * Imports dropped or chosen files (images, and masks in a masks/ folder or given apart) as a dataset: handed to
+ * the worker a slice at a time (./handOver.ts), then the ingest message.
+ */
 export function ingestFiles(files: FileEntry[], extraMasks: FileEntry[], size: number): void {
   const { images, masks } = splitMasks(files);
   const allMasks = [...masks, ...extraMasks];
-  useStudio.getState().ingestStarted(`Importing ${plural(images.length, 'file')}…`, images.length + allMasks.length);
-  call({ type: 'ingest', name: datasetNameOf(images), size, files: images, ...(allMasks.length ? { masks: allMasks } : {}) });
+  const s = useStudio.getState();
+  s.ingestStarted(`Importing ${plural(images.length, 'file')}…`, images.length + allMasks.length);
+  const handOver = `hand-over-${++handOvers}`;
+  void handOverFiles({ id: handOver, files: images, masks: allMasks, post: (m) => call(m), onProgress: (done, total) => s.ingestHandingOver(done, total) }).then(
+    () => call({ type: 'ingest', name: datasetNameOf(images), size, files: [], handOver }),
+  );
 }
 
 /** Creates a demo dataset; training starts once it is stored. */

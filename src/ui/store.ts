@@ -71,6 +71,8 @@ interface DatasetsSlice {
   ingestStarted(label: string, total: number, autoStart?: boolean): void;
   /** The demo's automatic start has happened (or is no longer wanted). */
   autoStartConsumed(): void;
+  /** Files handed to the worker so far (before it decodes them). */
+  ingestHandingOver(done: number, total: number): void;
 }
 
 /** The current run as the worker reports it, and the stored runs. */
@@ -180,6 +182,9 @@ const datasetsSlice: Slice<DatasetsSlice> = (set, get) => ({
   autoStartConsumed() {
     set({ autoStartDemo: false });
   },
+  ingestHandingOver(done, total) {
+    set((s) => ({ ingest: { ...s.ingest, running: true, label: `Handing ${done} of ${total} files to the worker…`, done, total } }));
+  },
 });
 
 const runSlice: Slice<RunSlice> = (set) => ({
@@ -265,7 +270,9 @@ export const useStudio = create<StudioState>()((set, get, store) => ({
         return;
       }
       case 'ingest-progress':
-        set((s) => ({ ingest: { ...s.ingest, running: true, done: msg.done, total: msg.total } }));
+        set((s) => ({
+          ingest: { ...s.ingest, running: true, done: msg.done, total: msg.total, label: msg.phase === 'decoding' ? `Decoding and storing ${msg.total} files…` : s.ingest.label },
+        }));
         return;
       case 'ingest-done':
         set((s) => ({

@@ -22,6 +22,7 @@ import {
   idleStatus,
   type BackendName,
   type ErrorContext,
+  type FileEntry,
   type FromWorker,
   type ImportedModel,
   type LoopOptions,
@@ -44,6 +45,8 @@ interface WorkerState {
   imported: Imported | null;
   /** The Web Locks of the runs this worker has open (one tab per run). */
   locks: RunLocks;
+  /** Files handed over in parts (ingest-part), by hand-over id, until their ingest message. */
+  handOvers: Map<string, { files: FileEntry[]; masks: FileEntry[] }>;
 }
 
 /** What is posted after a message, whatever its outcome. */
@@ -65,7 +68,7 @@ const IMMEDIATE = new Set<ToWorker['type']>(['pause', 'stop', 'set-options', 'li
 
 /** The worker's message handler: messages are handled one at a time, in order, except IMMEDIATE ones. */
 export function createWorkerHandler(post: Post, locks = new RunLocks(platformLocks())): (msg: ToWorker) => Promise<void> {
-  const w: WorkerState = { backend: null, session: null, imported: null, locks };
+  const w: WorkerState = { backend: null, session: null, imported: null, locks, handOvers: new Map() };
 
   const postStatus = (): void => {
     if (w.session) w.session.postStatus(true);
@@ -147,12 +150,16 @@ export function createWorkerHandler(post: Post, locks = new RunLocks(platformLoc
     const t0 = performance.now();
     let last = 0;
     const toInputs = (list: { name: string; file: Blob }[]): IngestInput[] => list.map((f) => ({ name: f.name, bytes: f.file }));
-    post({ type: 'ingest-progress', done: 0, total: msg.files.length + (msg.masks?.length ?? 0), phase: 'reading' });
+    const parts = msg.handOver ? w.handOvers.get(msg.handOver) : undefined;
+    if (msg.handOver) w.handOvers.delete(msg.handOver);
+    const files = parts ? [...parts.files, ...msg.files] : msg.files;
+    const masks = parts ? [...parts.masks, ...(msg.masks ?? [])] : (msg.masks ?? []);
+    post({ type: 'ingest-progress', done: 0, total: files.length + masks.length, phase: 'reading' });
     const result = await ingestDataset({
       name: msg.name,
       size: msg.size,
-      files: toInputs(msg.files),
-      masks: msg.masks ? toInputs(msg.masks) : undefined,
+      files: toInputs(files),
+      masks: masks.length ? toInputs(masks) : undefined,
       onProgress: (done, total) => {
         const now = performance.now();
         if (done === total || now - last > 100) {
@@ -243,6 +250,15 @@ export function createWorkerHandler(post: Post, locks = new RunLocks(platformLoc
     'set-backend': { context: 'backend', run: (m) => setBackend(m.backend), then: ['status'] },
     'list-datasets': { context: 'datasets', run: async () => undefined, then: ['datasets'] },
     ingest: { context: 'ingest', run: ingest, failure: ingestFailed },
+    'ingest-part': {
+      context: 'ingest',
+      run: async (m) => {
+        const h = w.handOvers.get(m.handOver) ?? { files: [], masks: [] };
+        w.handOvers.set(m.handOver, h);
+        for (const f of m.files) h.files.push(f);
+        for (const f of m.masks) h.masks.push(f);
+      },
+    },
     'create-demo': { context: 'ingest', run: createDemo, failure: ingestFailed },
     'delete-dataset': {
       context: 'datasets',

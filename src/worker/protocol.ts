@@ -140,7 +140,13 @@ export type ToWorker =
   | { type: 'init'; backend: BackendName }
   | { type: 'set-backend'; backend: BackendName }
   | { type: 'list-datasets' }
-  | { type: 'ingest'; name: string; size: number; files: FileEntry[]; masks?: FileEntry[] }
+  /**
+   * A part of the files of the ingest `handOver` (posted a few at a time: Chromium stats every posted File on the
+   * main thread, a few ms each, so one message of 10,000 files would freeze the page for seconds).
+   */
+  | { type: 'ingest-part'; handOver: string; files: FileEntry[]; masks: FileEntry[] }
+  /** An import: `files` and `masks`, plus every ingest-part of `handOver` when given. */
+  | { type: 'ingest'; name: string; size: number; files: FileEntry[]; masks?: FileEntry[]; handOver?: string }
   | { type: 'create-demo'; demo: DemoKind; size: number; count: number }
   | { type: 'delete-dataset'; id: string }
   | { type: 'list-runs' }

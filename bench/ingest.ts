@@ -44,6 +44,7 @@ interface Row {
   imagesPerS: number;
   peakPageMB: number;
   peakWorkerMB: number;
+  peakWorkerBuffersMB: number;
   longTasks: number;
   maxLongTaskMs: number;
   /** The long task in which the browser took the picked folder (it ends inside the input event). */
@@ -58,24 +59,32 @@ type Hooked = Window & { __redoTest?: TestHooks; __longTasks?: Array<{ start: nu
  * The training worker's used JS heap through CDP (Runtime.getHeapUsage; dedicated workers have no
  * performance.memory): a browser session attached to the worker target, messages relayed by Target.sendMessageToTarget.
  */
-async function workerHeapReader(browser: Browser): Promise<() => Promise<number>> {
+async function workerHeapReader(browser: Browser): Promise<() => Promise<WorkerHeap>> {
   const cdp = await browser.newBrowserCDPSession();
   const { targetInfos } = await cdp.send('Target.getTargets');
-  const target = targetInfos.find((t) => t.type === 'worker');
-  if (!target) return async () => NaN;
+  const workers = targetInfos.filter((t) => t.type === 'worker');
+  const target = workers.find((t) => /rainingWorker|redo-training/.test(t.url + t.title)) ?? workers[0];
+  console.log(`   worker target: ${target?.url ?? 'none'} (of ${workers.length})`);
+  if (!target) return async () => ({ used: NaN, backing: NaN });
   const { sessionId } = await cdp.send('Target.attachToTarget', { targetId: target.targetId, flatten: false });
-  const waiting = new Map<number, (used: number) => void>();
+  const waiting = new Map<number, (heap: WorkerHeap) => void>();
   cdp.on('Target.receivedMessageFromTarget', (e) => {
-    const m = JSON.parse(e.message) as { id?: number; result?: { usedSize: number } };
-    if (m.id !== undefined) waiting.get(m.id)?.(m.result?.usedSize ?? NaN);
+    const m = JSON.parse(e.message) as { id?: number; result?: { usedSize: number; backingStorageSize?: number } };
+    if (m.id !== undefined) waiting.get(m.id)?.({ used: m.result?.usedSize ?? NaN, backing: m.result?.backingStorageSize ?? NaN });
   });
   let id = 0;
   return () =>
-    new Promise<number>((resolve) => {
+    new Promise<WorkerHeap>((resolve) => {
       const k = ++id;
       waiting.set(k, resolve);
       void cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id: k, method: 'Runtime.getHeapUsage' }) });
     });
+}
+
+/** V8's used heap, and the ArrayBuffer backing stores outside it (the image bytes live there). */
+interface WorkerHeap {
+  used: number;
+  backing: number;
 }
 
 async function pageHeap(page: Page): Promise<number> {
@@ -105,13 +114,15 @@ async function runOne(base: string, count: number, train: boolean): Promise<Row>
     await page.waitForTimeout(1000);
     let peakPage = 0;
     let peakWorker = 0;
+    let peakBacking = 0;
     let sampling = true;
     const workerHeap = await workerHeapReader(browser);
     const sampler = (async () => {
       while (sampling) {
         const [p, w] = await Promise.all([pageHeap(page).catch(() => NaN), workerHeap()]);
         if (p > peakPage) peakPage = p;
-        if (w > peakWorker) peakWorker = w;
+        if (w.used > peakWorker) peakWorker = w.used;
+        if (w.backing > peakBacking) peakBacking = w.backing;
         await new Promise((r) => setTimeout(r, 100));
       }
     })();
@@ -139,6 +150,7 @@ async function runOne(base: string, count: number, train: boolean): Promise<Row>
       imagesPerS: accepted / seconds,
       peakPageMB: peakPage / MB,
       peakWorkerMB: peakWorker / MB,
+      peakWorkerBuffersMB: peakBacking / MB,
       longTasks: pageShare.filter((ms) => ms > 50).length,
       maxLongTaskMs: Math.max(0, ...pageShare),
       pickTaskMs: Math.max(0, ...during.filter((t) => t.start < input).map((t) => t.ms)),
@@ -162,13 +174,13 @@ const fmt = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '–');
 
 export function table(rows: Row[]): string {
   const lines = [
-    '| photos | stored | seconds | images/s | peak page heap (MB) | peak worker heap (MB) | page long tasks > 50 ms | longest (ms) | ' +
+    '| photos | stored | seconds | images/s | peak page heap (MB) | peak worker heap (MB) | peak worker ArrayBuffers (MB) | page long tasks > 50 ms | longest (ms) | ' +
       'browser’s folder-pick task (ms) | progress reports | trains and checkpoints |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const r of rows) {
     lines.push(
-      `| ${r.count} | ${r.accepted} | ${fmt(r.seconds, 1)} | ${fmt(r.imagesPerS)} | ${fmt(r.peakPageMB, 1)} | ${fmt(r.peakWorkerMB, 1)} | ${r.longTasks} | ` +
+      `| ${r.count} | ${r.accepted} | ${fmt(r.seconds, 1)} | ${fmt(r.imagesPerS)} | ${fmt(r.peakPageMB, 1)} | ${fmt(r.peakWorkerMB, 1)} | ${fmt(r.peakWorkerBuffersMB, 1)} | ${r.longTasks} | ` +
         `${fmt(r.maxLongTaskMs)} | ${fmt(r.pickTaskMs)} | ${r.progressReports} | ${r.trained ?? '–'} |`,
     );
   }

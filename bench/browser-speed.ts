@@ -50,15 +50,15 @@
  * So all three are CPU emulations here: the ratios say how the backends' kernels behave on SwiftShader, not what
  * a real GPU gives.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Page } from '@playwright/test';
 import type { BenchReport } from '../e2e/harness/bench';
 import { CHROMIUM_FLAGS } from '../e2e/chromiumFlags';
 import { flag, list, num, switchOn } from './cliFlags';
+import { ensureBuiltInto, startPreviewOf } from './previewServer';
 import type { LoopReport } from '../e2e/harness/studioLoopMessages';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -97,57 +97,11 @@ const studioPreset = flag('studio-preset') ?? 'tiny';
 const OUT_DIR = 'bench-results/dist';
 for (const b of [...backends, ...loopBackends]) if (!(BACKENDS as readonly string[]).includes(b)) throw new Error(`unknown backend "${b}"; known: ${BACKENDS.join(', ')}`);
 
-function newestMtime(path: string): number {
-  const st = statSync(path);
-  if (!st.isDirectory()) return st.mtimeMs;
-  return Math.max(st.mtimeMs, ...readdirSync(path).map((n) => newestMtime(join(path, n))));
-}
-
 function ensureBuilt(): void {
-  const pages = ['e2e/harness/bench.html', 'e2e/harness/studio-loop.html', 'index.html'].map((p) => join(ROOT, OUT_DIR, p));
-  const sources = ['src', 'e2e/harness', 'index.html', 'public', 'vite.config.ts', 'package-lock.json'].map((p) => join(ROOT, p)).filter(existsSync);
-  const newest = Math.max(...sources.map(newestMtime));
-  const stale = pages.some((p) => !existsSync(p) || statSync(p).mtimeMs < newest);
-  if (!stale && !switchOn('build')) return;
-  console.log(`== npx vite build --mode harness --outDir ${OUT_DIR} (missing or older than the sources)`);
-  const r = spawnSync('npx', ['vite', 'build', '--mode', 'harness', '--outDir', OUT_DIR, '--emptyOutDir', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit' });
-  if (r.status !== 0 || pages.some((p) => !existsSync(p))) throw new Error('vite build failed');
+  ensureBuiltInto(OUT_DIR, ['e2e/harness/bench.html', 'e2e/harness/studio-loop.html', 'index.html'], switchOn('build'));
 }
 
-function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => ok(port));
-    });
-  });
-}
-
-async function startPreview(): Promise<{ url: string; proc: ChildProcess }> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const proc = spawn(join(ROOT, 'node_modules/.bin/vite'), ['preview', '--outDir', OUT_DIR, '--host', '127.0.0.1', '--port', String(port), '--strictPort'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let log = '';
-  proc.stdout!.on('data', (d) => (log += d));
-  proc.stderr!.on('data', (d) => (log += d));
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if (proc.exitCode !== null) throw new Error(`vite preview exited (${proc.exitCode}):\n${log}`);
-    try {
-      if ((await fetch(`${url}/e2e/harness/bench.html`)).ok) return { url, proc };
-    } catch {
-      /* not listening yet */
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  proc.kill();
-  throw new Error(`vite preview did not answer on ${url} within 30 s:\n${log}`);
-}
+const startPreview = () => startPreviewOf(OUT_DIR, '/e2e/harness/bench.html');
 
 export type Row = { preset: string; backend: string; report?: BenchReport; failure?: string; wallS: number };
 

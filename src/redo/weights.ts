@@ -63,3 +63,22 @@ export function importStore(store: ParamStore, tensors: ReadonlyMap<string, Name
     value.dispose();
   }
 }
+
+/**
+ * A checksum of named weights: FNV-1a (32 bit) over each name and its float bytes, names sorted, as 8 hex digits.
+ * Identical weights give identical checksums (used to prove a resumed run holds its checkpoint's weights).
+ */
+export function weightsChecksum(weights: ReadonlyMap<string, NamedTensorData>): string {
+  let h = 0x811c9dc5;
+  const mix = (b: number) => {
+    h ^= b;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  };
+  for (const name of [...weights.keys()].sort()) {
+    for (let i = 0; i < name.length; i++) mix(name.charCodeAt(i) & 0xff);
+    const t = weights.get(name)!;
+    const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    for (let i = 0; i < bytes.length; i++) mix(bytes[i]!);
+  }
+  return h.toString(16).padStart(8, '0');
+}

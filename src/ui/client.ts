@@ -7,35 +7,78 @@
 import { validateConfig, type RedoConfig } from '../redo/config';
 import type { BackendName, DemoKind, FileEntry, FromWorker, LoopOptions, SegmentSource, ToWorker } from '../worker/protocol';
 import { datasetNameOf, splitMasks } from './files';
+import { handOverFiles } from './handOver';
+import { harnessFlags } from './query';
+import { WorkerSupervisor } from './workerSupervisor';
 import { useStudio } from './store';
 import { browserStorage, refreshStorage } from './storage';
 
-let worker: Worker | null = null;
+/** What the test hooks (`?testHooks=1`) give a test: src/ui/query.ts harnessFlags. */
+export interface TestHooks {
+  /** Ends the worker as the browser would (no event): the watchdog restarts it. */
+  killWorker(): void;
+  /** Destroys the worker's WebGPU device (GPUDevice.destroy()). */
+  destroyDevice(): void;
+  /** The open run's weights and its latest checkpoint's, as checksums. */
+  checksums(): Promise<Extract<FromWorker, { type: 'checksums' }>>;
+  /** Every ingest progress report received so far. */
+  ingestProgress(): Array<{ done: number; total: number }>;
+}
 
-export function startWorker(): void {
-  if (worker) return;
-  worker = new Worker(new URL('../worker/trainingWorker.ts', import.meta.url), { type: 'module', name: 'redo-training' });
-  worker.onmessage = (e: MessageEvent<FromWorker>) => {
-    const msg = e.data;
+const flags = harnessFlags();
+const checksumWaiters: Array<(m: Extract<FromWorker, { type: 'checksums' }>) => void> = [];
+const progressSeen: Array<{ done: number; total: number }> = [];
+
+const supervisor = new WorkerSupervisor({
+  watchdogMs: flags.watchdogMs,
+  create: (events) => {
+    const w = new Worker(new URL('../worker/trainingWorker.ts', import.meta.url), { type: 'module', name: 'redo-training' });
+    w.onmessage = (e: MessageEvent<FromWorker>) => events.message(e.data);
+    w.onerror = (e: ErrorEvent) => {
+      e.preventDefault();
+      events.error(e.message);
+    };
+    return { post: (msg, transfer = []) => w.postMessage(msg, transfer), terminate: () => w.terminate() };
+  },
+  onMessage: (msg) => {
     if (msg.type === 'export-ready') download(msg.bytes, msg.fileName, 'application/zip');
+    if (msg.type === 'checksums') checksumWaiters.splice(0).forEach((resolve) => resolve(msg));
+    if (msg.type === 'ingest-progress' && flags.testHooks) progressSeen.push({ done: msg.done, total: msg.total });
     useStudio.getState().receive(msg);
     if (msg.type === 'datasets') readStorage(false);
     if (msg.type === 'ingest-done') readStorage(true); // a dataset is stored: ask the browser to keep it (persist()), once
-  };
-  worker.onerror = (e: ErrorEvent) => {
-    e.preventDefault();
-    useStudio.getState().reportError('training', `the training worker failed: ${e.message || 'unknown error (see the console)'}`);
-  };
-  const s = useStudio.getState();
-  call({ type: 'init', backend: s.requestedBackend });
-  call({ type: 'list-datasets' });
-  call({ type: 'list-runs' });
+  },
+  onStart: (after) => {
+    const s = useStudio.getState();
+    if (after) s.workerRestarted(after.sentence);
+    supervisor.post({ type: 'init', backend: after?.kind === 'device-lost' ? 'webgpu' : s.requestedBackend });
+    supervisor.post({ type: 'list-datasets' });
+    supervisor.post({ type: 'list-runs' });
+  },
+  onFallback: (sentence) => useStudio.getState().recoveryNote(sentence),
+});
+
+export function startWorker(): void {
+  if (supervisor.running) return;
+  supervisor.start();
+  if (flags.testHooks) {
+    const hooks: TestHooks = {
+      killWorker: () => supervisor.kill(),
+      destroyDevice: () => call({ type: 'test-destroy-device' }),
+      checksums: () =>
+        new Promise((resolve) => {
+          checksumWaiters.push(resolve);
+          call({ type: 'checksums' });
+        }),
+      ingestProgress: () => progressSeen.slice(),
+    };
+    (window as Window & { __redoTest?: TestHooks }).__redoTest = hooks;
+  }
 }
 
 /** Every message to the worker goes through here (the worker starts on first use). */
 function call(msg: ToWorker, transfer: Transferable[] = []): void {
-  if (!worker) startWorker();
-  worker!.postMessage(msg, transfer);
+  supervisor.post(msg, transfer);
 }
 
 /** Saves bytes as a file through the browser's download. */
@@ -64,12 +107,21 @@ export function setBackend(backend: BackendName): void {
   call({ type: 'set-backend', backend });
 }
 
-/** Imports dropped or chosen files (images, and masks in a masks/ folder or given apart) as a dataset. */
+let handOvers = 0;
+
+/**
+ * Imports dropped or chosen files (images, and masks in a masks/ folder or given apart) as a dataset: handed to
+ * the worker a slice at a time (./handOver.ts), then the ingest message.
+ */
 export function ingestFiles(files: FileEntry[], extraMasks: FileEntry[], size: number): void {
   const { images, masks } = splitMasks(files);
   const allMasks = [...masks, ...extraMasks];
-  useStudio.getState().ingestStarted(`Importing ${plural(images.length, 'file')}…`, images.length + allMasks.length);
-  call({ type: 'ingest', name: datasetNameOf(images), size, files: images, ...(allMasks.length ? { masks: allMasks } : {}) });
+  const s = useStudio.getState();
+  s.ingestStarted(`Importing ${plural(images.length, 'file')}…`, images.length + allMasks.length);
+  const handOver = `hand-over-${++handOvers}`;
+  void handOverFiles({ id: handOver, files: images, masks: allMasks, post: (m) => call(m), onProgress: (done, total) => s.ingestHandingOver(done, total) }).then(
+    () => call({ type: 'ingest', name: datasetNameOf(images), size, files: [], handOver }),
+  );
 }
 
 /** Creates a demo dataset; training starts once it is stored. */
@@ -126,6 +178,11 @@ export function setLoopOptions(patch: Partial<LoopOptions>): void {
 /** Reopens a stored run from its last checkpoint (training at once, or paused). */
 export function resumeRun(runId: string, autostart: boolean): void {
   call({ type: 'resume-run', runId, options: useStudio.getState().options, autostart });
+}
+
+/** Opens a run held by another tab as soon as that tab releases it (paused). */
+export function takeOverRun(runId: string): void {
+  call({ type: 'take-over', runId, options: useStudio.getState().options });
 }
 
 export function deleteRun(runId: string): void {

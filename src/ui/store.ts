@@ -75,6 +75,8 @@ interface DatasetsSlice {
   /** The demo's automatic start has happened (or is no longer wanted). */
   autoStartConsumed(): void;
   storageRead(storage: StorageView): void;
+  /** Files handed to the worker so far (before it decodes them). */
+  ingestHandingOver(done: number, total: number): void;
 }
 
 /** The current run as the worker reports it, and the stored runs. */
@@ -88,9 +90,17 @@ interface RunSlice {
   runsLoaded: boolean;
   resumeDismissed: boolean;
   lastCheckpoint: { step: number; ms: number } | null;
+  /** The worker was restarted (crash, silence, lost device): what happened, and the run that was open then. */
+  recovery: { sentences: string[]; runId: string | null } | null;
+  /** A run this tab asked for is open in another tab (waiting: a take-over waits for that tab to release it). */
+  runLocked: { runId: string; waiting: boolean } | null;
   /** A new run was asked for: what the old one showed is cleared. */
   trainingStarted(): void;
   dismissResume(): void;
+  /** A fresh worker replaced a dead one: the run shown is gone (idle), the banner offers its last checkpoint. */
+  workerRestarted(sentence: string): void;
+  /** Something more to tell about the recovery (e.g. a backend given up). */
+  recoveryNote(sentence: string): void;
 }
 
 /** Export, import and segmentation. */
@@ -180,6 +190,9 @@ const datasetsSlice: Slice<DatasetsSlice> = (set, get) => ({
   storageRead(storage) {
     set({ storage });
   },
+  ingestHandingOver(done, total) {
+    set((s) => ({ ingest: { ...s.ingest, running: true, label: `Handing ${done} of ${total} files to the worker…`, done, total } }));
+  },
 });
 
 const runSlice: Slice<RunSlice> = (set) => ({
@@ -192,11 +205,25 @@ const runSlice: Slice<RunSlice> = (set) => ({
   runsLoaded: false,
   resumeDismissed: false,
   lastCheckpoint: null,
+  recovery: null,
+  runLocked: null,
   trainingStarted() {
-    set({ previews: null, lastCheckpoint: null });
+    set({ previews: null, lastCheckpoint: null, recovery: null, runLocked: null });
   },
   dismissResume() {
-    set({ resumeDismissed: true });
+    set({ resumeDismissed: true, recovery: null, runLocked: null });
+  },
+  workerRestarted(sentence) {
+    set((s) => ({
+      recovery: { sentences: [sentence], runId: s.status.runId ?? s.recovery?.runId ?? null },
+      status: idleStatus(),
+      previews: null,
+      resumeDismissed: false,
+      runLocked: null,
+    }));
+  },
+  recoveryNote(sentence) {
+    set((s) => ({ recovery: { sentences: [...(s.recovery?.sentences ?? []), sentence], runId: s.recovery?.runId ?? null } }));
   },
 });
 
@@ -251,7 +278,9 @@ export const useStudio = create<StudioState>()((set, get, store) => ({
         return;
       }
       case 'ingest-progress':
-        set((s) => ({ ingest: { ...s.ingest, running: true, done: msg.done, total: msg.total } }));
+        set((s) => ({
+          ingest: { ...s.ingest, running: true, done: msg.done, total: msg.total, label: msg.phase === 'decoding' ? `Decoding and storing ${msg.total} files…` : s.ingest.label },
+        }));
         return;
       case 'ingest-done':
         set((s) => ({
@@ -281,8 +310,16 @@ export const useStudio = create<StudioState>()((set, get, store) => ({
       case 'status': {
         const st = msg.status;
         set(st.runId !== get().historyRunId && st.runId !== null ? { status: st, historyRunId: st.runId } : { status: st });
+        if (st.runId !== null && (get().recovery || get().runLocked?.runId === st.runId)) set({ recovery: null, runLocked: null });
         return;
       }
+      case 'run-locked':
+        set({ runLocked: { runId: msg.runId, waiting: msg.waiting }, resumeDismissed: false });
+        return;
+      case 'pong':
+      case 'device-lost':
+      case 'checksums':
+        return; // the client's (./client.ts and its supervisor)
       case 'losses': {
         const s = get();
         if (msg.reset || s.historyRunId !== msg.runId) {

@@ -6,16 +6,28 @@
  */
 import * as tf from '../redo/tf';
 import type { NamedTensorData, RedoConfig, TrainingState } from '../redo';
+import { weightsChecksum } from '../redo/weights';
 import { createDemoDataset, createObjectsDemoDataset, deleteDataset, listDatasets, loadDataset } from '../data/datasets';
 import { ingestDataset, IngestError, type IngestInput } from '../data/ingest';
 import { deleteRun, listRuns, loadLatestCheckpoint } from '../data/checkpoints';
 import { readRunArchive, readWeightsFile } from '../formats/runArchive';
 import { emptyHistory, type LossHistory } from '../formats/history';
 import { isZip } from '../formats/zip';
-import { selectBackend } from './backend';
+import { destroyDevice, selectBackend, watchDeviceLoss } from './backend';
+import { platformLocks, RunLocks } from './runLock';
 import { segmentFiles } from './segmentImages';
 import { errorText, newRunId, TrainingSession, type Post } from './session';
-import { idleStatus, type BackendName, type ErrorContext, type FromWorker, type ImportedModel, type LoopOptions, type ToWorker } from './protocol';
+import {
+  idleStatus,
+  type BackendName,
+  type ErrorContext,
+  type FileEntry,
+  type FromWorker,
+  type ImportedModel,
+  type LoopOptions,
+  type ToWorker,
+  type WeightsChecksum,
+} from './protocol';
 
 /** What an import produced, waiting for the user's choice (continue training / segment). */
 interface Imported {
@@ -30,6 +42,10 @@ interface WorkerState {
   backend: BackendName | null;
   session: TrainingSession | null;
   imported: Imported | null;
+  /** The Web Locks of the runs this worker has open (one tab per run). */
+  locks: RunLocks;
+  /** Files handed over in parts (ingest-part), by hand-over id, until their ingest message. */
+  handOvers: Map<string, { files: FileEntry[]; masks: FileEntry[] }>;
 }
 
 /** What is posted after a message, whatever its outcome. */
@@ -47,11 +63,11 @@ interface Route<M extends ToWorker> {
 type Routes = { [K in ToWorker['type']]: Route<Extract<ToWorker, { type: K }>> };
 
 /** Messages handled at once, not after the message in progress: they must reach a running loop (it yields between steps). */
-const IMMEDIATE = new Set<ToWorker['type']>(['pause', 'stop', 'set-options', 'list-datasets', 'list-runs']);
+const IMMEDIATE = new Set<ToWorker['type']>(['pause', 'stop', 'set-options', 'list-datasets', 'list-runs', 'ping', 'take-over', 'test-destroy-device']);
 
 /** The worker's message handler: messages are handled one at a time, in order, except IMMEDIATE ones. */
-export function createWorkerHandler(post: Post): (msg: ToWorker) => Promise<void> {
-  const w: WorkerState = { backend: null, session: null, imported: null };
+export function createWorkerHandler(post: Post, locks = new RunLocks(platformLocks())): (msg: ToWorker) => Promise<void> {
+  const w: WorkerState = { backend: null, session: null, imported: null, locks, handOvers: new Map() };
 
   const postStatus = (): void => {
     if (w.session) w.session.postStatus(true);
@@ -75,6 +91,12 @@ export function createWorkerHandler(post: Post): (msg: ToWorker) => Promise<void
     await s.pause();
     w.session = null;
     s.dispose();
+    w.locks.release(s.runId);
+  };
+
+  /** Takes a fresh run's lock (no other tab can know its id yet, so it is granted). */
+  const claimNew = async (runId: string): Promise<void> => {
+    if (!(await w.locks.tryAcquire(runId))) throw new Error(`run ${runId} is open in another tab`);
   };
 
   /**
@@ -86,6 +108,7 @@ export function createWorkerHandler(post: Post): (msg: ToWorker) => Promise<void
       if (w.session !== s) return;
       w.session = null;
       s.dispose();
+      w.locks.release(s.runId);
       postStatus();
       void followUps.runs().catch((e: unknown) => post({ type: 'error', context: 'runs', message: errorText(e) }));
     };
@@ -99,6 +122,7 @@ export function createWorkerHandler(post: Post): (msg: ToWorker) => Promise<void
     if (s && (s.state === 'running' || s.state === 'pausing')) throw new Error('pause training before switching the backend');
     const report = await selectBackend(requested);
     w.backend = report.active;
+    watchDeviceLoss((info) => post({ type: 'device-lost', ...info }));
     if (report.active && s) {
       // Tensors live on the old backend: rebuild the run from its last checkpoint on the new one.
       const { runId, options } = s;
@@ -110,9 +134,20 @@ export function createWorkerHandler(post: Post): (msg: ToWorker) => Promise<void
 
   const resumeRun = async (runId: string, options: LoopOptions, autostart: boolean): Promise<void> => {
     requireBackend();
-    await dropSession();
     const record = (await listRuns()).find((r) => r.runId === runId);
     if (!record) throw new Error(`run ${runId} has no checkpoint (deleted?)`);
+    if (!(await w.locks.tryAcquire(runId))) {
+      post({ type: 'run-locked', runId, waiting: false });
+      return;
+    }
+    if (w.session?.runId !== runId) await dropSession();
+    else {
+      // Reopening the open run: drop it without letting the lock go.
+      const s = w.session;
+      await s.pause();
+      w.session = null;
+      s.dispose();
+    }
     const ckpt = await loadLatestCheckpoint(runId);
     if (!ckpt) throw new Error(`run ${runId} has no complete checkpoint`);
     const dataset = await loadDataset(record.datasetId);
@@ -126,12 +161,16 @@ export function createWorkerHandler(post: Post): (msg: ToWorker) => Promise<void
     const t0 = performance.now();
     let last = 0;
     const toInputs = (list: { name: string; file: Blob }[]): IngestInput[] => list.map((f) => ({ name: f.name, bytes: f.file }));
-    post({ type: 'ingest-progress', done: 0, total: msg.files.length + (msg.masks?.length ?? 0), phase: 'reading' });
+    const parts = msg.handOver ? w.handOvers.get(msg.handOver) : undefined;
+    if (msg.handOver) w.handOvers.delete(msg.handOver);
+    const files = parts ? [...parts.files, ...msg.files] : msg.files;
+    const masks = parts ? [...parts.masks, ...(msg.masks ?? [])] : (msg.masks ?? []);
+    post({ type: 'ingest-progress', done: 0, total: files.length + masks.length, phase: 'reading' });
     const result = await ingestDataset({
       name: msg.name,
       size: msg.size,
-      files: toInputs(msg.files),
-      masks: msg.masks ? toInputs(msg.masks) : undefined,
+      files: toInputs(files),
+      masks: masks.length ? toInputs(masks) : undefined,
       onProgress: (done, total) => {
         const now = performance.now();
         if (done === total || now - last > 100) {
@@ -173,6 +212,7 @@ export function createWorkerHandler(post: Post): (msg: ToWorker) => Promise<void
     }
     await dropSession();
     const runId = newRunId();
+    await claimNew(runId);
     const { options } = msg;
     const s = open(
       imp.state
@@ -200,6 +240,20 @@ export function createWorkerHandler(post: Post): (msg: ToWorker) => Promise<void
     post({ type: 'segmented', images: r.images, rejected: r.rejected });
   };
 
+  /** The open run's weights now and its latest stored checkpoint's, as checksums (the recovery tests compare them). */
+  const checksums = async (): Promise<void> => {
+    const s = w.session;
+    let live: WeightsChecksum | null = null;
+    let checkpoint: WeightsChecksum | null = null;
+    if (s) {
+      const state = await s.exclusive(() => s.run.captureState());
+      live = { step: state.iteration, checksum: weightsChecksum(state.weights) };
+      const stored = await loadLatestCheckpoint(s.runId);
+      if (stored) checkpoint = { step: stored.state.iteration, checksum: weightsChecksum(stored.state.weights) };
+    }
+    post({ type: 'checksums', runId: s?.runId ?? null, live, checkpoint });
+  };
+
   const ingestFailed = (e: unknown): FromWorker => ({ type: 'ingest-failed', message: errorText(e), rejected: e instanceof IngestError ? e.rejected : [] });
 
   const routes: Routes = {
@@ -207,6 +261,15 @@ export function createWorkerHandler(post: Post): (msg: ToWorker) => Promise<void
     'set-backend': { context: 'backend', run: (m) => setBackend(m.backend), then: ['status'] },
     'list-datasets': { context: 'datasets', run: async () => undefined, then: ['datasets'] },
     ingest: { context: 'ingest', run: ingest, failure: ingestFailed },
+    'ingest-part': {
+      context: 'ingest',
+      run: async (m) => {
+        const h = w.handOvers.get(m.handOver) ?? { files: [], masks: [] };
+        w.handOvers.set(m.handOver, h);
+        for (const f of m.files) h.files.push(f);
+        for (const f of m.masks) h.masks.push(f);
+      },
+    },
     'create-demo': { context: 'ingest', run: createDemo, failure: ingestFailed },
     'delete-dataset': {
       context: 'datasets',
@@ -221,7 +284,12 @@ export function createWorkerHandler(post: Post): (msg: ToWorker) => Promise<void
       context: 'runs',
       run: async (m) => {
         if (w.session?.runId === m.runId) await dropSession();
-        await deleteRun(m.runId);
+        if (!(await w.locks.tryAcquire(m.runId))) throw new Error('this run is open in another tab: close it there before deleting it');
+        try {
+          await deleteRun(m.runId);
+        } finally {
+          w.locks.release(m.runId);
+        }
       },
       then: ['status', 'runs'],
     },
@@ -231,7 +299,9 @@ export function createWorkerHandler(post: Post): (msg: ToWorker) => Promise<void
         requireBackend();
         await dropSession();
         const dataset = await loadDataset(m.datasetId);
-        open(TrainingSession.create({ runId: newRunId(), dataset, config: m.config, seed: m.seed, options: m.options, post })).start();
+        const runId = newRunId();
+        await claimNew(runId);
+        open(TrainingSession.create({ runId, dataset, config: m.config, seed: m.seed, options: m.options, post })).start();
       },
       then: ['status', 'runs'],
     },
@@ -259,6 +329,25 @@ export function createWorkerHandler(post: Post): (msg: ToWorker) => Promise<void
     import: { context: 'import', run: importFile },
     'continue-imported': { context: 'import', run: continueImported, then: ['status', 'runs'] },
     segment: { context: 'segment', run: segment },
+    ping: { context: 'training', run: async () => post({ type: 'pong' }) },
+    'take-over': {
+      context: 'checkpoint',
+      run: async (m) => {
+        post({ type: 'run-locked', runId: m.runId, waiting: true });
+        // Waits outside the message queue (other messages go on); the run opens, paused, once the lock is ours.
+        void w.locks
+          .wait(m.runId)
+          .then(() => dispatch({ type: 'resume-run', runId: m.runId, options: m.options, autostart: false }))
+          .catch((e: unknown) => post({ type: 'error', context: 'checkpoint', message: errorText(e) }));
+      },
+    },
+    'test-destroy-device': {
+      context: 'backend',
+      run: async () => {
+        if (!destroyDevice()) throw new Error('no WebGPU device to destroy: the active backend is not WebGPU');
+      },
+    },
+    checksums: { context: 'training', run: checksums },
   };
 
   const followUps: Record<FollowUp, () => Promise<void>> = {
@@ -283,12 +372,13 @@ export function createWorkerHandler(post: Post): (msg: ToWorker) => Promise<void
   // Whatever escapes the wrapper (a message that cannot be posted) is reported, and the queue goes on.
   const guarded = (p: Promise<void>): Promise<void> => p.catch((e: unknown) => post({ type: 'error', context: 'training', message: errorText(e) }));
   let queue: Promise<void> = Promise.resolve();
-  return (msg) => {
+  function dispatch(msg: ToWorker): Promise<void> {
     const route = routes[msg.type] as Route<typeof msg>;
     if (IMMEDIATE.has(msg.type)) return guarded(handle(route, msg));
     queue = queue.then(() => guarded(handle(route, msg)));
     return queue;
-  };
+  }
+  return dispatch;
 }
 
 async function importArchive(fileName: string, bytes: Uint8Array): Promise<Imported> {

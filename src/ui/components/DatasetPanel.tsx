@@ -6,6 +6,9 @@ import type { DemoKind, FileEntry } from '../../worker/protocol';
 import { PRESETS, type PresetName } from '../../redo/config';
 import { describeStorage } from '../storage';
 
+/** Skipped files and warnings shown at most (a 10,000-file folder of non-images must not render 10,000 rows at once). */
+const LIST_MAX = 200;
+
 const DEMO_COUNT = 2000;
 const DEMOS: Record<DemoKind, { title: string; preset: PresetName }> = {
   c2mnist: { title: 'colored-2-MNIST', preset: 'c2mnist-64' },
@@ -165,22 +168,24 @@ export function DatasetPanel() {
           )}
           {ingest.rejected.length > 0 && (
             <ul className="rejected" data-testid="rejected-list">
-              {ingest.rejected.map((r) => (
+              {ingest.rejected.slice(0, LIST_MAX).map((r) => (
                 <li key={r.name} data-name={r.name}>
                   <code>{r.name}</code> — {r.reason}
                 </li>
               ))}
+              {ingest.rejected.length > LIST_MAX && <li className="muted">… and {ingest.rejected.length - LIST_MAX} more</li>}
             </ul>
           )}
           {ingest.result && ingest.result.warnings.length > 0 && (
             <details data-testid="ingest-warnings">
               <summary>{ingest.result.warnings.length} warning(s)</summary>
               <ul>
-                {ingest.result.warnings.map((w, i) => (
+                {ingest.result.warnings.slice(0, LIST_MAX).map((w, i) => (
                   <li key={`${w.name}-${i}`}>
                     <code>{w.name}</code> — {w.reason}
                   </li>
                 ))}
+                {ingest.result.warnings.length > LIST_MAX && <li className="muted">… and {ingest.result.warnings.length - LIST_MAX} more</li>}
               </ul>
             </details>
           )}

@@ -1,19 +1,53 @@
 import { useStudio } from '../store';
-import { continueImported, deleteRun, exportRun, importFile, resumeRun } from '../client';
+import { continueImported, deleteRun, exportRun, importFile, resumeRun, takeOverRun } from '../client';
 import { formatBytes } from '../format';
 
-/** After a reload: offers to resume the last run from its last complete checkpoint. */
+/**
+ * After a reload or a restarted worker (what happened, in a sentence): offers to resume the last run (the one that
+ * was open) from its last complete checkpoint; if another tab has that run open, says so and offers a take-over.
+ */
 export function ResumeBanner() {
   const runs = useStudio((s) => s.runs);
   const status = useStudio((s) => s.status);
   const dismissed = useStudio((s) => s.resumeDismissed);
   const datasets = useStudio((s) => s.datasets);
   const backend = useStudio((s) => s.backend);
-  const last = runs[0];
-  if (!last || dismissed || status.runId !== null) return null;
+  const recovery = useStudio((s) => s.recovery);
+  const locked = useStudio((s) => s.runLocked);
+  const last = runs.find((r) => r.runId === (locked?.runId ?? recovery?.runId)) ?? runs[0];
+  if (dismissed || status.runId !== null) return null;
+  if (!last) {
+    if (!recovery) return null;
+    return (
+      <div className="banner warn" data-testid="resume-offer">
+        <div data-testid="recovery" role="alert">
+          {recovery.sentences.join(' ')} No run had a checkpoint yet, so there is nothing to resume: start it again.
+        </div>
+        <button onClick={() => useStudio.getState().dismissResume()}>OK</button>
+      </div>
+    );
+  }
   const ds = datasets.find((d) => d.id === last.datasetId);
+  const lockedHere = locked?.runId === last.runId ? locked : null;
   return (
-    <div className="banner info" data-testid="resume-offer">
+    <div className={`banner ${recovery ? 'warn' : 'info'}`} data-testid="resume-offer">
+      {recovery && (
+        <div data-testid="recovery" role="alert">
+          {recovery.sentences.join(' ')} Your run is safe up to its last complete checkpoint.
+        </div>
+      )}
+      {lockedHere && (
+        <div data-testid="run-locked" role="status">
+          {lockedHere.waiting
+            ? 'This run is open in another tab: it opens here, paused, as soon as that tab lets it go (closes it or opens another run).'
+            : 'This run is open in another tab; only one tab may train or write a run.'}{' '}
+          {!lockedHere.waiting && (
+            <button data-testid="take-over" onClick={() => takeOverRun(last.runId)}>
+              Take it over when that tab releases it
+            </button>
+          )}
+        </div>
+      )}
       <div>
         <strong>Resume your last run?</strong> Step <span data-testid="resume-step">{last.step}</span> on “{ds?.name ?? 'a deleted dataset'}” ({last.config.imageSize}px,{' '}
         {last.config.nRegions} regions), saved {new Date(last.updatedAt).toLocaleString()}.

@@ -48,8 +48,8 @@ export async function startPreviewOf(outDir: string, probe: string): Promise<{ u
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';
-  proc.stdout!.on('data', (d) => (log += d));
-  proc.stderr!.on('data', (d) => (log += d));
+  proc.stdout.on('data', (d) => (log += d));
+  proc.stderr.on('data', (d) => (log += d));
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     if (proc.exitCode !== null) throw new Error(`vite preview exited (${proc.exitCode}):\n${log}`);

@@ -93,8 +93,8 @@ async function timeOn(backend: string, name: string, batch: number, steps: numbe
   const initMs = performance.now() - t0;
   const trainer = new RedoTrainer(model, 1);
   const s = config.imageSize;
-  const x = tf.randomUniform([batch, s, s, 3], -1, 1, 'float32', 1) as tf.Tensor4D;
-  const xr = tf.randomUniform([batch, s, s, 3], -1, 1, 'float32', 2) as tf.Tensor4D;
+  const x = tf.randomUniform<tf.Rank.R4>([batch, s, s, 3], -1, 1, 'float32', 1);
+  const xr = tf.randomUniform<tf.Rank.R4>([batch, s, s, 3], -1, 1, 'float32', 2);
   const oneStep = async (): Promise<number> => {
     const t = performance.now();
     const l = trainer.step(x, xr);

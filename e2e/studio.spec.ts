@@ -39,7 +39,7 @@ async function differingPixels(p: Page, testId: string): Promise<number> {
 /** Pixels of the loss chart drawn in a series colour (the curves themselves, not the axes). */
 async function curvePixels(p: Page): Promise<number> {
   return p.evaluate(() => {
-    const c = document.querySelector('[data-testid="loss-chart"] canvas') as HTMLCanvasElement | null;
+    const c = document.querySelector<HTMLCanvasElement>('[data-testid="loss-chart"] canvas');
     if (!c) return 0;
     const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
     const colours = [

@@ -170,7 +170,7 @@ describe('colored-2-MNIST', () => {
           const c = rgb(d, size, n, k);
           // Each region is one flat colour.
           if (colour[g] === undefined) colour[g] = c;
-          else if (!sameColour(c, colour[g]!)) throw new Error(`image ${n}: region ${g} is not one flat colour`);
+          else if (!sameColour(c, colour[g])) throw new Error(`image ${n}: region ${g} is not one flat colour`);
           if (g < 2) {
             const y = Math.floor(k / size);
             const x = k % size;

@@ -128,7 +128,7 @@ describe('self-attention', () => {
   it('is the identity at initialisation (γ = 0), and not once γ ≠ 0', async () => {
     const store = new ParamStore(new Rng(6), 0.8);
     const att = new SelfAttention(store, 'att', 16);
-    const x = tf.randomNormal([2, 8, 8, 16], 0, 1, 'float32', 1) as tf.Tensor4D;
+    const x = tf.randomNormal<tf.Rank.R4>([2, 8, 8, 16], 0, 1, 'float32', 1);
     expect(Array.from(await att.apply(x).data())).toEqual(Array.from(await x.data()));
     att.gamma.assign(tf.tensor1d([0.5]));
     const diff = await tf.sub(att.apply(x), x).abs().max().data();
@@ -141,8 +141,8 @@ describe('composition and losses on fixed inputs', () => {
   it('x̂_k = G_k(m_k, z_k) + (1 − m_k) ⊙ x, image-major', async () => {
     const model = new RedoModel(preset('tiny', { imageSize: 32 }), 0, { uninitialised: true });
     const b = 2;
-    const x = tf.fill([b, 32, 32, 3], 0.5) as tf.Tensor4D;
-    const masks = tf.concat([tf.fill([b, 32, 32, 1], 0.25), tf.fill([b, 32, 32, 1], 0.75)], 3) as tf.Tensor4D;
+    const x = tf.fill<tf.Rank.R4>([b, 32, 32, 3], 0.5);
+    const masks = tf.concat<tf.Tensor4D>([tf.fill([b, 32, 32, 1], 0.25), tf.fill([b, 32, 32, 1], 0.75)], 3);
     const regions = tf.stack([tf.fill([b, 32, 32, 3], 0.1), tf.fill([b, 32, 32, 3], -0.2)], 1) as tf.Tensor5D;
     const comp = model.composites(x, masks, regions);
     expect(comp.shape).toEqual([4, 32, 32, 3]);

@@ -113,7 +113,7 @@ it(`${STEPS} iterations from the same weights, batches and z: losses and weights
     const net = name.split('.')[0]!;
     const bound = 2e-3 * scale + (STEPS * (lrOf[net] ?? 0)) / 2;
     if (diff > 2e-3 * scale) byFloor.push(`${name} (${diff.toExponential(2)})`);
-    if (!worst[net] || diff / bound > worst[net]!.maxError / worst[net]!.bound) worst[net] = { name, maxError: diff, bound };
+    if (!worst[net] || diff / bound > worst[net].maxError / worst[net].bound) worst[net] = { name, maxError: diff, bound };
     expect(diff, `${name}: max error ${diff.toExponential(3)} > ${bound.toExponential(3)}`).toBeLessThanOrEqual(bound);
   }
   console.table(worst);

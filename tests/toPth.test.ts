@@ -188,9 +188,9 @@ describe('to_pth.py / convert_pth.py: a run handed to PyTorch and back', () => {
   it('one PyTorch iteration from our weights and Adam state = one of our steps on the same x, x_real, z', async () => {
     const B = before.config.batchSize;
     const { nRegions: n, nz } = before.config;
-    const x = tf.randomUniform([B, 32, 32, 3], -1, 1, 'float32', 31) as tf.Tensor4D;
-    const xReal = tf.randomUniform([B, 32, 32, 3], -1, 1, 'float32', 32) as tf.Tensor4D;
-    const z = tf.randomNormal([B, n, nz], 0, 1, 'float32', 33) as tf.Tensor3D;
+    const x = tf.randomUniform<tf.Rank.R4>([B, 32, 32, 3], -1, 1, 'float32', 31);
+    const xReal = tf.randomUniform<tf.Rank.R4>([B, 32, 32, 3], -1, 1, 'float32', 32);
+    const z = tf.randomNormal<tf.Rank.R3>([B, n, nz], 0, 1, 'float32', 33);
     const nchw = async (t: tf.Tensor4D) => ({ shape: [B, 3, 32, 32], data: (await tf.transpose(t, [0, 3, 1, 2]).data()) as Float32Array });
     const inputs = new Map([
       ['x', await nchw(x)],

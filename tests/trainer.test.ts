@@ -22,8 +22,8 @@ describe('one trainStep', () => {
     const trainer = new RedoTrainer(model, 3);
     const keys = model.store.keys({ trainable: true });
     const before = await Promise.all(keys.map((k) => model.store.get(k).data()));
-    const x = tf.randomUniform([2, 32, 32, 3], -1, 1, 'float32', 1) as tf.Tensor4D;
-    const xr = tf.randomUniform([2, 32, 32, 3], -1, 1, 'float32', 2) as tf.Tensor4D;
+    const x = tf.randomUniform<tf.Rank.R4>([2, 32, 32, 3], -1, 1, 'float32', 1);
+    const xr = tf.randomUniform<tf.Rank.R4>([2, 32, 32, 3], -1, 1, 'float32', 2);
     const unchangedSince = (snapshot: Awaited<ReturnType<tf.Tensor['data']>>[], now: typeof snapshot) =>
       keys.filter((_, i) => snapshot[i]!.every((v, j) => v === now[i]![j]));
     disposeLosses(trainer.step(x, xr));

@@ -59,7 +59,7 @@ describe('wasm kernels against the cpu backend', () => {
       const err = await compare([xs, ws], (x, w) => {
         const conv = (a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, s, p);
         const f = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(conv(a, b), tf.sin(conv(a, b))));
-        return [conv(x!, w!), ...tf.grads(f)([x!, w!])];
+        return [conv(x, w), ...tf.grads(f)([x, w])];
       });
       expect(err, JSON.stringify([xs, ws, s, p])).toBeLessThan(1e-5);
     }
@@ -83,7 +83,7 @@ describe('wasm kernels against the cpu backend', () => {
     ];
     for (const [as, bs, ta, tb] of cases) {
       // float32 sums (XNNPACK) against the cpu kernel's double ones: a few ulps over K up to 1152
-      expect(await compare([as, bs], (a, b) => tf.matMul(a!, b!, ta, tb)), JSON.stringify([as, bs, ta, tb])).toBeLessThan(1e-5);
+      expect(await compare([as, bs], (a, b) => tf.matMul(a, b, ta, tb)), JSON.stringify([as, bs, ta, tb])).toBeLessThan(1e-5);
     }
   });
 
@@ -144,7 +144,7 @@ describe('fused ops (wasm) against the composed TF.js ops they replace', () => {
     layer.powerIteration();
     layer.powerIteration();
     const x = tf.tensor4d(values([2, 6, 6, 5], 3), [2, 6, 6, 5]);
-    const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(layer.apply(x))) as tf.Scalar, [layer.w]);
+    const { value, grads } = tf.variableGrads(() => tf.sum<tf.Scalar>(tf.square(layer.apply(x))), [layer.w]);
     const out = { u: await layer.u.data(), v: await layer.v.data(), loss: (await value.data())[0]!, grad: await grads[layer.w.name]!.data() };
     store.dispose();
     tf.dispose([x, value, grads[layer.w.name]!]);
@@ -198,7 +198,7 @@ describe('wasm training steps', () => {
     await tf.setBackend('wasm');
     const model = new RedoModel(preset('tiny', { nRegions: 3 }), 4);
     const trainer = new RedoTrainer(model, 4);
-    const x = tf.randomUniform([2, 32, 32, 3], -1, 1, 'float32', 1) as tf.Tensor4D;
+    const x = tf.randomUniform<tf.Rank.R4>([2, 32, 32, 3], -1, 1, 'float32', 1);
     const ids = () => (tf.backend() as unknown as { numDataIds(): number }).numDataIds();
     const seen: Array<[number, number, number]> = [];
     for (let i = 0; i < 12; i++) {

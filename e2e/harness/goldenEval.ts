@@ -84,7 +84,7 @@ export async function evalComparisons(file: SafetensorsFile): Promise<Comparison
     const x = keep(nhwc(goldenTensor(file, 'input.x')));
     const xReal = keep(nhwc(goldenTensor(file, 'input.x_real')));
     const zt = keep(goldenTensor(file, 'input.z'));
-    const z = keep(zt.reshape([zt.shape[0]!, zt.shape[1]!, zt.shape[2]!]) as tf.Tensor3D);
+    const z = keep(zt.reshape<tf.Tensor3D>([zt.shape[0], zt.shape[1]!, zt.shape[2]!]));
     const masks = keep(model.masks(x));
     const regions = keep(model.regions(masks, z));
     const pairs: Array<[string, tf.Tensor]> = [

@@ -51,7 +51,7 @@ function readJson<T>(path: string): T | { error: string } {
 }
 
 const isError = (v: unknown): v is { error: string } =>
-  typeof v === 'object' && v !== null && 'error' in v && typeof (v as { error: unknown }).error === 'string';
+  typeof v === 'object' && v !== null && 'error' in v && typeof (v).error === 'string';
 
 function readText(path: string): string {
   try {

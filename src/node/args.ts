@@ -114,7 +114,7 @@ export function parseConfigOverrides(text: string): Partial<RedoConfig> {
       out[key] = n;
     }
   }
-  return out as Partial<RedoConfig>;
+  return out;
 }
 
 export function parseTrainArgs(argv: readonly string[]): TrainOptions {

@@ -48,7 +48,7 @@ function sourceMasks(model: RedoModel, source: MaskSource, x: tf.Tensor4D, truth
     case 'truth':
       return truth.clone();
     case 'uniform':
-      return tf.fill([b, s, s, n], 1 / n) as tf.Tensor4D;
+      return tf.fill<tf.Rank.R4>([b, s, s, n], 1 / n);
     case 'collapse':
       return tf.oneHot(tf.fill([b, s, s], n - 1, 'int32'), n).toFloat() as tf.Tensor4D;
   }

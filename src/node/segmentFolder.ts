@@ -63,7 +63,7 @@ async function firstRegion(
       return n === 2 ? tf.slice(masks, [0, 0, 0, 0], [k, S, S, 1]) : tf.cast(tf.equal(tf.argMax(masks, 3), 0), 'float32');
     });
     try {
-      out.set((await m.data()) as Float32Array, i * S * S);
+      out.set((await m.data()), i * S * S);
     } finally {
       m.dispose();
     }

@@ -204,9 +204,9 @@ function fastSlice(original: tf.KernelConfig): tf.KernelFunc {
     const backend = args.backend as unknown as CpuBackend;
     const xv = valuesOf(backend, x);
     const { begin, size } = args.attrs as unknown as { begin: number | number[]; size: number | number[] };
-    const [b, sz] = tf.slice_util.parseSliceParams(x as tf.Tensor, begin, size) as [number[], number[]]; // [begin, size]
+    const [b, sz] = tf.slice_util.parseSliceParams(x, begin, size) as [number[], number[]]; // [begin, size]
     if (!xv || tf.slice_util.isSliceContinous(x.shape, b, sz)) return original.kernelFunc(args);
-    tf.slice_util.assertParamsValid(x as tf.Tensor, b, sz);
+    tf.slice_util.assertParamsValid(x, b, sz);
     return backend.makeTensorInfo(sz, x.dtype, sliceValues(xv, x.shape, b, sz));
   };
 }
@@ -218,7 +218,7 @@ function fastSplitV(original: tf.KernelConfig): tf.KernelFunc {
     const xv = valuesOf(backend, x);
     const { numOrSizeSplits, axis } = args.attrs as unknown as { numOrSizeSplits: number | number[]; axis: number };
     const ax = tf.util.parseAxisParam(axis, x.shape)[0]!;
-    const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, numOrSizeSplits, ax);
+    const sizes = tf.backend_util.prepareSplitSize(x, numOrSizeSplits, ax);
     if (!xv || x.shape.slice(0, ax).every((d) => d === 1)) return original.kernelFunc(args); // contiguous pieces
     const begin = new Array<number>(x.shape.length).fill(0);
     return sizes.map((n) => {

@@ -195,7 +195,7 @@ export function snNormalize(w: tf.Tensor, u: tf.Tensor, v: tf.Tensor): tf.Tensor
       value: wn,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [ws, us, vs, ss] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
-        return [tf.engine().runKernel(SN_NORMALIZE_GRAD, { dy, w: ws, u: us, v: vs, sigma: ss }, {}) as tf.Tensor];
+        return [tf.engine().runKernel<tf.Tensor>(SN_NORMALIZE_GRAD, { dy, w: ws, u: us, v: vs, sigma: ss }, {})];
       },
     };
   });
@@ -213,9 +213,9 @@ export function fusedInstanceNorm(x: tf.Tensor4D, eps: number): tf.Tensor4D | nu
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [ys, rs] = saved as [tf.Tensor, tf.Tensor];
-        return [tf.engine().runKernel(INSTANCE_NORM_GRAD, { dy, y: ys, rstd: rs }, {}) as tf.Tensor];
+        return [tf.engine().runKernel<tf.Tensor>(INSTANCE_NORM_GRAD, { dy, y: ys, rstd: rs }, {})];
       },
     };
   });
-  return f(x) as tf.Tensor4D;
+  return f(x);
 }

@@ -167,7 +167,7 @@ export class RedoTrainer {
       gRecZ = tf.keep(zReconstructionLoss(z, zRec));
       minArea = tf.keep(smallestRegionArea(masks));
       tf.keep(masks);
-      return tf.add(gAdv, tf.mul(gRecZ, this.config.lambdaZ)) as tf.Scalar;
+      return tf.add<tf.Scalar>(gAdv, tf.mul(gRecZ, this.config.lambdaZ));
     });
     return { gAdv, gRecZ, minArea, masks, grads };
   }
@@ -189,7 +189,7 @@ export class RedoTrainer {
       dReal = tf.keep(hingeLossReal(m.D.apply(xReal)));
       m.powerIteration('D');
       dFake = tf.keep(hingeLossFake(m.D.apply(fakes)));
-      return tf.add(dReal, dFake) as tf.Scalar;
+      return tf.add<tf.Scalar>(dReal, dFake);
     });
     fakes.dispose();
     return { dReal, dFake, grads };

@@ -28,7 +28,7 @@ type Heap = Float32Array | Int32Array | Uint8Array;
 type Shape4 = [number, number, number, number];
 
 function heap(backend: BackendWasm, t: tf.TensorInfo): Heap {
-  return backend.typedArrayFromHeap(t) as Heap;
+  return backend.typedArrayFromHeap(t);
 }
 
 function wasmKernel(name: string): tf.KernelFunc {
@@ -305,8 +305,8 @@ const maxPoolGrad: Make = (original) => (args) => {
 
 function parseSlice(x: tf.TensorInfo, attrs: tf.NamedAttrMap): { begin: number[]; size: number[] } {
   const { begin, size } = attrs as unknown as tf.SliceAttrs;
-  const [b, s] = tf.slice_util.parseSliceParams(x as tf.Tensor, begin, size) as [number[], number[]]; // [begin, size]
-  tf.slice_util.assertParamsValid(x as tf.Tensor, b, s);
+  const [b, s] = tf.slice_util.parseSliceParams(x, begin, size) as [number[], number[]]; // [begin, size]
+  tf.slice_util.assertParamsValid(x, b, s);
   return { begin: b, size: s };
 }
 
@@ -330,7 +330,7 @@ const splitV: Make = (original) => (args) => {
   if (x.dtype === 'string') return original.kernelFunc(args);
   const { numOrSizeSplits, axis } = args.attrs as unknown as tf.SplitVAttrs;
   const ax = tf.util.parseAxisParam(axis, x.shape)[0]!;
-  const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, numOrSizeSplits, ax);
+  const sizes = tf.backend_util.prepareSplitSize(x, numOrSizeSplits, ax);
   const begin = new Array<number>(x.shape.length).fill(0);
   return sizes.map((n) => {
     const size = [...x.shape];

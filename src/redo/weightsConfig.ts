@@ -45,7 +45,7 @@ export function inferConfigFromWeights(tensors: ReadonlyMap<string, NamedTensorD
     const nfD = shape(attentionD ? 'netDX.bloc0.0.weight_orig' : 'netDX.blocs.0.0.weight_orig')[0]!;
     const nfZ = shape('netRecZ.net.blocs.0.0.weight_orig')[0]!;
     config = preset('paper-128', {
-      imageSize: size as RedoConfig['imageSize'],
+      imageSize: size,
       nRegions,
       nz: nz!,
       nfF,

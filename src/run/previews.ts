@@ -86,7 +86,7 @@ export async function renderPreviews(model: RedoModel, inp: PreviewInputs, step:
     const m = masks.slice([0, 0, 0, 0], [rows, s, s, n]);
     const comps: tf.Tensor[] = [];
     for (let j = 0; j < r; j++) {
-      const z = tf.tile(inp.zColumns.slice([j, 0, 0], [1, n, c.nz]), [rows, 1, 1]) as tf.Tensor3D;
+      const z = tf.tile<tf.Tensor3D>(inp.zColumns.slice([j, 0, 0], [1, n, c.nz]), [rows, 1, 1]);
       comps.push(model.composites(x, m, model.regions(m, z)).reshape([-1])); // [rows·n, S, S, 3] image-major
     }
     return tf.concat([masks.reshape([-1]), ...comps]);

@@ -16,7 +16,6 @@ import { CHROMIUM_FLAGS } from './e2e/chromiumFlags';
 const port = Number(process.env.E2E_PORT ?? 4173);
 const build = process.env.E2E_NO_BUILD ? '' : 'npx tsx scripts/pack-mnist.ts && npx vite build --mode harness && ';
 
-
 export default defineConfig({
   testDir: 'e2e',
   testMatch: '**/*.spec.ts',

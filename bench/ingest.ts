@@ -92,8 +92,14 @@ async function pageHeap(page: Page): Promise<number> {
 }
 
 async function runOne(base: string, count: number, train: boolean): Promise<Row> {
-  const dir = writePhotoFolder(join(tmpdir(), `redo-bench-photos-${count}`, `photos${count}`), count, { distinct: Math.min(count, distinct) });
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_FLAGS, '--enable-precise-memory-info'] });
+  const dir = writePhotoFolder(join(tmpdir(), `redo-bench-photos-${count}`, `photos${count}`), count, {
+    distinct: Math.min(count, distinct),
+  });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [...CHROMIUM_FLAGS, '--enable-precise-memory-info'],
+  });
   try {
     const context = await browser.newContext();
     await context.addInitScript(() => {
@@ -159,7 +165,10 @@ async function runOne(base: string, count: number, train: boolean): Promise<Row>
     if (train) {
       const t2 = Date.now();
       await page.getByTestId('start').click();
-      await page.getByTestId('run-state').filter({ hasText: /^finished$/ }).waitFor({ timeout: 1_800_000 });
+      await page
+        .getByTestId('run-state')
+        .filter({ hasText: /^finished$/ })
+        .waitFor({ timeout: 1_800_000 });
       const c = await page.evaluate(() => (window as Hooked).__redoTest!.checksums());
       row.trained = `${trainSteps} steps in ${((Date.now() - t2) / 1000).toFixed(0)} s, checkpoint at step ${c.checkpoint?.step ?? 'none'}`;
     }

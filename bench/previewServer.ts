@@ -19,12 +19,17 @@ function newestMtime(path: string): number {
 /** Builds into outDir when one of `pages` is missing or older than the sources (or `force`). */
 export function ensureBuiltInto(outDir: string, pages: string[], force: boolean): void {
   const built = pages.map((p) => join(ROOT, outDir, p));
-  const sources = ['src', 'e2e/harness', 'index.html', 'public', 'vite.config.ts', 'package-lock.json'].map((p) => join(ROOT, p)).filter(existsSync);
+  const sources = ['src', 'e2e/harness', 'index.html', 'public', 'vite.config.ts', 'package-lock.json']
+    .map((p) => join(ROOT, p))
+    .filter(existsSync);
   const newest = Math.max(...sources.map(newestMtime));
   const stale = built.some((p) => !existsSync(p) || statSync(p).mtimeMs < newest);
   if (!stale && !force) return;
   console.log(`== npx vite build --mode harness --outDir ${outDir} (missing or older than the sources)`);
-  const r = spawnSync('npx', ['vite', 'build', '--mode', 'harness', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit' });
+  const r = spawnSync('npx', ['vite', 'build', '--mode', 'harness', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
   if (r.status !== 0 || built.some((p) => !existsSync(p))) throw new Error('vite build failed');
 }
 
@@ -43,10 +48,14 @@ function freePort(): Promise<number> {
 export async function startPreviewOf(outDir: string, probe: string): Promise<{ url: string; proc: ChildProcess }> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const proc = spawn(join(ROOT, 'node_modules/.bin/vite'), ['preview', '--outDir', outDir, '--host', '127.0.0.1', '--port', String(port), '--strictPort'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const proc = spawn(
+    join(ROOT, 'node_modules/.bin/vite'),
+    ['preview', '--outDir', outDir, '--host', '127.0.0.1', '--port', String(port), '--strictPort'],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let log = '';
   proc.stdout.on('data', (d) => (log += d));
   proc.stderr.on('data', (d) => (log += d));

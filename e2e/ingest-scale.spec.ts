@@ -36,7 +36,11 @@ test(`${COUNT} photos are ingested with progress and no main-thread long task ov
   await expect(page.getByTestId('ingest-accepted')).toHaveText(String(COUNT));
 
   const { tasks, progress, input } = await page.evaluate(() => {
-    const w = window as Window & { __longTasks?: Array<{ start: number; ms: number }>; __redoTest?: TestHooks; __marks?: { input?: number } };
+    const w = window as Window & {
+      __longTasks?: Array<{ start: number; ms: number }>;
+      __redoTest?: TestHooks;
+      __marks?: { input?: number };
+    };
     return { tasks: w.__longTasks!, progress: w.__redoTest!.ingestProgress(), input: w.__marks!.input ?? NaN };
   });
   // The page's share of each long task from the folder's input event to the result. The task in which Chromium

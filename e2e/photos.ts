@@ -63,5 +63,8 @@ export function writePhotoFolder(dir: string, count: number, o: { distinct?: num
 
 /** Files under dir (recursively), for a check that the folder is whole. */
 export function countFiles(dir: string): number {
-  return readdirSync(dir, { withFileTypes: true }).reduce((n, e) => n + (e.isDirectory() ? countFiles(join(dir, e.name)) : e.name.startsWith('.') ? 0 : 1), 0);
+  return readdirSync(dir, { withFileTypes: true }).reduce(
+    (n, e) => n + (e.isDirectory() ? countFiles(join(dir, e.name)) : e.name.startsWith('.') ? 0 : 1),
+    0,
+  );
 }

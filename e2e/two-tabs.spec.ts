@@ -16,7 +16,11 @@ test('a run open in one tab is refused in a second, which takes it over once the
   const context = await browser.newContext();
   const a = await context.newPage();
   const b = await context.newPage();
-  for (const [name, p] of [['A', a], ['B', b]] as const) p.on('pageerror', (e) => console.log(`[page ${name} error] ${e.message}`));
+  for (const [name, p] of [
+    ['A', a],
+    ['B', b],
+  ] as const)
+    p.on('pageerror', (e) => console.log(`[page ${name} error] ${e.message}`));
 
   await a.goto(QUERY);
   await expect(a.getByTestId('backend')).toContainText('cpu', { timeout: 120_000 });

@@ -38,7 +38,6 @@ import type { VulkanChoice } from '../src/node/backend';
 import { parseConfigOverrides } from '../src/node/args';
 import { flag, num, switchOn } from '../bench/cliFlags';
 
-
 const MINUTES = num('minutes', 60);
 const VARIANTS = (flag('variants') ?? '3,2').split(',').map((s) => Number(s.trim())) as Array<2 | 3>;
 const PRESET = flag('preset') ?? 'c2mnist-64';
@@ -94,7 +93,9 @@ async function runVariant(regions: 2 | 3): Promise<VariantReport> {
   const config = preset(PRESET, overrides);
   const data = c2mnistData({ size: SIZE, count: COUNT, evalCount: EVAL_COUNT, regions });
   const names = data.eval!.regionNames;
-  console.log(`\n== n = ${regions}: ${data.name}, ${EVAL_COUNT} held-out images from the test digits; ${PRESET} ${JSON.stringify(overrides)}; ${MINUTES} min`);
+  console.log(
+    `\n== n = ${regions}: ${data.name}, ${EVAL_COUNT} held-out images from the test digits; ${PRESET} ${JSON.stringify(overrides)}; ${MINUTES} min`,
+  );
   const run = TrainingRun.create({
     config,
     seed: SEED,
@@ -125,7 +126,9 @@ async function runVariant(regions: 2 | 3): Promise<VariantReport> {
       },
       onEval: (p) => {
         curveTimes.push({ wall: elapsed(), cpu: cpu() });
-        console.log(`eval step ${p.step} (wall ${formatDuration(elapsed())}, cpu ${formatDuration(cpu())}): ${formatEval(p.result, names)}`);
+        console.log(
+          `eval step ${p.step} (wall ${formatDuration(elapsed())}, cpu ${formatDuration(cpu())}): ${formatEval(p.result, names)}`,
+        );
       },
       shouldStop: () => interrupted || elapsed() >= MINUTES * 60,
     },
@@ -138,7 +141,10 @@ async function runVariant(regions: 2 | 3): Promise<VariantReport> {
     console.log(`eval step ${closing.step} (final): ${formatEval(closing.result, names)}`);
   }
   const final = run.lastEval;
-  const best = run.curve.reduce<CurvePoint | null>((b, p) => (!b || p.result.perDataset.meanIou > b.result.perDataset.meanIou ? p : b), null);
+  const best = run.curve.reduce<CurvePoint | null>(
+    (b, p) => (!b || p.result.perDataset.meanIou > b.result.perDataset.meanIou ? p : b),
+    null,
+  );
   const archive = OUT.replace(/\.md$/, '') + `-n${regions}.zip`;
   mkdirSync(dirname(archive), { recursive: true });
   await writeFileAtomic(archive, await run.archive('fresh'));
@@ -171,7 +177,20 @@ function renderReport(reports: VariantReport[], backend: string, started: Date):
   const ious = (r: EvalResult | null | undefined, names: string[], mode: 'perDataset' | 'perImage') =>
     r ? r[mode].iou.map((v, i) => `${names[i]} ${f3(v)}`).join(', ') : '—';
   const summary = markdownTable(
-    ['n', 'steps', 'wall time', 'CPU time', 'it/s', 'restarts', 'acc (one assignment)', 'IoU per region (one assignment)', 'acc (per image)', 'IoU per region (per image)', `all ≥ ${TARGET}?`, 'best mean IoU on the curve (step)'],
+    [
+      'n',
+      'steps',
+      'wall time',
+      'CPU time',
+      'it/s',
+      'restarts',
+      'acc (one assignment)',
+      'IoU per region (one assignment)',
+      'acc (per image)',
+      'IoU per region (per image)',
+      `all ≥ ${TARGET}?`,
+      'best mean IoU on the curve (step)',
+    ],
     reports.map((r) => [
       r.regions,
       r.steps,
@@ -192,8 +211,28 @@ function renderReport(reports: VariantReport[], backend: string, started: Date):
       `### Learning curve, n = ${r.regions} (held-out, one assignment for the whole set)`,
       '',
       markdownTable(
-        ['step', 'iteration', 'restarts', 'wall', 'CPU', 'accuracy', ...r.regionNames.map((n) => `IoU ${n}`), 'mean IoU', 'mean IoU per image'],
-        r.curve.map((p, i) => [p.step, p.iteration, p.restarts, formatDuration(r.curveTimes[i]?.wall ?? NaN), formatDuration(r.curveTimes[i]?.cpu ?? NaN), f3(p.result.perDataset.accuracy), ...p.result.perDataset.iou.map(f3), f3(p.result.perDataset.meanIou), f3(p.result.perImage.meanIou)]),
+        [
+          'step',
+          'iteration',
+          'restarts',
+          'wall',
+          'CPU',
+          'accuracy',
+          ...r.regionNames.map((n) => `IoU ${n}`),
+          'mean IoU',
+          'mean IoU per image',
+        ],
+        r.curve.map((p, i) => [
+          p.step,
+          p.iteration,
+          p.restarts,
+          formatDuration(r.curveTimes[i]?.wall ?? NaN),
+          formatDuration(r.curveTimes[i]?.cpu ?? NaN),
+          f3(p.result.perDataset.accuracy),
+          ...p.result.perDataset.iou.map(f3),
+          f3(p.result.perDataset.meanIou),
+          f3(p.result.perImage.meanIou),
+        ]),
       ),
     ].join('\n'),
   );
@@ -225,7 +264,10 @@ async function main(): Promise<number> {
   console.log(`\n${md}`);
   mkdirSync(dirname(OUT), { recursive: true });
   writeFileSync(OUT, md);
-  writeFileSync(OUT.replace(/\.md$/, '') + '.json', JSON.stringify({ started: started.toISOString(), backend, argv: process.argv.slice(2), reports }, null, 2));
+  writeFileSync(
+    OUT.replace(/\.md$/, '') + '.json',
+    JSON.stringify({ started: started.toISOString(), backend, argv: process.argv.slice(2), reports }, null, 2),
+  );
   console.log(`\nwritten to ${OUT} (and .json; run archives ${reports.map((r) => r.archive).join(', ')})`);
   const missed = reports.filter((r) => !r.targetMet);
   if (missed.length) console.log(`target IoU ≥ ${TARGET} on every region NOT met for n = ${missed.map((r) => r.regions).join(', ')}`);

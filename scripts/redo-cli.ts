@@ -32,7 +32,9 @@ const USAGE = [
 
 const COMMANDS = ['params', 'score', 'probe', 'segment'] as const;
 const FLAGS: FlagSpec = {
-  ...Object.fromEntries(['preset', 'regions', 'size', 'count', 'seed', 'out', 'data', 'backend'].map((n) => [n, { type: 'string' as const }])),
+  ...Object.fromEntries(
+    ['preset', 'regions', 'size', 'count', 'seed', 'out', 'data', 'backend'].map((n) => [n, { type: 'string' as const }]),
+  ),
   json: { type: 'boolean' },
 };
 
@@ -49,11 +51,14 @@ async function main(argv: string[]): Promise<void> {
   const size = sizeArg !== undefined ? (sizeArg as RedoConfig['imageSize']) : undefined;
   if (command === 'segment') {
     const out = f.string('out');
-    if (!first || !second || !out) throw new Error('segment: npm run redo -- segment RUN.zip|WEIGHTS.safetensors IMAGES_DIR --out MASKS_DIR');
+    if (!first || !second || !out)
+      throw new Error('segment: npm run redo -- segment RUN.zip|WEIGHTS.safetensors IMAGES_DIR --out MASKS_DIR');
     const model = await loadModelFile(first, size);
     const r = await segmentFolder(model, second, out);
     for (const s of r.skipped) console.error(`skipped ${s.name}: ${s.reason}`);
-    console.log(`segment: ${r.written.length} mask${r.written.length === 1 ? '' : 's'} written to ${out}, ${r.skipped.length} file(s) skipped`);
+    console.log(
+      `segment: ${r.written.length} mask${r.written.length === 1 ? '' : 's'} written to ${out}, ${r.skipped.length} file(s) skipped`,
+    );
     if (r.written.length === 0) process.exitCode = 1;
     return;
   }
@@ -76,7 +81,9 @@ async function main(argv: string[]): Promise<void> {
     const seed = f.int('seed', 0);
     const bytes = new Uint8Array(readFileSync(first));
     const opts = { ...(count !== undefined ? { count } : {}), ...(seed !== undefined ? { seed } : {}) };
-    console.log(command === 'score' ? formatRunScore(await scoreRunArchive(bytes, opts)) : formatRunProbe(await probeRunArchive(bytes, opts)));
+    console.log(
+      command === 'score' ? formatRunScore(await scoreRunArchive(bytes, opts)) : formatRunProbe(await probeRunArchive(bytes, opts)),
+    );
     return;
   }
   const name = f.string('preset') ?? 'paper-128';

@@ -2,7 +2,12 @@
 import { describe, expect, it } from 'vitest';
 import { ArgsError, parseFlags, type FlagSpec } from '../src/node/cli';
 
-const spec: FlagSpec = { steps: { type: 'string' }, out: { type: 'string' }, strict: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } };
+const spec: FlagSpec = {
+  steps: { type: 'string' },
+  out: { type: 'string' },
+  strict: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+};
 
 describe('parseFlags', () => {
   it('reads values, switches, = forms, short switches and (when allowed) bare arguments', () => {

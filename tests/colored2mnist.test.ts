@@ -99,7 +99,8 @@ describe('MNIST digits', () => {
     }
     // Disjoint by content too: no held-out digit is (binarised) identical to a training digit, up to the odd
     // duplicate the data set itself may hold.
-    const key = (d: MnistDigits, i: number) => `${d.labels[i]}:${Buffer.from(d.bits.subarray(i * MNIST_PIXELS, (i + 1) * MNIST_PIXELS)).toString('base64')}`;
+    const key = (d: MnistDigits, i: number) =>
+      `${d.labels[i]}:${Buffer.from(d.bits.subarray(i * MNIST_PIXELS, (i + 1) * MNIST_PIXELS)).toString('base64')}`;
     const trainKeys = new Set<string>();
     for (let i = 0; i < train.count; i++) trainKeys.add(key(train, i));
     let shared = 0;

@@ -31,7 +31,10 @@ const NOISE_FLOOR = 1e-6;
 
 function checkGradient(c: Comparison, networkScale: number): void {
   const bound = GRAD_TOL * c.scale + NOISE_FLOOR * networkScale;
-  expect(c.maxError, `${c.name}: max error ${c.maxError.toExponential(3)} > ${bound.toExponential(3)} (max |ref| ${c.scale.toExponential(3)})`).toBeLessThanOrEqual(bound);
+  expect(
+    c.maxError,
+    `${c.name}: max error ${c.maxError.toExponential(3)} > ${bound.toExponential(3)} (max |ref| ${c.scale.toExponential(3)})`,
+  ).toBeLessThanOrEqual(bound);
 }
 
 const networkOf = (gradName: string) => gradName.split('.')[1]!;
@@ -112,7 +115,9 @@ describe.each(['wasm', 'cpu'])('on the %s backend', (backend) => {
       console.table(Object.fromEntries([...groups].map(([k, g]) => [`grad.${k}`, g])));
       console.log(
         'gradients within the noise floor only:',
-        gradResults.filter((r) => r.maxError > GRAD_TOL * r.scale).map((r) => `${r.name} err ${r.maxError.toExponential(2)} ref ${r.scale.toExponential(2)}`),
+        gradResults
+          .filter((r) => r.maxError > GRAD_TOL * r.scale)
+          .map((r) => `${r.name} err ${r.maxError.toExponential(2)} ref ${r.scale.toExponential(2)}`),
       );
       for (const r of gradResults) checkGradient(r, scales.get(networkOf(r.name))!);
       for (const r of afterResults) checkOutput(r);

@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { handOverFiles } from '../src/ui/handOver';
 import type { FileEntry, ToWorker } from '../src/worker/protocol';
 
-const entries = (n: number, prefix: string): FileEntry[] => Array.from({ length: n }, (_, i) => ({ name: `${prefix}${i}.png`, file: new Blob([]) }));
+const entries = (n: number, prefix: string): FileEntry[] =>
+  Array.from({ length: n }, (_, i) => ({ name: `${prefix}${i}.png`, file: new Blob([]) }));
 
 describe('handing files to the worker', () => {
   it('10,000 files: small parts, in order, slices within budget, progress per slice', async () => {

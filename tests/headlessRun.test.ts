@@ -75,13 +75,30 @@ describe('headless run', () => {
 
   it('npm run train: c2mnist, archive written, --resume continues its step count', async () => {
     const out = join(dir, 'run.zip');
-    const common = ['--dataset', 'c2mnist', '--backend', 'wasm', '--count', '16', '--eval-count', '8', '--eval-every', '2', '--log-every', '1', '--out', out];
+    const common = [
+      '--dataset',
+      'c2mnist',
+      '--backend',
+      'wasm',
+      '--count',
+      '16',
+      '--eval-count',
+      '8',
+      '--eval-every',
+      '2',
+      '--log-every',
+      '1',
+      '--out',
+      out,
+    ];
     const first = await trainCaptured([...common, '--preset', 'tiny', '--steps', '2', '--seed', '4']);
     expect(first.code).toBe(0);
     // one log line per step (--log-every 1): losses, it/s, elapsed, ETA, restarts
     const stepLines = first.lines.filter((l) => l.startsWith('step '));
     expect(stepLines).toHaveLength(2);
-    expect(stepLines[1]).toMatch(/^step 2 \(2\/2\) gAdv -?[\d.e+-]+ gRecZ [\d.e+-]+ dReal [\d.e+-]+ dFake [\d.e+-]+ minArea [\d.e+-]+ minAreaBinary [\d.e+-]+ \| [\d.]+ it\/s elapsed \S+ ETA \S+ restarts 0$/);
+    expect(stepLines[1]).toMatch(
+      /^step 2 \(2\/2\) gAdv -?[\d.e+-]+ gRecZ [\d.e+-]+ dReal [\d.e+-]+ dFake [\d.e+-]+ minArea [\d.e+-]+ minAreaBinary [\d.e+-]+ \| [\d.]+ it\/s elapsed \S+ ETA \S+ restarts 0$/,
+    );
     expect(first.lines.filter((l) => l.startsWith('eval step 2: per-dataset acc'))).toHaveLength(1);
     expect(first.lines.some((l) => l.startsWith(`wrote ${out}`) && l.includes('final'))).toBe(true);
     const a = await readRunArchive(new Uint8Array(readFileSync(out)));
@@ -151,7 +168,21 @@ describe('npm run train on a folder and Ctrl-C', () => {
     }
     writeFileSync(join(img, 'torn.png'), new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]));
     const out = join(dir, 'folder.zip');
-    const r = await trainCaptured(['--dataset', img, '--masks', masks, '--preset', 'tiny', '--steps', '1', '--backend', 'wasm', '--no-previews', '--out', out]);
+    const r = await trainCaptured([
+      '--dataset',
+      img,
+      '--masks',
+      masks,
+      '--preset',
+      'tiny',
+      '--steps',
+      '1',
+      '--backend',
+      'wasm',
+      '--no-previews',
+      '--out',
+      out,
+    ]);
     expect(r.code).toBe(0);
     expect(r.lines.filter((l) => l.startsWith('skipped '))).toEqual([expect.stringMatching(/^skipped torn\.png: corrupt image data/)]);
     expect(r.lines.some((l) => /4 training images at 32 px, 1 held out for accuracy \/ IoU/.test(l))).toBe(true);
@@ -168,13 +199,36 @@ describe('npm run train on a folder and Ctrl-C', () => {
     const out = join(dir, 'obj.zip');
     const curve = join(dir, 'obj-curve.jsonl');
     const r = await trainCaptured([
-      '--dataset', join(dir, 'obj', 'train', 'images'), '--masks', join(dir, 'obj', 'train', 'masks'), '--eval-data', join(dir, 'obj', 'test'),
-      '--preset', 'tiny', '--steps', '2', '--eval-every', '1', '--backend', 'cpu', '--no-previews', '--out', out, '--curve', curve,
+      '--dataset',
+      join(dir, 'obj', 'train', 'images'),
+      '--masks',
+      join(dir, 'obj', 'train', 'masks'),
+      '--eval-data',
+      join(dir, 'obj', 'test'),
+      '--preset',
+      'tiny',
+      '--steps',
+      '2',
+      '--eval-every',
+      '1',
+      '--backend',
+      'cpu',
+      '--no-previews',
+      '--out',
+      out,
+      '--curve',
+      curve,
     ]);
     expect(r.code).toBe(0);
     expect(r.lines.some((l) => /6 training images at 32 px, 5 held out for accuracy \/ IoU/.test(l))).toBe(true);
-    const rows = readFileSync(curve, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; it: number; iou: number; acc: number });
-    expect(rows.map((x) => [x.kind, x.it])).toEqual([['eval', 1], ['eval', 2]]);
+    const rows = readFileSync(curve, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { kind: string; it: number; iou: number; acc: number });
+    expect(rows.map((x) => [x.kind, x.it])).toEqual([
+      ['eval', 1],
+      ['eval', 2],
+    ]);
     // The last row is the score `npm run redo -- score --data` gives the archive: one scorer for every checkpoint.
     const s = await scoreFolder(await loadModelFile(out), join(dir, 'obj', 'test'));
     expect(rows[1]!.iou).toBeCloseTo(s.trained.iou, 6);
@@ -184,7 +238,27 @@ describe('npm run train on a folder and Ctrl-C', () => {
   it('Ctrl-C (SIGINT to the process group, as a terminal sends it) finishes the step and writes the archive', async () => {
     const out = join(dir, 'interrupted.zip');
     const tsx = join(process.cwd(), 'node_modules', 'tsx', 'dist', 'cli.mjs');
-    const argv = ['--dataset', 'c2mnist', '--preset', 'tiny', '--steps', '100000', '--backend', 'wasm', '--count', '16', '--eval-count', '0', '--log-every', '1', '--checkpoint-every', '0', '--no-previews', '--out', out];
+    const argv = [
+      '--dataset',
+      'c2mnist',
+      '--preset',
+      'tiny',
+      '--steps',
+      '100000',
+      '--backend',
+      'wasm',
+      '--count',
+      '16',
+      '--eval-count',
+      '0',
+      '--log-every',
+      '1',
+      '--checkpoint-every',
+      '0',
+      '--no-previews',
+      '--out',
+      out,
+    ];
     const child = spawn(process.execPath, [tsx, 'scripts/train.ts', ...argv], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let text = '';
     let sent = false;

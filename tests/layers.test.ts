@@ -39,7 +39,8 @@ describe('spectral normalisation', () => {
     const q2 = orthogonal(36, 5, 1, rng); // [36, 5] orthonormal columns
     const sv = [7, 3, 2, 1, 0.5];
     const torchW = new Float64Array(5 * 36);
-    for (let i = 0; i < 5; i++) for (let j = 0; j < 36; j++) for (let k = 0; k < 5; k++) torchW[i * 36 + j]! += q1[i * 5 + k]! * sv[k]! * q2[j * 5 + k]!;
+    for (let i = 0; i < 5; i++)
+      for (let j = 0; j < 36; j++) for (let k = 0; k < 5; k++) torchW[i * 36 + j]! += q1[i * 5 + k]! * sv[k]! * q2[j * 5 + k]!;
     expect(largestSingularValue(torchW, 5, 36)).toBeCloseTo(7, 6);
     // torch [out, in, kh, kw] → TF [kh, kw, in, out]
     sn.w.assign(tf.transpose(tf.tensor(Float32Array.from(torchW), [5, 4, 3, 3]), [2, 3, 1, 0]));

@@ -22,7 +22,7 @@ describe('probeRun', () => {
       expect(r.dComposite).toHaveLength(2);
       expect(r.zError).toHaveLength(2);
       expect(r.dMean).toBeCloseTo((r.dComposite[0]! + r.dComposite[1]!) / 2, 6);
-      expect(r.objective).toBeCloseTo(-r.dMean + 5 * (r.zError[0]! + r.zError[1]!) / 2, 5); // tiny keeps λz = 5
+      expect(r.objective).toBeCloseTo(-r.dMean + (5 * (r.zError[0]! + r.zError[1]!)) / 2, 5); // tiny keeps λz = 5
       for (const v of [...r.dComposite, ...r.zError]) expect(Number.isFinite(v)).toBe(true);
     }
     const collapse = p.rows.find((r) => r.source === 'collapse')!;

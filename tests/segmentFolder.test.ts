@@ -31,7 +31,11 @@ describe('objectScore (as ref_train.py scores)', () => {
     expect(s.iouPerImage).toBeCloseTo((0.5 + 1) / 2, 12);
     expect(s.accuracyPerImage).toBeCloseTo((3 / 4 + 1) / 2, 12);
     // The complement is the same segmentation with the other region as object.
-    const c = objectScore(m.map((v) => (v >= 0.5 ? 0 : 1)), t, 4);
+    const c = objectScore(
+      m.map((v) => (v >= 0.5 ? 0 : 1)),
+      t,
+      4,
+    );
     expect(c.region).toBe(1);
     expect(c.iou).toBeCloseTo(0.75, 12);
   });
@@ -49,7 +53,10 @@ describe('segment a folder', () => {
     };
     const square = rgb(32, 32, (x, y, c) => (x * 7 + y * 3 + c * 50) % 256);
     await writeFile(join(images, 'a.png'), encode({ width: 32, height: 32, data: square, channels: 3, depth: 8 }));
-    await writeFile(join(images, 'sub', 'b.png'), encode({ width: 50, height: 20, data: rgb(50, 20, (x, y) => (x > 25 ? 200 : y * 9)), channels: 3, depth: 8 }));
+    await writeFile(
+      join(images, 'sub', 'b.png'),
+      encode({ width: 50, height: 20, data: rgb(50, 20, (x, y) => (x > 25 ? 200 : y * 9)), channels: 3, depth: 8 }),
+    );
     await writeFile(join(images, 'notes.txt'), 'not an image');
 
     const config = preset('tiny');
@@ -76,7 +83,10 @@ describe('segment a folder', () => {
     // At the model's own size the mask is exactly F's first region thresholded at 0.5.
     const a = decode(await readFile(join(out, 'a.png')));
     const seg = new Segmenter(config, loaded.weights);
-    const x = tf.tensor4d(Float32Array.from(square, (v) => v / 127.5 - 1), [1, 32, 32, 3]);
+    const x = tf.tensor4d(
+      Float32Array.from(square, (v) => v / 127.5 - 1),
+      [1, 32, 32, 3],
+    );
     const m = seg.segment(x);
     const soft = (await m.data()) as Float32Array;
     tf.dispose([x, m]);
@@ -98,7 +108,10 @@ describe('score a held-out folder', () => {
     const model = new RedoModel(config, 9);
     const weights = await exportWeights(model);
     const s = await scoreFolder({ config, weights, kind: 'weights' }, join(dir, 'test'));
-    const x = tf.tensor4d(Float32Array.from(test.images, (v) => v / 127.5 - 1), [12, 32, 32, 3]);
+    const x = tf.tensor4d(
+      Float32Array.from(test.images, (v) => v / 127.5 - 1),
+      [12, 32, 32, 3],
+    );
     const m = tf.tidy(() => tf.slice(model.masks(x), [0, 0, 0, 0], [12, 32, 32, 1]));
     const first = (await m.data()) as Float32Array;
     tf.dispose([x, m]);

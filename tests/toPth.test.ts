@@ -45,13 +45,22 @@ let before: TrainingState;
 /** Runs one of our Python scripts; its stdout, or a failure that shows its stderr. */
 function py(script: string, args: string[]): string {
   const r = spawnSync(PYTHON, [join(SCRIPTS, script), ...args], { encoding: 'utf8', timeout: 120_000 });
-  const err = (r.stderr ?? '').split('\n').filter((l) => l && !/Warning|warn\(/.test(l)).join('\n');
+  const err = (r.stderr ?? '')
+    .split('\n')
+    .filter((l) => l && !/Warning|warn\(/.test(l))
+    .join('\n');
   if (r.status !== 0) throw new Error(`${script} ${args.join(' ')} exited with ${r.status ?? r.signal}:\n${err}\n${r.stdout}`);
   return r.stdout;
 }
 
 function lastJson<T>(stdout: string): T {
-  return JSON.parse(stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop()!) as T;
+  return JSON.parse(
+    stdout
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .pop()!,
+  ) as T;
 }
 
 const read = async (path: string) => readRunArchive(new Uint8Array(readFileSync(path)));
@@ -171,7 +180,12 @@ describe('to_pth.py / convert_pth.py: a run handed to PyTorch and back', () => {
     expect(moved).toBeGreaterThan(back.state.weights.size / 2);
     // our trainer continues the run: history (3 rows from before) and step counter 8 → 9
     const data = randomImages(16, 4);
-    const run = TrainingRun.restore({ state: back.state, history: back.history, data: { images: data, info: back.manifest.dataset }, evalSet: null });
+    const run = TrainingRun.restore({
+      state: back.state,
+      history: back.history,
+      data: { images: data, info: back.manifest.dataset },
+      evalSet: null,
+    });
     try {
       expect(run.totalSteps).toBe(8);
       await runSteps(run, 1, { evalEvery: 0, checkpointEvery: 0 });

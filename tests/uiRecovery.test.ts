@@ -8,7 +8,14 @@ import { useStudio } from '../src/ui/store';
 import type { TrainingStatus } from '../src/worker/protocol';
 
 const initial = useStudio.getState();
-const running = (runId: string, step: number): TrainingStatus => ({ ...initial.status, state: 'running', runId, step, totalSteps: step, maxSteps: 50 });
+const running = (runId: string, step: number): TrainingStatus => ({
+  ...initial.status,
+  state: 'running',
+  runId,
+  step,
+  totalSteps: step,
+  maxSteps: 50,
+});
 
 describe('recovery in the store', () => {
   beforeEach(() => useStudio.setState(initial, true));
@@ -21,7 +28,10 @@ describe('recovery in the store', () => {
     expect(s().status.state).toBe('idle');
     expect(s().status.runId).toBeNull();
     expect(s().resumeDismissed).toBe(false);
-    expect(s().recovery).toEqual({ sentences: ['The GPU device was lost (destroyed); the training worker was restarted.'], runId: 'run-a' });
+    expect(s().recovery).toEqual({
+      sentences: ['The GPU device was lost (destroyed); the training worker was restarted.'],
+      runId: 'run-a',
+    });
     s().recoveryNote('WebGPU did not come back after the device was lost, so the studio switched to WebGL.');
     expect(s().recovery?.sentences).toHaveLength(2);
     s().workerRestarted('The training worker crashed (x) and was restarted.'); // a second crash before resuming: still run-a

@@ -11,7 +11,13 @@ import type { TrainingStatus } from '../src/worker/protocol';
 const initial = useStudio.getState();
 
 function chunk(steps: number[], metrics?: number[]): LossHistory {
-  const h: LossHistory = { step: steps, gAdv: steps.map((s) => s + 0.1), gRecZ: steps.map((s) => s + 0.2), dReal: steps.map((s) => s + 0.3), dFake: steps.map((s) => s + 0.4) };
+  const h: LossHistory = {
+    step: steps,
+    gAdv: steps.map((s) => s + 0.1),
+    gRecZ: steps.map((s) => s + 0.2),
+    dReal: steps.map((s) => s + 0.3),
+    dFake: steps.map((s) => s + 0.4),
+  };
   if (metrics) {
     h.accuracy = metrics;
     h.iou = metrics.map((m) => m / 2);
@@ -51,7 +57,12 @@ describe('studio store', () => {
     s().receive({ type: 'ingest-progress', done: 3, total: 10, phase: 'decoding' });
     expect(s().ingest).toMatchObject({ running: true, done: 3, total: 10 });
     const summary = { id: 'ds-9', name: 'cats', size: 64, count: 7, hasMasks: false, createdAt: '2026-01-01' };
-    s().receive({ type: 'ingest-done', result: { datasetId: 'ds-9', accepted: 7, rejected: [{ name: 'x.txt', reason: 'not an image' }], warnings: [] }, summary, ms: 100 });
+    s().receive({
+      type: 'ingest-done',
+      result: { datasetId: 'ds-9', accepted: 7, rejected: [{ name: 'x.txt', reason: 'not an image' }], warnings: [] },
+      summary,
+      ms: 100,
+    });
     expect(s().ingest.running).toBe(false);
     expect(s().ingest.rejected).toEqual([{ name: 'x.txt', reason: 'not an image' }]);
     expect(s().selectedDatasetId).toBe('ds-9');

@@ -13,7 +13,8 @@ import { ParamStore } from '../src/redo/params';
 import { Rng } from '../src/redo/random';
 import { useFastWasmKernels, FUSED } from '../src/redo/wasmKernels';
 
-const values = (shape: number[], seed: number) => Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i * 0.37 + seed));
+const values = (shape: number[], seed: number) =>
+  Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i * 0.37 + seed));
 
 /** f evaluated on `backend` with fresh inputs of the given shapes; the outputs' values and shapes. */
 async function on(backend: string, shapes: number[][], f: (...xs: tf.Tensor[]) => tf.Tensor | tf.Tensor[]) {
@@ -104,7 +105,12 @@ describe('wasm kernels against the cpu backend', () => {
     for (const f of copies) expect(await compare([sh], f)).toBe(0);
     for (const axes of [[1, 2], [0, 1, 2], [0], [3], [0, 3]]) {
       for (const keep of [false, true]) {
-        const err = await compare([sh], (x) => [tf.sum(x, axes, keep), tf.mean(x, axes, keep), tf.max(x, axes, keep), tf.min(x, axes, keep)]);
+        const err = await compare([sh], (x) => [
+          tf.sum(x, axes, keep),
+          tf.mean(x, axes, keep),
+          tf.max(x, axes, keep),
+          tf.min(x, axes, keep),
+        ]);
         expect(err, `${axes} ${keep}`).toBeLessThan(1e-5);
       }
     }
@@ -115,7 +121,11 @@ describe('wasm kernels against the cpu backend', () => {
       await tf.setBackend(backend);
       const x = tf.tensor4d([1, 1, 2, 0, 1, 1, 0, 2, 3, 3, 3, 3, 3, 3, 3, 3], [1, 4, 4, 1]);
       const w = tf.tensor4d([1, 2, 3, 4], [1, 2, 2, 1]);
-      return Array.from(await tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid'), w)))(x).data());
+      return Array.from(
+        await tf
+          .grad((t: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid'), w)))(x)
+          .data(),
+      );
     };
     expect(await grad('wasm')).toEqual([1, 0, 2, 0, 0, 0, 0, 0, 3, 0, 4, 0, 0, 0, 0, 0]);
     expect(await grad('wasm')).toEqual(await grad('cpu'));
@@ -145,7 +155,12 @@ describe('fused ops (wasm) against the composed TF.js ops they replace', () => {
     layer.powerIteration();
     const x = tf.tensor4d(values([2, 6, 6, 5], 3), [2, 6, 6, 5]);
     const { value, grads } = tf.variableGrads(() => tf.sum<tf.Scalar>(tf.square(layer.apply(x))), [layer.w]);
-    const out = { u: await layer.u.data(), v: await layer.v.data(), loss: (await value.data())[0]!, grad: await grads[layer.w.name]!.data() };
+    const out = {
+      u: await layer.u.data(),
+      v: await layer.v.data(),
+      loss: (await value.data())[0]!,
+      grad: await grads[layer.w.name]!.data(),
+    };
     store.dispose();
     tf.dispose([x, value, grads[layer.w.name]!]);
     useFastWasmKernels(true, [FUSED]);
@@ -174,7 +189,10 @@ describe('fused ops (wasm) against the composed TF.js ops they replace', () => {
     const run = async (fused: boolean) => {
       await tf.setBackend('wasm');
       useFastWasmKernels(fused, [FUSED]);
-      const x = tf.tensor4d(values([2, 5, 7, 3], 1).map((v, i) => v * (1 + (i % 3)) + (i % 3)), [2, 5, 7, 3]);
+      const x = tf.tensor4d(
+        values([2, 5, 7, 3], 1).map((v, i) => v * (1 + (i % 3)) + (i % 3)),
+        [2, 5, 7, 3],
+      );
       const w = tf.tensor4d(values([2, 5, 7, 3], 2), [2, 5, 7, 3]);
       const y = instanceNorm(x);
       const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(instanceNorm(t as tf.Tensor4D), w)))(x);

@@ -63,8 +63,13 @@ describe('weights files', () => {
     const weights = goldenWeights(file);
     const bad = new Map(weights);
     const t = bad.get('netDX.blocs.2.1.weight_orig')!;
-    bad.set('netDX.blocs.2.1.weight_orig', { shape: [t.shape[0]!, t.shape[1]! + 1, 3, 3], data: new Float32Array(t.shape[0]! * (t.shape[1]! + 1) * 9) });
-    expect(() => inferConfigFromWeights(bad)).toThrow(/netDX\.blocs\.2\.1\.weight_orig has shape \[32,17,3,3\], the configuration needs \[32,16,3,3\]/);
+    bad.set('netDX.blocs.2.1.weight_orig', {
+      shape: [t.shape[0]!, t.shape[1]! + 1, 3, 3],
+      data: new Float32Array(t.shape[0]! * (t.shape[1]! + 1) * 9),
+    });
+    expect(() => inferConfigFromWeights(bad)).toThrow(
+      /netDX\.blocs\.2\.1\.weight_orig has shape \[32,17,3,3\], the configuration needs \[32,16,3,3\]/,
+    );
     const missing = new Map(weights);
     missing.delete('netRecZ.net.dense.bias');
     expect(() => inferConfigFromWeights(missing)).toThrow(/missing tensor netRecZ\.net\.dense\.bias/);

@@ -26,7 +26,13 @@ describe('the worker handler table', () => {
   it('without a backend or a run: one error each, with its context, then the follow-ups', async () => {
     await handle({ type: 'resume' });
     await handle({ type: 'export' });
-    await handle({ type: 'start', datasetId: 'nope', config: preset('tiny'), seed: 1, options: { lossEvery: 1, previewEvery: 0, checkpointEvery: 0, maxSteps: 1 } });
+    await handle({
+      type: 'start',
+      datasetId: 'nope',
+      config: preset('tiny'),
+      seed: 1,
+      options: { lossEvery: 1, previewEvery: 0, checkpointEvery: 0, maxSteps: 1 },
+    });
     expect(errors()).toEqual([
       'training: no run to resume',
       'export: no run to export: start or resume one first',

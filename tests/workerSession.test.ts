@@ -80,7 +80,14 @@ describe('TrainingSession (the studio loop)', () => {
     const ckpt = await loadLatestCheckpoint('run-b');
     expect(ckpt?.state.iteration).toBe(held);
     expect(ckpt?.history.step).toEqual(Array.from({ length: held }, (_, i) => i + 1));
-    const r = TrainingSession.restore({ runId: 'run-b', dataset: ds, state: ckpt!.state, history: ckpt!.history, options: options(STEPS), post });
+    const r = TrainingSession.restore({
+      runId: 'run-b',
+      dataset: ds,
+      state: ckpt!.state,
+      history: ckpt!.history,
+      options: options(STEPS),
+      post,
+    });
     expect(r.trainer.iteration).toBe(held);
     r.start();
     await until(() => r.state === 'finished', 'the restored run to finish');

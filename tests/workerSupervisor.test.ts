@@ -68,7 +68,10 @@ describe('the worker supervisor', () => {
     h.workers[0]!.error('RangeError: out of memory');
     expect(h.workers).toHaveLength(2);
     expect(h.workers[0]!.terminated).toBe(true);
-    expect(h.starts).toEqual([null, { kind: 'error', sentence: 'The training worker crashed (RangeError: out of memory) and was restarted.' }]);
+    expect(h.starts).toEqual([
+      null,
+      { kind: 'error', sentence: 'The training worker crashed (RangeError: out of memory) and was restarted.' },
+    ]);
     expect(h.workers[1]!.sent).toEqual([{ type: 'init', backend: 'webgpu' }]);
     h.workers[0]!.message({ type: 'pong' });
     h.workers[0]!.message(report('cpu', 'cpu'));
@@ -88,7 +91,10 @@ describe('the worker supervisor', () => {
     h.advance(250);
     expect(h.workers).toHaveLength(2);
     expect(h.workers[0]!.terminated).toBe(true);
-    expect(h.starts[1]).toEqual({ kind: 'unresponsive', sentence: 'The training worker stopped answering for 1 s (the browser may have ended it) and was restarted.' });
+    expect(h.starts[1]).toEqual({
+      kind: 'unresponsive',
+      sentence: 'The training worker stopped answering for 1 s (the browser may have ended it) and was restarted.',
+    });
     expect(h.received).toEqual([]); // pongs are the supervisor's own
   });
 
@@ -97,7 +103,10 @@ describe('the worker supervisor', () => {
     h.sup.start();
     h.workers[0]!.message({ type: 'device-lost', reason: 'destroyed', message: 'Device was destroyed.' });
     expect(h.workers).toHaveLength(2);
-    expect(h.starts[1]).toEqual({ kind: 'device-lost', sentence: 'The GPU device was lost (destroyed: Device was destroyed.); the training worker was restarted.' });
+    expect(h.starts[1]).toEqual({
+      kind: 'device-lost',
+      sentence: 'The GPU device was lost (destroyed: Device was destroyed.); the training worker was restarted.',
+    });
     h.workers[1]!.message(report(null, 'webgpu'));
     expect(h.workers[1]!.sent.at(-1)).toEqual({ type: 'set-backend', backend: 'wasm' });
     h.workers[1]!.message(report(null, 'wasm'));

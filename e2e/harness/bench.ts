@@ -113,7 +113,8 @@ function randomImages(count: number, size: number, seed: number): ImageSet {
 
 const progress = (p: BenchProgress) => {
   window.__benchProgress = p;
-  document.getElementById('out')!.textContent = `${p.phase} ${p.step}/${p.of}${p.lastMs !== undefined ? ` (${p.lastMs.toFixed(0)} ms)` : ''}`;
+  document.getElementById('out')!.textContent =
+    `${p.phase} ${p.step}/${p.of}${p.lastMs !== undefined ? ` (${p.lastMs.toFixed(0)} ms)` : ''}`;
 };
 
 async function run(q: URLSearchParams, report: BenchReport): Promise<void> {

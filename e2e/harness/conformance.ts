@@ -47,5 +47,10 @@ run()
     document.getElementById('out')!.textContent = JSON.stringify(r, null, 2);
   })
   .catch((e: unknown) => {
-    window.__conformance = { backend: tf.getBackend() ?? 'none', adapter: '', results: {}, error: e instanceof Error ? `${e.message}\n${e.stack}` : String(e) };
+    window.__conformance = {
+      backend: tf.getBackend() ?? 'none',
+      adapter: '',
+      results: {},
+      error: e instanceof Error ? `${e.message}\n${e.stack}` : String(e),
+    };
   });

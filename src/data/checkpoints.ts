@@ -68,8 +68,13 @@ export async function saveCheckpoint(runId: string, datasetId: string, state: Tr
   done.catch(() => undefined); // awaited below; keeps an abort from surfacing as unhandled first
   const requests: Array<Promise<unknown>> = [];
   try {
-    const [stored, prev, keys] = await Promise.all([checkpoints.getKey(key), runs.get(runId), checkpoints.index('byRun').getAllKeys(runId)]);
-    if (stored === undefined) throw new CheckpointError('checkpoint not saved: it vanished before it could be made current (removed by another tab?)');
+    const [stored, prev, keys] = await Promise.all([
+      checkpoints.getKey(key),
+      runs.get(runId),
+      checkpoints.index('byRun').getAllKeys(runId),
+    ]);
+    if (stored === undefined)
+      throw new CheckpointError('checkpoint not saved: it vanished before it could be made current (removed by another tab?)');
     const run: RunRow = {
       runId,
       datasetId,

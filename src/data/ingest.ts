@@ -167,7 +167,11 @@ export async function ingestDataset(opts: {
       const entry = { name: f.name, mask, used: false };
       maskEntries.push(entry);
       for (const k of maskKeys(f.name)) {
-        if (masks.has(k)) warnings.push({ name: f.name, reason: `ground-truth mask: another mask (${masks.get(k)!.name}) has the same name; that one is used` });
+        if (masks.has(k))
+          warnings.push({
+            name: f.name,
+            reason: `ground-truth mask: another mask (${masks.get(k)!.name}) has the same name; that one is used`,
+          });
         else masks.set(k, entry);
       }
     } catch (e) {
@@ -210,7 +214,10 @@ export async function ingestDataset(opts: {
       }
       for (const note of prepared.notes) warnings.push({ name: f.name, reason: note });
       if (prepared.width < size || prepared.height < size) {
-        warnings.push({ name: f.name, reason: `smaller than ${size}×${size} (${prepared.width}×${prepared.height}): upscaled, may look blurry` });
+        warnings.push({
+          name: f.name,
+          reason: `smaller than ${size}×${size} (${prepared.width}×${prepared.height}): upscaled, may look blurry`,
+        });
       }
       let mask: Uint8Array | undefined;
       if (maskEntries.length > 0) {

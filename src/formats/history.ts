@@ -55,7 +55,13 @@ export function recordLosses(h: LossHistory, step: number, v: HistoryReading): v
 
 /** Entries `from`… as a new history (the whole of it by default): a copy that shares no array. */
 export function historySince(h: LossHistory, from = 0): LossHistory {
-  const out: LossHistory = { step: h.step.slice(from), gAdv: h.gAdv.slice(from), gRecZ: h.gRecZ.slice(from), dReal: h.dReal.slice(from), dFake: h.dFake.slice(from) };
+  const out: LossHistory = {
+    step: h.step.slice(from),
+    gAdv: h.gAdv.slice(from),
+    gRecZ: h.gRecZ.slice(from),
+    dReal: h.dReal.slice(from),
+    dFake: h.dFake.slice(from),
+  };
   for (const k of OPTIONAL_KEYS) {
     const a = h[k];
     if (a) out[k] = a.slice(from);

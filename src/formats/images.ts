@@ -113,7 +113,15 @@ export function renderOverlay(images: Float32Array, masks: Float32Array, count: 
         green += m * col[1];
         blue += m * col[2];
       }
-      g.set(0, i, p % s, Math.floor(p / s), 0.5 * toByte(images[io]!) + 0.5 * red, 0.5 * toByte(images[io + 1]!) + 0.5 * green, 0.5 * toByte(images[io + 2]!) + 0.5 * blue);
+      g.set(
+        0,
+        i,
+        p % s,
+        Math.floor(p / s),
+        0.5 * toByte(images[io]!) + 0.5 * red,
+        0.5 * toByte(images[io + 1]!) + 0.5 * green,
+        0.5 * toByte(images[io + 2]!) + 0.5 * blue,
+      );
     }
   }
   return g.image();
@@ -131,7 +139,15 @@ export function renderCutouts(images: Float32Array, masks: Float32Array, count: 
         const bgv = ((Math.floor(x / check) + Math.floor(y / check)) & 1) === 0 ? 205 : 250;
         const a = masks[(i * s * s + p) * n + k]!;
         const io = (i * s * s + p) * 3;
-        g.set(k, i, x, y, a * toByte(images[io]!) + (1 - a) * bgv, a * toByte(images[io + 1]!) + (1 - a) * bgv, a * toByte(images[io + 2]!) + (1 - a) * bgv);
+        g.set(
+          k,
+          i,
+          x,
+          y,
+          a * toByte(images[io]!) + (1 - a) * bgv,
+          a * toByte(images[io + 1]!) + (1 - a) * bgv,
+          a * toByte(images[io + 2]!) + (1 - a) * bgv,
+        );
       }
     }
   }

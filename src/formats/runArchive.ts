@@ -90,12 +90,14 @@ export function decodeOptimizer(bytes: Uint8Array): TrainingState['optimizer'] {
   for (const net of NETS) {
     const raw = file.metadata[`step.${net}`];
     const step = Number(raw);
-    if (typeof raw !== 'string' || !Number.isInteger(step) || step < 0) throw new Error(`its metadata lacks a valid step.${net} (Adam step count)`);
+    if (typeof raw !== 'string' || !Number.isInteger(step) || step < 0)
+      throw new Error(`its metadata lacks a valid step.${net} (Adam step count)`);
     out[net] = { step, tensors: new Map() };
   }
   for (const [name, t] of file.tensors) {
     const net = NETS.find((n) => name.startsWith(`${NETWORKS[n]}.`));
-    if (!net || !(name.endsWith('.exp_avg') || name.endsWith('.exp_avg_sq'))) throw new Error(`tensor ${name} is not an Adam moment of a ReDO network`);
+    if (!net || !(name.endsWith('.exp_avg') || name.endsWith('.exp_avg_sq')))
+      throw new Error(`tensor ${name} is not an Adam moment of a ReDO network`);
     out[net].tensors.set(name, t);
   }
   return out;
@@ -105,7 +107,11 @@ export function decodeOptimizer(bytes: Uint8Array): TrainingState['optimizer'] {
  * Checks the optimizer moments against the model's trainable parameters (names and shapes from `weights`,
  * already checked against the model). Throws Error naming the first misfit.
  */
-export function checkOptimizer(model: RedoModel, weights: ReadonlyMap<string, NamedTensorData>, optimizer: TrainingState['optimizer']): void {
+export function checkOptimizer(
+  model: RedoModel,
+  weights: ReadonlyMap<string, NamedTensorData>,
+  optimizer: TrainingState['optimizer'],
+): void {
   for (const net of NETS) {
     const keys = model.trainableVariables(net).map((v) => v.key);
     const expected = new Set<string>();
@@ -148,7 +154,8 @@ export function parseConfig(raw: unknown): RedoConfig {
   const template = PRESETS.tiny;
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(template) as Array<keyof RedoConfig>) {
-    if (typeof v[key] !== typeof template[key]) throw new Error(`config.${key} is ${v[key] === undefined ? 'missing' : `a ${typeof v[key]}`}, expected a ${typeof template[key]}`);
+    if (typeof v[key] !== typeof template[key])
+      throw new Error(`config.${key} is ${v[key] === undefined ? 'missing' : `a ${typeof v[key]}`}, expected a ${typeof template[key]}`);
     out[key] = v[key];
   }
   return validateConfig(out as unknown as RedoConfig);
@@ -163,12 +170,17 @@ function parseManifest(text: string): RunManifest {
   }
   if (!isRecord(m)) throw new ArchiveError('corrupt archive: manifest.json is not a JSON object');
   if (m.format !== ARCHIVE_FORMAT) {
-    throw new ArchiveError(`not a ReDO Studio run archive: manifest.json has format ${JSON.stringify(m.format ?? null)}, expected "${ARCHIVE_FORMAT}"`);
+    throw new ArchiveError(
+      `not a ReDO Studio run archive: manifest.json has format ${JSON.stringify(m.format ?? null)}, expected "${ARCHIVE_FORMAT}"`,
+    );
   }
   const fv = m.formatVersion;
-  if (typeof fv !== 'number' || !Number.isInteger(fv) || fv < 1) throw new ArchiveError(`corrupt archive: manifest formatVersion ${JSON.stringify(fv ?? null)} is not a positive integer`);
+  if (typeof fv !== 'number' || !Number.isInteger(fv) || fv < 1)
+    throw new ArchiveError(`corrupt archive: manifest formatVersion ${JSON.stringify(fv ?? null)} is not a positive integer`);
   if (fv > ARCHIVE_FORMAT_VERSION) {
-    throw new ArchiveError(`made by a newer ReDO Studio (format ${fv}, this one reads up to ${ARCHIVE_FORMAT_VERSION}); update ReDO Studio to open it`);
+    throw new ArchiveError(
+      `made by a newer ReDO Studio (format ${fv}, this one reads up to ${ARCHIVE_FORMAT_VERSION}); update ReDO Studio to open it`,
+    );
   }
   let config: RedoConfig;
   try {
@@ -186,14 +198,19 @@ function parseManifest(text: string): RunManifest {
   let metrics: RunManifest['metrics'];
   if (m.metrics !== undefined) {
     const x = m.metrics;
-    if (!isRecord(x) || (x.accuracy !== undefined && typeof x.accuracy !== 'number') || (x.iou !== undefined && typeof x.iou !== 'number')) {
+    if (
+      !isRecord(x) ||
+      (x.accuracy !== undefined && typeof x.accuracy !== 'number') ||
+      (x.iou !== undefined && typeof x.iou !== 'number')
+    ) {
       throw new ArchiveError('corrupt archive: manifest metrics must be { accuracy?: number, iou?: number }');
     }
     metrics = {};
     if (typeof x.accuracy === 'number') metrics.accuracy = x.accuracy;
     if (typeof x.iou === 'number') metrics.iou = x.iou;
   }
-  if (typeof m.createdAt !== 'string' || typeof m.app !== 'string') throw new ArchiveError('corrupt archive: manifest createdAt and app must be strings');
+  if (typeof m.createdAt !== 'string' || typeof m.app !== 'string')
+    throw new ArchiveError('corrupt archive: manifest createdAt and app must be strings');
   return {
     format: ARCHIVE_FORMAT,
     formatVersion: fv,
@@ -270,14 +287,19 @@ export async function readRunArchive(
     if (bytes.length === 0) throw new ArchiveError('not a zip file: the file is empty');
     const pth = pytorchCheckpointHint(fileName, bytes);
     if (pth) throw new ArchiveError(pth);
-    if (looksLikeSafetensors(bytes)) throw new ArchiveError('not a zip file: this is a safetensors weights file, not a run archive (import it as weights)');
-    throw new ArchiveError('not a zip file: a ReDO Studio run archive is a .zip with manifest.json, weights.safetensors, optimizer.safetensors and losses.csv');
+    if (looksLikeSafetensors(bytes))
+      throw new ArchiveError('not a zip file: this is a safetensors weights file, not a run archive (import it as weights)');
+    throw new ArchiveError(
+      'not a zip file: a ReDO Studio run archive is a .zip with manifest.json, weights.safetensors, optimizer.safetensors and losses.csv',
+    );
   }
   let entries: ReturnType<typeof readZip>;
   try {
     entries = readZip(bytes);
   } catch (e) {
-    throw new ArchiveError(`corrupt archive: the zip cannot be read (${e instanceof ZipError || e instanceof Error ? e.message : String(e)}); it may be truncated`);
+    throw new ArchiveError(
+      `corrupt archive: the zip cannot be read (${e instanceof ZipError || e instanceof Error ? e.message : String(e)}); it may be truncated`,
+    );
   }
   const files = new Map(entries.map((e) => [e.name, e]));
   const pth = files.has('manifest.json') ? null : pytorchCheckpointHint(fileName, bytes, [...files.keys()]);

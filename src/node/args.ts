@@ -99,7 +99,10 @@ const TRAIN_FLAGS: FlagSpec = {
 export function parseConfigOverrides(text: string): Partial<RedoConfig> {
   const template = PRESETS.tiny as unknown as Record<string, unknown>;
   const out: Record<string, number | boolean> = {};
-  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const eq = part.indexOf('=');
     if (eq <= 0) throw new ArgsError(`--set: "${part}" is not key=value`);
     const key = part.slice(0, eq).trim();
@@ -126,7 +129,8 @@ export function parseTrainArgs(argv: readonly string[]): TrainOptions {
   if (!help) {
     if (!dataset) throw new ArgsError('--dataset is required (a folder of images, or c2mnist)');
     if (steps === undefined) throw new ArgsError('--steps is required');
-    if (!m.has('preset') && !resume) throw new ArgsError(`--preset is required (one of ${PRESET_NAMES.join(', ')}) unless --resume gives the config`);
+    if (!m.has('preset') && !resume)
+      throw new ArgsError(`--preset is required (one of ${PRESET_NAMES.join(', ')}) unless --resume gives the config`);
   }
   const preset = m.string('preset') ?? 'tiny';
   if (!(PRESET_NAMES as string[]).includes(preset)) throw new ArgsError(`unknown preset "${preset}"; known: ${PRESET_NAMES.join(', ')}`);

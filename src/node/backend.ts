@@ -52,9 +52,12 @@ function systemIcds(): string[] {
 }
 
 function hasSystemVulkanLoader(): boolean {
-  return ['/usr/lib/x86_64-linux-gnu/libvulkan.so.1', '/usr/lib/aarch64-linux-gnu/libvulkan.so.1', '/usr/lib/libvulkan.so.1', '/usr/lib64/libvulkan.so.1'].some(
-    (p) => existsSync(p),
-  );
+  return [
+    '/usr/lib/x86_64-linux-gnu/libvulkan.so.1',
+    '/usr/lib/aarch64-linux-gnu/libvulkan.so.1',
+    '/usr/lib/libvulkan.so.1',
+    '/usr/lib64/libvulkan.so.1',
+  ].some((p) => existsSync(p));
 }
 
 /** Chooses the Vulkan driver and makes the loader findable. Returns which driver was chosen, in words. */
@@ -65,7 +68,9 @@ export function prepareVulkan(choice: VulkanChoice = 'auto'): string {
     driver = process.env.VK_ICD_FILENAMES ? `VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES}` : 'system ICDs';
   } else {
     if (!existsSync(SWIFTSHADER_ICD)) {
-      throw new Error(`SwiftShader not found at ${SWIFTSHADER_ICD}: install Debian's chromium (apt-get update && apt-get install -y chromium), or use --backend cpu`);
+      throw new Error(
+        `SwiftShader not found at ${SWIFTSHADER_ICD}: install Debian's chromium (apt-get update && apt-get install -y chromium), or use --backend cpu`,
+      );
     }
     process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
     driver = 'SwiftShader (chromium)';

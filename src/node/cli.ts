@@ -73,7 +73,11 @@ export class Flags {
  * `--name value`, `--name=value`, switches, and (with `positionals`) bare arguments. `unknown: 'ignore'` skips
  * options the spec does not name (and bare arguments), for scripts whose flags are read one at a time.
  */
-export function parseFlags(argv: readonly string[], spec: FlagSpec, opts: { positionals?: boolean; unknown?: 'refuse' | 'ignore' } = {}): Flags {
+export function parseFlags(
+  argv: readonly string[],
+  spec: FlagSpec,
+  opts: { positionals?: boolean; unknown?: 'refuse' | 'ignore' } = {},
+): Flags {
   const lenient = opts.unknown === 'ignore';
   const { tokens } = parseArgs({ args: [...argv], options: spec, strict: false, allowPositionals: true, tokens: true });
   const values = new Map<string, string | true>();

@@ -37,11 +37,25 @@ export async function loadTrainingData(a: {
     const regions = a.nRegions >= 3 ? 3 : 2;
     const d = c2mnistData({ size: a.size, count: a.count, evalCount: a.evalCount ?? 256, regions });
     const warnings: Skipped[] = [];
-    if (a.nRegions > 3) warnings.push({ name: 'c2mnist', reason: `the model has ${a.nRegions} regions for 3 ground-truth regions: unmatched regions count as wrong` });
-    return { train: d.train, trainObject: d.trainObject, evalSet: d.eval, info: { name: d.name, count: d.train.count, size: a.size }, skipped: [], warnings };
+    if (a.nRegions > 3)
+      warnings.push({
+        name: 'c2mnist',
+        reason: `the model has ${a.nRegions} regions for 3 ground-truth regions: unmatched regions count as wrong`,
+      });
+    return {
+      train: d.train,
+      trainObject: d.trainObject,
+      evalSet: d.eval,
+      info: { name: d.name, count: d.train.count, size: a.size },
+      skipped: [],
+      warnings,
+    };
   }
   const dir = resolve(a.dataset);
-  const f = await readImageFolder(dir, a.size, { ...(a.masks ? { masksDir: resolve(a.masks) } : {}), ...(a.onProgress ? { onProgress: a.onProgress } : {}) });
+  const f = await readImageFolder(dir, a.size, {
+    ...(a.masks ? { masksDir: resolve(a.masks) } : {}),
+    ...(a.onProgress ? { onProgress: a.onProgress } : {}),
+  });
   const warnings = [...f.warnings];
   const info = { name: basename(dir), count: f.images.count, size: a.size };
   const plane = a.size * a.size;
@@ -69,5 +83,12 @@ export async function loadTrainingData(a: {
   }
   const evalSet = objectEvalSet(f.images, f.masks, evalIdx);
   const train = subsetImages(f.images, trainIdx);
-  return { train, trainObject: subsetPlanes(f.masks, plane, trainIdx), evalSet, info: { ...info, count: train.count }, skipped: f.skipped, warnings };
+  return {
+    train,
+    trainObject: subsetPlanes(f.masks, plane, trainIdx),
+    evalSet,
+    info: { ...info, count: train.count },
+    skipped: f.skipped,
+    warnings,
+  };
 }

@@ -24,7 +24,12 @@ export interface RunCallbacks {
  * Runs up to `steps` iterations (fewer when `shouldStop` says so). Evaluates every `evalEvery` steps of the whole
  * run (0 = never), calls onCheckpoint every `checkpointEvery` (0 = never). Returns the steps done.
  */
-export async function runSteps(run: TrainingRun, steps: number, opts: { evalEvery: number; checkpointEvery: number }, cb: RunCallbacks = {}): Promise<number> {
+export async function runSteps(
+  run: TrainingRun,
+  steps: number,
+  opts: { evalEvery: number; checkpointEvery: number },
+  cb: RunCallbacks = {},
+): Promise<number> {
   const schedule = { lossEvery: 1, previewEvery: 0, evalEvery: opts.evalEvery, checkpointEvery: opts.checkpointEvery };
   const rate = new RateMeter(20);
   rate.tick(performance.now());

@@ -126,10 +126,15 @@ export async function readImageFolder(
   for (const { name: f, path } of maskFiles) {
     try {
       const p = await decodeFile(f, new Uint8Array(await readFile(path)), size);
-      const entry = { name: f, mask: resizeCropMask(binariseMask(p.data, p.width, p.height, p.channels), p.width, p.height, size), used: false };
+      const entry = {
+        name: f,
+        mask: resizeCropMask(binariseMask(p.data, p.width, p.height, p.channels), p.width, p.height, size),
+        used: false,
+      };
       maskEntries.push(entry);
       for (const k of maskKeys(f)) {
-        if (masks.has(k)) warnings.push({ name: f, reason: `ground-truth mask: another mask (${masks.get(k)!.name}) has the same name; that one is used` });
+        if (masks.has(k))
+          warnings.push({ name: f, reason: `ground-truth mask: another mask (${masks.get(k)!.name}) has the same name; that one is used` });
         else masks.set(k, entry);
       }
     } catch (e) {
@@ -146,7 +151,8 @@ export async function readImageFolder(
     try {
       const p = await decodeFile(f, new Uint8Array(await readFile(path)), size);
       for (const note of p.notes) warnings.push({ name: f, reason: note });
-      if (p.width < size || p.height < size) warnings.push({ name: f, reason: `smaller than ${size}×${size} (${p.width}×${p.height}): upscaled, may look blurry` });
+      if (p.width < size || p.height < size)
+        warnings.push({ name: f, reason: `smaller than ${size}×${size} (${p.width}×${p.height}): upscaled, may look blurry` });
       rgbs.push(toRgb(p, size));
       names.push(f);
       if (maskEntries.length > 0) {
@@ -162,7 +168,9 @@ export async function readImageFolder(
   }
   if (rgbs.length === 0) {
     const shown = skipped.slice(0, 3).map((r) => `${r.name}: ${r.reason}`);
-    throw new Error(`no usable images in ${dir} (${files.length} file${files.length === 1 ? '' : 's'}${shown.length ? `; ${shown.join('; ')}` : ''})`);
+    throw new Error(
+      `no usable images in ${dir} (${files.length} file${files.length === 1 ? '' : 's'}${shown.length ? `; ${shown.join('; ')}` : ''})`,
+    );
   }
   for (const m of maskEntries) if (!m.used) warnings.push({ name: m.name, reason: 'ground-truth mask matches no image' });
 

@@ -115,7 +115,9 @@ export function formatRunProbe(p: RunProbe): string {
     `${'masks'.padEnd(26)} | mean D(x̂_k) per region | mean   | δ's MSE on z_k per region | L_G = −mean D + λz·mean MSE`,
   ];
   for (const r of p.rows) {
-    lines.push(`${SOURCE_LABEL[r.source].padEnd(26)} | ${f(r.dComposite).padEnd(23)} | ${r.dMean.toFixed(3).padStart(6)} | ${f(r.zError).padEnd(25)} | ${r.objective.toFixed(3)}`);
+    lines.push(
+      `${SOURCE_LABEL[r.source].padEnd(26)} | ${f(r.dComposite).padEnd(23)} | ${r.dMean.toFixed(3).padStart(6)} | ${f(r.zError).padEnd(25)} | ${r.objective.toFixed(3)}`,
+    );
   }
   return lines.join('\n');
 }

@@ -69,7 +69,7 @@ export async function scoreRunArchive(bytes: Uint8Array, opts: { count?: number;
 }
 
 export function formatRunScore(s: RunScore): string {
-  const same = s.seed === C2MNIST_EVAL_SEED ? ' (the trainer\'s own held-out seed!)' : '';
+  const same = s.seed === C2MNIST_EVAL_SEED ? " (the trainer's own held-out seed!)" : '';
   return [
     `run at step ${s.step} (${s.manifest.dataset.name}), ${s.count} held-out images, seed ${s.seed}${same}`,
     `  trained:   ${formatEval(s.trained, s.regionNames)}`,

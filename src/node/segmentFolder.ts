@@ -39,7 +39,8 @@ export async function loadModelFile(path: string, size?: RedoConfig['imageSize']
     const { state } = await readRunArchive(bytes);
     return { config: state.config, weights: state.weights, kind: 'archive', step: state.iteration, seed: state.seed };
   }
-  if (/\.pth?$/i.test(path)) throw new Error(`${path} is a PyTorch checkpoint: convert it first (python3 scripts/convert_pth.py ${path} -o weights.safetensors)`);
+  if (/\.pth?$/i.test(path))
+    throw new Error(`${path} is a PyTorch checkpoint: convert it first (python3 scripts/convert_pth.py ${path} -o weights.safetensors)`);
   const { tensors } = decodeSafetensors(bytes);
   return { config: inferConfigFromWeights(tensors, size), weights: tensors, kind: 'weights' };
 }
@@ -63,7 +64,7 @@ async function firstRegion(
       return n === 2 ? tf.slice(masks, [0, 0, 0, 0], [k, S, S, 1]) : tf.cast(tf.equal(tf.argMax(masks, 3), 0), 'float32');
     });
     try {
-      out.set((await m.data()), i * S * S);
+      out.set(await m.data(), i * S * S);
     } finally {
       m.dispose();
     }
@@ -107,7 +108,10 @@ export async function segmentFolder(
         await writeFile(join(outDir, name), encode({ width: p.width, height: p.height, data: png, channels: 1, depth: 8 }));
         written.push(name);
       } catch (e) {
-        skipped.push({ name: f, reason: e instanceof DecodeRefusal ? e.message : `could not read (${e instanceof Error ? e.message : String(e)})` });
+        skipped.push({
+          name: f,
+          reason: e instanceof DecodeRefusal ? e.message : `could not read (${e instanceof Error ? e.message : String(e)})`,
+        });
       }
       onProgress?.(i + 1, files.length);
     }

@@ -89,7 +89,13 @@ function configFor(o: TrainOptions): RedoConfig {
 
 /** One evaluation as a JSON line with the field names of the authors' ref_train.py log, for side-by-side curves. */
 function appendCurve(file: string, p: CurvePoint, wallS: number, losses: LossValues | null): void {
-  const r = p.result.reference ?? { iou: p.result.object.iou, accuracy: p.result.object.accuracy, iouPerImage: p.result.object.iou, accuracyPerImage: p.result.object.accuracy, region: 0 };
+  const r = p.result.reference ?? {
+    iou: p.result.object.iou,
+    accuracy: p.result.object.accuracy,
+    iouPerImage: p.result.object.iou,
+    accuracyPerImage: p.result.object.accuracy,
+    region: 0,
+  };
   const row = {
     kind: 'eval',
     it: p.step,
@@ -138,9 +144,14 @@ export async function trainMain(argv: string[]): Promise<number> {
     }
     const archived = resumed.state.config;
     const changed = (Object.keys(config) as Array<keyof RedoConfig>).filter((k) => config[k] !== archived[k]);
-    if (changed.length) out.log(`--resume: training settings changed: ${changed.map((k) => `${k} ${String(archived[k])} → ${String(config[k])}`).join(', ')}`);
+    if (changed.length)
+      out.log(
+        `--resume: training settings changed: ${changed.map((k) => `${k} ${String(archived[k])} → ${String(config[k])}`).join(', ')}`,
+      );
     resumed = { ...resumed, state: { ...resumed.state, config } };
-    out.log(`resuming ${o.resume}: step ${resumed.history.step.at(-1) ?? 0} (iteration ${resumed.state.iteration}, restarts ${resumed.state.restarts}), dataset "${resumed.manifest.dataset.name}"`);
+    out.log(
+      `resuming ${o.resume}: step ${resumed.history.step.at(-1) ?? 0} (iteration ${resumed.state.iteration}, restarts ${resumed.state.restarts}), dataset "${resumed.manifest.dataset.name}"`,
+    );
   } else config = configFor(o);
 
   const t0 = performance.now();
@@ -163,7 +174,9 @@ export async function trainMain(argv: string[]): Promise<number> {
       `${data.evalSet ? `, ${data.evalSet.images.count} held out for accuracy / IoU` : ', no ground truth'} (${formatDuration((performance.now() - t0) / 1000)})`,
   );
   if (resumed && (resumed.manifest.dataset.name !== data.info.name || resumed.manifest.dataset.size !== data.info.size)) {
-    out.log(`note: the archive was trained on "${resumed.manifest.dataset.name}" (${resumed.manifest.dataset.size} px); continuing on "${data.info.name}"`);
+    out.log(
+      `note: the archive was trained on "${resumed.manifest.dataset.name}" (${resumed.manifest.dataset.size} px); continuing on "${data.info.name}"`,
+    );
   }
 
   const runData = { images: data.train, ...(data.trainObject ? { objectMasks: data.trainObject } : {}), info: data.info };
@@ -188,7 +201,9 @@ export async function trainMain(argv: string[]): Promise<number> {
     const bytes = await run.archive(o.previews ? 'fresh' : 'none');
     await writeFileAtomic(o.out, bytes);
     lastWritten = run.totalSteps;
-    out.log(`wrote ${o.out} (${(bytes.length / 1024).toFixed(0)} KiB, step ${run.totalSteps}, ${why}, ${formatDuration((performance.now() - t) / 1000)})`);
+    out.log(
+      `wrote ${o.out} (${(bytes.length / 1024).toFixed(0)} KiB, step ${run.totalSteps}, ${why}, ${formatDuration((performance.now() - t) / 1000)})`,
+    );
   };
 
   const start = performance.now();

@@ -21,7 +21,11 @@ export function sampleBatches(
   iteration: number,
 ): { x: tf.Tensor4D; xReal: tf.Tensor4D } {
   const rng = new Rng(deriveSeed(seed, restarts, iteration, 0xba7c4));
-  const pick = () => gatherImages(data, Array.from({ length: batchSize }, () => rng.int(data.count)));
+  const pick = () =>
+    gatherImages(
+      data,
+      Array.from({ length: batchSize }, () => rng.int(data.count)),
+    );
   return { x: pick(), xReal: pick() };
 }
 

@@ -80,7 +80,6 @@ export function restoreTrainingState(trainer: RedoTrainer, state: TrainingState)
   trainer.restarts = state.restarts;
 }
 
-
 /** A model and trainer rebuilt from a training state (a checkpoint or an imported run); nothing is left allocated if it does not fit. */
 export function restoreTrainer(state: TrainingState): { model: RedoModel; trainer: RedoTrainer } {
   const model = new RedoModel(state.config, state.seed, { uninitialised: true });

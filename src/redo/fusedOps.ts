@@ -165,7 +165,12 @@ export function registerFusedKernels(backendName: string, storage: FusedStorage)
         const shapes = ins.map((t) => t.shape);
         const { infos, views } = storage.alloc(backend, k.outShapes(shapes));
         const outs = views();
-        k.compute(ins.map((t) => storage.read(backend, t)), outs, shapes, (attrs ?? {}) as Record<string, number>);
+        k.compute(
+          ins.map((t) => storage.read(backend, t)),
+          outs,
+          shapes,
+          (attrs ?? {}) as Record<string, number>,
+        );
         return infos.length === 1 ? infos[0]! : infos;
       },
     });

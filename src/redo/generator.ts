@@ -105,6 +105,9 @@ export class Generators {
     const n = this.regions.length;
     const ms = tf.split<tf.Tensor4D>(masks, n, 3);
     const zs = tf.unstack(z, 1) as tf.Tensor2D[];
-    return tf.stack(this.regions.map((g, k) => g.apply(ms[k]!, zs[k]!)), 1) as tf.Tensor5D;
+    return tf.stack(
+      this.regions.map((g, k) => g.apply(ms[k]!, zs[k]!)),
+      1,
+    ) as tf.Tensor5D;
   }
 }

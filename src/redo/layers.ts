@@ -27,7 +27,13 @@ export class Conv {
   ) {
     this.w = store.add({ key: `${key}.weight`, shape: [k, k, cin, cout], layout: 'conv', init: { kind: 'orthogonal' }, trainable: true });
     if (opts.bias) {
-      this.b = store.add({ key: `${key}.bias`, shape: [cout], layout: 'vector', init: { kind: 'bias', fanIn: cin * k * k }, trainable: true });
+      this.b = store.add({
+        key: `${key}.bias`,
+        shape: [cout],
+        layout: 'vector',
+        init: { kind: 'bias', fanIn: cin * k * k },
+        trainable: true,
+      });
     }
   }
 
@@ -37,7 +43,10 @@ export class Conv {
 }
 
 export function conv(x: tf.Tensor4D, w: tf.Tensor, b: tf.Tensor | undefined, stride: number, pad: number): tf.Tensor4D {
-  const y = tf.getBackend() === 'cpu' ? cpuConv(x, w as tf.Tensor4D, stride, pad) : tf.conv2d(x, w as tf.Tensor4D, stride, pad === 0 ? 'valid' : pad);
+  const y =
+    tf.getBackend() === 'cpu'
+      ? cpuConv(x, w as tf.Tensor4D, stride, pad)
+      : tf.conv2d(x, w as tf.Tensor4D, stride, pad === 0 ? 'valid' : pad);
   return b ? tf.add(y, b) : y;
 }
 
@@ -56,7 +65,15 @@ export function setCpuConvPatchLimit(elements: number): void {
  * [k·k·Cin, Cout].
  */
 function patchRows(x: tf.Tensor4D, k: number, stride: number, pad: number): tf.Tensor2D {
-  const xp = pad > 0 ? tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]]) : x;
+  const xp =
+    pad > 0
+      ? tf.pad(x, [
+          [0, 0],
+          [pad, pad],
+          [pad, pad],
+          [0, 0],
+        ])
+      : x;
   const [B, Hp, Wp, C] = xp.shape;
   const Ho = Math.floor((Hp - k) / stride) + 1;
   const Wo = Math.floor((Wp - k) / stride) + 1;
@@ -66,7 +83,12 @@ function patchRows(x: tf.Tensor4D, k: number, stride: number, pad: number): tf.T
       cols.push(
         stride === 1
           ? tf.slice(xp, [0, i, j, 0], [B, Ho, Wo, C])
-          : (tf.stridedSlice(xp, [0, i, j, 0], [B, i + stride * (Ho - 1) + 1, j + stride * (Wo - 1) + 1, C], [1, stride, stride, 1]) as tf.Tensor4D),
+          : (tf.stridedSlice(
+              xp,
+              [0, i, j, 0],
+              [B, i + stride * (Ho - 1) + 1, j + stride * (Wo - 1) + 1, C],
+              [1, stride, stride, 1],
+            ) as tf.Tensor4D),
       );
     }
   }
@@ -112,7 +134,15 @@ function cpuConv(x: tf.Tensor4D, w: tf.Tensor4D, stride: number, pad: number): t
         const [xi, wi] = saved as [tf.Tensor4D, tf.Tensor4D];
         const dy4 = dy as tf.Tensor4D;
         const dx = tf.conv2dTranspose(dy4, wi, xi.shape, stride, padArg);
-        const xp = pad > 0 ? tf.pad(xi, [[0, 0], [pad, pad], [pad, pad], [0, 0]]) : xi;
+        const xp =
+          pad > 0
+            ? tf.pad(xi, [
+                [0, 0],
+                [pad, pad],
+                [pad, pad],
+                [0, 0],
+              ])
+            : xi;
         const xT = tf.transpose<tf.Tensor4D>(xp, [3, 1, 2, 0]); // [Cin, Hp, Wp, B]
         const dyT = tf.transpose<tf.Tensor4D>(dy4, [1, 2, 0, 3]); // [Ho, Wo, B, Cout]
         const g = tf.conv2d(xT, dyT, 1, 'valid', 'NHWC', stride); // [Cin, ≥k, ≥k, Cout]
@@ -180,9 +210,23 @@ export class SNConv {
   ) {
     const shape = [k, k, cin, cout];
     this.w = store.add({ key: `${key}.weight_orig`, shape, layout: 'conv', init: { kind: 'orthogonal' }, trainable: true });
-    if (bias) this.b = store.add({ key: `${key}.bias`, shape: [cout], layout: 'vector', init: { kind: 'bias', fanIn: cin * k * k }, trainable: true });
+    if (bias)
+      this.b = store.add({
+        key: `${key}.bias`,
+        shape: [cout],
+        layout: 'vector',
+        init: { kind: 'bias', fanIn: cin * k * k },
+        trainable: true,
+      });
     this.u = store.add({ key: `${key}.weight_u`, shape: [cout], layout: 'vector', init: { kind: 'unit-normal' }, trainable: false });
-    this.v = store.add({ key: `${key}.weight_v`, shape: [k * k * cin], layout: 'snv', convShape: shape, init: { kind: 'unit-normal' }, trainable: false });
+    this.v = store.add({
+      key: `${key}.weight_v`,
+      shape: [k * k * cin],
+      layout: 'snv',
+      convShape: shape,
+      init: { kind: 'unit-normal' },
+      trainable: false,
+    });
   }
 
   /** v = normalize(Wᵀu), u = normalize(W v), with W the torch matrix [out, in·k·k]; updates the stored u, v. */

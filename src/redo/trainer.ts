@@ -113,7 +113,13 @@ export class RedoTrainer {
    * here; the losses are the caller's.
    */
   stepOn(data: ImageSet, opts: { batchSize?: number; batchSeed?: number } = {}): StepLosses {
-    const { x, xReal } = sampleBatches(data, opts.batchSize ?? this.config.batchSize, opts.batchSeed ?? this.seed, this.restarts, this.iteration);
+    const { x, xReal } = sampleBatches(
+      data,
+      opts.batchSize ?? this.config.batchSize,
+      opts.batchSeed ?? this.seed,
+      this.restarts,
+      this.iteration,
+    );
     try {
       return this.step(x, xReal);
     } finally {
@@ -176,7 +182,11 @@ export class RedoTrainer {
    * Step 2 without the optimizer: fakes recomputed without gradient by F and G (G iterates again), then
    * D(x_real) and D(fakes) each after its own power iteration; hinge terms and D's gradients.
    */
-  discriminatorPass(x: tf.Tensor4D, xReal: tf.Tensor4D, z: tf.Tensor3D): { dReal: tf.Scalar; dFake: tf.Scalar; grads: Map<string, tf.Tensor> } {
+  discriminatorPass(
+    x: tf.Tensor4D,
+    xReal: tf.Tensor4D,
+    z: tf.Tensor3D,
+  ): { dReal: tf.Scalar; dFake: tf.Scalar; grads: Map<string, tf.Tensor> } {
     const m = this.model;
     const fakes = tf.tidy(() => {
       m.powerIteration('G');
@@ -220,10 +230,7 @@ export class RedoTrainer {
     const weights = nets.length
       ? `non-finite weights in ${nets.map((n) => NETWORK_NAMES[n]).join(', ')}`
       : 'the weights are still finite (a loss overflowed)';
-    throw new NonFiniteError(
-      `training diverged at step ${step}: ${losses}; ${weights}. A learning rate too high is the usual cause`,
-      step,
-    );
+    throw new NonFiniteError(`training diverged at step ${step}: ${losses}; ${weights}. A learning rate too high is the usual cause`, step);
   }
 
   /** Re-initialises all networks and optimizers and starts the iteration count over (a collapse restart). */
@@ -240,7 +247,10 @@ export class RedoTrainer {
 
   /** Gradients of f's scalar with respect to the named variables, keyed by parameter key. */
   private gradients(vars: Named, f: () => tf.Scalar): Map<string, tf.Tensor> {
-    const { value, grads } = tf.variableGrads(f, vars.map((v) => v.variable));
+    const { value, grads } = tf.variableGrads(
+      f,
+      vars.map((v) => v.variable),
+    );
     value.dispose();
     const out = new Map<string, tf.Tensor>();
     for (const { key, variable } of vars) {

@@ -83,7 +83,18 @@ const conv2dBackpropInput: Make = (original) => (args) => {
     d.fill(0);
     copyBlock(dy.shape, heap(backend, dy), 0, rowMajor(dy.shape), d, 0, [lh * lw * co, sh * lw * co, sw * co, 1]);
   }
-  const dx = conv2d(backend, dilated, flipped, [[0, 0], [top, bottom], [left, right], [0, 0]], [1, 1]);
+  const dx = conv2d(
+    backend,
+    dilated,
+    flipped,
+    [
+      [0, 0],
+      [top, bottom],
+      [left, right],
+      [0, 0],
+    ],
+    [1, 1],
+  );
   backend.disposeData(flipped.dataId);
   if (dilated !== dy) backend.disposeData(dilated.dataId);
   return dx;
@@ -233,7 +244,15 @@ function transposeInto(backend: BackendWasm, x: tf.TensorInfo, perm: readonly nu
   const shape = perm.map((p) => x.shape[p]!);
   const out = backend.makeOutput(shape, x.dtype);
   const strides = rowMajor(x.shape);
-  copyBlock(shape, heap(backend, x), 0, perm.map((p) => strides[p]!), heap(backend, out), 0, rowMajor(shape));
+  copyBlock(
+    shape,
+    heap(backend, x),
+    0,
+    perm.map((p) => strides[p]!),
+    heap(backend, out),
+    0,
+    rowMajor(shape),
+  );
   return out;
 }
 
@@ -378,7 +397,13 @@ const concat: Make = (original) => (args) => {
   const outShape = tf.backend_util.computeOutShape(shapes, axis);
   const kept = inputs.filter((t) => tf.util.sizeFromShape(t.shape) > 0);
   if (kept.length === 1) return share(backend, kept[0]!, outShape);
-  return concatInto(backend, kept, kept.map((t) => t.shape), axis, outShape);
+  return concatInto(
+    backend,
+    kept,
+    kept.map((t) => t.shape),
+    axis,
+    outShape,
+  );
 };
 
 const pack: Make = (original) => (args) => {
@@ -392,7 +417,13 @@ const pack: Make = (original) => (args) => {
   const expanded = [...first.shape.slice(0, ax), 1, ...first.shape.slice(ax)];
   const outShape = [...expanded];
   outShape[ax] = inputs.length;
-  return concatInto(backend, inputs, inputs.map(() => expanded), ax, outShape);
+  return concatInto(
+    backend,
+    inputs,
+    inputs.map(() => expanded),
+    ax,
+    outShape,
+  );
 };
 
 const identity: Make = (original) => (args) => {

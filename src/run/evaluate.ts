@@ -121,7 +121,9 @@ export async function evaluate(masksOf: (x: tf.Tensor4D) => tf.Tensor4D, set: Ev
 /** `acc 0.953 IoU [even 0.91 odd 0.88 background 0.97] per-image acc 0.96 IoU [...] object IoU 0.93` */
 export function formatEval(r: EvalResult, names: string[]): string {
   const ious = (s: SegmentationScore) => s.iou.map((v, i) => `${names[i] ?? `r${i}`} ${v.toFixed(3)}`).join(' ');
-  const ref = r.reference ? ` | held-out IoU ${r.reference.iou.toFixed(3)} acc ${r.reference.accuracy.toFixed(3)} (one assignment, as ref_train.py)` : '';
+  const ref = r.reference
+    ? ` | held-out IoU ${r.reference.iou.toFixed(3)} acc ${r.reference.accuracy.toFixed(3)} (one assignment, as ref_train.py)`
+    : '';
   return (
     `per-dataset acc ${r.perDataset.accuracy.toFixed(3)} IoU [${ious(r.perDataset)}] | per-image acc ${r.perImage.accuracy.toFixed(3)} ` +
     `IoU [${ious(r.perImage)}] | object IoU ${r.object.iou.toFixed(3)}${ref}`

@@ -9,7 +9,17 @@
 import * as tf from '../redo/tf';
 import { gatherImages, spreadIndices, subsetPlanes, type ImageSet } from '../redo/batches';
 import type { RedoModel } from '../redo';
-import { drawGroundTruth, drawImage, drawMaskColours, GAP, Grid, renderCutouts, renderOverlay, rgbaToPng, type RgbaImage } from '../formats/images';
+import {
+  drawGroundTruth,
+  drawImage,
+  drawMaskColours,
+  GAP,
+  Grid,
+  renderCutouts,
+  renderOverlay,
+  rgbaToPng,
+  type RgbaImage,
+} from '../formats/images';
 
 /** Images in the mask panel. */
 export const PANEL_SIZE = 8;

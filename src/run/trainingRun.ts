@@ -146,7 +146,13 @@ export class TrainingRun {
   }
 
   /** A run continued from a checkpoint or an archive: same weights, optimizer state, counters, seed and history. */
-  static restore(a: { state: TrainingState; history: LossHistory; data: RunData; evalSet: EvalSet | null; fence?: DeviceFence }): TrainingRun {
+  static restore(a: {
+    state: TrainingState;
+    history: LossHistory;
+    data: RunData;
+    evalSet: EvalSet | null;
+    fence?: DeviceFence;
+  }): TrainingRun {
     checkSize(a.state.config, a.data);
     const { model, trainer } = restoreTrainer(a.state);
     return new TrainingRun(model, trainer, a.data, a.evalSet, cloneHistory(a.history), a.fence ?? null);
@@ -177,7 +183,8 @@ export class TrainingRun {
     const previews = due(s.previewEvery);
     const evaluation = due(s.evalEvery) && this.evalSet !== null;
     const checkpointDue = due(s.checkpointEvery);
-    const readings = this.pending.length >= Math.max(1, s.lossEvery) || previews || evaluation || checkpointDue ? await this.flushLosses() : [];
+    const readings =
+      this.pending.length >= Math.max(1, s.lossEvery) || previews || evaluation || checkpointDue ? await this.flushLosses() : [];
     return {
       step,
       readings,

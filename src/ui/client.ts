@@ -119,9 +119,13 @@ export function ingestFiles(files: FileEntry[], extraMasks: FileEntry[], size: n
   const s = useStudio.getState();
   s.ingestStarted(`Importing ${plural(images.length, 'file')}…`, images.length + allMasks.length);
   const handOver = `hand-over-${++handOvers}`;
-  void handOverFiles({ id: handOver, files: images, masks: allMasks, post: (m) => call(m), onProgress: (done, total) => s.ingestHandingOver(done, total) }).then(
-    () => call({ type: 'ingest', name: datasetNameOf(images), size, files: [], handOver }),
-  );
+  void handOverFiles({
+    id: handOver,
+    files: images,
+    masks: allMasks,
+    post: (m) => call(m),
+    onProgress: (done, total) => s.ingestHandingOver(done, total),
+  }).then(() => call({ type: 'ingest', name: datasetNameOf(images), size, files: [], handOver }));
 }
 
 /** Creates a demo dataset; training starts once it is stored. */
@@ -147,7 +151,8 @@ export function startTraining(): void {
   }
   let config: RedoConfig;
   try {
-    if (d.size !== 32 && d.size !== 64 && d.size !== 128) throw new Error(`the dataset is ${d.size} px; the model takes 32, 64 or 128 px images`);
+    if (d.size !== 32 && d.size !== 64 && d.size !== 128)
+      throw new Error(`the dataset is ${d.size} px; the model takes 32, 64 or 128 px images`);
     config = validateConfig({ ...s.config, imageSize: d.size });
   } catch (e) {
     s.reportError('training', e instanceof Error ? e.message : String(e));

@@ -59,7 +59,10 @@ export const DEFAULT_WATCHDOG_MS = 120_000;
  * Harness settings, for tests: `&testHooks=1` exposes window.__redoTest (kill the worker, destroy the GPU device,
  * weight checksums); `&watchdog=MS` shortens the worker watchdog.
  */
-export function harnessFlags(search: string = typeof location !== 'undefined' ? location.search : ''): { testHooks: boolean; watchdogMs: number } {
+export function harnessFlags(search: string = typeof location !== 'undefined' ? location.search : ''): {
+  testHooks: boolean;
+  watchdogMs: number;
+} {
   const q = new URLSearchParams(search);
   const w = int(q, 'watchdog');
   return { testHooks: q.get('testHooks') === '1', watchdogMs: w && w >= 200 ? w : DEFAULT_WATCHDOG_MS };

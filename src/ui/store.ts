@@ -136,7 +136,17 @@ export type StudioState = SettingsSlice &
 
 type Slice<T> = StateCreator<StudioState, [], [], T>;
 
-const emptyIngest: IngestView = { running: false, label: '', done: 0, total: 0, result: null, summary: null, failure: null, rejected: [], ms: null };
+const emptyIngest: IngestView = {
+  running: false,
+  label: '',
+  done: 0,
+  total: 0,
+  result: null,
+  summary: null,
+  failure: null,
+  rejected: [],
+  ms: null,
+};
 
 export function isModelSize(n: number): n is RedoConfig['imageSize'] {
   return n === 32 || n === 64 || n === 128;
@@ -279,7 +289,13 @@ export const useStudio = create<StudioState>()((set, get, store) => ({
       }
       case 'ingest-progress':
         set((s) => ({
-          ingest: { ...s.ingest, running: true, done: msg.done, total: msg.total, label: msg.phase === 'decoding' ? `Decoding and storing ${msg.total} files…` : s.ingest.label },
+          ingest: {
+            ...s.ingest,
+            running: true,
+            done: msg.done,
+            total: msg.total,
+            label: msg.phase === 'decoding' ? `Decoding and storing ${msg.total} files…` : s.ingest.label,
+          },
         }));
         return;
       case 'ingest-done':

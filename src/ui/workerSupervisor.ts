@@ -141,7 +141,10 @@ export class WorkerSupervisor {
       this.checkBackend = false;
       return;
     }
-    this.o.onFallback(`${SAID[report.requested]} did not come back after the device was lost, so the studio switched to ${SAID[next]}.`, next);
+    this.o.onFallback(
+      `${SAID[report.requested]} did not come back after the device was lost, so the studio switched to ${SAID[next]}.`,
+      next,
+    );
     this.handle?.post({ type: 'set-backend', backend: next });
   }
 
@@ -150,7 +153,10 @@ export class WorkerSupervisor {
     const silent = this.timers.now() - this.lastHeard;
     if (silent > this.o.watchdogMs) {
       const s = Math.round(silent / 1000);
-      this.restart({ kind: 'unresponsive', sentence: `The training worker stopped answering for ${s} s (the browser may have ended it) and was restarted.` });
+      this.restart({
+        kind: 'unresponsive',
+        sentence: `The training worker stopped answering for ${s} s (the browser may have ended it) and was restarted.`,
+      });
     } else this.handle.post({ type: 'ping' });
   }
 

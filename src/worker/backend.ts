@@ -56,7 +56,10 @@ export async function selectBackend(requested: BackendName, opts: { wasmThreads?
     reason = message(e);
   }
   if (!ok || tf.getBackend() !== requested) {
-    const what = requested === 'webgpu' ? 'The WebGPU adapter was found but TF.js could not start its WebGPU backend' : `The ${requested} backend could not start`;
+    const what =
+      requested === 'webgpu'
+        ? 'The WebGPU adapter was found but TF.js could not start its WebGPU backend'
+        : `The ${requested} backend could not start`;
     const fallbackReason = `${what}${reason ? `: ${reason}` : '.'}`;
     return { active: null, requested, adapter, fallbackReason, offered, threads: availableThreads() };
   }

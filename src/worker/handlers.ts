@@ -63,7 +63,16 @@ interface Route<M extends ToWorker> {
 type Routes = { [K in ToWorker['type']]: Route<Extract<ToWorker, { type: K }>> };
 
 /** Messages handled at once, not after the message in progress: they must reach a running loop (it yields between steps). */
-const IMMEDIATE = new Set<ToWorker['type']>(['pause', 'stop', 'set-options', 'list-datasets', 'list-runs', 'ping', 'take-over', 'test-destroy-device']);
+const IMMEDIATE = new Set<ToWorker['type']>([
+  'pause',
+  'stop',
+  'set-options',
+  'list-datasets',
+  'list-runs',
+  'ping',
+  'take-over',
+  'test-destroy-device',
+]);
 
 /** The worker's message handler: messages are handled one at a time, in order, except IMMEDIATE ones. */
 export function createWorkerHandler(post: Post, locks = new RunLocks(platformLocks())): (msg: ToWorker) => Promise<void> {
@@ -188,14 +197,22 @@ export function createWorkerHandler(post: Post, locks = new RunLocks(platformLoc
     const t0 = performance.now();
     const summary = await (msg.demo === 'objects' ? createObjectsDemoDataset : createDemoDataset)(msg.size, msg.count);
     post({ type: 'datasets', list: await listDatasets() });
-    post({ type: 'ingest-done', result: { datasetId: summary.id, accepted: summary.count, rejected: [], warnings: [] }, summary, ms: performance.now() - t0 });
+    post({
+      type: 'ingest-done',
+      result: { datasetId: summary.id, accepted: summary.count, rejected: [], warnings: [] },
+      summary,
+      ms: performance.now() - t0,
+    });
   };
 
   /** Reads a run archive (.zip) or a bare weights file (.safetensors). A refused file changes nothing. */
   const importFile = async (msg: Extract<ToWorker, { type: 'import' }>): Promise<void> => {
     requireBackend();
     const bytes = new Uint8Array(await msg.file.arrayBuffer());
-    w.imported = msg.fileName.toLowerCase().endsWith('.zip') || isZip(bytes) ? await importArchive(msg.fileName, bytes) : importWeightsFile(msg, bytes);
+    w.imported =
+      msg.fileName.toLowerCase().endsWith('.zip') || isZip(bytes)
+        ? await importArchive(msg.fileName, bytes)
+        : importWeightsFile(msg, bytes);
     post({ type: 'imported', model: w.imported.model });
   };
 
@@ -254,7 +271,11 @@ export function createWorkerHandler(post: Post, locks = new RunLocks(platformLoc
     post({ type: 'checksums', runId: s?.runId ?? null, live, checkpoint });
   };
 
-  const ingestFailed = (e: unknown): FromWorker => ({ type: 'ingest-failed', message: errorText(e), rejected: e instanceof IngestError ? e.rejected : [] });
+  const ingestFailed = (e: unknown): FromWorker => ({
+    type: 'ingest-failed',
+    message: errorText(e),
+    rejected: e instanceof IngestError ? e.rejected : [],
+  });
 
   const routes: Routes = {
     init: { context: 'backend', run: (m) => setBackend(m.backend), then: ['status'] },
@@ -370,7 +391,8 @@ export function createWorkerHandler(post: Post, locks = new RunLocks(platformLoc
   }
 
   // Whatever escapes the wrapper (a message that cannot be posted) is reported, and the queue goes on.
-  const guarded = (p: Promise<void>): Promise<void> => p.catch((e: unknown) => post({ type: 'error', context: 'training', message: errorText(e) }));
+  const guarded = (p: Promise<void>): Promise<void> =>
+    p.catch((e: unknown) => post({ type: 'error', context: 'training', message: errorText(e) }));
   let queue: Promise<void> = Promise.resolve();
   function dispatch(msg: ToWorker): Promise<void> {
     const route = routes[msg.type] as Route<typeof msg>;

@@ -74,12 +74,25 @@ export class TrainingSession {
     post: Post;
     weights?: ReadonlyMap<string, NamedTensorData>;
   }): TrainingSession {
-    const run = TrainingRun.create({ config: a.config, seed: a.seed, ...runInputs(a.dataset), ...(a.weights ? { weights: a.weights } : {}), fence: gpuFence });
+    const run = TrainingRun.create({
+      config: a.config,
+      seed: a.seed,
+      ...runInputs(a.dataset),
+      ...(a.weights ? { weights: a.weights } : {}),
+      fence: gpuFence,
+    });
     return new TrainingSession(a.runId, a.dataset, run, a.options, a.post);
   }
 
   /** A run continued from a checkpoint or an imported archive: same weights, optimizer state, counters and seed. */
-  static restore(a: { runId: string; dataset: LoadedDataset; state: TrainingState; history: LossHistory; options: LoopOptions; post: Post }): TrainingSession {
+  static restore(a: {
+    runId: string;
+    dataset: LoadedDataset;
+    state: TrainingState;
+    history: LossHistory;
+    options: LoopOptions;
+    post: Post;
+  }): TrainingSession {
     const run = TrainingRun.restore({ state: a.state, history: a.history, ...runInputs(a.dataset), fence: gpuFence });
     const s = new TrainingSession(a.runId, a.dataset, run, a.options, a.post);
     s.lastCheckpointStep = a.state.iteration;
@@ -247,7 +260,11 @@ export class TrainingSession {
       cutouts: { ...previews.cutouts, data: previews.cutouts.data.slice() },
       figure2: { ...previews.figure2, data: previews.figure2.data.slice() },
     };
-    this.post({ type: 'previews', runId: this.runId, previews: copy }, [copy.overlay.data.buffer, copy.cutouts.data.buffer, copy.figure2.data.buffer]);
+    this.post({ type: 'previews', runId: this.runId, previews: copy }, [
+      copy.overlay.data.buffer,
+      copy.cutouts.data.buffer,
+      copy.figure2.data.buffer,
+    ]);
   }
 
   /** Writes a checkpoint to IndexedDB (all pending losses read first). */

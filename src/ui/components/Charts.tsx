@@ -61,7 +61,11 @@ export function LossChart() {
       height: 220,
       // The z reconstruction (λz·MSE) is an order of magnitude above the adversarial terms: its own axis, right.
       scales: { x: { time: false }, y: {}, z: {} },
-      axes: [{ label: 'step' }, { label: 'G adversarial, D', scale: 'y' }, { label: 'z reconstruction', scale: 'z', side: 1, grid: { show: false } }],
+      axes: [
+        { label: 'step' },
+        { label: 'G adversarial, D', scale: 'y' },
+        { label: 'z reconstruction', scale: 'z', side: 1, grid: { show: false } },
+      ],
       series: [
         { label: 'step' },
         { label: 'G adversarial', stroke: '#e0533d', width: 1.5, scale: 'y' },
@@ -131,7 +135,11 @@ function MetricsPlot(props: { version: number }) {
       height: 180,
       scales: { x: { time: false }, y: { range: [0, 1] } },
       axes: [{ label: 'step' }, {}],
-      series: [{ label: 'step' }, { label: 'accuracy', stroke: '#8a3de0', width: 1.5, spanGaps: true }, { label: 'object IoU', stroke: '#e0a23d', width: 1.5, spanGaps: true }],
+      series: [
+        { label: 'step' },
+        { label: 'accuracy', stroke: '#8a3de0', width: 1.5, spanGaps: true },
+        { label: 'object IoU', stroke: '#e0a23d', width: 1.5, spanGaps: true },
+      ],
     }),
     () => {
       const h = useStudio.getState().history;

@@ -128,7 +128,9 @@ export function DatasetPanel() {
               e.target.value = '';
             }}
           />
-          <span className="muted">imported at {size}×{size} px</span>
+          <span className="muted">
+            imported at {size}×{size} px
+          </span>
         </div>
         <div className="row">
           <button className="primary" onClick={() => demo('c2mnist')} disabled={ingest.running || busyRun} data-testid="demo">
@@ -155,9 +157,12 @@ export function DatasetPanel() {
           )}
           {ingest.result && (
             <div data-testid="ingest-result" className="ok-text">
-              Imported <strong data-testid="ingest-accepted">{ingest.result.accepted}</strong> image{ingest.result.accepted === 1 ? '' : 's'}
+              Imported <strong data-testid="ingest-accepted">{ingest.result.accepted}</strong> image
+              {ingest.result.accepted === 1 ? '' : 's'}
               {ingest.summary?.hasMasks ? ' with ground truth' : ''}
-              {ingest.ms !== null && ingest.ms > 0 ? ` in ${(ingest.ms / 1000).toFixed(1)} s (${((ingest.result.accepted * 1000) / ingest.ms).toFixed(0)} images/s)` : ''}
+              {ingest.ms !== null && ingest.ms > 0
+                ? ` in ${(ingest.ms / 1000).toFixed(1)} s (${((ingest.result.accepted * 1000) / ingest.ms).toFixed(0)} images/s)`
+                : ''}
               {ingest.result.rejected.length > 0 ? `; ${ingest.result.rejected.length} skipped:` : '.'}
             </div>
           )}
@@ -185,7 +190,9 @@ export function DatasetPanel() {
                     <code>{w.name}</code> — {w.reason}
                   </li>
                 ))}
-                {ingest.result.warnings.length > LIST_MAX && <li className="muted">… and {ingest.result.warnings.length - LIST_MAX} more</li>}
+                {ingest.result.warnings.length > LIST_MAX && (
+                  <li className="muted">… and {ingest.result.warnings.length - LIST_MAX} more</li>
+                )}
               </ul>
             </details>
           )}

@@ -49,16 +49,11 @@ export function ResumeBanner() {
         </div>
       )}
       <div>
-        <strong>Resume your last run?</strong> Step <span data-testid="resume-step">{last.step}</span> on “{ds?.name ?? 'a deleted dataset'}” ({last.config.imageSize}px,{' '}
-        {last.config.nRegions} regions), saved {new Date(last.updatedAt).toLocaleString()}.
+        <strong>Resume your last run?</strong> Step <span data-testid="resume-step">{last.step}</span> on “{ds?.name ?? 'a deleted dataset'}
+        ” ({last.config.imageSize}px, {last.config.nRegions} regions), saved {new Date(last.updatedAt).toLocaleString()}.
       </div>
       <div className="row">
-        <button
-          className="primary"
-          data-testid="resume-run"
-          disabled={!backend?.active || !ds}
-          onClick={() => resumeRun(last.runId, true)}
-        >
+        <button className="primary" data-testid="resume-run" disabled={!backend?.active || !ds} onClick={() => resumeRun(last.runId, true)}>
           Resume training
         </button>
         <button data-testid="open-run" disabled={!backend?.active || !ds} onClick={() => resumeRun(last.runId, false)}>
@@ -94,11 +89,7 @@ export function RunFilesPanel() {
     <section className="panel" aria-labelledby="files-title">
       <h2 id="files-title">Run files</h2>
       <div className="row">
-        <button
-          data-testid="export"
-          disabled={!status.runId || exportBusy}
-          onClick={exportRun}
-        >
+        <button data-testid="export" disabled={!status.runId || exportBusy} onClick={exportRun}>
           {exportBusy ? 'Exporting…' : 'Export run (.zip)'}
         </button>
         {lastExport && (
@@ -131,8 +122,9 @@ export function RunFilesPanel() {
       {imported && !importError && (
         <div className="imported" data-testid="imported">
           <div>
-            Imported <code>{imported.fileName}</code>: {imported.kind === 'run' ? `run at step ${imported.step}` : 'weights'} · {imported.config.imageSize}px ·{' '}
-            {imported.config.nRegions} regions{imported.configSource ? ` · configuration ${imported.configSource}` : ''}
+            Imported <code>{imported.fileName}</code>: {imported.kind === 'run' ? `run at step ${imported.step}` : 'weights'} ·{' '}
+            {imported.config.imageSize}px · {imported.config.nRegions} regions
+            {imported.configSource ? ` · configuration ${imported.configSource}` : ''}
             {imported.dataset ? ` · trained on “${imported.dataset.name}” (${imported.dataset.count} images)` : ''}
           </div>
           <div className="row">

@@ -5,7 +5,16 @@ import { PRESET_NAMES, type PresetName, type RedoConfig } from '../../redo/confi
 import type { LoopOptions } from '../../worker/protocol';
 import { formatAreas, formatBytes, formatDuration, formatRate } from '../format';
 
-function Num(props: { label: string; value: number; onChange: (v: number) => void; step?: number; min?: number; testId?: string; title?: string; disabled?: boolean }) {
+function Num(props: {
+  label: string;
+  value: number;
+  onChange: (v: number) => void;
+  step?: number;
+  min?: number;
+  testId?: string;
+  title?: string;
+  disabled?: boolean;
+}) {
   return (
     <label className="field" title={props.title}>
       <span>{props.label}</span>
@@ -155,9 +164,28 @@ export function TrainingPanel() {
         </div>
         <div className="grid">
           <Num label="steps" value={options.maxSteps} min={1} onChange={(v) => setOpt({ maxSteps: v })} testId="opt-steps" />
-          <Num label="checkpoint every" value={options.checkpointEvery} onChange={(v) => setOpt({ checkpointEvery: v })} testId="opt-ckpt" title="steps (0: only on pause / stop)" />
-          <Num label="previews every" value={options.previewEvery} onChange={(v) => setOpt({ previewEvery: v })} testId="opt-preview" title="steps" />
-          <Num label="read losses every" value={options.lossEvery} min={1} onChange={(v) => setOpt({ lossEvery: Math.max(1, v) })} testId="opt-loss" title="steps (one batched GPU readback)" />
+          <Num
+            label="checkpoint every"
+            value={options.checkpointEvery}
+            onChange={(v) => setOpt({ checkpointEvery: v })}
+            testId="opt-ckpt"
+            title="steps (0: only on pause / stop)"
+          />
+          <Num
+            label="previews every"
+            value={options.previewEvery}
+            onChange={(v) => setOpt({ previewEvery: v })}
+            testId="opt-preview"
+            title="steps"
+          />
+          <Num
+            label="read losses every"
+            value={options.lossEvery}
+            min={1}
+            onChange={(v) => setOpt({ lossEvery: Math.max(1, v) })}
+            testId="opt-loss"
+            title="steps (one batched GPU readback)"
+          />
         </div>
       </details>
     </section>

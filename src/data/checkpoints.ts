@@ -54,7 +54,8 @@ export async function saveCheckpoint(runId: string, datasetId: string, state: Tr
       const prev = await db.get('runs', runId).catch(() => undefined);
       throw new CheckpointError(
         `checkpoint not saved: storage quota exceeded (it needs about ${formatBytes(size)}). ` +
-          `${prev?.latest ? `The previous checkpoint (step ${prev.step}) is kept. ` : ''}Free space by deleting datasets or runs you no longer need.`,
+          `${prev?.latest ? `The previous checkpoint (step ${prev.step}) is kept. ` : ''}` +
+          'Free space by deleting datasets or runs you no longer need.',
       );
     }
     throw e;

@@ -115,7 +115,10 @@ async function expand(
   return { inputs, rejected };
 }
 
-/** *.zip entries expanded (fflate), nested folders kept in names (`archive.zip/folder/image.png`). A zip that cannot be read is passed through unchanged (ingestDataset then reports it). */
+/**
+ * *.zip entries expanded (fflate), nested folders kept in names (`archive.zip/folder/image.png`). A zip that cannot
+ * be read is passed through unchanged (ingestDataset then reports it).
+ */
 export async function expandZipInputs(files: IngestInput[]): Promise<IngestInput[]> {
   const out: IngestInput[] = [];
   for (const f of files) {
@@ -259,8 +262,10 @@ export async function ingestDataset(opts: {
     if (e instanceof IngestError) throw e;
     if (isQuotaError(e)) {
       throw new IngestError(
-        `storage quota exceeded: the browser refused more data after ${plural(stored.images, 'image')} (${formatBytes(stored.bytes)}) of ${accepted} were stored${await storageNote()}. ` +
-          `Nothing was kept. Free space by deleting datasets or runs you no longer need, import fewer images or use a smaller image size, or allow this site more storage, then try again.`,
+        `storage quota exceeded: the browser refused more data after ${plural(stored.images, 'image')} ` +
+          `(${formatBytes(stored.bytes)}) of ${accepted} were stored${await storageNote()}. ` +
+          'Nothing was kept. Free space by deleting datasets or runs you no longer need, import fewer images or use a ' +
+          'smaller image size, or allow this site more storage, then try again.',
         rejected,
       );
     }

@@ -298,7 +298,8 @@ export async function readRunArchive(
     entries = readZip(bytes);
   } catch (e) {
     throw new ArchiveError(
-      `corrupt archive: the zip cannot be read (${e instanceof ZipError || e instanceof Error ? e.message : String(e)}); it may be truncated`,
+      `corrupt archive: the zip cannot be read (${e instanceof ZipError || e instanceof Error ? e.message : String(e)}); ` +
+        'it may be truncated',
     );
   }
   const files = new Map(entries.map((e) => [e.name, e]));
@@ -307,7 +308,8 @@ export async function readRunArchive(
   if (!files.has('manifest.json')) {
     const names = entries.slice(0, 5).map((e) => e.name);
     throw new ArchiveError(
-      `not a ReDO Studio run archive: the zip has no manifest.json (it holds ${entries.length} file${entries.length === 1 ? '' : 's'}${names.length ? `: ${names.join(', ')}${entries.length > 5 ? ', …' : ''}` : ''})`,
+      `not a ReDO Studio run archive: the zip has no manifest.json (it holds ${entries.length} file${entries.length === 1 ? '' : 's'}` +
+        `${names.length ? `: ${names.join(', ')}${entries.length > 5 ? ', …' : ''}` : ''})`,
     );
   }
   for (const e of entries) {

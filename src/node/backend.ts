@@ -69,7 +69,8 @@ export function prepareVulkan(choice: VulkanChoice = 'auto'): string {
   } else {
     if (!existsSync(SWIFTSHADER_ICD)) {
       throw new Error(
-        `SwiftShader not found at ${SWIFTSHADER_ICD}: install Debian's chromium (apt-get update && apt-get install -y chromium), or use --backend cpu`,
+        `SwiftShader not found at ${SWIFTSHADER_ICD}: install Debian's chromium ` +
+          '(apt-get update && apt-get install -y chromium), or use --backend cpu',
       );
     }
     process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;

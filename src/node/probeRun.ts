@@ -116,7 +116,8 @@ export function formatRunProbe(p: RunProbe): string {
   ];
   for (const r of p.rows) {
     lines.push(
-      `${SOURCE_LABEL[r.source].padEnd(26)} | ${f(r.dComposite).padEnd(23)} | ${r.dMean.toFixed(3).padStart(6)} | ${f(r.zError).padEnd(25)} | ${r.objective.toFixed(3)}`,
+      `${SOURCE_LABEL[r.source].padEnd(26)} | ${f(r.dComposite).padEnd(23)} | ${r.dMean.toFixed(3).padStart(6)} | ` +
+        `${f(r.zError).padEnd(25)} | ${r.objective.toFixed(3)}`,
     );
   }
   return lines.join('\n');

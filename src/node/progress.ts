@@ -34,7 +34,10 @@ export function progressBar(done: number, total: number, width = 24): string {
 /** The one line redrawn in place on a terminal. */
 export function progressLine(p: { done: number; total: number; itPerSec: number; elapsedS: number; step: number }): string {
   const eta = p.itPerSec > 0 ? (p.total - p.done) / p.itPerSec : NaN;
-  return `${progressBar(p.done, p.total)} ${p.done}/${p.total} step ${p.step} ${p.itPerSec.toFixed(2)} it/s elapsed ${formatDuration(p.elapsedS)} ETA ${formatDuration(eta)}`;
+  return (
+    `${progressBar(p.done, p.total)} ${p.done}/${p.total} step ${p.step} ${p.itPerSec.toFixed(2)} it/s ` +
+    `elapsed ${formatDuration(p.elapsedS)} ETA ${formatDuration(eta)}`
+  );
 }
 
 export interface LogLineInput {

@@ -153,5 +153,8 @@ export async function scoreFolder(model: LoadedModel, dir: string): Promise<Fold
 }
 
 export function formatObjectScore(s: ObjectScore): string {
-  return `IoU ${s.iou.toFixed(3)} acc ${s.accuracy.toFixed(3)} (object = region ${s.region}; per image: IoU ${s.iouPerImage.toFixed(3)} acc ${s.accuracyPerImage.toFixed(3)})`;
+  return (
+    `IoU ${s.iou.toFixed(3)} acc ${s.accuracy.toFixed(3)} (object = region ${s.region}; ` +
+    `per image: IoU ${s.iouPerImage.toFixed(3)} acc ${s.accuracyPerImage.toFixed(3)})`
+  );
 }

@@ -150,7 +150,8 @@ export async function trainMain(argv: string[]): Promise<number> {
       );
     resumed = { ...resumed, state: { ...resumed.state, config } };
     out.log(
-      `resuming ${o.resume}: step ${resumed.history.step.at(-1) ?? 0} (iteration ${resumed.state.iteration}, restarts ${resumed.state.restarts}), dataset "${resumed.manifest.dataset.name}"`,
+      `resuming ${o.resume}: step ${resumed.history.step.at(-1) ?? 0} (iteration ${resumed.state.iteration}, ` +
+        `restarts ${resumed.state.restarts}), dataset "${resumed.manifest.dataset.name}"`,
     );
   } else config = configFor(o);
 
@@ -171,11 +172,13 @@ export async function trainMain(argv: string[]): Promise<number> {
   if (data.warnings.length > 20) out.log(`… and ${data.warnings.length - 20} more warnings`);
   out.log(
     `dataset "${data.info.name}": ${data.train.count} training images at ${config.imageSize} px` +
-      `${data.evalSet ? `, ${data.evalSet.images.count} held out for accuracy / IoU` : ', no ground truth'} (${formatDuration((performance.now() - t0) / 1000)})`,
+      `${data.evalSet ? `, ${data.evalSet.images.count} held out for accuracy / IoU` : ', no ground truth'} ` +
+      `(${formatDuration((performance.now() - t0) / 1000)})`,
   );
   if (resumed && (resumed.manifest.dataset.name !== data.info.name || resumed.manifest.dataset.size !== data.info.size)) {
     out.log(
-      `note: the archive was trained on "${resumed.manifest.dataset.name}" (${resumed.manifest.dataset.size} px); continuing on "${data.info.name}"`,
+      `note: the archive was trained on "${resumed.manifest.dataset.name}" (${resumed.manifest.dataset.size} px); ` +
+        `continuing on "${data.info.name}"`,
     );
   }
 
@@ -202,7 +205,8 @@ export async function trainMain(argv: string[]): Promise<number> {
     await writeFileAtomic(o.out, bytes);
     lastWritten = run.totalSteps;
     out.log(
-      `wrote ${o.out} (${(bytes.length / 1024).toFixed(0)} KiB, step ${run.totalSteps}, ${why}, ${formatDuration((performance.now() - t) / 1000)})`,
+      `wrote ${o.out} (${(bytes.length / 1024).toFixed(0)} KiB, step ${run.totalSteps}, ${why}, ` +
+        `${formatDuration((performance.now() - t) / 1000)})`,
     );
   };
 
@@ -267,7 +271,8 @@ export async function trainMain(argv: string[]): Promise<number> {
   const secs = (performance.now() - start) / 1000;
   const n = run.totalSteps - startStep;
   out.log(
-    `${stopRequested ? 'stopped' : 'done'}: ${n} steps in ${formatDuration(secs)} (${(n / Math.max(secs, 1e-9)).toFixed(2)} it/s), restarts ${run.trainer.restarts}` +
+    `${stopRequested ? 'stopped' : 'done'}: ${n} steps in ${formatDuration(secs)} ` +
+      `(${(n / Math.max(secs, 1e-9)).toFixed(2)} it/s), restarts ${run.trainer.restarts}` +
       `${last ? `, last gAdv ${(last as { gAdv: number }).gAdv.toFixed(3)}` : ''}`,
   );
   run.dispose();

@@ -1,4 +1,7 @@
-/** The public API of src/redo: the ReDO model, its training step, inference, metrics and weights (their file formats are in src/formats). */
+/**
+ * The public API of src/redo: the ReDO model, its training step, inference, metrics and weights (their file formats
+ * are in src/formats).
+ */
 export { PRESETS, PRESET_NAMES, preset, validateConfig, type RedoConfig, type PresetName } from './config';
 export { RedoModel, NETWORKS, type NetworkId } from './redo';
 export { RedoTrainer, readLosses, readLossBatch, disposeLosses, LOSS_KEYS, type StepLosses, type LossValues } from './trainer';

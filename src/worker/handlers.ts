@@ -224,7 +224,8 @@ export function createWorkerHandler(post: Post, locks = new RunLocks(platformLoc
     const dataset = await loadDataset(msg.datasetId);
     if (dataset.images.size !== imp.model.config.imageSize) {
       throw new Error(
-        `the imported model is ${imp.model.config.imageSize} px but dataset "${dataset.summary.name}" is ${dataset.images.size} px: pick a dataset of that size`,
+        `the imported model is ${imp.model.config.imageSize} px but dataset "${dataset.summary.name}" is ` +
+          `${dataset.images.size} px: pick a dataset of that size`,
       );
     }
     await dropSession();

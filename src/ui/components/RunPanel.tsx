@@ -28,6 +28,7 @@ export function ResumeBanner() {
     );
   }
   const ds = datasets.find((d) => d.id === last.datasetId);
+  const dsName = ds?.name ?? 'a deleted dataset';
   const lockedHere = locked?.runId === last.runId ? locked : null;
   return (
     <div className={`banner ${recovery ? 'warn' : 'info'}`} data-testid="resume-offer">
@@ -49,8 +50,8 @@ export function ResumeBanner() {
         </div>
       )}
       <div>
-        <strong>Resume your last run?</strong> Step <span data-testid="resume-step">{last.step}</span> on “{ds?.name ?? 'a deleted dataset'}
-        ” ({last.config.imageSize}px, {last.config.nRegions} regions), saved {new Date(last.updatedAt).toLocaleString()}.
+        <strong>Resume your last run?</strong> Step <span data-testid="resume-step">{last.step}</span> on “{dsName}” (
+        {last.config.imageSize}px, {last.config.nRegions} regions), saved {new Date(last.updatedAt).toLocaleString()}.
       </div>
       <div className="row">
         <button className="primary" data-testid="resume-run" disabled={!backend?.active || !ds} onClick={() => resumeRun(last.runId, true)}>

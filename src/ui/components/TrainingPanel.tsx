@@ -72,6 +72,9 @@ export function TrainingPanel() {
   const canStart = !!selected && !!backend?.active && state !== 'running' && state !== 'pausing' && state !== 'loading';
   const checkpointStep = status.lastCheckpointStep ?? lastCheckpoint?.step ?? null;
 
+  const shape = status.config
+    ? ` · ${status.config.imageSize}px · ${status.config.nRegions} regions · batch ${status.config.batchSize}`
+    : '';
   return (
     <section className="panel" aria-labelledby="train-title">
       <h2 id="train-title">2 · Training</h2>
@@ -122,9 +125,7 @@ export function TrainingPanel() {
       </div>
       {status.datasetName && (
         <p className="muted" data-testid="run-info">
-          Run on “{status.datasetName}”
-          {status.config ? ` · ${status.config.imageSize}px · ${status.config.nRegions} regions · batch ${status.config.batchSize}` : ''} ·{' '}
-          <code className="muted">{status.runId}</code>
+          Run on “{status.datasetName}”{shape} · <code className="muted">{status.runId}</code>
         </p>
       )}
 

@@ -1,5 +1,6 @@
 /**
- * Vite: the studio (index.html), the harness pages the e2e tests and bench/browser-speed.ts drive, and the headers
+ * Vite: the studio (index.html); with `--mode harness` (what Playwright and bench/browser-speed.ts build) also the
+ * harness pages the e2e tests and the browser benchmark drive, which the production build leaves out; and the headers
  * that make the pages cross-origin isolated, in `vite dev` and `vite preview` alike: SharedArrayBuffer, hence the
  * threaded SIMD build of tfjs-backend-wasm (src/worker/wasmSetup.ts), needs both. A static host must send the same
  * two headers (README.md, *Hosting*), or WebAssembly trains on one thread.
@@ -40,7 +41,14 @@ function tfjsWasmThreadsMinifySafe(): Plugin {
   };
 }
 
-export default defineConfig({
+/** The studio, and in the harness build the pages the e2e conformance test and bench/browser-speed.ts drive. */
+const HARNESS_PAGES = {
+  conformance: 'e2e/harness/conformance.html',
+  bench: 'e2e/harness/bench.html',
+  studioLoop: 'e2e/harness/studio-loop.html',
+};
+
+export default defineConfig(({ mode }) => ({
   plugins: [react(), tfjsWasmThreadsMinifySafe()],
   server: { headers: CROSS_ORIGIN_ISOLATION },
   preview: { headers: CROSS_ORIGIN_ISOLATION },
@@ -49,13 +57,7 @@ export default defineConfig({
     target: 'es2022',
     chunkSizeWarningLimit: 4096,
     rollupOptions: {
-      // the studio, the harness page the e2e conformance test drives, and the two bench/browser-speed.ts drives
-      input: {
-        main: 'index.html',
-        conformance: 'e2e/harness/conformance.html',
-        bench: 'e2e/harness/bench.html',
-        studioLoop: 'e2e/harness/studio-loop.html',
-      },
+      input: { main: 'index.html', ...(mode === 'harness' ? HARNESS_PAGES : {}) },
     },
   },
-});
+}));

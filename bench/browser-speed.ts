@@ -26,7 +26,7 @@
  *    trains at once), a PerformanceObserver('longtask') registered before the page's own scripts; every
  *    main-thread long task from the moment the run state shows "running" until the run reaches step N.
  *
- * How: builds into bench-results/dist (not dist/, which `npm test` owns) with `npx vite build` when its
+ * How: builds into bench-results/dist (not dist/, which `npm test` owns) with `npx vite build --mode harness` when its
  * harness pages are missing or older than src/, e2e/harness or vite.config.ts; starts `vite preview` on a free
  * port; for every (preset × backend) launches
  * a fresh Chromium (Debian's /usr/bin/chromium, the flags of DEVELOPERS.md) and opens
@@ -50,15 +50,15 @@
  * So all three are CPU emulations here: the ratios say how the backends' kernels behave on SwiftShader, not what
  * a real GPU gives.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Page } from '@playwright/test';
 import type { BenchReport } from '../e2e/harness/bench';
 import { CHROMIUM_FLAGS } from '../e2e/chromiumFlags';
-import { flag, list, num } from './cliFlags';
+import { flag, list, num, switchOn } from './cliFlags';
+import { ensureBuiltInto, startPreviewOf } from './previewServer';
 import type { LoopReport } from '../e2e/harness/studioLoopMessages';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -66,7 +66,6 @@ const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 /** DEVELOPERS.md's flags (WebGL then lands on ANGLE/Vulkan/SwiftShader by itself). */
 const CHROMIUM_ARGS = CHROMIUM_FLAGS;
 const BACKENDS = ['webgpu', 'wasm', 'wasm-1t', 'webgl', 'cpu'] as const;
-
 
 const presets = list('presets', ['tiny', 'c2mnist-64', 'small-64']).filter((p) => p !== 'none');
 const backends = list('backends', [...BACKENDS]).filter((b) => b !== 'none');
@@ -95,59 +94,14 @@ const isGpu = (backend: string) => backend === 'webgpu' || backend === 'webgl';
 const backendQuery = (backend: string): Record<string, string> => (backend === 'wasm-1t' ? { backend: 'wasm', threads: '1' } : { backend });
 const studioPreset = flag('studio-preset') ?? 'tiny';
 const OUT_DIR = 'bench-results/dist';
-for (const b of [...backends, ...loopBackends]) if (!(BACKENDS as readonly string[]).includes(b)) throw new Error(`unknown backend "${b}"; known: ${BACKENDS.join(', ')}`);
-
-function newestMtime(path: string): number {
-  const st = statSync(path);
-  if (!st.isDirectory()) return st.mtimeMs;
-  return Math.max(st.mtimeMs, ...readdirSync(path).map((n) => newestMtime(join(path, n))));
-}
+for (const b of [...backends, ...loopBackends])
+  if (!(BACKENDS as readonly string[]).includes(b)) throw new Error(`unknown backend "${b}"; known: ${BACKENDS.join(', ')}`);
 
 function ensureBuilt(): void {
-  const pages = ['e2e/harness/bench.html', 'e2e/harness/studio-loop.html', 'index.html'].map((p) => join(ROOT, OUT_DIR, p));
-  const sources = ['src', 'e2e/harness', 'index.html', 'public', 'vite.config.ts', 'package-lock.json'].map((p) => join(ROOT, p)).filter(existsSync);
-  const newest = Math.max(...sources.map(newestMtime));
-  const stale = pages.some((p) => !existsSync(p) || statSync(p).mtimeMs < newest);
-  if (!stale && !process.argv.includes('--build')) return;
-  console.log(`== npx vite build --outDir ${OUT_DIR} (missing or older than the sources)`);
-  const r = spawnSync('npx', ['vite', 'build', '--outDir', OUT_DIR, '--emptyOutDir', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit' });
-  if (r.status !== 0 || pages.some((p) => !existsSync(p))) throw new Error('vite build failed');
+  ensureBuiltInto(OUT_DIR, ['e2e/harness/bench.html', 'e2e/harness/studio-loop.html', 'index.html'], switchOn('build'));
 }
 
-function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => ok(port));
-    });
-  });
-}
-
-async function startPreview(): Promise<{ url: string; proc: ChildProcess }> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const proc = spawn(join(ROOT, 'node_modules/.bin/vite'), ['preview', '--outDir', OUT_DIR, '--host', '127.0.0.1', '--port', String(port), '--strictPort'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let log = '';
-  proc.stdout!.on('data', (d) => (log += d));
-  proc.stderr!.on('data', (d) => (log += d));
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if (proc.exitCode !== null) throw new Error(`vite preview exited (${proc.exitCode}):\n${log}`);
-    try {
-      if ((await fetch(`${url}/e2e/harness/bench.html`)).ok) return { url, proc };
-    } catch {
-      /* not listening yet */
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  proc.kill();
-  throw new Error(`vite preview did not answer on ${url} within 30 s:\n${log}`);
-}
+const startPreview = () => startPreviewOf(OUT_DIR, '/e2e/harness/bench.html');
 
 export type Row = { preset: string; backend: string; report?: BenchReport; failure?: string; wallS: number };
 
@@ -180,9 +134,16 @@ async function runOne(base: string, presetName: string, backend: string): Promis
       if (state.done) break;
       if (Date.now() - t0 > timeoutMs) {
         const p = state.p;
-        return { preset: presetName, backend, failure: `timeout after ${timeoutMs / 1000} s (${p ? `${p.phase} ${p.step}/${p.of}` : 'not started'})`, wallS: wallS() };
+        return {
+          preset: presetName,
+          backend,
+          failure: `timeout after ${timeoutMs / 1000} s (${p ? `${p.phase} ${p.step}/${p.of}` : 'not started'})`,
+          wallS: wallS(),
+        };
       }
-      const shown = state.p ? `${state.p.phase} ${state.p.step}/${state.p.of}${state.p.lastMs !== undefined ? ` ${state.p.lastMs.toFixed(0)} ms` : ''}` : '';
+      const shown = state.p
+        ? `${state.p.phase} ${state.p.step}/${state.p.of}${state.p.lastMs !== undefined ? ` ${state.p.lastMs.toFixed(0)} ms` : ''}`
+        : '';
       if (shown && shown !== lastShown) process.stdout.write(`   ${presetName} ${backend}: ${shown}\n`);
       lastShown = shown;
       await new Promise((r) => setTimeout(r, 500));
@@ -190,7 +151,13 @@ async function runOne(base: string, presetName: string, backend: string): Promis
     const report = (await page.evaluate(() => window.__bench)) as BenchReport;
     if (report.error) {
       const first = report.error.split('\n')[0]!;
-      return { preset: presetName, backend, report, failure: first + (consoleErrors.length ? ` [console: ${consoleErrors[0]!.slice(0, 200)}]` : ''), wallS: wallS() };
+      return {
+        preset: presetName,
+        backend,
+        report,
+        failure: first + (consoleErrors.length ? ` [console: ${consoleErrors[0]!.slice(0, 200)}]` : ''),
+        wallS: wallS(),
+      };
     }
     return { preset: presetName, backend, report, wallS: wallS() };
   } catch (e) {
@@ -207,12 +174,16 @@ async function waitFor<T>(page: Page, label: string, key: '__loop', progressKey:
   let lastShown = '';
   while (true) {
     if (crashed) throw new Error('page crashed');
-    const state = await page.evaluate(([k, pk]) => {
-      const w = window as unknown as Record<string, unknown>;
-      return { done: w[k] !== undefined, p: w[pk] as { phase: string; detail: string } | undefined };
-    }, [key, progressKey] as const);
+    const state = await page.evaluate(
+      ([k, pk]) => {
+        const w = window as unknown as Record<string, unknown>;
+        return { done: w[k] !== undefined, p: w[pk] as { phase: string; detail: string } | undefined };
+      },
+      [key, progressKey] as const,
+    );
     if (state.done) return (await page.evaluate((k) => (window as unknown as Record<string, unknown>)[k], key)) as T;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timeout after ${timeoutMs / 1000} s (${state.p ? `${state.p.phase}: ${state.p.detail}` : 'not started'})`);
+    if (Date.now() - t0 > timeoutMs)
+      throw new Error(`timeout after ${timeoutMs / 1000} s (${state.p ? `${state.p.phase}: ${state.p.detail}` : 'not started'})`);
     const shown = state.p ? `${state.p.phase}: ${state.p.detail}` : '';
     if (shown && shown !== lastShown) process.stdout.write(`   ${label}: ${shown}\n`);
     lastShown = shown;
@@ -275,7 +246,18 @@ export interface StudioRow {
 async function runStudio(base: string): Promise<StudioRow> {
   const t0 = Date.now();
   const wallS = () => (Date.now() - t0) / 1000;
-  const row: StudioRow = { preset: studioPreset, backend: 'webgpu', steps: studioSteps, reachedStep: 0, runningAt: NaN, stoppedAt: NaN, longTasks: [], whileTraining: [], itsShown: '', wallS: 0 };
+  const row: StudioRow = {
+    preset: studioPreset,
+    backend: 'webgpu',
+    steps: studioSteps,
+    reachedStep: 0,
+    runningAt: NaN,
+    stoppedAt: NaN,
+    longTasks: [],
+    whileTraining: [],
+    itsShown: '',
+    wallS: 0,
+  };
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
   try {
     const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
@@ -292,7 +274,10 @@ async function runStudio(base: string): Promise<StudioRow> {
     await page.goto(`${base}/?backend=webgpu&preset=${encodeURIComponent(studioPreset)}&steps=${studioSteps}`, { timeout: timeoutMs });
     await page.getByTestId('backend').filter({ hasText: 'webgpu' }).waitFor({ timeout: 120_000 });
     await page.getByTestId('demo').click();
-    await page.getByTestId('run-state').filter({ hasText: /^running$/ }).waitFor({ timeout: timeoutMs });
+    await page
+      .getByTestId('run-state')
+      .filter({ hasText: /^running$/ })
+      .waitFor({ timeout: timeoutMs });
     row.runningAt = await page.evaluate(() => performance.now());
     let last = '';
     while (true) {
@@ -308,9 +293,15 @@ async function runStudio(base: string): Promise<StudioRow> {
     }
     row.itsShown = ((await page.getByTestId('its').textContent()) ?? '').trim();
     row.stoppedAt = await page.evaluate(() => performance.now());
-    row.longTasks = await page.evaluate(() => (window as unknown as { __longTasks: Array<{ startTime: number; duration: number }> }).__longTasks);
+    row.longTasks = await page.evaluate(
+      () => (window as unknown as { __longTasks: Array<{ startTime: number; duration: number }> }).__longTasks,
+    );
     row.whileTraining = row.longTasks.filter((t) => t.startTime + t.duration >= row.runningAt && t.startTime <= row.stoppedAt);
-    const errors = (await page.getByTestId('errors').textContent().catch(() => '')) ?? '';
+    const errors =
+      (await page
+        .getByTestId('errors')
+        .textContent()
+        .catch(() => '')) ?? '';
     if (errors.trim()) row.failure = `the studio showed an error: ${errors.trim().slice(0, 200)}`;
   } catch (e) {
     row.failure = e instanceof Error ? e.message.split('\n')[0]! : String(e);
@@ -378,7 +369,7 @@ function table(rows: Row[], chromiumVersion: string): string {
         `${rep.gpuBytes === null ? '–' : fmt(rep.gpuBytes / 2 ** 20, 1)} | ${countsCell(rep)} |`,
     );
   }
-  lines.push('', '×webgpu: median ms/iter divided by webgpu\'s for the same preset (2.00 = half as fast as webgpu).', '');
+  lines.push('', "×webgpu: median ms/iter divided by webgpu's for the same preset (2.00 = half as fast as webgpu).", '');
   const adapters = new Map<string, string>();
   for (const r of rows) if (r.report?.adapter) adapters.set(r.backend, r.report.adapter);
   for (const [b, a] of adapters) lines.push(`- ${b}: ${a}`);
@@ -389,13 +380,19 @@ async function main(): Promise<void> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found (scripts/setup.sh installs Debian's chromium; or set CHROMIUM=)`);
   const started = new Date().toISOString();
   ensureBuilt();
-  const chromiumVersion = spawnSync(CHROMIUM, ['--version'], { encoding: 'utf8' }).stdout.trim().replace(/^Chromium\s+/, '').split(' ')[0] ?? '?';
+  const chromiumVersion =
+    spawnSync(CHROMIUM, ['--version'], { encoding: 'utf8' })
+      .stdout.trim()
+      .replace(/^Chromium\s+/, '')
+      .split(' ')[0] ?? '?';
   const { url, proc } = await startPreview();
   const rows: Row[] = [];
   const loops: LoopRow[] = [];
   let studio: StudioRow | null = null;
   try {
-    console.log(`== vite preview on ${url}; presets ${presets.join(', ')}; backends ${backends.join(', ')}; ${warmup} warm-up + ${steps} timed`);
+    console.log(
+      `== vite preview on ${url}; presets ${presets.join(', ')}; backends ${backends.join(', ')}; ${warmup} warm-up + ${steps} timed`,
+    );
     for (const p of presets) {
       for (const b of backends) {
         const row = await runOne(url, p, b);

@@ -1,17 +1,30 @@
-/** `--name value` flags of the benchmark scripts (a few lines; a CLI library would be more than they need). */
+/**
+ * `--name value` flags of the benchmark scripts, read one at a time from process.argv through the one parser
+ * (src/node/cli.ts; options a script does not read are passed over).
+ */
+import { parseFlags } from '../src/node/cli';
+
+const read = (name: string) => parseFlags(process.argv.slice(2), { [name]: { type: 'string' } }, { unknown: 'ignore' });
+
 export function flag(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
+  return read(name).string(name);
 }
 
 export function list(name: string, fallback: string[]): string[] {
-  return flag(name)?.split(',').map((s) => s.trim()).filter(Boolean) ?? fallback;
+  return read(name).list(name, fallback);
 }
 
 export function num(name: string, fallback: number): number {
-  const v = flag(name);
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a number ≥ 0, got "${v}"`);
-  return n;
+  return read(name).num(name, fallback);
+}
+
+/** A switch (`--strict`, `--build`): given or not. */
+export function switchOn(name: string): boolean {
+  return parseFlags(process.argv.slice(2), { [name]: { type: 'boolean' } }, { unknown: 'ignore' }).has(name);
+}
+
+/** The bare arguments, given the flags that take a value (their values are not arguments). */
+export function positionals(valueFlags: string[]): string[] {
+  const spec = Object.fromEntries(valueFlags.map((n) => [n, { type: 'string' as const }]));
+  return [...parseFlags(process.argv.slice(2), spec, { positionals: true, unknown: 'ignore' }).positionals];
 }

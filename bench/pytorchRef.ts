@@ -22,13 +22,29 @@ export interface PytorchTiming {
 /** ref_step_time.py's flags for a config at `batch` (it has one attention switch for G and D). */
 export function refArgs(c: RedoConfig, batch: number, threads: number, steps: number): string[] {
   if (c.attentionG !== c.attentionD) throw new Error('ref_step_time.py has one --attention for G and D; this config differs');
-  const f = { size: c.imageSize, n: c.nRegions, nz: c.nz, nfF: c.nfF, nfG: c.nfG, nfD: c.nfD, nfZ: c.nfZ, batch, attention: c.attentionG ? 1 : 0, threads, steps };
+  const f = {
+    size: c.imageSize,
+    n: c.nRegions,
+    nz: c.nz,
+    nfF: c.nfF,
+    nfG: c.nfG,
+    nfD: c.nfD,
+    nfZ: c.nfZ,
+    batch,
+    attention: c.attentionG ? 1 : 0,
+    threads,
+    steps,
+  };
   return Object.entries(f).flatMap(([k, v]) => [`--${k}`, String(v)]);
 }
 
 export const DEFAULT_REF_DIR = resolve('../shared/reference');
 
-export function timePytorch(c: RedoConfig, batch: number, opts: { steps: number; threads?: number; refDir?: string; python?: string }): PytorchTiming {
+export function timePytorch(
+  c: RedoConfig,
+  batch: number,
+  opts: { steps: number; threads?: number; refDir?: string; python?: string },
+): PytorchTiming {
   const script = join(opts.refDir ?? DEFAULT_REF_DIR, 'ref_step_time.py');
   const python = opts.python ?? '/usr/bin/python3';
   let args: string[];
@@ -40,7 +56,8 @@ export function timePytorch(c: RedoConfig, batch: number, opts: { steps: number;
   const command = `${python} ${args.join(' ')}`;
   if (!existsSync(script)) return { command, error: `${script} not found (../shared/reference beside the checkout)` };
   const r = spawnSync(python, args, { encoding: 'utf8', timeout: 30 * 60_000 });
-  if (r.status !== 0) return { command, error: `exit ${r.status ?? r.signal}: ${(r.stderr || r.stdout || '').trim().split('\n').pop() ?? ''}` };
+  if (r.status !== 0)
+    return { command, error: `exit ${r.status ?? r.signal}: ${(r.stderr || r.stdout || '').trim().split('\n').pop() ?? ''}` };
   const line = r.stdout.trim().split('\n').pop() ?? '';
   try {
     const j = JSON.parse(line) as { medianMs: number; minMs: number; maxMs: number; version: string; threads: number };

@@ -40,9 +40,13 @@ export function memoryVerdict(samples: readonly MemorySample[], fromStep = 0): L
     const last = kept[kept.length - 1]!;
     if (mid.gpuBytesAllocated !== undefined && last.gpuBytesAllocated !== undefined) {
       if (last.gpuBytesAllocated > mid.gpuBytesAllocated) {
-        reasons.push(`WebGPU bytes allocated grew in the second half: ${mid.gpuBytesAllocated} at step ${mid.step}, ${last.gpuBytesAllocated} at step ${last.step}`);
+        reasons.push(
+          `WebGPU bytes allocated grew in the second half: ${mid.gpuBytesAllocated} at step ${mid.step}, ${last.gpuBytesAllocated} at step ${last.step}`,
+        );
       } else if (first.gpuBytesAllocated !== undefined && mid.gpuBytesAllocated > first.gpuBytesAllocated) {
-        notes.push(`WebGPU buffer pool warmed up in the first half: ${first.gpuBytesAllocated} → ${mid.gpuBytesAllocated} bytes, then flat`);
+        notes.push(
+          `WebGPU buffer pool warmed up in the first half: ${first.gpuBytesAllocated} → ${mid.gpuBytesAllocated} bytes, then flat`,
+        );
       }
     }
   }
@@ -117,7 +121,8 @@ export function parseSkipFlag(value: string | undefined): (preset: string, backe
     .map((s) => {
       const parts = s.split(':');
       const [runtime, p, b] = parts.length === 3 ? parts : ['*', ...parts];
-      if (!p || !b || parts.length > 3 || !['*', 'node', 'chromium'].includes(runtime!)) throw new Error(`--skip: "${s}" is not [RUNTIME:]PRESET:BACKEND`);
+      if (!p || !b || parts.length > 3 || !['*', 'node', 'chromium'].includes(runtime!))
+        throw new Error(`--skip: "${s}" is not [RUNTIME:]PRESET:BACKEND`);
       return { runtime: runtime!, p, b };
     });
   return (preset, backend, runtime) =>

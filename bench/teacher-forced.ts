@@ -57,7 +57,9 @@ async function main(): Promise<void> {
     if (i % every === 0 || i === steps) {
       const n = i % every === 0 ? every : i % every;
       const [gAdv, gRecZ, dReal, dFake] = sums.map((x) => (x / n).toFixed(3));
-      console.log(`step ${i} (${((Date.now() - t0) / 1000).toFixed(0)} s): mean of the last ${n} steps gAdv ${gAdv} gRecZ ${gRecZ} dReal ${dReal} dFake ${dFake}`);
+      console.log(
+        `step ${i} (${((Date.now() - t0) / 1000).toFixed(0)} s): mean of the last ${n} steps gAdv ${gAdv} gRecZ ${gRecZ} dReal ${dReal} dFake ${dFake}`,
+      );
       sums.fill(0);
       model.masks = ownMasks; // the probe's "F" row is the (untrained) F itself
       console.log(formatRunProbe({ step: i, ...(await probeModel(model, { count: 64 })) }));

@@ -14,12 +14,12 @@
 import * as tf from '../src/redo/tf';
 import { preset, RedoModel, RedoTrainer, readLosses, disposeLosses } from '../src/redo';
 import { median } from '../src/node/progress';
-import { list, num } from './cliFlags';
+import { list, num, positionals, switchOn } from './cliFlags';
 import { useFastCpuKernels } from '../src/redo/cpuKernels';
 import { DEFAULT_PATCH_LIMIT, setCpuConvPatchLimit } from '../src/redo/layers';
 
-const COMPARE = process.argv.includes('--compare-kernels');
-const PROFILE = process.argv.includes('--profile');
+const COMPARE = switchOn('compare-kernels');
+const PROFILE = switchOn('profile');
 const BACKENDS = COMPARE ? ['cpu'] : list('backends', ['cpu']);
 for (const b of BACKENDS) if (b !== 'cpu' && b !== 'wasm') throw new Error(`--backends: cpu, wasm (got ${b})`);
 
@@ -93,8 +93,8 @@ async function timeOn(backend: string, name: string, batch: number, steps: numbe
   const initMs = performance.now() - t0;
   const trainer = new RedoTrainer(model, 1);
   const s = config.imageSize;
-  const x = tf.randomUniform([batch, s, s, 3], -1, 1, 'float32', 1) as tf.Tensor4D;
-  const xr = tf.randomUniform([batch, s, s, 3], -1, 1, 'float32', 2) as tf.Tensor4D;
+  const x = tf.randomUniform<tf.Rank.R4>([batch, s, s, 3], -1, 1, 'float32', 1);
+  const xr = tf.randomUniform<tf.Rank.R4>([batch, s, s, 3], -1, 1, 'float32', 2);
   const oneStep = async (): Promise<number> => {
     const t = performance.now();
     const l = trainer.step(x, xr);
@@ -131,7 +131,7 @@ async function timeOn(backend: string, name: string, batch: number, steps: numbe
 }
 
 async function main(): Promise<void> {
-  const names = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && !all[i - 1]?.startsWith('--'));
+  const names = positionals(['steps', 'batch', 'backends']);
   const steps = num('steps', 10);
   const rows: string[] = [];
   for (const name of names) {

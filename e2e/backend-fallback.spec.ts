@@ -6,7 +6,9 @@
  */
 import { expect, test } from '@playwright/test';
 
-test('without WebGPU the studio says why, offers WebAssembly first, then WebGL / CPU, and the demo trains on WebAssembly', async ({ page }) => {
+test('without WebGPU the studio says why, offers WebAssembly first, then WebGL / CPU, and the demo trains on WebAssembly', async ({
+  page,
+}) => {
   await page.route('**/*rainingWorker*.js', async (route) => {
     const response = await route.fetch();
     const hide = "Object.defineProperty(WorkerNavigator.prototype, 'gpu', { get: () => undefined, configurable: true });\n";
@@ -20,7 +22,11 @@ test('without WebGPU the studio says why, offers WebAssembly first, then WebGL /
   await expect(problem).toContainText('no WebGPU');
   await expect(page.getByTestId('backend')).toHaveText('none');
   const offers = problem.getByRole('button');
-  await expect(offers).toHaveText([/^Use WebAssembly instead — the fast CPU path \(XNNPACK SIMD kernels, \d+ threads?\)$/, /^Use WebGL instead/, /^Use CPU instead/]);
+  await expect(offers).toHaveText([
+    /^Use WebAssembly instead — the fast CPU path \(XNNPACK SIMD kernels, \d+ threads?\)$/,
+    /^Use WebGL instead/,
+    /^Use CPU instead/,
+  ]);
   await expect(page.getByTestId('start')).toBeDisabled();
 
   await page.getByTestId('use-wasm').click();

@@ -26,7 +26,9 @@ test('golden eval outputs on WebGPU', async ({ page }) => {
     console.table(results.map((r) => ({ tensor: r.name, maxError: r.maxError.toExponential(2), maxRef: r.scale.toExponential(2) })));
     expect(results).toHaveLength(5);
     for (const r of results) {
-      expect(r.maxError, `${file} ${r.name}: max error ${r.maxError} > ${1e-3 * Math.max(1, r.scale)}`).toBeLessThanOrEqual(1e-3 * Math.max(1, r.scale));
+      expect(r.maxError, `${file} ${r.name}: max error ${r.maxError} > ${1e-3 * Math.max(1, r.scale)}`).toBeLessThanOrEqual(
+        1e-3 * Math.max(1, r.scale),
+      );
     }
   }
 });

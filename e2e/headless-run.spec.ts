@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect, test } from '@playwright/test';
 import { unzipSync } from 'fflate';
-import { decodeSafetensors } from '../src/redo/safetensors';
+import { decodeSafetensors } from '../src/formats/safetensors';
 import type { RedoConfig } from '../src/redo';
 import { decode } from 'fast-png';
 import { DATASET_DIR, ZIP_FILE, ZIP_IMAGE_COUNT } from './fixtures';
@@ -34,7 +34,20 @@ test('a headless trainer run opens in the studio at its step and keeps training'
   const headlessZip = test.info().outputPath('headless-run.zip');
   await promisify(execFile)(
     'npx',
-    ['tsx', 'scripts/train.ts', '--dataset', 'c2mnist', '--preset', 'tiny', '--steps', String(HEADLESS_STEPS), '--backend', 'wasm', '--out', headlessZip],
+    [
+      'tsx',
+      'scripts/train.ts',
+      '--dataset',
+      'c2mnist',
+      '--preset',
+      'tiny',
+      '--steps',
+      String(HEADLESS_STEPS),
+      '--backend',
+      'wasm',
+      '--out',
+      headlessZip,
+    ],
     { timeout: 300_000, env: { ...process.env, REDO_NO_SUPERVISE: '1' } },
   );
   const headless = unzipSync(new Uint8Array(readFileSync(headlessZip)));
@@ -55,10 +68,15 @@ test('a headless trainer run opens in the studio at its step and keeps training'
   await expect(page.getByTestId('imported')).toContainText(`run at step ${HEADLESS_STEPS}`, { timeout: 60_000 });
 
   // Segment new images with the imported model: masks and PNG cut-outs with the soft mask as alpha.
-  await page.getByTestId('segment-input').setInputFiles([join(DATASET_DIR, 'a', 'img0000.png'), join(DATASET_DIR, 'a', 'img0003.png'), join(DATASET_DIR, 'notes.txt')]);
+  await page
+    .getByTestId('segment-input')
+    .setInputFiles([join(DATASET_DIR, 'a', 'img0000.png'), join(DATASET_DIR, 'a', 'img0003.png'), join(DATASET_DIR, 'notes.txt')]);
   await expect(page.getByTestId('segment-item')).toHaveCount(2, { timeout: 120_000 });
   await expect(page.getByTestId('segment-rejected').locator('li[data-name="notes.txt"]')).toContainText(/not an image/i);
-  const [cutout] = await Promise.all([page.waitForEvent('download'), page.getByTestId('segment-item').first().getByTestId('download-cutout-1').click()]);
+  const [cutout] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByTestId('segment-item').first().getByTestId('download-cutout-1').click(),
+  ]);
   expect(cutout.suggestedFilename()).toBe('img0000-region1.png');
   const png = decode(readFileSync(await cutout.path()));
   expect(png.channels).toBe(4);
@@ -88,5 +106,7 @@ test('a headless trainer run opens in the studio at its step and keeps training'
   // Training continues from the headless step.
   const seen = await resumeAndExpectNextStep(page, HEADLESS_STEPS, 300_000);
   expect(Math.min(...seen)).toBe(HEADLESS_STEPS);
-  await expect.poll(async () => (await page.getByTestId('loss-count').textContent()) ?? '', { timeout: 120_000 }).not.toBe(`${HEADLESS_STEPS} steps recorded`);
+  await expect
+    .poll(async () => (await page.getByTestId('loss-count').textContent()) ?? '', { timeout: 120_000 })
+    .not.toBe(`${HEADLESS_STEPS} steps recorded`);
 });

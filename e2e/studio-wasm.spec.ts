@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { unzipSync } from 'fflate';
-import { decodeSafetensors } from '../src/redo/safetensors';
+import { decodeSafetensors } from '../src/formats/safetensors';
 import type { RedoConfig } from '../src/redo';
 import { DATASET_DIR, IMAGE_COUNT } from './fixtures';
 import { resumeAndExpectNextStep, step, waitStep } from './studioSteps';
@@ -48,7 +48,9 @@ test('2 · trains tiny on WebAssembly: steps rise, losses and masks are drawn', 
   const t1 = Date.now();
   const reached = await waitStep(page, first + 20);
   const sps = (reached - first) / ((Date.now() - t1) / 1000);
-  console.log(`MEASURED tiny preset (32 px, batch 4) on WebAssembly in headless Chromium: ${sps.toFixed(2)} steps/s (studio loop, previews every 2 steps)`);
+  console.log(
+    `MEASURED tiny preset (32 px, batch 4) on WebAssembly in headless Chromium: ${sps.toFixed(2)} steps/s (studio loop, previews every 2 steps)`,
+  );
   await expect(page.getByTestId('loss-count')).not.toHaveText('0 steps recorded');
   await expect(page.getByTestId('mask-preview')).toBeVisible({ timeout: 60_000 });
   await expect(page.getByTestId('metrics-latest')).toContainText('accuracy', { timeout: 60_000 });

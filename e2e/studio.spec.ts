@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { unzipSync } from 'fflate';
 import * as tf from '@tensorflow/tfjs';
-import { decodeSafetensors } from '../src/redo/safetensors';
+import { decodeSafetensors } from '../src/formats/safetensors';
 import { RedoModel, exportWeights, type RedoConfig } from '../src/redo';
 import { BAD_FILES, DATASET_DIR, IMAGE_COUNT, ZIP_FILE, ZIP_IMAGE_COUNT } from './fixtures';
 import { resumeAndExpectNextStep, step, waitStep } from './studioSteps';
@@ -39,7 +39,7 @@ async function differingPixels(p: Page, testId: string): Promise<number> {
 /** Pixels of the loss chart drawn in a series colour (the curves themselves, not the axes). */
 async function curvePixels(p: Page): Promise<number> {
   return p.evaluate(() => {
-    const c = document.querySelector('[data-testid="loss-chart"] canvas') as HTMLCanvasElement | null;
+    const c = document.querySelector<HTMLCanvasElement>('[data-testid="loss-chart"] canvas');
     if (!c) return 0;
     const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
     const colours = [
@@ -87,7 +87,9 @@ test('1 · a dropped folder is ingested; exactly the bad files are reported with
   const resultText = (await page.getByTestId('ingest-result').textContent()) ?? '';
   await expect(page.getByTestId('ingest-result')).toContainText('with ground truth');
   const rate = /\((\d+) images\/s\)/.exec(resultText)?.[1];
-  console.log(`MEASURED ingest: ${IMAGE_COUNT} images + ${IMAGE_COUNT} masks (32×32 PNG) + 3 bad files; worker ${rate ?? '?'} images/s; wall ${(IMAGE_COUNT / wall).toFixed(0)} images/s (${wall.toFixed(1)} s incl. file transfer)`);
+  console.log(
+    `MEASURED ingest: ${IMAGE_COUNT} images + ${IMAGE_COUNT} masks (32×32 PNG) + 3 bad files; worker ${rate ?? '?'} images/s; wall ${(IMAGE_COUNT / wall).toFixed(0)} images/s (${wall.toFixed(1)} s incl. file transfer)`,
+  );
   await expect(page.getByTestId('dataset-list')).toContainText('c2mnist-e2e');
 
   // A zip dropped on the page (synthesized drop) is ingested too.
@@ -117,7 +119,9 @@ test('2 · trains the tiny preset on WebGPU: steps rise, losses and masks are dr
   const target = first + 4;
   const reached = await waitStep(page, target);
   const sps = (reached - first) / ((Date.now() - t1) / 1000);
-  console.log(`MEASURED tiny preset (32 px, batch 4) on WebGPU/SwiftShader headless: ${sps.toFixed(3)} steps/s (${(1 / sps).toFixed(1)} s/step); the studio shows ${await page.getByTestId('its').textContent()} it/s`);
+  console.log(
+    `MEASURED tiny preset (32 px, batch 4) on WebGPU/SwiftShader headless: ${sps.toFixed(3)} steps/s (${(1 / sps).toFixed(1)} s/step); the studio shows ${await page.getByTestId('its').textContent()} it/s`,
+  );
 
   await expect.poll(() => curvePixels(page), { timeout: 60_000 }).toBeGreaterThan(20);
   await expect(page.getByTestId('mask-preview')).toBeVisible({ timeout: 120_000 });
@@ -168,7 +172,12 @@ test('5 · export is a zip whose manifest and tensors fit the config; importing 
   exportedZip = zipPath;
   const files = unzipSync(new Uint8Array(readFileSync(zipPath)));
   for (const f of ['manifest.json', 'weights.safetensors', 'optimizer.safetensors', 'losses.csv']) expect(Object.keys(files)).toContain(f);
-  const manifest = JSON.parse(new TextDecoder().decode(files['manifest.json'])) as { format: string; step: number; config: RedoConfig; dataset: { count: number } };
+  const manifest = JSON.parse(new TextDecoder().decode(files['manifest.json'])) as {
+    format: string;
+    step: number;
+    config: RedoConfig;
+    dataset: { count: number };
+  };
   expect(manifest.format).toBe('redo-studio-run');
   expect(manifest.step).toBe(at);
   expect(manifest.config.imageSize).toBe(32);

@@ -28,15 +28,15 @@ import * as tf from '../src/redo/tf';
 import { preset, type RedoConfig } from '../src/redo/config';
 import { chooseBackend } from '../src/node/trainCli';
 import { C2MNIST_COLLAPSE, c2mnistData } from '../src/node/c2mnist';
-import { formatEval, type EvalResult } from '../src/node/evaluate';
-import { HeadlessRun, type CurvePoint } from '../src/node/headless';
+import { formatEval, type EvalResult } from '../src/run/evaluate';
+import { TrainingRun, type CurvePoint } from '../src/run/trainingRun';
+import { finalEvaluation, runSteps } from '../src/node/headless';
 import { markdownTable } from '../src/node/benchUtil';
 import { formatDuration, logLine } from '../src/node/progress';
 import { writeFileAtomic } from '../src/node/archiveFile';
 import type { VulkanChoice } from '../src/node/backend';
 import { parseConfigOverrides } from '../src/node/args';
-import { flag, num } from '../bench/cliFlags';
-
+import { flag, num, switchOn } from '../bench/cliFlags';
 
 const MINUTES = num('minutes', 60);
 const VARIANTS = (flag('variants') ?? '3,2').split(',').map((s) => Number(s.trim())) as Array<2 | 3>;
@@ -53,7 +53,7 @@ const COUNT = Math.max(1, num('count', 4000));
 const SEED = num('seed', 1);
 const MAX_STEPS = num('max-steps', Number.MAX_SAFE_INTEGER);
 const TARGET = num('target', 0.9);
-const STRICT = process.argv.includes('--strict');
+const STRICT = switchOn('strict');
 const OUT = resolve(flag('out') ?? 'bench-results/quality.md');
 for (const v of VARIANTS) if (v !== 2 && v !== 3) throw new Error(`--variants: 2 or 3, got ${v}`);
 
@@ -93,8 +93,15 @@ async function runVariant(regions: 2 | 3): Promise<VariantReport> {
   const config = preset(PRESET, overrides);
   const data = c2mnistData({ size: SIZE, count: COUNT, evalCount: EVAL_COUNT, regions });
   const names = data.eval!.regionNames;
-  console.log(`\n== n = ${regions}: ${data.name}, ${EVAL_COUNT} held-out images from the test digits; ${PRESET} ${JSON.stringify(overrides)}; ${MINUTES} min`);
-  const run = HeadlessRun.create({ config, seed: SEED, data: data.train, evalSet: data.eval, dataset: { name: data.name, count: COUNT, size: SIZE }, trainObject: data.trainObject });
+  console.log(
+    `\n== n = ${regions}: ${data.name}, ${EVAL_COUNT} held-out images from the test digits; ${PRESET} ${JSON.stringify(overrides)}; ${MINUTES} min`,
+  );
+  const run = TrainingRun.create({
+    config,
+    seed: SEED,
+    data: { images: data.train, objectMasks: data.trainObject, info: { name: data.name, count: COUNT, size: SIZE } },
+    evalSet: data.eval,
+  });
   const start = performance.now();
   const cpuStart = process.cpuUsage();
   const elapsed = () => (performance.now() - start) / 1000;
@@ -104,7 +111,8 @@ async function runVariant(regions: 2 | 3): Promise<VariantReport> {
   };
   let lastLog = 0;
   const curveTimes: Array<{ wall: number; cpu: number }> = [];
-  await run.run(
+  await runSteps(
+    run,
     MAX_STEPS,
     { evalEvery: EVAL_EVERY, checkpointEvery: 0 },
     {
@@ -118,23 +126,28 @@ async function runVariant(regions: 2 | 3): Promise<VariantReport> {
       },
       onEval: (p) => {
         curveTimes.push({ wall: elapsed(), cpu: cpu() });
-        console.log(`eval step ${p.step} (wall ${formatDuration(elapsed())}, cpu ${formatDuration(cpu())}): ${formatEval(p.result, names)}`);
+        console.log(
+          `eval step ${p.step} (wall ${formatDuration(elapsed())}, cpu ${formatDuration(cpu())}): ${formatEval(p.result, names)}`,
+        );
       },
       shouldStop: () => interrupted || elapsed() >= MINUTES * 60,
     },
   );
   const seconds = elapsed();
   const cpuSeconds = cpu();
-  if (run.curve.at(-1)?.step !== run.totalSteps && run.totalSteps > 0) {
-    const r = await run.evaluateNow();
+  const closing = await finalEvaluation(run);
+  if (closing) {
     curveTimes.push({ wall: elapsed(), cpu: cpu() });
-    if (r) console.log(`eval step ${run.totalSteps} (final): ${formatEval(r, names)}`);
+    console.log(`eval step ${closing.step} (final): ${formatEval(closing.result, names)}`);
   }
   const final = run.lastEval;
-  const best = run.curve.reduce<CurvePoint | null>((b, p) => (!b || p.result.perDataset.meanIou > b.result.perDataset.meanIou ? p : b), null);
+  const best = run.curve.reduce<CurvePoint | null>(
+    (b, p) => (!b || p.result.perDataset.meanIou > b.result.perDataset.meanIou ? p : b),
+    null,
+  );
   const archive = OUT.replace(/\.md$/, '') + `-n${regions}.zip`;
   mkdirSync(dirname(archive), { recursive: true });
-  await writeFileAtomic(archive, await run.archive(true));
+  await writeFileAtomic(archive, await run.archive('fresh'));
   const report: VariantReport = {
     regions,
     config,
@@ -164,7 +177,20 @@ function renderReport(reports: VariantReport[], backend: string, started: Date):
   const ious = (r: EvalResult | null | undefined, names: string[], mode: 'perDataset' | 'perImage') =>
     r ? r[mode].iou.map((v, i) => `${names[i]} ${f3(v)}`).join(', ') : '—';
   const summary = markdownTable(
-    ['n', 'steps', 'wall time', 'CPU time', 'it/s', 'restarts', 'acc (one assignment)', 'IoU per region (one assignment)', 'acc (per image)', 'IoU per region (per image)', `all ≥ ${TARGET}?`, 'best mean IoU on the curve (step)'],
+    [
+      'n',
+      'steps',
+      'wall time',
+      'CPU time',
+      'it/s',
+      'restarts',
+      'acc (one assignment)',
+      'IoU per region (one assignment)',
+      'acc (per image)',
+      'IoU per region (per image)',
+      `all ≥ ${TARGET}?`,
+      'best mean IoU on the curve (step)',
+    ],
     reports.map((r) => [
       r.regions,
       r.steps,
@@ -185,8 +211,28 @@ function renderReport(reports: VariantReport[], backend: string, started: Date):
       `### Learning curve, n = ${r.regions} (held-out, one assignment for the whole set)`,
       '',
       markdownTable(
-        ['step', 'iteration', 'restarts', 'wall', 'CPU', 'accuracy', ...r.regionNames.map((n) => `IoU ${n}`), 'mean IoU', 'mean IoU per image'],
-        r.curve.map((p, i) => [p.step, p.iteration, p.restarts, formatDuration(r.curveTimes[i]?.wall ?? NaN), formatDuration(r.curveTimes[i]?.cpu ?? NaN), f3(p.result.perDataset.accuracy), ...p.result.perDataset.iou.map(f3), f3(p.result.perDataset.meanIou), f3(p.result.perImage.meanIou)]),
+        [
+          'step',
+          'iteration',
+          'restarts',
+          'wall',
+          'CPU',
+          'accuracy',
+          ...r.regionNames.map((n) => `IoU ${n}`),
+          'mean IoU',
+          'mean IoU per image',
+        ],
+        r.curve.map((p, i) => [
+          p.step,
+          p.iteration,
+          p.restarts,
+          formatDuration(r.curveTimes[i]?.wall ?? NaN),
+          formatDuration(r.curveTimes[i]?.cpu ?? NaN),
+          f3(p.result.perDataset.accuracy),
+          ...p.result.perDataset.iou.map(f3),
+          f3(p.result.perDataset.meanIou),
+          f3(p.result.perImage.meanIou),
+        ]),
       ),
     ].join('\n'),
   );
@@ -218,7 +264,10 @@ async function main(): Promise<number> {
   console.log(`\n${md}`);
   mkdirSync(dirname(OUT), { recursive: true });
   writeFileSync(OUT, md);
-  writeFileSync(OUT.replace(/\.md$/, '') + '.json', JSON.stringify({ started: started.toISOString(), backend, argv: process.argv.slice(2), reports }, null, 2));
+  writeFileSync(
+    OUT.replace(/\.md$/, '') + '.json',
+    JSON.stringify({ started: started.toISOString(), backend, argv: process.argv.slice(2), reports }, null, 2),
+  );
   console.log(`\nwritten to ${OUT} (and .json; run archives ${reports.map((r) => r.archive).join(', ')})`);
   const missed = reports.filter((r) => !r.targetMet);
   if (missed.length) console.log(`target IoU ≥ ${TARGET} on every region NOT met for n = ${missed.map((r) => r.regions).join(', ')}`);

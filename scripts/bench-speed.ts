@@ -2,7 +2,7 @@
  * The speed benchmark, ONE command, everything measured in one run (medians, and ratios between numbers of
  * this same run):
  *
- *   npm run bench:speed                 # the README's tables; bench-results/speed.md (+ .json)
+ *   npm run bench:speed                 # the README's latest table (dated runs: docs/results.md); bench-results/speed.md (+ .json)
  *   npm run bench:speed -- --presets tiny,c2mnist-64,small-64 --batch c2mnist-64=2 --skip small-64:cpu,small-64:webgpu
  *
  * 1. Node (this process): per preset, TF.js cpu, wasm (tfjs-backend-wasm, XNNPACK; one thread under Node) and
@@ -56,8 +56,7 @@ import { fasterBy, longTaskVerdict, loopOverhead, memoryVerdict, ratio, withinFa
 import { parseBatchFlag, parseSkipFlag } from '../bench/speedStats';
 import { timePytorch, type PytorchTiming } from '../bench/pytorchRef';
 import type { BrowserResults } from '../bench/browser-speed';
-import { flag, list, num } from '../bench/cliFlags';
-
+import { flag, list, num, switchOn } from '../bench/cliFlags';
 
 const presetsArg = list('presets', ['tiny', 'c2mnist-64']);
 const PRESETS = presetsArg.includes('all') ? PRESET_NAMES : presetsArg;
@@ -75,8 +74,8 @@ const batchOf = parseBatchFlag(flag('batch'));
 const skipped = parseSkipFlag(flag('skip'));
 const PYTORCH = !process.argv.includes('--no-pytorch');
 const BUDGET_S = num('budget', 150);
-const STRICT = process.argv.includes('--strict');
-const BROWSER = !process.argv.includes('--no-browser');
+const STRICT = switchOn('strict');
+const BROWSER = !switchOn('no-browser');
 const LEAK_STEPS = num('leak-steps', 200);
 const VULKAN = (flag('vulkan') ?? 'auto') as VulkanChoice;
 const OUT = resolve(flag('out') ?? 'bench-results/speed.md');
@@ -233,7 +232,15 @@ async function leakCheck(backend: BackendName): Promise<LeakRow> {
     const v = memoryVerdict(samples);
     return { backend, steps: LEAK_STEPS, samples, leak: v.leak, reasons: v.reasons, notes: v.notes };
   } catch (e) {
-    return { backend, steps: LEAK_STEPS, samples, leak: true, reasons: [], notes: [], error: e instanceof Error ? e.message.split('\n')[0]! : String(e) };
+    return {
+      backend,
+      steps: LEAK_STEPS,
+      samples,
+      leak: true,
+      reasons: [],
+      notes: [],
+      error: e instanceof Error ? e.message.split('\n')[0]! : String(e),
+    };
   } finally {
     trainer.dispose();
     model.dispose();
@@ -320,7 +327,7 @@ function browserArgs(out: string, presets: string[], extras: boolean): string[] 
     const v = flag(ours);
     if (v !== undefined) args.push(`--${theirs}`, v);
   }
-  if (process.argv.includes('--build')) args.push('--build');
+  if (switchOn('build')) args.push('--build');
   return args;
 }
 
@@ -396,7 +403,8 @@ async function main(): Promise<number> {
       if (b.error) {
         const error = `backend did not start: ${b.error}`;
         if (timedHere(backend)) rows.push({ preset: p, backend, batch: 0, imageSize: 0, timedSteps: 0, flopsPerIter: 0, error });
-        if (i === 0 && LEAK_BACKENDS.includes(backend) && LEAK_STEPS > 0) leaks.push({ backend, steps: 0, samples: [], leak: true, reasons: [], notes: [], error: `backend did not start: ${b.error}` });
+        if (i === 0 && LEAK_BACKENDS.includes(backend) && LEAK_STEPS > 0)
+          leaks.push({ backend, steps: 0, samples: [], leak: true, reasons: [], notes: [], error: `backend did not start: ${b.error}` });
         continue;
       }
       process.stdout.write(`== Node ${backend}${b.adapter ? ` (${b.adapter})` : ''}\n`);
@@ -416,7 +424,18 @@ async function main(): Promise<number> {
     process.stdout.write(`== Node webgpu: dispatches of ${COUNT_ONLY.join(', ')} (counted, not timed)\n`);
     for (const [i, p] of COUNT_ONLY.entries()) {
       counted.push(b.error ? { preset: p, batch: 0, imageSize: 0, error: `backend did not start: ${b.error}` } : await countOnly(p));
-      code = report({ started, loadStart, rows, counted, leaks, adapters, browserRuns, browserErrors, pytorch, final: i === COUNT_ONLY.length - 1 });
+      code = report({
+        started,
+        loadStart,
+        rows,
+        counted,
+        leaks,
+        adapters,
+        browserRuns,
+        browserErrors,
+        pytorch,
+        final: i === COUNT_ONLY.length - 1,
+      });
     }
   }
   return code;
@@ -440,7 +459,12 @@ function report(c: Collected): number {
   const { started, loadStart, rows, leaks, adapters } = c;
   const first = c.browserRuns[0];
   const br: BrowserResults | undefined = first
-    ? { ...first, rows: c.browserRuns.flatMap((r) => r.rows), loops: c.browserRuns.flatMap((r) => r.loops), studio: c.browserRuns.find((r) => r.studio)?.studio ?? null }
+    ? {
+        ...first,
+        rows: c.browserRuns.flatMap((r) => r.rows),
+        loops: c.browserRuns.flatMap((r) => r.loops),
+        studio: c.browserRuns.find((r) => r.studio)?.studio ?? null,
+      }
     : undefined;
   const browser = { error: c.browserErrors.length ? c.browserErrors.join('; ') : undefined };
   const loadEnd = os.loadavg();
@@ -476,7 +500,9 @@ function report(c: Collected): number {
         key: r.backend,
         imageSize: rep?.imageSize ?? preset(p).imageSize,
         batch: rep?.batch ?? 0,
-        ...(ok ? { median: rep.median, min: Math.min(...rep.msPerStep), max: Math.max(...rep.msPerStep), imagesPerSec: rep.imagesPerSecond } : {}),
+        ...(ok
+          ? { median: rep.median, min: Math.min(...rep.msPerStep), max: Math.max(...rep.msPerStep), imagesPerSec: rep.imagesPerSecond }
+          : {}),
         timed: rep?.msPerStep.length ?? 0,
         ...(rep?.counts ? { counts: rep.counts, countsVary: rep.countsVary ?? false } : {}),
         ...(r.failure ? { error: r.failure } : {}),
@@ -509,7 +535,18 @@ function report(c: Collected): number {
     ],
     lines.map((l) =>
       l.error || l.median === undefined
-        ? [l.preset, l.imageSize, l.batch || '—', l.where, l.backend, `failed: ${cell(l.error ?? 'no timing')}`, '', '', l.timed, ...blank(7)]
+        ? [
+            l.preset,
+            l.imageSize,
+            l.batch || '—',
+            l.where,
+            l.backend,
+            `failed: ${cell(l.error ?? 'no timing')}`,
+            '',
+            '',
+            l.timed,
+            ...blank(7),
+          ]
         : [
             l.preset,
             l.imageSize,
@@ -560,7 +597,16 @@ function report(c: Collected): number {
   // ---- studio loop vs bare trainStep
   const overheads: Array<{ backend: string; pct: number | null }> = [];
   const loopTable = markdownTable(
-    ['backend', 'preset (batch)', 'steps per round', 'bare ms/step (rounds)', 'studio loop ms/step (rounds)', 'overhead (medians)', 'target ≤ 10 %', 'studio messages: previews / checkpoints / losses / status'],
+    [
+      'backend',
+      'preset (batch)',
+      'steps per round',
+      'bare ms/step (rounds)',
+      'studio loop ms/step (rounds)',
+      'overhead (medians)',
+      'target ≤ 10 %',
+      'studio messages: previews / checkpoints / losses / status',
+    ],
     (br?.loops ?? []).map((l) => {
       const r = l.report;
       const o = r ? loopOverhead(r.bareMsPerStep, r.studioMsPerStep) : null;
@@ -572,7 +618,9 @@ function report(c: Collected): number {
         r?.steps ?? '—',
         r ? r.bareMsPerStep.map((v) => fmt(v)).join(', ') : '—',
         r ? r.studioMsPerStep.map((v) => fmt(v)).join(', ') : '—',
-        o ? `${fmt(o.bareMs)} → ${fmt(o.studioMs)} ms: ${o.pct >= 0 ? '+' : ''}${fmt(o.pct, 1)} %` : `failed: ${cell(l.failure ?? 'no rounds')}`,
+        o
+          ? `${fmt(o.bareMs)} → ${fmt(o.studioMs)} ms: ${o.pct >= 0 ? '+' : ''}${fmt(o.pct, 1)} %`
+          : `failed: ${cell(l.failure ?? 'no rounds')}`,
         o ? (o.pct <= 10 ? 'met' : 'MISSED') : '—',
         m ? `${m.previews} / ${m.checkpoints} / ${m.losses} / ${m.status}` : '—',
       ];
@@ -594,21 +642,63 @@ function report(c: Collected): number {
   for (const l of br?.loops ?? []) {
     const r = l.report;
     if (!r || (r.memorySteps === 0 && l.failure)) {
-      mem.push({ where: 'Chromium, studio loop', backend: l.backend, steps: 0, samples: [], leak: true, reasons: [], notes: [], error: l.failure ?? 'no report' });
+      mem.push({
+        where: 'Chromium, studio loop',
+        backend: l.backend,
+        steps: 0,
+        samples: [],
+        leak: true,
+        reasons: [],
+        notes: [],
+        error: l.failure ?? 'no report',
+      });
       continue;
     }
     if (r.memorySteps === 0 && r.memory.length === 0) continue; // memory check switched off (--loop-leak-steps 0)
     const v = memoryVerdict(r.memory);
-    mem.push({ where: 'Chromium, studio loop', backend: l.backend, steps: r.memorySteps, samples: r.memory, leak: v.leak || !!l.failure, reasons: v.reasons, notes: v.notes, ...(l.failure ? { error: l.failure } : {}) });
+    mem.push({
+      where: 'Chromium, studio loop',
+      backend: l.backend,
+      steps: r.memorySteps,
+      samples: r.memory,
+      leak: v.leak || !!l.failure,
+      reasons: v.reasons,
+      notes: v.notes,
+      ...(l.failure ? { error: l.failure } : {}),
+    });
   }
   const memTable = markdownTable(
-    ['runtime, loop', 'backend', 'steps of tiny', 'samples', 'tensors (first → last)', 'tensor bytes', 'WebGPU bytes in use', 'WebGPU bytes allocated', 'verdict'],
+    [
+      'runtime, loop',
+      'backend',
+      'steps of tiny',
+      'samples',
+      'tensors (first → last)',
+      'tensor bytes',
+      'WebGPU bytes in use',
+      'WebGPU bytes allocated',
+      'verdict',
+    ],
     mem.map((l) => {
       const a = l.samples[0];
       const z = l.samples[l.samples.length - 1];
       const pair = (k: keyof MemorySample) => (a && z && a[k] !== undefined ? `${a[k]} → ${z[k]}` : '—');
-      const verdict = l.error ? `FAILED: ${cell(l.error)}` : l.leak ? `LEAK: ${cell(l.reasons.join('; '))}` : `flat${l.notes.length ? ` (${cell(l.notes.join('; '))})` : ''}`;
-      return [l.where, l.backend, l.steps, l.samples.length, pair('numTensors'), pair('numBytes'), pair('gpuBytesInUse'), pair('gpuBytesAllocated'), verdict];
+      const verdict = l.error
+        ? `FAILED: ${cell(l.error)}`
+        : l.leak
+          ? `LEAK: ${cell(l.reasons.join('; '))}`
+          : `flat${l.notes.length ? ` (${cell(l.notes.join('; '))})` : ''}`;
+      return [
+        l.where,
+        l.backend,
+        l.steps,
+        l.samples.length,
+        pair('numTensors'),
+        pair('numBytes'),
+        pair('gpuBytesInUse'),
+        pair('gpuBytesAllocated'),
+        verdict,
+      ];
     }),
   );
 
@@ -637,8 +727,7 @@ function report(c: Collected): number {
     const flat = !l.leak && !l.error && l.steps >= 200;
     const a = l.samples[0];
     const z = l.samples[l.samples.length - 1];
-    const flatness = (x: MemorySample, y: MemorySample) =>
-      `tensors ${x.numTensors} → ${y.numTensors}, bytes ${x.numBytes} → ${y.numBytes}`;
+    const flatness = (x: MemorySample, y: MemorySample) => `tensors ${x.numTensors} → ${y.numTensors}, bytes ${x.numBytes} → ${y.numBytes}`;
     const what = a && z ? `${flatness(a, z)} over ${l.steps} steps` : (l.error ?? 'no samples');
     const met = l.error || (l.steps < 200 && !l.leak) ? null : flat; // fewer than 200 steps (--leak-steps) and flat: not the target's run
     targets.push({ target: `tensor count and bytes flat over 200 wasm steps (${l.where})`, measured: cell(what), met });
@@ -654,7 +743,15 @@ function report(c: Collected): number {
   const beforeTraining = st ? st.longTasks.filter((t) => t.startTime + t.duration < st.runningAt) : [];
   const studioTable = st
     ? markdownTable(
-        ['studio page', 'steps watched', 'training time watched', 'long tasks while training', 'longest', 'target: none over 50 ms', 'long tasks before training (page load, demo)'],
+        [
+          'studio page',
+          'steps watched',
+          'training time watched',
+          'long tasks while training',
+          'longest',
+          'target: none over 50 ms',
+          'long tasks before training (page load, demo)',
+        ],
         [
           [
             `?backend=${st.backend}&preset=${st.preset}&steps=${st.steps}, demo button`,
@@ -678,7 +775,9 @@ function report(c: Collected): number {
       `tfjs ${tf.version.tfjs}, Node ${process.version}${br ? `, Chromium ${br.chromium} (headless)` : ''}.`,
     `Adapters: ${Object.entries(adapters)
       .map(([b, a]) => `${b}: ${a}`)
-      .join('; ')}${br ? `; ${[...new Set(br.rows.filter((r) => r.report?.adapter).map((r) => `Chromium ${r.backend}: ${r.report!.adapter}`))].join('; ')}` : ''}.`,
+      .join(
+        '; ',
+      )}${br ? `; ${[...new Set(br.rows.filter((r) => r.report?.adapter).map((r) => `Chromium ${r.backend}: ${r.report!.adapter}`))].join('; ')}` : ''}.`,
     '',
     `## Training speed`,
     '',
@@ -760,7 +859,9 @@ function report(c: Collected): number {
   }
   const missed = [
     ...targets.filter((t) => t.met === false).map((t) => t.target),
-    ...overheads.filter((o) => o.pct === null || o.pct > 10).map((o) => `studio loop overhead on ${o.backend}: ${o.pct === null ? 'not measured' : `${o.pct.toFixed(1)} %`}`),
+    ...overheads
+      .filter((o) => o.pct === null || o.pct > 10)
+      .map((o) => `studio loop overhead on ${o.backend}: ${o.pct === null ? 'not measured' : `${o.pct.toFixed(1)} %`}`),
     ...(lt && !lt.ok ? [`long task of ${lt.longest.toFixed(0)} ms while training`] : []),
     ...(st?.failure ? [`studio long-task check: ${st.failure}`] : []),
     ...(browser.error ? [`browser part: ${browser.error}`] : []),

@@ -55,13 +55,18 @@ async function main(): Promise<number> {
   await writeImageSet(join(v.out, 'train'), train, o.size);
   await writeImageSet(join(v.out, 'test'), test, o.size);
   await mkdir(v.out, { recursive: true });
-  await writeFile(join(v.out, 'dataset.json'), `${JSON.stringify({ kind: 'objects-on-photos', ...o, trainEmoji: src.train.length, testEmoji: src.test.length, photos: src.photos.length }, null, 1)}\n`);
+  await writeFile(
+    join(v.out, 'dataset.json'),
+    `${JSON.stringify({ kind: 'objects-on-photos', ...o, trainEmoji: src.train.length, testEmoji: src.test.length, photos: src.photos.length }, null, 1)}\n`,
+  );
   await writeFile(
     join(v.out, 'CREDITS.md'),
     `Objects: ${src.index.emoji.licence} (npm ${src.index.emoji.package} ${src.index.emoji.version}).\n` +
-      'Backgrounds: photographs of Debian\'s mate-backgrounds (nature/), GPL-2+; authors in public/objects/CREDITS.md.\n',
+      "Backgrounds: photographs of Debian's mate-backgrounds (nature/), GPL-2+; authors in public/objects/CREDITS.md.\n",
   );
-  console.log(`data:objects: ${o.train} train + ${o.test} test images of ${o.size} px (seed ${o.seed}) → ${v.out} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(
+    `data:objects: ${o.train} train + ${o.test} test images of ${o.size} px (seed ${o.seed}) → ${v.out} in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+  );
   return 0;
 }
 

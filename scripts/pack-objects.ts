@@ -28,7 +28,15 @@ const { values: flags } = parseArgs({
 const out = join(root, 'public', 'objects');
 const CELL = 64;
 const COLUMNS = 32;
-const KEEP = new Set(['Smileys & Emotion', 'People & Body', 'Animals & Nature', 'Food & Drink', 'Travel & Places', 'Activities', 'Objects']);
+const KEEP = new Set([
+  'Smileys & Emotion',
+  'People & Body',
+  'Animals & Nature',
+  'Food & Drink',
+  'Travel & Places',
+  'Activities',
+  'Objects',
+]);
 
 interface EmojiEntry {
   name: string;
@@ -92,7 +100,8 @@ function atlas(sprites: Packed[]): Uint8Array {
 
 async function main(): Promise<void> {
   const emojiDir = flags.emoji;
-  if (!existsSync(join(emojiDir, 'emoji.json'))) throw new Error(`no emoji.json in ${emojiDir}: npm i --no-save emoji-datasource-twitter@16.0.0`);
+  if (!existsSync(join(emojiDir, 'emoji.json')))
+    throw new Error(`no emoji.json in ${emojiDir}: npm i --no-save emoji-datasource-twitter@16.0.0`);
   if (!existsSync(flags.photos)) throw new Error(`no photos in ${flags.photos}: apt-get install -y mate-backgrounds`);
   const version = (JSON.parse(readFileSync(join(emojiDir, 'package.json'), 'utf8')) as { version: string }).version;
   const entries = (JSON.parse(readFileSync(join(emojiDir, 'emoji.json'), 'utf8')) as EmojiEntry[])
@@ -115,7 +124,9 @@ async function main(): Promise<void> {
   writeFileSync(join(out, 'emoji-test.png'), atlas(test));
 
   const photos: Array<{ file: string; width: number; height: number }> = [];
-  for (const f of readdirSync(flags.photos).filter((n) => /\.jpe?g$/i.test(n)).sort()) {
+  for (const f of readdirSync(flags.photos)
+    .filter((n) => /\.jpe?g$/i.test(n))
+    .sort()) {
     const img = await Jimp.read(join(flags.photos, f));
     const k = 480 / Math.min(img.bitmap.width, img.bitmap.height);
     img.resize({ w: Math.round(img.bitmap.width * k), h: Math.round(img.bitmap.height * k) });

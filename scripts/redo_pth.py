@@ -104,7 +104,7 @@ def read_archive(path):
 
 
 def write_archive(path, manifest, weights, moments, adam_steps, losses_csv):
-    """A run zip the studio and `npm run train -- --resume` read (src/worker/runArchive.ts checks every tensor)."""
+    """A run zip the studio and `npm run train -- --resume` read (src/formats/runArchive.ts checks every tensor)."""
     meta = {"format": "pt", "networks": json.dumps({net: key for net, key, _ in NETS})}
     meta.update({f"step.{net}": str(adam_steps[net]) for net, _, _ in NETS})
     tmp = path + ".part"

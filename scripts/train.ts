@@ -8,7 +8,8 @@ import { trainMain } from '../src/node/trainCli';
 import { isSupervisedChild, supervise } from '../src/node/supervise';
 
 const argv = process.argv.slice(2);
-const run = isSupervisedChild() || process.env.REDO_NO_SUPERVISE === '1' ? trainMain(argv) : supervise(fileURLToPath(import.meta.url), argv);
+const run =
+  isSupervisedChild() || process.env.REDO_NO_SUPERVISE === '1' ? trainMain(argv) : supervise(fileURLToPath(import.meta.url), argv);
 run.then(
   (code) => process.exit(code),
   (e: unknown) => {

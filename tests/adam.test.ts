@@ -7,7 +7,11 @@ beforeAll(async () => {
   await tf.setBackend('wasm');
 });
 
-function torchAdam(p: number[], grads: number[][], o: { lr: number; beta1: number; beta2: number; epsilon: number; weightDecay: number }): number[] {
+function torchAdam(
+  p: number[],
+  grads: number[][],
+  o: { lr: number; beta1: number; beta2: number; epsilon: number; weightDecay: number },
+): number[] {
   const m = p.map(() => 0);
   const v = p.map(() => 0);
   grads.forEach((g0, step) => {
@@ -29,9 +33,20 @@ for (const options of [
   { lr: 1e-2, beta1: 0.5, beta2: 0.99, epsilon: 1e-8, weightDecay: 1e-2 }, // β1 ≠ 0 path
 ]) {
   it(`matches torch.optim.Adam over 4 steps and several parameters (${JSON.stringify(options)})`, async () => {
-    const a = tf.variable(tf.tensor2d([[0.5, -1.5], [2, 0.25]]));
+    const a = tf.variable(
+      tf.tensor2d([
+        [0.5, -1.5],
+        [2, 0.25],
+      ]),
+    );
     const b = tf.variable(tf.tensor1d([3, -0.75, 0.1]));
-    const adam = new Adam([{ key: 'a', variable: a }, { key: 'b', variable: b }], options);
+    const adam = new Adam(
+      [
+        { key: 'a', variable: a },
+        { key: 'b', variable: b },
+      ],
+      options,
+    );
     const grads = [
       [0.1, -0.2, 0.3, 0.05, 1, -2, 0.5],
       [-0.3, 0.1, 0.2, 0.5, 0.25, 0, -1],
@@ -41,7 +56,12 @@ for (const options of [
     for (const g of grads) {
       const ga = tf.tensor2d(g.slice(0, 4), [2, 2]);
       const gb = tf.tensor1d(g.slice(4));
-      adam.apply(new Map<string, tf.Tensor>([['a', ga], ['b', gb]]));
+      adam.apply(
+        new Map<string, tf.Tensor>([
+          ['a', ga],
+          ['b', gb],
+        ]),
+      );
       tf.dispose([ga, gb]);
     }
     const expected = torchAdam([0.5, -1.5, 2, 0.25, 3, -0.75, 0.1], grads, options);

@@ -3,7 +3,16 @@
  * target verdicts, its flags, the PyTorch reference's command line. No timing here.
  */
 import { describe, expect, it } from 'vitest';
-import { fasterBy, longTaskVerdict, loopOverhead, memoryVerdict, parseBatchFlag, parseSkipFlag, ratio, withinFactor } from '../bench/speedStats';
+import {
+  fasterBy,
+  longTaskVerdict,
+  loopOverhead,
+  memoryVerdict,
+  parseBatchFlag,
+  parseSkipFlag,
+  ratio,
+  withinFactor,
+} from '../bench/speedStats';
 import { refArgs } from '../bench/pytorchRef';
 import { preset } from '../src/redo/config';
 import type { MemorySample } from '../src/node/benchUtil';
@@ -74,7 +83,12 @@ describe('bench speed helpers', () => {
     expect([per('c2mnist-64'), per('small-64'), per('tiny')]).toEqual([2, 6, 0]);
     expect(() => parseBatchFlag('tiny=x')).toThrow(/PRESET=B/);
     const skip = parseSkipFlag('small-64:cpu,*:webgl,chromium:c2mnist-64:cpu');
-    expect([skip('small-64', 'cpu', 'node'), skip('small-64', 'wasm', 'node'), skip('tiny', 'webgl', 'chromium'), skip('tiny', 'cpu', 'node')]).toEqual([true, false, true, false]);
+    expect([
+      skip('small-64', 'cpu', 'node'),
+      skip('small-64', 'wasm', 'node'),
+      skip('tiny', 'webgl', 'chromium'),
+      skip('tiny', 'cpu', 'node'),
+    ]).toEqual([true, false, true, false]);
     expect([skip('c2mnist-64', 'cpu', 'chromium'), skip('c2mnist-64', 'cpu', 'node')]).toEqual([true, false]);
     expect(() => parseSkipFlag('tiny')).toThrow(/PRESET:BACKEND/);
     expect(() => parseSkipFlag('gpu:tiny:cpu')).toThrow(/PRESET:BACKEND/);

@@ -5,7 +5,7 @@ import type { NamedTensorData, TrainingState } from '../src/redo';
 import { preset } from '../src/redo/config';
 import { CheckpointError, deleteRun, listRuns, loadLatestCheckpoint, saveCheckpoint } from '../src/data/checkpoints';
 import { closeStudioDb, openStudioDb, STALE_MS } from '../src/data/db';
-import type { LossHistory } from '../src/worker/runArchive';
+import type { LossHistory } from '../src/formats/history';
 
 function tensor(shape: number[], seed: number): NamedTensorData {
   const n = shape.reduce((a, b) => a * b, 1);

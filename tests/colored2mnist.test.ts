@@ -99,7 +99,8 @@ describe('MNIST digits', () => {
     }
     // Disjoint by content too: no held-out digit is (binarised) identical to a training digit, up to the odd
     // duplicate the data set itself may hold.
-    const key = (d: MnistDigits, i: number) => `${d.labels[i]}:${Buffer.from(d.bits.subarray(i * MNIST_PIXELS, (i + 1) * MNIST_PIXELS)).toString('base64')}`;
+    const key = (d: MnistDigits, i: number) =>
+      `${d.labels[i]}:${Buffer.from(d.bits.subarray(i * MNIST_PIXELS, (i + 1) * MNIST_PIXELS)).toString('base64')}`;
     const trainKeys = new Set<string>();
     for (let i = 0; i < train.count; i++) trainKeys.add(key(train, i));
     let shared = 0;
@@ -170,7 +171,7 @@ describe('colored-2-MNIST', () => {
           const c = rgb(d, size, n, k);
           // Each region is one flat colour.
           if (colour[g] === undefined) colour[g] = c;
-          else if (!sameColour(c, colour[g]!)) throw new Error(`image ${n}: region ${g} is not one flat colour`);
+          else if (!sameColour(c, colour[g])) throw new Error(`image ${n}: region ${g} is not one flat colour`);
           if (g < 2) {
             const y = Math.floor(k / size);
             const x = k % size;

@@ -18,7 +18,13 @@ function seeded(n: number, seed: number): Float32Array {
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** Reference: every output element through its own index arithmetic (what numpy broadcasting means). */
-function reference(op: (a: number, b: number) => number, a: Float32Array, aShape: number[], b: Float32Array, bShape: number[]): Float32Array {
+function reference(
+  op: (a: number, b: number) => number,
+  a: Float32Array,
+  aShape: number[],
+  b: Float32Array,
+  bShape: number[],
+): Float32Array {
   const r = Math.max(aShape.length, bShape.length);
   const pa = [...new Array<number>(r - aShape.length).fill(1), ...aShape];
   const pb = [...new Array<number>(r - bShape.length).fill(1), ...bShape];
@@ -55,16 +61,34 @@ const OPS: Array<[string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor, (a: number,
 
 const SHAPES: Array<[number[], number[]]> = [
   [[2, 5, 6, 8], [8]], // bias
-  [[2, 5, 6, 8], [2, 1, 1, 8]], // instance norm statistics
-  [[2, 5, 6, 1], [2, 5, 6, 3]], // a mask times an image
-  [[3, 1, 5], [1, 4, 1]], // both sides broadcast
-  [[4, 7], [4, 7]], // same shape
+  [
+    [2, 5, 6, 8],
+    [2, 1, 1, 8],
+  ], // instance norm statistics
+  [
+    [2, 5, 6, 1],
+    [2, 5, 6, 3],
+  ], // a mask times an image
+  [
+    [3, 1, 5],
+    [1, 4, 1],
+  ], // both sides broadcast
+  [
+    [4, 7],
+    [4, 7],
+  ], // same shape
   [[], [2, 3]], // scalar and tensor
   [[2, 3], []],
   [[], []],
-  [[1, 1, 1], [2, 1, 3]],
+  [
+    [1, 1, 1],
+    [2, 1, 3],
+  ],
   [[0, 3], [3]], // empty
-  [[5, 1, 4, 1, 2], [3, 1, 1, 2]],
+  [
+    [5, 1, 4, 1, 2],
+    [3, 1, 1, 2],
+  ],
 ];
 
 describe('fast cpu kernels', () => {
@@ -94,7 +118,8 @@ describe('fast cpu kernels', () => {
   });
 
   it('transpose equals the per-element reference for every permutation up to rank 4, and for int32 / bool', async () => {
-    const perms = (n: number): number[][] => (n === 0 ? [[]] : perms(n - 1).flatMap((p) => Array.from({ length: n }, (_, i) => [...p.slice(0, i), n - 1, ...p.slice(i)])));
+    const perms = (n: number): number[][] =>
+      n === 0 ? [[]] : perms(n - 1).flatMap((p) => Array.from({ length: n }, (_, i) => [...p.slice(0, i), n - 1, ...p.slice(i)]));
     const shapes = [[7], [3, 4], [2, 1, 5], [2, 3, 4, 5], [1, 6, 1, 2]];
     for (const shape of shapes) {
       const x = seeded(size(shape), shape.length);
@@ -118,10 +143,28 @@ describe('fast cpu kernels', () => {
         t.dispose();
       }
     }
-    const i = tf.transpose(tf.tensor([[1, 2, 3], [4, 5, 6]], [2, 3], 'int32'));
+    const i = tf.transpose(
+      tf.tensor(
+        [
+          [1, 2, 3],
+          [4, 5, 6],
+        ],
+        [2, 3],
+        'int32',
+      ),
+    );
     expect(i.dtype).toBe('int32');
     expect(Array.from(await i.data())).toEqual([1, 4, 2, 5, 3, 6]);
-    const b = tf.transpose(tf.tensor([[1, 0, 0], [0, 1, 1]], [2, 3], 'bool'));
+    const b = tf.transpose(
+      tf.tensor(
+        [
+          [1, 0, 0],
+          [0, 1, 1],
+        ],
+        [2, 3],
+        'bool',
+      ),
+    );
     expect(b.dtype).toBe('bool');
     expect(Array.from(await b.data())).toEqual([1, 0, 0, 1, 0, 1]);
     tf.dispose([i, b]);
@@ -135,11 +178,19 @@ describe('fast cpu kernels', () => {
         [0, 1],
       ],
     });
-    expect(mergeDims([4, 7], [[7, 1], [7, 1]])).toEqual({ shape: [28], strides: [[1], [1]] });
+    expect(
+      mergeDims(
+        [4, 7],
+        [
+          [7, 1],
+          [7, 1],
+        ],
+      ),
+    ).toEqual({ shape: [28], strides: [[1], [1]] });
     expect(mergeDims([1, 1], [[0, 0]])).toEqual({ shape: [1], strides: [[0]] });
   });
 
-  it('slice, split, sum and softmax equal tfjs-backend-cpu\'s own kernels bit for bit', async () => {
+  it("slice, split, sum and softmax equal tfjs-backend-cpu's own kernels bit for bit", async () => {
     await tf.setBackend('cpu');
     const x = tf.tensor(seeded(2 * 5 * 6 * 7, 9), [2, 5, 6, 7]);
     const ops: Array<[string, () => tf.Tensor | tf.Tensor[]]> = [
@@ -174,9 +225,9 @@ describe('fast cpu kernels', () => {
     try {
       const before = tf.memory().numTensors;
       const theirs = await run(false);
-      const tfjsSum = tf.getKernel(tf.Sum, 'cpu')!.kernelFunc;
+      const tfjsSum = tf.getKernel(tf.Sum, 'cpu').kernelFunc;
       const ours = await run(true);
-      expect(tf.getKernel(tf.Sum, 'cpu')!.kernelFunc).not.toBe(tfjsSum); // the two runs really used different kernels
+      expect(tf.getKernel(tf.Sum, 'cpu').kernelFunc).not.toBe(tfjsSum); // the two runs really used different kernels
       ops.forEach(([name], i) => expect(ours[i], name).toEqual(theirs[i]));
       expect(tf.memory().numTensors).toBe(before);
     } finally {
@@ -185,7 +236,7 @@ describe('fast cpu kernels', () => {
     }
   });
 
-  it('matMul (every transpose, batch broadcast) agrees with tfjs-backend-cpu\'s blocked loop to float32 rounding', async () => {
+  it("matMul (every transpose, batch broadcast) agrees with tfjs-backend-cpu's blocked loop to float32 rounding", async () => {
     await tf.setBackend('cpu');
     const cases: Array<[number[], number[], boolean, boolean]> = [
       [[37, 53], [53, 11], false, false],

@@ -36,8 +36,8 @@ const PIL_REFERENCE: Array<{ w: number; h: number; s: number; geometry: [number,
     s: 4,
     geometry: [4, 11, 0, 4],
     bytes: [
-      196, 45, 244, 210, 106, 202, 224, 82, 158, 165, 64, 116, 191, 15, 244, 105, 71, 202, 69, 111, 158, 50, 132, 116, 36, 37, 244, 50, 154, 202, 64, 151,
-      158, 78, 109, 116, 80, 58, 244, 94, 121, 202, 108, 138, 158, 122, 176, 116,
+      196, 45, 244, 210, 106, 202, 224, 82, 158, 165, 64, 116, 191, 15, 244, 105, 71, 202, 69, 111, 158, 50, 132, 116, 36, 37, 244, 50, 154,
+      202, 64, 151, 158, 78, 109, 116, 80, 58, 244, 94, 121, 202, 108, 138, 158, 122, 176, 116,
     ],
   },
   {
@@ -46,20 +46,28 @@ const PIL_REFERENCE: Array<{ w: number; h: number; s: number; geometry: [number,
     s: 8,
     geometry: [10, 8, 1, 0],
     bytes: [
-      107, 96, 98, 146, 97, 154, 171, 93, 106, 161, 109, 114, 119, 94, 122, 78, 110, 130, 91, 93, 138, 131, 108, 90, 161, 104, 98, 134, 122, 154, 98, 104,
-      106, 90, 122, 114, 114, 117, 122, 150, 121, 130, 169, 118, 138, 155, 119, 90, 89, 115, 98, 108, 105, 154, 144, 109, 106, 168, 112, 114, 160, 121,
-      122, 124, 118, 130, 97, 115, 138, 99, 116, 90, 165, 106, 98, 163, 117, 154, 131, 104, 106, 100, 123, 114, 96, 130, 122, 123, 136, 130, 154, 126,
-      138, 161, 137, 90, 105, 117, 98, 94, 109, 154, 116, 114, 106, 149, 120, 114, 163, 125, 122, 143, 130, 130, 105, 120, 138, 88, 131, 90, 144, 109, 98,
-      163, 121, 154, 149, 132, 106, 111, 124, 114, 89, 151, 122, 97, 136, 130, 130, 123, 138, 161, 100, 90, 118, 130, 98, 91, 127, 154, 93, 126, 106, 124,
-      130, 114, 157, 141, 122, 165, 131, 130, 143, 105, 138, 105, 116, 90, 106, 107, 98, 145, 115, 154, 179, 148, 106, 162, 135, 114, 113, 134, 122, 85,
-      117, 130, 94, 117, 138, 129, 140, 90,
+      107, 96, 98, 146, 97, 154, 171, 93, 106, 161, 109, 114, 119, 94, 122, 78, 110, 130, 91, 93, 138, 131, 108, 90, 161, 104, 98, 134, 122,
+      154, 98, 104, 106, 90, 122, 114, 114, 117, 122, 150, 121, 130, 169, 118, 138, 155, 119, 90, 89, 115, 98, 108, 105, 154, 144, 109, 106,
+      168, 112, 114, 160, 121, 122, 124, 118, 130, 97, 115, 138, 99, 116, 90, 165, 106, 98, 163, 117, 154, 131, 104, 106, 100, 123, 114, 96,
+      130, 122, 123, 136, 130, 154, 126, 138, 161, 137, 90, 105, 117, 98, 94, 109, 154, 116, 114, 106, 149, 120, 114, 163, 125, 122, 143,
+      130, 130, 105, 120, 138, 88, 131, 90, 144, 109, 98, 163, 121, 154, 149, 132, 106, 111, 124, 114, 89, 151, 122, 97, 136, 130, 130, 123,
+      138, 161, 100, 90, 118, 130, 98, 91, 127, 154, 93, 126, 106, 124, 130, 114, 157, 141, 122, 165, 131, 130, 143, 105, 138, 105, 116, 90,
+      106, 107, 98, 145, 115, 154, 179, 148, 106, 162, 135, 114, 113, 134, 122, 85, 117, 130, 94, 117, 138, 129, 140, 90,
     ],
   },
 ];
 
 /** Larger PIL references, by checksum: sum of bytes, Σ (i mod 251 + 1)·byte_i, first 12 bytes. */
 const PIL_CHECKSUMS = [
-  { w: 64, h: 48, s: 32, geometry: [42, 32, 5, 0], sum: 383406, weighted: 47655787, head: [90, 14, 60, 105, 34, 216, 120, 56, 183, 135, 77, 138] },
+  {
+    w: 64,
+    h: 48,
+    s: 32,
+    geometry: [42, 32, 5, 0],
+    sum: 383406,
+    weighted: 47655787,
+    head: [90, 14, 60, 105, 34, 216, 120, 56, 183, 135, 77, 138],
+  },
   { w: 3, h: 2, s: 32, geometry: [48, 32, 8, 0], sum: 274944, weighted: 34155274, head: [0, 0, 254, 1, 0, 252, 2, 0, 250, 2, 0, 248] },
 ];
 
@@ -181,7 +189,9 @@ describe('classification and decoding', () => {
     expect(reason('a.png', new Uint8Array(0))).toBe('empty file (0 bytes)');
     expect(reason('a.png', text)).toBe('not an image (text/plain, despite its .png name)');
     expect(reason('a.jpg', new Uint8Array([0, 1, 2, 3, 200, 201]))).toBe('corrupt image data: could not decode (no JPEG signature)');
-    expect(reason('a.tiff', new Uint8Array([0x49, 0x49, 0x2a, 0]))).toBe('unsupported image format (image/tiff); use JPEG, PNG, WebP, GIF or BMP');
+    expect(reason('a.tiff', new Uint8Array([0x49, 0x49, 0x2a, 0]))).toBe(
+      'unsupported image format (image/tiff); use JPEG, PNG, WebP, GIF or BMP',
+    );
     expect(reason('blob', new Uint8Array([0, 1, 2, 255]))).toBe('not an image (unknown type: no JPEG, PNG, WebP, GIF or BMP signature)');
     expect(classifyImage('photo-without-extension', png(1, 1, new Uint8Array(3)))).toBe('png'); // the bytes decide
   });
@@ -196,9 +206,11 @@ describe('classification and decoding', () => {
 
   it('reports a truncated PNG as corrupt', async () => {
     const full = png(40, 30, synth(40, 30));
-    await expect(prepareImage('t.png', full.subarray(0, Math.floor(full.length / 2)), 8)).rejects.toThrow('corrupt image data: could not decode');
+    await expect(prepareImage('t.png', full.subarray(0, Math.floor(full.length / 2)), 8)).rejects.toThrow(
+      'corrupt image data: could not decode',
+    );
     const flipped = full.slice();
-    flipped[60] ^= 0xff; // inside IDAT: CRC check fails
+    flipped[60]! ^= 0xff; // inside IDAT: CRC check fails
     await expect(prepareImage('t.png', flipped, 8)).rejects.toThrow('corrupt image data: could not decode');
   });
 

@@ -59,7 +59,10 @@ describe('ingestDataset', () => {
     });
     expect(r.accepted).toBe(4);
     expect(r.rejected).toEqual([
-      { name: 'garden/broken.png', reason: 'corrupt image data: could not decode (truncated PNG: it ends inside its IDAT chunk; an incomplete download or copy?)' },
+      {
+        name: 'garden/broken.png',
+        reason: 'corrupt image data: could not decode (truncated PNG: it ends inside its IDAT chunk; an incomplete download or copy?)',
+      },
       { name: 'garden/empty.png', reason: 'empty file (0 bytes)' },
       { name: 'garden/notes.txt', reason: 'not an image (text/plain)' },
     ]);
@@ -95,12 +98,20 @@ describe('ingestDataset', () => {
       'set/.DS_Store': new Uint8Array([0, 0, 0, 1]),
       'set/readme.md': text('# hi'),
     });
-    const expanded = await expandZipInputs([{ name: 'upload/set.zip', bytes: zip }, { name: 'loose.png', bytes: png(32, 32, 7) }]);
-    expect(expanded.map((f) => f.name)).toEqual(['upload/set.zip/set/x/1.png', 'upload/set.zip/set/2.png', 'upload/set.zip/set/readme.md', 'loose.png']);
+    const expanded = await expandZipInputs([
+      { name: 'upload/set.zip', bytes: zip },
+      { name: 'loose.png', bytes: png(32, 32, 7) },
+    ]);
+    expect(expanded.map((f) => f.name)).toEqual([
+      'upload/set.zip/set/x/1.png',
+      'upload/set.zip/set/2.png',
+      'upload/set.zip/set/readme.md',
+      'loose.png',
+    ]);
 
     const damaged = zip.slice();
     const at = Buffer.from(damaged).indexOf(Buffer.from('IHDR')); // inside the stored set/x/1.png
-    damaged[at + 40] ^= 0xff;
+    damaged[at + 40]! ^= 0xff;
     const r = await ingestDataset({
       name: 'zipped',
       size: S,
@@ -180,7 +191,9 @@ describe('ingestDataset', () => {
       ],
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(IngestError);
-    expect((err as Error).message).toBe('no images found among 2 files (docs/a.txt: not an image (text/plain); docs/b.png: empty file (0 bytes))');
+    expect((err as Error).message).toBe(
+      'no images found among 2 files (docs/a.txt: not an image (text/plain); docs/b.png: empty file (0 bytes))',
+    );
     expect((err as IngestError).rejected.length).toBe(2);
     expect((await listDatasets()).length).toBe(before);
     expect(await storedImageCount()).toBe(imagesBefore);
@@ -229,7 +242,16 @@ describe('datasets', () => {
   it('an import interrupted by a crash stays invisible and is purged on the next open', async () => {
     const db = await openStudioDb();
     const id = 'ds-crashed';
-    await db.put('datasets', { id, name: 'crashed', size: S, count: 0, hasMasks: false, createdAt: new Date().toISOString(), complete: false, touchedAt: Date.now() - STALE_MS - 1 });
+    await db.put('datasets', {
+      id,
+      name: 'crashed',
+      size: S,
+      count: 0,
+      hasMasks: false,
+      createdAt: new Date().toISOString(),
+      complete: false,
+      touchedAt: Date.now() - STALE_MS - 1,
+    });
     await db.put('images', { datasetId: id, index: 0, name: 'x.png', rgb: new Uint8Array(S * S * 3) });
     expect((await listDatasets()).some((d) => d.id === id)).toBe(false);
     await closeStudioDb();

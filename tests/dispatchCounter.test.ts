@@ -45,7 +45,10 @@ describe('WorkCounter', () => {
     const info = await setupBackend('webgpu');
     expect(tf.getBackend(), info.adapter).toBe('webgpu');
     // 4096 elements: above WEBGPU_CPU_HANDOFF_SIZE_THRESHOLD (1000), so the ops run on the GPU, not on the CPU
-    const a = tf.tensor2d(Array.from({ length: 4096 }, (_, i) => i), [64, 64]);
+    const a = tf.tensor2d(
+      Array.from({ length: 4096 }, (_, i) => i),
+      [64, 64],
+    );
     const b = tf.ones([64, 64]);
     const backend = tf.backend() as unknown as Record<string, unknown>;
     const proto = Object.getPrototypeOf(backend) as Record<string, unknown>;

@@ -13,9 +13,10 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { encode as encodePng } from 'fast-png';
 import * as tf from '../src/redo/tf';
 import { preset } from '../src/redo';
-import { readRunArchive } from '../src/worker/runArchive';
+import { readRunArchive } from '../src/formats/runArchive';
 import { setupBackend } from '../src/node/backend';
-import { HeadlessRun } from '../src/node/headless';
+import { runSteps } from '../src/node/headless';
+import { TrainingRun } from '../src/run/trainingRun';
 import { c2mnistData } from '../src/node/c2mnist';
 import { trainMain } from '../src/node/trainCli';
 import { generateSplits, loadObjectSources, writeImageSet } from '../src/node/objectSources';
@@ -45,24 +46,24 @@ beforeAll(async () => {
 describe('headless run', () => {
   it('interrupted into an archive and resumed = uninterrupted (losses bit for bit), history continues', async () => {
     const data = c2mnistData({ size: 32, count: 24, evalCount: 8, regions: 2 });
-    const dataset = { name: data.name, count: 24, size: 32 };
+    const runData = { images: data.train, info: { name: data.name, count: 24, size: 32 } };
     const config = preset('tiny');
-    const straight = HeadlessRun.create({ config, seed: 9, data: data.train, evalSet: data.eval, dataset });
-    await straight.run(4, { evalEvery: 2, checkpointEvery: 0 });
+    const straight = TrainingRun.create({ config, seed: 9, data: runData, evalSet: data.eval });
+    await runSteps(straight, 4, { evalEvery: 2, checkpointEvery: 0 });
     expect(straight.curve.map((p) => p.step)).toEqual([2, 4]);
 
-    const first = HeadlessRun.create({ config, seed: 9, data: data.train, evalSet: data.eval, dataset });
-    await first.run(2, { evalEvery: 2, checkpointEvery: 0 });
+    const first = TrainingRun.create({ config, seed: 9, data: runData, evalSet: data.eval });
+    await runSteps(first, 2, { evalEvery: 2, checkpointEvery: 0 });
     const tensors = tf.memory().numTensors;
-    const zip = await first.archive(true);
+    const zip = await first.archive('fresh');
     expect(tf.memory().numTensors).toBe(tensors); // capture and previews leave nothing behind
     first.dispose();
     const back = await readRunArchive(zip);
     expect(back.manifest.step).toBe(2);
     expect(back.manifest.metrics?.iou).toBeTypeOf('number');
-    const resumed = HeadlessRun.restore({ state: back.state, history: back.history, data: data.train, evalSet: data.eval, dataset });
+    const resumed = TrainingRun.restore({ state: back.state, history: back.history, data: runData, evalSet: data.eval });
     const before = tf.memory().numTensors;
-    await resumed.run(2, { evalEvery: 2, checkpointEvery: 0 });
+    await runSteps(resumed, 2, { evalEvery: 2, checkpointEvery: 0 });
     expect(tf.memory().numTensors).toBe(before); // steps, readbacks and evaluation leave nothing behind
     expect(resumed.history.step).toEqual([1, 2, 3, 4]);
     for (const k of ['gAdv', 'gRecZ', 'dReal', 'dFake'] as const) expect(resumed.history[k]).toEqual(straight.history[k]);
@@ -74,13 +75,30 @@ describe('headless run', () => {
 
   it('npm run train: c2mnist, archive written, --resume continues its step count', async () => {
     const out = join(dir, 'run.zip');
-    const common = ['--dataset', 'c2mnist', '--backend', 'wasm', '--count', '16', '--eval-count', '8', '--eval-every', '2', '--log-every', '1', '--out', out];
+    const common = [
+      '--dataset',
+      'c2mnist',
+      '--backend',
+      'wasm',
+      '--count',
+      '16',
+      '--eval-count',
+      '8',
+      '--eval-every',
+      '2',
+      '--log-every',
+      '1',
+      '--out',
+      out,
+    ];
     const first = await trainCaptured([...common, '--preset', 'tiny', '--steps', '2', '--seed', '4']);
     expect(first.code).toBe(0);
     // one log line per step (--log-every 1): losses, it/s, elapsed, ETA, restarts
     const stepLines = first.lines.filter((l) => l.startsWith('step '));
     expect(stepLines).toHaveLength(2);
-    expect(stepLines[1]).toMatch(/^step 2 \(2\/2\) gAdv -?[\d.e+-]+ gRecZ [\d.e+-]+ dReal [\d.e+-]+ dFake [\d.e+-]+ minArea [\d.e+-]+ minAreaBinary [\d.e+-]+ \| [\d.]+ it\/s elapsed \S+ ETA \S+ restarts 0$/);
+    expect(stepLines[1]).toMatch(
+      /^step 2 \(2\/2\) gAdv -?[\d.e+-]+ gRecZ [\d.e+-]+ dReal [\d.e+-]+ dFake [\d.e+-]+ minArea [\d.e+-]+ minAreaBinary [\d.e+-]+ \| [\d.]+ it\/s elapsed \S+ ETA \S+ restarts 0$/,
+    );
     expect(first.lines.filter((l) => l.startsWith('eval step 2: per-dataset acc'))).toHaveLength(1);
     expect(first.lines.some((l) => l.startsWith(`wrote ${out}`) && l.includes('final'))).toBe(true);
     const a = await readRunArchive(new Uint8Array(readFileSync(out)));
@@ -150,7 +168,21 @@ describe('npm run train on a folder and Ctrl-C', () => {
     }
     writeFileSync(join(img, 'torn.png'), new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]));
     const out = join(dir, 'folder.zip');
-    const r = await trainCaptured(['--dataset', img, '--masks', masks, '--preset', 'tiny', '--steps', '1', '--backend', 'wasm', '--no-previews', '--out', out]);
+    const r = await trainCaptured([
+      '--dataset',
+      img,
+      '--masks',
+      masks,
+      '--preset',
+      'tiny',
+      '--steps',
+      '1',
+      '--backend',
+      'wasm',
+      '--no-previews',
+      '--out',
+      out,
+    ]);
     expect(r.code).toBe(0);
     expect(r.lines.filter((l) => l.startsWith('skipped '))).toEqual([expect.stringMatching(/^skipped torn\.png: corrupt image data/)]);
     expect(r.lines.some((l) => /4 training images at 32 px, 1 held out for accuracy \/ IoU/.test(l))).toBe(true);
@@ -167,13 +199,36 @@ describe('npm run train on a folder and Ctrl-C', () => {
     const out = join(dir, 'obj.zip');
     const curve = join(dir, 'obj-curve.jsonl');
     const r = await trainCaptured([
-      '--dataset', join(dir, 'obj', 'train', 'images'), '--masks', join(dir, 'obj', 'train', 'masks'), '--eval-data', join(dir, 'obj', 'test'),
-      '--preset', 'tiny', '--steps', '2', '--eval-every', '1', '--backend', 'cpu', '--no-previews', '--out', out, '--curve', curve,
+      '--dataset',
+      join(dir, 'obj', 'train', 'images'),
+      '--masks',
+      join(dir, 'obj', 'train', 'masks'),
+      '--eval-data',
+      join(dir, 'obj', 'test'),
+      '--preset',
+      'tiny',
+      '--steps',
+      '2',
+      '--eval-every',
+      '1',
+      '--backend',
+      'cpu',
+      '--no-previews',
+      '--out',
+      out,
+      '--curve',
+      curve,
     ]);
     expect(r.code).toBe(0);
     expect(r.lines.some((l) => /6 training images at 32 px, 5 held out for accuracy \/ IoU/.test(l))).toBe(true);
-    const rows = readFileSync(curve, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; it: number; iou: number; acc: number });
-    expect(rows.map((x) => [x.kind, x.it])).toEqual([['eval', 1], ['eval', 2]]);
+    const rows = readFileSync(curve, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { kind: string; it: number; iou: number; acc: number });
+    expect(rows.map((x) => [x.kind, x.it])).toEqual([
+      ['eval', 1],
+      ['eval', 2],
+    ]);
     // The last row is the score `npm run redo -- score --data` gives the archive: one scorer for every checkpoint.
     const s = await scoreFolder(await loadModelFile(out), join(dir, 'obj', 'test'));
     expect(rows[1]!.iou).toBeCloseTo(s.trained.iou, 6);
@@ -183,7 +238,27 @@ describe('npm run train on a folder and Ctrl-C', () => {
   it('Ctrl-C (SIGINT to the process group, as a terminal sends it) finishes the step and writes the archive', async () => {
     const out = join(dir, 'interrupted.zip');
     const tsx = join(process.cwd(), 'node_modules', 'tsx', 'dist', 'cli.mjs');
-    const argv = ['--dataset', 'c2mnist', '--preset', 'tiny', '--steps', '100000', '--backend', 'wasm', '--count', '16', '--eval-count', '0', '--log-every', '1', '--checkpoint-every', '0', '--no-previews', '--out', out];
+    const argv = [
+      '--dataset',
+      'c2mnist',
+      '--preset',
+      'tiny',
+      '--steps',
+      '100000',
+      '--backend',
+      'wasm',
+      '--count',
+      '16',
+      '--eval-count',
+      '0',
+      '--log-every',
+      '1',
+      '--checkpoint-every',
+      '0',
+      '--no-previews',
+      '--out',
+      out,
+    ];
     const child = spawn(process.execPath, [tsx, 'scripts/train.ts', ...argv], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let text = '';
     let sent = false;

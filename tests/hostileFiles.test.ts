@@ -2,7 +2,7 @@
  * Odd and hostile files, in the studio's ingest (src/data: inspectImage, ingestDataset with IndexedDB faked,
  * readZip) and the trainer's folder reader (src/node/imageFolder.ts readImageFolder) alike, and on import
  * (readWeightsFile, readRunArchive): every case is named with its reason and nothing takes the process down.
- * The README's "Odd and hostile files" table lists the same cases. Fixtures are generated (tests/helpers/hostileFiles.ts).
+ * docs/files.md lists the same cases. Fixtures are generated (tests/helpers/hostileFiles.ts).
  */
 import 'fake-indexeddb/auto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,15 +11,16 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { zipSync } from 'fflate';
 import * as tf from '../src/redo/tf';
-import { captureTrainingState, encodeSafetensors, preset, RedoModel, RedoTrainer, type NamedTensorData } from '../src/redo';
+import { captureTrainingState, preset, RedoModel, RedoTrainer, type NamedTensorData } from '../src/redo';
+import { encodeSafetensors } from '../src/formats/safetensors';
 import { DECODE_LIMITS, DecodeRefusal, inspectImage, prepareImage, shrinkWhileDecoding } from '../src/data/decode';
 import { readImageHeader } from '../src/data/imageHeader';
 import { ingestDataset } from '../src/data/ingest';
 import { loadDataset } from '../src/data/datasets';
 import { closeStudioDb } from '../src/data/db';
-import { readZip, safeEntryName, ZIP_LIMITS } from '../src/data/zip';
+import { readZip, safeEntryName, ZIP_LIMITS } from '../src/formats/zip';
 import { readImageFolder } from '../src/node/imageFolder';
-import { ArchiveError, readRunArchive, readWeightsFile } from '../src/worker/runArchive';
+import { ArchiveError, readRunArchive, readWeightsFile } from '../src/formats/runArchive';
 import {
   animatedGif,
   CMYK_JPEG,
@@ -87,7 +88,35 @@ describe('header sniffer', () => {
     expect(readImageHeader(fixtures['truncated.jpg']!, 'jpeg').truncated).toMatch(/compressed image data/);
     // EXIF orientation 6 (rotate 90°): a stored 48×40 image is shown 40×48
     const jpg = fixtures['photo.jpg']!;
-    const exif = [0xff, 0xe1, 0, 34, ...'Exif\0\0'.split('').map((c) => c.charCodeAt(0)), 0x4d, 0x4d, 0, 42, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0];
+    const exif = [
+      0xff,
+      0xe1,
+      0,
+      34,
+      ...'Exif\0\0'.split('').map((c) => c.charCodeAt(0)),
+      0x4d,
+      0x4d,
+      0,
+      42,
+      0,
+      0,
+      0,
+      8,
+      0,
+      1,
+      0x01,
+      0x12,
+      0,
+      3,
+      0,
+      0,
+      0,
+      1,
+      0,
+      6,
+      0,
+      0,
+    ];
     const rotated = new Uint8Array([...jpg.subarray(0, 2), ...exif, ...jpg.subarray(2)]);
     expect(readImageHeader(rotated, 'jpeg')).toMatchObject({ width: 40, height: 48 });
     // BMP (BITMAPINFOHEADER, 24 bits, bottom-up) and WebP (VP8L)
@@ -105,7 +134,10 @@ describe('header sniffer', () => {
     const webp = new Uint8Array(30);
     webp.set([...'RIFF'].map((c) => c.charCodeAt(0)));
     new DataView(webp.buffer).setUint32(4, 22, true);
-    webp.set([...'WEBPVP8L'].map((c) => c.charCodeAt(0)), 8);
+    webp.set(
+      [...'WEBPVP8L'].map((c) => c.charCodeAt(0)),
+      8,
+    );
     webp[20] = 0x2f;
     new DataView(webp.buffer).setUint32(21, (99 & 0x3fff) | ((49 & 0x3fff) << 14), true);
     expect(readImageHeader(webp, 'webp')).toEqual({ format: 'webp', width: 100, height: 50, frames: 1 });
@@ -141,7 +173,9 @@ describe('the studio and the trainer give each odd file the same verdict (inspec
     expect(verdict('bomb-30000.png', f['bomb-30000.png']!)).toBe(
       'too large to decode safely: 30000×30000 is 900 megapixels, over the 250-megapixel limit here (a decode bomb, or a huge scan); shrink it first',
     );
-    expect(verdict('drawing.svg', f['drawing.svg']!)).toBe('unsupported image format: SVG drawing (vector graphics), not a photo: export it as PNG');
+    expect(verdict('drawing.svg', f['drawing.svg']!)).toBe(
+      'unsupported image format: SVG drawing (vector graphics), not a photo: export it as PNG',
+    );
     expect(verdict('drawing.png', f['drawing.svg']!)).toBe(
       'unsupported image format: SVG drawing (vector graphics), not a photo: export it as PNG (despite its .png name)',
     );
@@ -151,7 +185,7 @@ describe('the studio and the trainer give each odd file the same verdict (inspec
     expect(verdict('IMG_0001.jpg', f['IMG_0001.heic']!)).toMatch(/^unsupported image format: HEIC photo .* \(despite its \.jpg name\)$/);
   });
 
-  it('decodes 16-bit, greyscale and palette PNGs and the PNG named .jpg in the studio\'s pure-JS path', async () => {
+  it("decodes 16-bit, greyscale and palette PNGs and the PNG named .jpg in the studio's pure-JS path", async () => {
     for (const k of ['deep16.png', 'grey.png', 'palette.png', 'png-named.jpg']) {
       const p = await prepareImage(k, fixtures[k]!, S);
       expect(p.rgb.length, k).toBe(S * S * 3);
@@ -184,11 +218,22 @@ describe('studio ingest (ingestDataset, IndexedDB faked)', () => {
     expect(rejected['folder/drawing.svg']).toMatch(/SVG drawing/);
     expect(rejected['folder/IMG_0001.heic']).toMatch(/HEIC photo/);
     expect(rejected['evil.zip/../../escape.png']).toMatch(/^zip entry refused: unsafe name: its "\.\.\/" would reach outside the archive/);
-    expect(rejected['bomb.zip/zeros.png']).toBe('zip entry refused: the zip would expand to more than 2.0 GiB in all (this entry alone is 2.8 GiB): skipped (a zip bomb?)');
+    expect(rejected['bomb.zip/zeros.png']).toBe(
+      'zip entry refused: the zip would expand to more than 2.0 GiB in all (this entry alone is 2.8 GiB): skipped (a zip bomb?)',
+    );
     expect(warned).toContain('folder/png-named.jpg: a PNG file with a .jpg name: read as PNG');
     const ds = await loadDataset(r.datasetId);
     expect([...ds.names].sort()).toEqual(
-      ['cp437.zip/café.png', 'evil.zip/ok.png', 'folder/deep16.png', 'folder/grey.png', 'folder/palette.png', 'folder/png-named.jpg', 'nested.zip/a.png', 'nested.zip/inner.zip/b.png'].sort(),
+      [
+        'cp437.zip/café.png',
+        'evil.zip/ok.png',
+        'folder/deep16.png',
+        'folder/grey.png',
+        'folder/palette.png',
+        'folder/png-named.jpg',
+        'nested.zip/a.png',
+        'nested.zip/inner.zip/b.png',
+      ].sort(),
     );
     expect(r.accepted).toBe(8);
   });
@@ -217,7 +262,9 @@ describe('zip limits (readZip)', () => {
   });
 
   it('names: ../ refused, backslashes and leading slashes made relative, code page 437 and the UTF-8 flag read right', () => {
-    expect(safeEntryName('a/../../b.png')).toEqual({ refused: 'unsafe name: its "../" would reach outside the archive (a zip-slip attack?); skipped' });
+    expect(safeEntryName('a/../../b.png')).toEqual({
+      refused: 'unsafe name: its "../" would reach outside the archive (a zip-slip attack?); skipped',
+    });
     expect(safeEntryName('C:\\photos\\.\\x.png')).toEqual({ name: 'photos/x.png' });
     expect(safeEntryName('/etc/passwd')).toEqual({ name: 'etc/passwd' });
     const [e] = readZip(zipWithRawName('caf?.png', new Uint8Array([1, 2, 3]), 0x82));
@@ -239,12 +286,30 @@ describe('the trainer reads a folder of odd files (readImageFolder)', () => {
     const f = await readImageFolder(img, S);
     const skipped = Object.fromEntries(f.skipped.map((x) => [x.name, x.reason]));
     expect(Object.keys(skipped).sort()).toEqual(
-      ['IMG_0001.heic', 'bomb-30000.png', 'drawing.svg', 'empty.png', 'huge-12000.png', 'one-pixel.png', 'truncated.jpg', 'truncated.png'].sort(),
+      [
+        'IMG_0001.heic',
+        'bomb-30000.png',
+        'drawing.svg',
+        'empty.png',
+        'huge-12000.png',
+        'one-pixel.png',
+        'truncated.jpg',
+        'truncated.png',
+      ].sort(),
     );
     expect(skipped['bomb-30000.png']).toMatch(/^too large to decode safely: 30000×30000 is 900 megapixels, over the 40-megapixel limit/);
     expect(skipped['huge-12000.png']).toMatch(/^too large to decode safely: 12000×12000/);
     expect(skipped['truncated.jpg']).toMatch(/truncated JPEG/);
-    expect(f.names).toEqual(['animated.gif', 'caf\ufffd.png', 'cmyk.jpg', 'deep16.png', 'grey.png', 'palette.png', 'photo.jpg', 'png-named.jpg']);
+    expect(f.names).toEqual([
+      'animated.gif',
+      'caf\ufffd.png',
+      'cmyk.jpg',
+      'deep16.png',
+      'grey.png',
+      'palette.png',
+      'photo.jpg',
+      'png-named.jpg',
+    ]);
     const warned = f.warnings.map((x) => `${x.name}: ${x.reason}`);
     expect(warned).toContain('animated.gif: animated GIF (3 frames): the first frame is used');
     expect(warned).toContain('cmyk.jpg: CMYK JPEG (print colours): converted to RGB');
@@ -321,11 +386,16 @@ describe('import: weights files that lie, hold NaN, do not fit, or are PyTorch c
   });
 
   it('.pth: a pickle or a torch zip, refused with the command that converts it', async () => {
-    const hint = 'is a PyTorch checkpoint (.pth, a Python pickle), which the studio cannot read: convert it first with `python3 scripts/convert_pth.py';
+    const hint =
+      'is a PyTorch checkpoint (.pth, a Python pickle), which the studio cannot read: convert it first with `python3 scripts/convert_pth.py';
     expect(refusal('netG_epoch_40.pth', new Uint8Array([0x80, 0x02, 0x7d, 0x71, 0x00]))).toBe(
       `netG_epoch_40.pth ${hint} netG_epoch_40.pth -o weights.safetensors\` (torch is its only dependency), then import weights.safetensors`,
     );
-    const torchZip = zipSync({ 'archive/data.pkl': new Uint8Array([0x80, 0x02]), 'archive/data/0': new Uint8Array(16), 'archive/version': new TextEncoder().encode('3\n') });
+    const torchZip = zipSync({
+      'archive/data.pkl': new Uint8Array([0x80, 0x02]),
+      'archive/data/0': new Uint8Array(16),
+      'archive/version': new TextEncoder().encode('3\n'),
+    });
     await expect(readRunArchive(torchZip, 'model.pth')).rejects.toThrow(`model.pth ${hint} model.pth -o weights.safetensors\``);
   });
 });

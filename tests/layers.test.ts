@@ -19,9 +19,9 @@ function largestSingularValue(w: Float32Array | Float64Array, r: number, c: numb
   let s = 0;
   for (let it = 0; it < 500; it++) {
     const u = new Float64Array(r);
-    for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) u[i] += w[i * c + j]! * v[j]!;
+    for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) u[i]! += w[i * c + j]! * v[j]!;
     const nv = new Float64Array(c);
-    for (let j = 0; j < c; j++) for (let i = 0; i < r; i++) nv[j] += w[i * c + j]! * u[i]!;
+    for (let j = 0; j < c; j++) for (let i = 0; i < r; i++) nv[j]! += w[i * c + j]! * u[i]!;
     const norm = Math.hypot(...nv);
     s = Math.sqrt(norm);
     v = nv.map((x) => x / norm);
@@ -39,7 +39,8 @@ describe('spectral normalisation', () => {
     const q2 = orthogonal(36, 5, 1, rng); // [36, 5] orthonormal columns
     const sv = [7, 3, 2, 1, 0.5];
     const torchW = new Float64Array(5 * 36);
-    for (let i = 0; i < 5; i++) for (let j = 0; j < 36; j++) for (let k = 0; k < 5; k++) torchW[i * 36 + j] += q1[i * 5 + k]! * sv[k]! * q2[j * 5 + k]!;
+    for (let i = 0; i < 5; i++)
+      for (let j = 0; j < 36; j++) for (let k = 0; k < 5; k++) torchW[i * 36 + j]! += q1[i * 5 + k]! * sv[k]! * q2[j * 5 + k]!;
     expect(largestSingularValue(torchW, 5, 36)).toBeCloseTo(7, 6);
     // torch [out, in, kh, kw] → TF [kh, kw, in, out]
     sn.w.assign(tf.transpose(tf.tensor(Float32Array.from(torchW), [5, 4, 3, 3]), [2, 3, 1, 0]));
@@ -128,7 +129,7 @@ describe('self-attention', () => {
   it('is the identity at initialisation (γ = 0), and not once γ ≠ 0', async () => {
     const store = new ParamStore(new Rng(6), 0.8);
     const att = new SelfAttention(store, 'att', 16);
-    const x = tf.randomNormal([2, 8, 8, 16], 0, 1, 'float32', 1) as tf.Tensor4D;
+    const x = tf.randomNormal<tf.Rank.R4>([2, 8, 8, 16], 0, 1, 'float32', 1);
     expect(Array.from(await att.apply(x).data())).toEqual(Array.from(await x.data()));
     att.gamma.assign(tf.tensor1d([0.5]));
     const diff = await tf.sub(att.apply(x), x).abs().max().data();
@@ -141,8 +142,8 @@ describe('composition and losses on fixed inputs', () => {
   it('x̂_k = G_k(m_k, z_k) + (1 − m_k) ⊙ x, image-major', async () => {
     const model = new RedoModel(preset('tiny', { imageSize: 32 }), 0, { uninitialised: true });
     const b = 2;
-    const x = tf.fill([b, 32, 32, 3], 0.5) as tf.Tensor4D;
-    const masks = tf.concat([tf.fill([b, 32, 32, 1], 0.25), tf.fill([b, 32, 32, 1], 0.75)], 3) as tf.Tensor4D;
+    const x = tf.fill<tf.Rank.R4>([b, 32, 32, 3], 0.5);
+    const masks = tf.concat<tf.Tensor4D>([tf.fill([b, 32, 32, 1], 0.25), tf.fill([b, 32, 32, 1], 0.75)], 3);
     const regions = tf.stack([tf.fill([b, 32, 32, 3], 0.1), tf.fill([b, 32, 32, 3], -0.2)], 1) as tf.Tensor5D;
     const comp = model.composites(x, masks, regions);
     expect(comp.shape).toEqual([4, 32, 32, 3]);

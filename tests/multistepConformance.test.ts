@@ -16,8 +16,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, expect, it } from 'vitest';
 import * as tf from '../src/redo/tf';
-import { decodeSafetensors, encodeSafetensors, exportWeights, preset, readLosses, RedoModel, RedoTrainer, Rng, type NamedTensorData } from '../src/redo';
+import { exportWeights, preset, readLosses, RedoModel, RedoTrainer, Rng, type NamedTensorData } from '../src/redo';
 import { generateSplits, loadObjectSources } from '../src/node/objectSources';
+import { decodeSafetensors, encodeSafetensors } from '../src/formats/safetensors';
 
 const STEPS = 50;
 const BATCH = 4;
@@ -30,7 +31,9 @@ beforeAll(async () => {
 /** NHWC floats → NCHW. */
 function nchw(data: Float32Array, b: number, s: number, c: number): Float32Array {
   const out = new Float32Array(data.length);
-  for (let i = 0; i < b; i++) for (let y = 0; y < s; y++) for (let x = 0; x < s; x++) for (let k = 0; k < c; k++) out[((i * c + k) * s + y) * s + x] = data[((i * s + y) * s + x) * c + k]!;
+  for (let i = 0; i < b; i++)
+    for (let y = 0; y < s; y++)
+      for (let x = 0; x < s; x++) for (let k = 0; k < c; k++) out[((i * c + k) * s + y) * s + x] = data[((i * s + y) * s + x) * c + k]!;
   return out;
 }
 
@@ -64,9 +67,13 @@ it(`${STEPS} iterations from the same weights, batches and z: losses and weights
   const dir = mkdtempSync(join(tmpdir(), 'redo-multistep-'));
   writeFileSync(join(dir, 'in.safetensors'), encodeSafetensors(inputs));
   const cfg = { size: S, ...config, steps: STEPS };
-  const py = spawnSync('/usr/bin/python3', [join(root, 'scripts', 'ref_multistep.py'), join(dir, 'in.safetensors'), join(dir, 'out.safetensors'), JSON.stringify(cfg)], {
-    encoding: 'utf8',
-  });
+  const py = spawnSync(
+    '/usr/bin/python3',
+    [join(root, 'scripts', 'ref_multistep.py'), join(dir, 'in.safetensors'), join(dir, 'out.safetensors'), JSON.stringify(cfg)],
+    {
+      encoding: 'utf8',
+    },
+  );
   expect(py.status, `ref_multistep.py failed (python3-torch installed? scripts/setup.sh installs it):\n${py.stderr}`).toBe(0);
 
   const ours: Record<string, number[]> = { gAdv: [], gRecZ: [], dReal: [], dFake: [], minArea: [] };
@@ -79,7 +86,13 @@ it(`${STEPS} iterations from the same weights, batches and z: losses and weights
     for (const k of Object.keys(ours)) ours[k]!.push(l[k as keyof typeof l]);
   }
   const ref = decodeSafetensors(new Uint8Array(readFileSync(join(dir, 'out.safetensors')))).tensors;
-  const refLoss: Record<string, string> = { gAdv: 'loss.g_adv', gRecZ: 'loss.g_recz', dReal: 'loss.d_real', dFake: 'loss.d_fake', minArea: 'loss.min_area' };
+  const refLoss: Record<string, string> = {
+    gAdv: 'loss.g_adv',
+    gRecZ: 'loss.g_recz',
+    dReal: 'loss.d_real',
+    dFake: 'loss.d_fake',
+    minArea: 'loss.min_area',
+  };
   const rows: Array<{ loss: string; maxRelFirst10: number; maxRelAll: number }> = [];
   for (const [k, name] of Object.entries(refLoss)) {
     const r = ref.get(name)!.data;
@@ -112,7 +125,7 @@ it(`${STEPS} iterations from the same weights, batches and z: losses and weights
     const net = name.split('.')[0]!;
     const bound = 2e-3 * scale + (STEPS * (lrOf[net] ?? 0)) / 2;
     if (diff > 2e-3 * scale) byFloor.push(`${name} (${diff.toExponential(2)})`);
-    if (!worst[net] || diff / bound > worst[net]!.maxError / worst[net]!.bound) worst[net] = { name, maxError: diff, bound };
+    if (!worst[net] || diff / bound > worst[net].maxError / worst[net].bound) worst[net] = { name, maxError: diff, bound };
     expect(diff, `${name}: max error ${diff.toExponential(3)} > ${bound.toExponential(3)}`).toBeLessThanOrEqual(bound);
   }
   console.table(worst);

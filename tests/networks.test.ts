@@ -32,10 +32,10 @@ describe('output shapes', () => {
         const model = new RedoModel(config, 0, { uninitialised: true });
         const b = 2;
         tf.tidy(() => {
-          const x = tf.zeros([b, size, size, 3]) as tf.Tensor4D;
+          const x = tf.zeros<tf.Rank.R4>([b, size, size, 3]);
           const masks = model.masks(x);
           expect(masks.shape).toEqual([b, size, size, n]);
-          const z = tf.zeros([b, n, config.nz]) as tf.Tensor3D;
+          const z = tf.zeros<tf.Rank.R3>([b, n, config.nz]);
           const regions = model.regions(masks, z);
           expect(regions.shape).toEqual([b, n, size, size, 3]);
           const comp = model.composites(x, masks, regions);

@@ -5,10 +5,13 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encode as encodePng } from 'fast-png';
 import { Jimp } from 'jimp';
-import { ArgsError, parseTrainArgs } from '../src/node/args';
-import { formatDuration, logLine, median, progressBar, progressLine, RateMeter } from '../src/node/progress';
-import { mergeToObject, objectOneHot, scoreMasks, type EvalSet } from '../src/node/evaluate';
-import { listFiles, maskKeys, readImageFolder } from '../src/node/imageFolder';
+import { parseTrainArgs } from '../src/node/args';
+import { ArgsError } from '../src/node/cli';
+import { formatDuration, logLine, median, progressBar, progressLine } from '../src/node/progress';
+import { RateMeter } from '../src/run/rate';
+import { mergeToObject, objectOneHot, scoreMasks, type EvalSet } from '../src/run/evaluate';
+import { listFiles, readImageFolder } from '../src/node/imageFolder';
+import { maskKeys } from '../src/data/names';
 import { leakVerdict, markdownTable } from '../src/node/benchUtil';
 import { generateSet } from '../src/node/c2mnist';
 import { loadMnistDigitsNode } from '../src/node/mnistNode';
@@ -18,9 +21,30 @@ import { resizeCropRgb } from '../src/data/resize';
 describe('parseTrainArgs', () => {
   it('reads the issue command and fills defaults', () => {
     const o = parseTrainArgs(['--dataset', 'imgs', '--preset', 'tiny', '--steps', '100', '--masks', 'gt', '--out', 'r.zip']);
-    expect(o).toMatchObject({ dataset: 'imgs', preset: 'tiny', steps: 100, masks: 'gt', out: 'r.zip', backend: 'auto', seed: 1, logEvery: 50, evalEvery: 200, previews: true });
+    expect(o).toMatchObject({
+      dataset: 'imgs',
+      preset: 'tiny',
+      steps: 100,
+      masks: 'gt',
+      out: 'r.zip',
+      backend: 'auto',
+      seed: 1,
+      logEvery: 50,
+      evalEvery: 200,
+      previews: true,
+    });
     expect(o.resume).toBeUndefined();
-    const p = parseTrainArgs(['--dataset=c2mnist', '--resume', 'run.zip', '--steps=5', '--backend', 'cpu', '--no-previews', '--regions', '3']);
+    const p = parseTrainArgs([
+      '--dataset=c2mnist',
+      '--resume',
+      'run.zip',
+      '--steps=5',
+      '--backend',
+      'cpu',
+      '--no-previews',
+      '--regions',
+      '3',
+    ]);
     expect(p).toMatchObject({ dataset: 'c2mnist', resume: 'run.zip', steps: 5, backend: 'cpu', previews: false, regions: 3 });
   });
 
@@ -53,9 +77,21 @@ describe('terminal formatting', () => {
     expect(formatDuration(NaN)).toBe('?');
     expect(progressBar(5, 10, 10)).toBe('[#####-----]  50%');
     expect(progressBar(20, 10, 4)).toBe('[####] 100%');
-    expect(progressLine({ done: 3, total: 6, itPerSec: 1.5, elapsedS: 2, step: 13 })).toContain('3/6 step 13 1.50 it/s elapsed 2.00s ETA 2.00s');
-    const l = logLine({ step: 1200, done: 300, total: 1000, losses: { gAdv: 0.5123, gRecZ: 0.031, dReal: 0.954, dFake: 0.6131, minArea: 0.2144, minAreaBinary: 0 }, itPerSec: 3.21, elapsedS: 93, restarts: 1 });
-    expect(l).toBe('step 1200 (300/1000) gAdv 0.512 gRecZ 0.031 dReal 0.954 dFake 0.613 minArea 0.214 minAreaBinary 0.000 | 3.21 it/s elapsed 1m33s ETA 3m38s restarts 1');
+    expect(progressLine({ done: 3, total: 6, itPerSec: 1.5, elapsedS: 2, step: 13 })).toContain(
+      '3/6 step 13 1.50 it/s elapsed 2.00s ETA 2.00s',
+    );
+    const l = logLine({
+      step: 1200,
+      done: 300,
+      total: 1000,
+      losses: { gAdv: 0.5123, gRecZ: 0.031, dReal: 0.954, dFake: 0.6131, minArea: 0.2144, minAreaBinary: 0 },
+      itPerSec: 3.21,
+      elapsedS: 93,
+      restarts: 1,
+    });
+    expect(l).toBe(
+      'step 1200 (300/1000) gAdv 0.512 gRecZ 0.031 dReal 0.954 dFake 0.613 minArea 0.214 minAreaBinary 0.000 | 3.21 it/s elapsed 1m33s ETA 3m38s restarts 1',
+    );
     const r = new RateMeter(3);
     expect(r.rate()).toBe(0);
     for (const t of [0, 1000, 1500, 2000, 2500]) r.tick(t);
@@ -72,7 +108,12 @@ describe('evaluation plumbing', () => {
     expect([...mergeToObject(new Float32Array([1, 0, 0, 0, 1, 0, 0, 0, 1]), 3)]).toEqual([1, 0, 1, 0, 0, 1]);
     // 1 image 2×2: even, odd, background, background
     const truth = new Float32Array([1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 1]);
-    const set: EvalSet = { images: { count: 1, size: 2, pixels: new Float32Array(12) }, truth, regions: 3, regionNames: ['even', 'odd', 'background'] };
+    const set: EvalSet = {
+      images: { count: 1, size: 2, pixels: new Float32Array(12) },
+      truth,
+      regions: 3,
+      regionNames: ['even', 'odd', 'background'],
+    };
     const perfect = scoreMasks(truth, set, 3);
     expect(perfect.perDataset.iou).toEqual([1, 1, 1]);
     // the studio's object score (r = 2) matches ONE predicted region to the object, so with n = 3 the second
@@ -110,14 +151,20 @@ describe('image folders', () => {
     const h = 40;
     const rgb = new Uint8Array(w * h * 3).map((_, i) => (i * 7) % 256);
     writeFileSync(join(img, 'img10.png'), encodePng({ width: w, height: h, data: rgb, channels: 3, depth: 8 }));
-    writeFileSync(join(img, 'img2.png'), encodePng({ width: 16, height: 16, data: new Uint8Array(16 * 16 * 3).fill(200), channels: 3, depth: 8 }));
+    writeFileSync(
+      join(img, 'img2.png'),
+      encodePng({ width: 16, height: 16, data: new Uint8Array(16 * 16 * 3).fill(200), channels: 3, depth: 8 }),
+    );
     const jpeg = await new Jimp({ width: 40, height: 40, color: 0x336699ff }).getBuffer('image/jpeg');
     writeFileSync(join(img, 'sub', 'img3.jpg'), jpeg);
     writeFileSync(join(img, 'notes.txt'), 'hello, not an image');
     writeFileSync(join(img, 'broken.png'), new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]));
     writeFileSync(join(img, '.hidden.png'), 'x');
     const grey = (v: number, s: number) => encodePng({ width: s, height: s, data: new Uint8Array(s * s).fill(v), channels: 1, depth: 8 });
-    writeFileSync(join(masks, 'img10_mask.png'), encodePng({ width: w, height: h, data: new Uint8Array(w * h).map((_, i) => (i % w < 24 ? 255 : 0)), channels: 1, depth: 8 }));
+    writeFileSync(
+      join(masks, 'img10_mask.png'),
+      encodePng({ width: w, height: h, data: new Uint8Array(w * h).map((_, i) => (i % w < 24 ? 255 : 0)), channels: 1, depth: 8 }),
+    );
     writeFileSync(join(masks, 'img2.png'), grey(255, 16));
     writeFileSync(join(masks, 'img3.png'), grey(0, 40));
 

@@ -13,8 +13,8 @@ async function oneStep(backend: BackendName): Promise<{ losses: LossValues; mask
   expect(tf.getBackend()).toBe(backend);
   const model = new RedoModel(preset('tiny', { nRegions: 3 }), 11);
   const trainer = new RedoTrainer(model, 11);
-  const x = tf.randomUniform([2, 32, 32, 3], -1, 1, 'float32', 21) as tf.Tensor4D;
-  const xr = tf.randomUniform([2, 32, 32, 3], -1, 1, 'float32', 22) as tf.Tensor4D;
+  const x = tf.randomUniform<tf.Rank.R4>([2, 32, 32, 3], -1, 1, 'float32', 21);
+  const xr = tf.randomUniform<tf.Rank.R4>([2, 32, 32, 3], -1, 1, 'float32', 22);
   const l = trainer.step(x, xr);
   const losses = await readLosses(l);
   disposeLosses(l);

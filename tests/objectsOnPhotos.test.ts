@@ -30,12 +30,19 @@ describe('generator', () => {
     expect(Buffer.from(a.train.images).equals(Buffer.from(c.train.images))).toBe(false);
     const S = 32;
     for (let n = 0; n < 40; n++) {
-      let x0 = S, x1 = -1, y0 = S, y1 = -1, area = 0;
+      let x0 = S,
+        x1 = -1,
+        y0 = S,
+        y1 = -1,
+        area = 0;
       for (let y = 0; y < S; y++) {
         for (let x = 0; x < S; x++) {
           if (a.train.masks[n * S * S + y * S + x]) {
             area++;
-            x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y);
+            x0 = Math.min(x0, x);
+            x1 = Math.max(x1, x);
+            y0 = Math.min(y0, y);
+            y1 = Math.max(y1, y);
           }
         }
       }

@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '../src/redo/tf';
 import { preset, RedoModel, RedoTrainer, captureTrainingState } from '../src/redo';
-import { buildRunArchive } from '../src/worker/runArchive';
+import { buildRunArchive } from '../src/formats/runArchive';
 import { MASK_SOURCES, formatRunProbe, probeModel, probeRunArchive } from '../src/node/probeRun';
 
 beforeAll(async () => {
@@ -22,7 +22,7 @@ describe('probeRun', () => {
       expect(r.dComposite).toHaveLength(2);
       expect(r.zError).toHaveLength(2);
       expect(r.dMean).toBeCloseTo((r.dComposite[0]! + r.dComposite[1]!) / 2, 6);
-      expect(r.objective).toBeCloseTo(-r.dMean + 5 * (r.zError[0]! + r.zError[1]!) / 2, 5); // tiny keeps λz = 5
+      expect(r.objective).toBeCloseTo(-r.dMean + (5 * (r.zError[0]! + r.zError[1]!)) / 2, 5); // tiny keeps λz = 5
       for (const v of [...r.dComposite, ...r.zError]) expect(Number.isFinite(v)).toBe(true);
     }
     const collapse = p.rows.find((r) => r.source === 'collapse')!;

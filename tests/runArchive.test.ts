@@ -5,8 +5,6 @@ import { decode as decodePng } from 'fast-png';
 import * as tf from '../src/redo/tf';
 import {
   captureTrainingState,
-  decodeSafetensors,
-  encodeSafetensors,
   preset,
   readLosses,
   disposeLosses,
@@ -17,17 +15,10 @@ import {
   type TrainingState,
   type LossValues,
 } from '../src/redo';
-import {
-  ArchiveError,
-  ARCHIVE_FORMAT_VERSION,
-  buildRunArchive,
-  encodePng,
-  historyFromCsv,
-  historyToCsv,
-  readRunArchive,
-  recordLosses,
-  type LossHistory,
-} from '../src/worker/runArchive';
+import { ArchiveError, ARCHIVE_FORMAT_VERSION, buildRunArchive, readRunArchive } from '../src/formats/runArchive';
+import { decodeSafetensors, encodeSafetensors } from '../src/formats/safetensors';
+import { historyFromCsv, historyToCsv, recordLosses, type LossHistory } from '../src/formats/history';
+import { encodePng } from '../src/formats/images';
 
 const data = { count: 6, size: 32, pixels: new Float32Array(6 * 32 * 32 * 3).map((_, i) => Math.sin(i * 0.37)) };
 
@@ -86,7 +77,13 @@ function expectSameTensors(a: ReadonlyMap<string, NamedTensorData>, b: ReadonlyM
 describe('buildRunArchive / readRunArchive', () => {
   it('holds the documented files, with the reference state_dict names and optimizer metadata', () => {
     const files = unzipSync(archive);
-    expect(Object.keys(files).sort()).toEqual(['losses.csv', 'manifest.json', 'optimizer.safetensors', 'previews/masks_step_2.png', 'weights.safetensors']);
+    expect(Object.keys(files).sort()).toEqual([
+      'losses.csv',
+      'manifest.json',
+      'optimizer.safetensors',
+      'previews/masks_step_2.png',
+      'weights.safetensors',
+    ]);
     const manifest = JSON.parse(strFromU8(files['manifest.json']!)) as Record<string, unknown>;
     expect(manifest).toMatchObject({
       format: 'redo-studio-run',
@@ -104,7 +101,8 @@ describe('buildRunArchive / readRunArchive', () => {
     const weights = decodeSafetensors(files['weights.safetensors']!);
     expectSameTensors(state.weights, weights.tensors);
     expect([...weights.tensors.keys()].every((k) => /^(netEncM|netGenX|netDX|netRecZ)\./.test(k))).toBe(true);
-    for (const suffix of ['.weight_orig', '.weight_u', '.weight_v']) expect([...weights.tensors.keys()].some((k) => k.startsWith('netDX.') && k.endsWith(suffix))).toBe(true);
+    for (const suffix of ['.weight_orig', '.weight_u', '.weight_v'])
+      expect([...weights.tensors.keys()].some((k) => k.startsWith('netDX.') && k.endsWith(suffix))).toBe(true);
     expect(weights.metadata).toEqual({ format: 'pt' });
 
     const opt = decodeSafetensors(files['optimizer.safetensors']!);
@@ -155,12 +153,16 @@ describe('buildRunArchive / readRunArchive', () => {
     model.dispose();
   });
 
-  it('losses.csv keeps the collapse watch\'s two areas (min_area, min_area_binary), NaN for steps logged before them', () => {
+  it("losses.csv keeps the collapse watch's two areas (min_area, min_area_binary), NaN for steps logged before them", () => {
     const h: LossHistory = { step: [1], gAdv: [0.5], gRecZ: [0.25], dReal: [1], dFake: [1] };
     recordLosses(h, 2, { gAdv: 0.1, gRecZ: 0.2, dReal: 0.3, dFake: 0.4, minArea: 0.45, minAreaBinary: 0 });
     expect(h.minArea).toEqual([NaN, 0.45]);
     const csv = historyToCsv(h);
-    expect(csv.split('\n').slice(0, 3)).toEqual(['step,g_adv,g_recz,d_real,d_fake,min_area,min_area_binary', '1,0.5,0.25,1,1,NaN,NaN', '2,0.1,0.2,0.3,0.4,0.45,0']);
+    expect(csv.split('\n').slice(0, 3)).toEqual([
+      'step,g_adv,g_recz,d_real,d_fake,min_area,min_area_binary',
+      '1,0.5,0.25,1,1,NaN,NaN',
+      '2,0.1,0.2,0.3,0.4,0.45,0',
+    ]);
     expect(historyFromCsv(csv)).toEqual(h);
   });
 
@@ -234,7 +236,7 @@ describe('readRunArchive refusals', () => {
     // a byte inside weights.safetensors' float data (stored uncompressed)
     const at = Buffer.from(damaged).indexOf('{"__metadata__":{"format":"pt"}');
     expect(at).toBeGreaterThan(0);
-    damaged[at + 4000] ^= 0x5a;
+    damaged[at + 4000]! ^= 0x5a;
     expect(await refusal(damaged)).toBe('corrupt archive: weights.safetensors is damaged (CRC-32 mismatch)');
 
     expect(await refusal(archive.subarray(0, Math.floor(archive.length * 0.6)))).toMatch(
@@ -269,7 +271,7 @@ describe('readRunArchive refusals', () => {
       'corrupt archive: manifest config.nz is missing, expected a number',
     );
     expect(await refusal(withManifest((m) => ((m.config as Record<string, unknown>).nfF = 6)))).toBe(
-      'corrupt archive: manifest nfF must be a multiple of 4 (F\'s encoder uses nfF/4 and nfF/2), got 6',
+      "corrupt archive: manifest nfF must be a multiple of 4 (F's encoder uses nfF/4 and nfF/2), got 6",
     );
   });
 
@@ -280,10 +282,14 @@ describe('readRunArchive refusals', () => {
     );
     // the manifest says nfF 12, the weights were made with nfF 8
     const msg = await refusal(withManifest((m) => ((m.config as Record<string, unknown>).nfF = 12)));
-    expect(msg).toMatch(/^weights do not fit the manifest's configuration: tensor netEncM\.\S+ has shape \[[\d,]+\], the configuration needs \[[\d,]+\]$/);
+    expect(msg).toMatch(
+      /^weights do not fit the manifest's configuration: tensor netEncM\.\S+ has shape \[[\d,]+\], the configuration needs \[[\d,]+\]$/,
+    );
     const optKey = [...state.optimizer.D.tensors.keys()][1]!;
     expect(await refusal(withTensors('optimizer.safetensors', (t) => t.delete(optKey)))).toMatch(
-      new RegExp(`^optimizer state does not fit the manifest's configuration: missing optimizer tensor ${optKey.replace(/\./g, '\\.')} \\(expected shape \\[[\\d,]+\\]\\)$`),
+      new RegExp(
+        `^optimizer state does not fit the manifest's configuration: missing optimizer tensor ${optKey.replace(/\./g, '\\.')} \\(expected shape \\[[\\d,]+\\]\\)$`,
+      ),
     );
     expect(
       await refusal(
@@ -292,7 +298,9 @@ describe('readRunArchive refusals', () => {
           t.set(optKey, { shape: [v.data.length], data: v.data });
         }),
       ),
-    ).toMatch(/^optimizer state does not fit the manifest's configuration: optimizer tensor \S+ has shape \[\d+\], the configuration needs \[[\d,]+\]$/);
+    ).toMatch(
+      /^optimizer state does not fit the manifest's configuration: optimizer tensor \S+ has shape \[\d+\], the configuration needs \[[\d,]+\]$/,
+    );
   });
 
   it('non-finite weights or Adam moments (a run saved after it diverged): refused, naming the network', async () => {
@@ -324,12 +332,16 @@ describe('the NaN / Inf guard of the writers', () => {
     const bad = { ...state, weights };
     const build = (s: TrainingState) => buildRunArchive({ state: s, history, dataset: { name: 'x', count: 1, size: 32 } });
     await expect(build(bad)).rejects.toThrow(
-      new RegExp(`^non-finite values \\(NaN or Inf\\) in the weights at step 2, in G \\(region generators\\): ${key.replace(/\./g, '\\.')} has 1 of `),
+      new RegExp(
+        `^non-finite values \\(NaN or Inf\\) in the weights at step 2, in G \\(region generators\\): ${key.replace(/\./g, '\\.')} has 1 of `,
+      ),
     );
     const optimizer = { ...state.optimizer, Z: { ...state.optimizer.Z, tensors: new Map(state.optimizer.Z.tensors) } };
     const [mKey, m] = [...optimizer.Z.tensors][0]!;
     optimizer.Z.tensors.set(mKey, { shape: m.shape, data: m.data.map(() => -Infinity) });
-    await expect(build({ ...state, optimizer })).rejects.toThrow(/^non-finite values \(NaN or Inf\) in the optimizer state \(Adam moments\), in δ \(z reconstructor\)/);
+    await expect(build({ ...state, optimizer })).rejects.toThrow(
+      /^non-finite values \(NaN or Inf\) in the optimizer state \(Adam moments\), in δ \(z reconstructor\)/,
+    );
     // the untouched state still builds
     expect((await build(state)).length).toBeGreaterThan(0);
   });

@@ -6,9 +6,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '../src/redo/tf';
 import { preset, RedoModel, RedoTrainer, disposeLosses, captureTrainingState } from '../src/redo';
-import { buildRunArchive, type LossHistory } from '../src/worker/runArchive';
+import { buildRunArchive } from '../src/formats/runArchive';
 import { C2MNIST_EVAL_SEED, c2mnistHeldOut } from '../src/node/c2mnist';
 import { scoreRunArchive, SCORE_SEED } from '../src/node/scoreRun';
+import type { LossHistory } from '../src/formats/history';
 
 beforeAll(async () => {
   await tf.setBackend('wasm');

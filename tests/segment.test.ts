@@ -13,7 +13,7 @@ it('Segmenter(F weights) gives the masks of the full model, builds no G, D or δ
   const fOnly = await exportWeights(model, { prefix: 'netEncM.' });
   expect([...fOnly.keys()].every((k) => k.startsWith('netEncM.'))).toBe(true);
   const seg = new Segmenter(config, fOnly);
-  const x = tf.randomUniform([3, 32, 32, 3], -1, 1, 'float32', 4) as tf.Tensor4D;
+  const x = tf.randomUniform<tf.Rank.R4>([3, 32, 32, 3], -1, 1, 'float32', 4);
   const full = tf.tidy(() => model.masks(x));
   const a = await full.data();
   full.dispose();

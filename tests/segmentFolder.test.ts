@@ -8,10 +8,11 @@ import { join } from 'node:path';
 import { decode, encode } from 'fast-png';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '../src/redo/tf';
-import { encodeSafetensors, exportWeights, preset, RedoModel, Segmenter } from '../src/redo';
+import { exportWeights, preset, RedoModel, Segmenter } from '../src/redo';
 import { objectScore } from '../src/redo/metrics';
 import { loadModelFile, maskFigure, maskNetworkFile, scoreFolder, segmentFolder } from '../src/node/segmentFolder';
 import { generateSplits, loadObjectSources, writeImageSet } from '../src/node/objectSources';
+import { encodeSafetensors } from '../src/formats/safetensors';
 
 beforeAll(async () => {
   await tf.setBackend('wasm');

@@ -19,7 +19,6 @@ import * as tf from '../src/redo/tf';
 import {
   captureTrainingState,
   disposeLosses,
-  encodeSafetensors,
   preset,
   readLosses,
   RedoModel,
@@ -27,8 +26,11 @@ import {
   restoreTrainer,
   type TrainingState,
 } from '../src/redo';
-import { buildRunArchive, readRunArchive, type LossHistory } from '../src/worker/runArchive';
-import { HeadlessRun } from '../src/node/headless';
+import { encodeSafetensors } from '../src/formats/safetensors';
+import { buildRunArchive, readRunArchive } from '../src/formats/runArchive';
+import type { LossHistory } from '../src/formats/history';
+import { TrainingRun } from '../src/run/trainingRun';
+import { runSteps } from '../src/node/headless';
 import { setupBackend } from '../src/node/backend';
 
 const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
@@ -43,13 +45,22 @@ let before: TrainingState;
 /** Runs one of our Python scripts; its stdout, or a failure that shows its stderr. */
 function py(script: string, args: string[]): string {
   const r = spawnSync(PYTHON, [join(SCRIPTS, script), ...args], { encoding: 'utf8', timeout: 120_000 });
-  const err = (r.stderr ?? '').split('\n').filter((l) => l && !/Warning|warn\(/.test(l)).join('\n');
+  const err = (r.stderr ?? '')
+    .split('\n')
+    .filter((l) => l && !/Warning|warn\(/.test(l))
+    .join('\n');
   if (r.status !== 0) throw new Error(`${script} ${args.join(' ')} exited with ${r.status ?? r.signal}:\n${err}\n${r.stdout}`);
   return r.stdout;
 }
 
 function lastJson<T>(stdout: string): T {
-  return JSON.parse(stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop()!) as T;
+  return JSON.parse(
+    stdout
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .pop()!,
+  ) as T;
 }
 
 const read = async (path: string) => readRunArchive(new Uint8Array(readFileSync(path)));
@@ -169,10 +180,15 @@ describe('to_pth.py / convert_pth.py: a run handed to PyTorch and back', () => {
     expect(moved).toBeGreaterThan(back.state.weights.size / 2);
     // our trainer continues the run: history (3 rows from before) and step counter 8 → 9
     const data = randomImages(16, 4);
-    const run = HeadlessRun.restore({ state: back.state, history: back.history, data, evalSet: null, dataset: back.manifest.dataset });
+    const run = TrainingRun.restore({
+      state: back.state,
+      history: back.history,
+      data: { images: data, info: back.manifest.dataset },
+      evalSet: null,
+    });
     try {
       expect(run.totalSteps).toBe(8);
-      await run.run(1, { evalEvery: 0, checkpointEvery: 0 });
+      await runSteps(run, 1, { evalEvery: 0, checkpointEvery: 0 });
       expect(run.totalSteps).toBe(9);
       expect(run.trainer.iteration).toBe(9);
       for (const net of NETS) expect(run.trainer.optimizer(net).stepCount).toBe(9);
@@ -186,9 +202,9 @@ describe('to_pth.py / convert_pth.py: a run handed to PyTorch and back', () => {
   it('one PyTorch iteration from our weights and Adam state = one of our steps on the same x, x_real, z', async () => {
     const B = before.config.batchSize;
     const { nRegions: n, nz } = before.config;
-    const x = tf.randomUniform([B, 32, 32, 3], -1, 1, 'float32', 31) as tf.Tensor4D;
-    const xReal = tf.randomUniform([B, 32, 32, 3], -1, 1, 'float32', 32) as tf.Tensor4D;
-    const z = tf.randomNormal([B, n, nz], 0, 1, 'float32', 33) as tf.Tensor3D;
+    const x = tf.randomUniform<tf.Rank.R4>([B, 32, 32, 3], -1, 1, 'float32', 31);
+    const xReal = tf.randomUniform<tf.Rank.R4>([B, 32, 32, 3], -1, 1, 'float32', 32);
+    const z = tf.randomNormal<tf.Rank.R3>([B, n, nz], 0, 1, 'float32', 33);
     const nchw = async (t: tf.Tensor4D) => ({ shape: [B, 3, 32, 32], data: (await tf.transpose(t, [0, 3, 1, 2]).data()) as Float32Array });
     const inputs = new Map([
       ['x', await nchw(x)],

@@ -22,8 +22,8 @@ describe('one trainStep', () => {
     const trainer = new RedoTrainer(model, 3);
     const keys = model.store.keys({ trainable: true });
     const before = await Promise.all(keys.map((k) => model.store.get(k).data()));
-    const x = tf.randomUniform([2, 32, 32, 3], -1, 1, 'float32', 1) as tf.Tensor4D;
-    const xr = tf.randomUniform([2, 32, 32, 3], -1, 1, 'float32', 2) as tf.Tensor4D;
+    const x = tf.randomUniform<tf.Rank.R4>([2, 32, 32, 3], -1, 1, 'float32', 1);
+    const xr = tf.randomUniform<tf.Rank.R4>([2, 32, 32, 3], -1, 1, 'float32', 2);
     const unchangedSince = (snapshot: Awaited<ReturnType<tf.Tensor['data']>>[], now: typeof snapshot) =>
       keys.filter((_, i) => snapshot[i]!.every((v, j) => v === now[i]![j]));
     disposeLosses(trainer.step(x, xr));
@@ -35,7 +35,10 @@ describe('one trainStep', () => {
     expect(unchangedSince(before, after2)).toEqual([]);
     expect(unchangedSince(after1, after2)).toEqual([]);
     for (const prefix of ['netEncM.', 'netGenX.net.0.', 'netGenX.net.1.', 'netGenX.net.2.', 'netDX.', 'netRecZ.']) {
-      expect(keys.some((k) => k.startsWith(prefix)), prefix).toBe(true);
+      expect(
+        keys.some((k) => k.startsWith(prefix)),
+        prefix,
+      ).toBe(true);
     }
     const sums = await tf.sum(model.masks(x), 3).data();
     for (const s of sums) expect(s).toBeCloseTo(1, 5);
@@ -106,13 +109,14 @@ describe('binarised region areas (the collapse the soft area misses)', () => {
     const on = m0.filter((v) => v >= 0.5).length / m0.length;
     return Math.min(on, 1 - on);
   };
-  const twoRegions = (m0: number[]) => tf.tidy(() => {
-    const a = tf.tensor4d(m0, [1, 1, m0.length, 1]);
-    return tf.concat([a, tf.sub(1, a)], 3) as tf.Tensor4D;
-  });
+  const twoRegions = (m0: number[]) =>
+    tf.tidy(() => {
+      const a = tf.tensor4d(m0, [1, 1, m0.length, 1]);
+      return tf.concat([a, tf.sub(1, a)], 3) as tf.Tensor4D;
+    });
   const read = async (t: tf.Scalar) => (await t.data())[0]!;
 
-  it('n = 2: exactly the reference\'s (mask ≥ 0.5) reading, ties and values next to 0.5 included', async () => {
+  it("n = 2: exactly the reference's (mask ≥ 0.5) reading, ties and values next to 0.5 included", async () => {
     const rng = new Rng(3);
     const next = [0.5 - 2 ** -25, 0.5 + 2 ** -24].map(Math.fround); // the float32 values either side of 0.5
     const m0 = [0.5, ...next, 0, 1, ...Array.from({ length: 59 }, () => Math.fround(rng.next()))];
@@ -134,7 +138,9 @@ describe('binarised region areas (the collapse the soft area misses)', () => {
     expect(new CollapseWatch(0.1, 7000, 0.01).collapsed(100, s, b)).toBe(true);
     expect(new CollapseWatch(0.1, 7000, 0.01).collapsed(7000, s, b)).toBe(false); // past the last iteration: off
     expect(new CollapseWatch(0.1, 7000, 0.01).under(s, b)).toBe(true); // …but still seen (the trainer warns)
-    expect(new CollapseWatch(0.1, 7000, 0.01).describe(s, b)).toBe('smallest binarised region area 0.000 < 0.01 (a region owns almost no pixel)');
+    expect(new CollapseWatch(0.1, 7000, 0.01).describe(s, b)).toBe(
+      'smallest binarised region area 0.000 < 0.01 (a region owns almost no pixel)',
+    );
     tf.dispose([masks, soft, binary]);
   });
 
@@ -181,7 +187,9 @@ describe('tiny on colored-2-MNIST', () => {
       disposeLosses(l);
     }
     const seconds = (performance.now() - t0) / 1000;
-    console.log(`tiny (n = 3, batch ${config.batchSize}) on colored-2-MNIST: ${steps} steps in ${seconds.toFixed(1)} s (${((seconds / steps) * 1000).toFixed(0)} ms/step)`);
+    console.log(
+      `tiny (n = 3, batch ${config.batchSize}) on colored-2-MNIST: ${steps} steps in ${seconds.toFixed(1)} s (${((seconds / steps) * 1000).toFixed(0)} ms/step)`,
+    );
     console.table(history.filter((_, i) => i % 4 === 0));
     for (const h of history) for (const v of Object.values(h)) expect(Number.isFinite(v)).toBe(true);
     const first = history.slice(0, 3);

@@ -30,7 +30,9 @@ describe('storage', () => {
     const { sm, calls } = fake(true);
     const listed = await refreshStorage(sm, UNKNOWN_STORAGE, false); // the dataset list arrives: no request yet
     expect(calls.persist).toBe(0);
-    expect(describeStorage(listed)).toBe('12.5 MiB used, 1.99 GiB available. Not persistent yet: the studio asks the browser when you store a dataset.');
+    expect(describeStorage(listed)).toBe(
+      '12.5 MiB used, 1.99 GiB available. Not persistent yet: the studio asks the browser when you store a dataset.',
+    );
     const stored = await refreshStorage(sm, listed, true);
     expect(calls.persist).toBe(1);
     expect(stored).toEqual({ supported: true, usage: 12.5 * 1024 ** 2, quota: 2 * 1024 ** 3, persisted: true, asked: true });
@@ -57,6 +59,8 @@ describe('storage', () => {
     const none = await refreshStorage(undefined, UNKNOWN_STORAGE, true);
     expect(describeStorage(none)).toBe('This browser does not report its storage; export the runs you want to keep.');
     const failing = await refreshStorage(fake(true, { failEstimate: true }).sm, UNKNOWN_STORAGE, true);
-    expect(describeStorage(failing)).toBe('Persistent storage granted: the browser will not clear your datasets and checkpoints to free space.');
+    expect(describeStorage(failing)).toBe(
+      'Persistent storage granted: the browser will not clear your datasets and checkpoints to free space.',
+    );
   });
 });

@@ -5,13 +5,19 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { useStudio } from '../src/ui/store';
-import type { LossHistory } from '../src/worker/runArchive';
+import type { LossHistory } from '../src/formats/history';
 import type { TrainingStatus } from '../src/worker/protocol';
 
 const initial = useStudio.getState();
 
 function chunk(steps: number[], metrics?: number[]): LossHistory {
-  const h: LossHistory = { step: steps, gAdv: steps.map((s) => s + 0.1), gRecZ: steps.map((s) => s + 0.2), dReal: steps.map((s) => s + 0.3), dFake: steps.map((s) => s + 0.4) };
+  const h: LossHistory = {
+    step: steps,
+    gAdv: steps.map((s) => s + 0.1),
+    gRecZ: steps.map((s) => s + 0.2),
+    dReal: steps.map((s) => s + 0.3),
+    dFake: steps.map((s) => s + 0.4),
+  };
   if (metrics) {
     h.accuracy = metrics;
     h.iou = metrics.map((m) => m / 2);
@@ -51,7 +57,12 @@ describe('studio store', () => {
     s().receive({ type: 'ingest-progress', done: 3, total: 10, phase: 'decoding' });
     expect(s().ingest).toMatchObject({ running: true, done: 3, total: 10 });
     const summary = { id: 'ds-9', name: 'cats', size: 64, count: 7, hasMasks: false, createdAt: '2026-01-01' };
-    s().receive({ type: 'ingest-done', result: { datasetId: 'ds-9', accepted: 7, rejected: [{ name: 'x.txt', reason: 'not an image' }], warnings: [] }, summary, ms: 100 });
+    s().receive({
+      type: 'ingest-done',
+      result: { datasetId: 'ds-9', accepted: 7, rejected: [{ name: 'x.txt', reason: 'not an image' }], warnings: [] },
+      summary,
+      ms: 100,
+    });
     expect(s().ingest.running).toBe(false);
     expect(s().ingest.rejected).toEqual([{ name: 'x.txt', reason: 'not an image' }]);
     expect(s().selectedDatasetId).toBe('ds-9');
@@ -61,7 +72,7 @@ describe('studio store', () => {
   it('shows an import refusal without touching the run', () => {
     const s = () => useStudio.getState();
     s().receive({ type: 'status', status: status('run-1', 12) });
-    s().patch({ importBusy: true });
+    s().importStarted();
     s().receive({ type: 'error', context: 'import', message: 'not a zip' });
     expect(s().importError).toBe('not a zip');
     expect(s().importBusy).toBe(false);

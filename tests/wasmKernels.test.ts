@@ -13,7 +13,8 @@ import { ParamStore } from '../src/redo/params';
 import { Rng } from '../src/redo/random';
 import { useFastWasmKernels, FUSED } from '../src/redo/wasmKernels';
 
-const values = (shape: number[], seed: number) => Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i * 0.37 + seed));
+const values = (shape: number[], seed: number) =>
+  Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i * 0.37 + seed));
 
 /** f evaluated on `backend` with fresh inputs of the given shapes; the outputs' values and shapes. */
 async function on(backend: string, shapes: number[][], f: (...xs: tf.Tensor[]) => tf.Tensor | tf.Tensor[]) {
@@ -59,7 +60,7 @@ describe('wasm kernels against the cpu backend', () => {
       const err = await compare([xs, ws], (x, w) => {
         const conv = (a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, s, p);
         const f = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(conv(a, b), tf.sin(conv(a, b))));
-        return [conv(x!, w!), ...tf.grads(f)([x!, w!])];
+        return [conv(x, w), ...tf.grads(f)([x, w])];
       });
       expect(err, JSON.stringify([xs, ws, s, p])).toBeLessThan(1e-5);
     }
@@ -83,7 +84,7 @@ describe('wasm kernels against the cpu backend', () => {
     ];
     for (const [as, bs, ta, tb] of cases) {
       // float32 sums (XNNPACK) against the cpu kernel's double ones: a few ulps over K up to 1152
-      expect(await compare([as, bs], (a, b) => tf.matMul(a!, b!, ta, tb)), JSON.stringify([as, bs, ta, tb])).toBeLessThan(1e-5);
+      expect(await compare([as, bs], (a, b) => tf.matMul(a, b, ta, tb)), JSON.stringify([as, bs, ta, tb])).toBeLessThan(1e-5);
     }
   });
 
@@ -104,7 +105,12 @@ describe('wasm kernels against the cpu backend', () => {
     for (const f of copies) expect(await compare([sh], f)).toBe(0);
     for (const axes of [[1, 2], [0, 1, 2], [0], [3], [0, 3]]) {
       for (const keep of [false, true]) {
-        const err = await compare([sh], (x) => [tf.sum(x, axes, keep), tf.mean(x, axes, keep), tf.max(x, axes, keep), tf.min(x, axes, keep)]);
+        const err = await compare([sh], (x) => [
+          tf.sum(x, axes, keep),
+          tf.mean(x, axes, keep),
+          tf.max(x, axes, keep),
+          tf.min(x, axes, keep),
+        ]);
         expect(err, `${axes} ${keep}`).toBeLessThan(1e-5);
       }
     }
@@ -115,7 +121,11 @@ describe('wasm kernels against the cpu backend', () => {
       await tf.setBackend(backend);
       const x = tf.tensor4d([1, 1, 2, 0, 1, 1, 0, 2, 3, 3, 3, 3, 3, 3, 3, 3], [1, 4, 4, 1]);
       const w = tf.tensor4d([1, 2, 3, 4], [1, 2, 2, 1]);
-      return Array.from(await tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid'), w)))(x).data());
+      return Array.from(
+        await tf
+          .grad((t: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid'), w)))(x)
+          .data(),
+      );
     };
     expect(await grad('wasm')).toEqual([1, 0, 2, 0, 0, 0, 0, 0, 3, 0, 4, 0, 0, 0, 0, 0]);
     expect(await grad('wasm')).toEqual(await grad('cpu'));
@@ -144,8 +154,13 @@ describe('fused ops (wasm) against the composed TF.js ops they replace', () => {
     layer.powerIteration();
     layer.powerIteration();
     const x = tf.tensor4d(values([2, 6, 6, 5], 3), [2, 6, 6, 5]);
-    const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(layer.apply(x))) as tf.Scalar, [layer.w]);
-    const out = { u: await layer.u.data(), v: await layer.v.data(), loss: (await value.data())[0]!, grad: await grads[layer.w.name]!.data() };
+    const { value, grads } = tf.variableGrads(() => tf.sum<tf.Scalar>(tf.square(layer.apply(x))), [layer.w]);
+    const out = {
+      u: await layer.u.data(),
+      v: await layer.v.data(),
+      loss: (await value.data())[0]!,
+      grad: await grads[layer.w.name]!.data(),
+    };
     store.dispose();
     tf.dispose([x, value, grads[layer.w.name]!]);
     useFastWasmKernels(true, [FUSED]);
@@ -174,7 +189,10 @@ describe('fused ops (wasm) against the composed TF.js ops they replace', () => {
     const run = async (fused: boolean) => {
       await tf.setBackend('wasm');
       useFastWasmKernels(fused, [FUSED]);
-      const x = tf.tensor4d(values([2, 5, 7, 3], 1).map((v, i) => v * (1 + (i % 3)) + (i % 3)), [2, 5, 7, 3]);
+      const x = tf.tensor4d(
+        values([2, 5, 7, 3], 1).map((v, i) => v * (1 + (i % 3)) + (i % 3)),
+        [2, 5, 7, 3],
+      );
       const w = tf.tensor4d(values([2, 5, 7, 3], 2), [2, 5, 7, 3]);
       const y = instanceNorm(x);
       const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(instanceNorm(t as tf.Tensor4D), w)))(x);
@@ -198,7 +216,7 @@ describe('wasm training steps', () => {
     await tf.setBackend('wasm');
     const model = new RedoModel(preset('tiny', { nRegions: 3 }), 4);
     const trainer = new RedoTrainer(model, 4);
-    const x = tf.randomUniform([2, 32, 32, 3], -1, 1, 'float32', 1) as tf.Tensor4D;
+    const x = tf.randomUniform<tf.Rank.R4>([2, 32, 32, 3], -1, 1, 'float32', 1);
     const ids = () => (tf.backend() as unknown as { numDataIds(): number }).numDataIds();
     const seen: Array<[number, number, number]> = [];
     for (let i = 0; i < 12; i++) {

@@ -1,8 +1,9 @@
 /** One naming for weights, ours and the reference's: export, re-import, infer the configuration, refuse misfits. */
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '../src/redo/tf';
-import { RedoModel, encodeSafetensors, decodeSafetensors, exportWeights, importWeights, inferConfigFromWeights, preset, WeightsMismatchError } from '../src/redo';
+import { RedoModel, exportWeights, importWeights, inferConfigFromWeights, preset, WeightsMismatchError } from '../src/redo';
 import { goldenConfig, goldenWeights, loadGolden } from './helpers/golden';
+import { encodeSafetensors, decodeSafetensors } from '../src/formats/safetensors';
 
 beforeAll(async () => {
   await tf.setBackend('wasm');
@@ -62,8 +63,13 @@ describe('weights files', () => {
     const weights = goldenWeights(file);
     const bad = new Map(weights);
     const t = bad.get('netDX.blocs.2.1.weight_orig')!;
-    bad.set('netDX.blocs.2.1.weight_orig', { shape: [t.shape[0]!, t.shape[1]! + 1, 3, 3], data: new Float32Array(t.shape[0]! * (t.shape[1]! + 1) * 9) });
-    expect(() => inferConfigFromWeights(bad)).toThrow(/netDX\.blocs\.2\.1\.weight_orig has shape \[32,17,3,3\], the configuration needs \[32,16,3,3\]/);
+    bad.set('netDX.blocs.2.1.weight_orig', {
+      shape: [t.shape[0]!, t.shape[1]! + 1, 3, 3],
+      data: new Float32Array(t.shape[0]! * (t.shape[1]! + 1) * 9),
+    });
+    expect(() => inferConfigFromWeights(bad)).toThrow(
+      /netDX\.blocs\.2\.1\.weight_orig has shape \[32,17,3,3\], the configuration needs \[32,16,3,3\]/,
+    );
     const missing = new Map(weights);
     missing.delete('netRecZ.net.dense.bias');
     expect(() => inferConfigFromWeights(missing)).toThrow(/missing tensor netRecZ\.net\.dense\.bias/);

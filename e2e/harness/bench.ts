@@ -113,20 +113,21 @@ function randomImages(count: number, size: number, seed: number): ImageSet {
 
 const progress = (p: BenchProgress) => {
   window.__benchProgress = p;
-  document.getElementById('out')!.textContent = `${p.phase} ${p.step}/${p.of}${p.lastMs !== undefined ? ` (${p.lastMs.toFixed(0)} ms)` : ''}`;
+  document.getElementById('out')!.textContent =
+    `${p.phase} ${p.step}/${p.of}${p.lastMs !== undefined ? ` (${p.lastMs.toFixed(0)} ms)` : ''}`;
 };
 
 async function run(q: URLSearchParams, report: BenchReport): Promise<void> {
   const wanted = report.backend;
   const steps = Math.max(1, Number(q.get('steps') ?? 10));
   const seed = Number(q.get('seed') ?? 1);
-  let ok = false;
+  let ok: boolean;
   try {
     const threads = Number(q.get('threads') ?? 0);
     ok = wanted === 'wasm' ? await startWasm(threads > 0 ? threads : undefined) : await tf.setBackend(wanted);
     await tf.ready();
   } catch (e) {
-    throw new Error(`backend ${wanted} could not start: ${e instanceof Error ? e.message : String(e)}`);
+    throw new Error(`backend ${wanted} could not start: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
   if (!ok || tf.getBackend() !== wanted) throw new Error(`backend ${wanted} could not start (tf.getBackend() = ${tf.getBackend()})`);
   report.adapter = await adapterInfo(wanted);

@@ -5,7 +5,7 @@
  */
 import '@tensorflow/tfjs-backend-webgpu';
 import * as tf from '../../src/redo/tf';
-import { decodeSafetensors } from '../../src/redo/safetensors';
+import { decodeSafetensors } from '../../src/formats/safetensors';
 import { evalComparisons, type Comparison } from './goldenEval';
 
 export interface ConformanceReport {
@@ -47,5 +47,10 @@ run()
     document.getElementById('out')!.textContent = JSON.stringify(r, null, 2);
   })
   .catch((e: unknown) => {
-    window.__conformance = { backend: tf.getBackend() ?? 'none', adapter: '', results: {}, error: e instanceof Error ? `${e.message}\n${e.stack}` : String(e) };
+    window.__conformance = {
+      backend: tf.getBackend() ?? 'none',
+      adapter: '',
+      results: {},
+      error: e instanceof Error ? `${e.message}\n${e.stack}` : String(e),
+    };
   });

@@ -6,7 +6,7 @@ import * as tf from '../../src/redo/tf';
 import { preset, type RedoConfig } from '../../src/redo/config';
 import { RedoModel } from '../../src/redo/redo';
 import { importWeights } from '../../src/redo/weights';
-import type { SafetensorsFile } from '../../src/redo/safetensors';
+import type { SafetensorsFile } from '../../src/formats/safetensors';
 
 interface GoldenMeta {
   nMasks: number;
@@ -84,7 +84,7 @@ export async function evalComparisons(file: SafetensorsFile): Promise<Comparison
     const x = keep(nhwc(goldenTensor(file, 'input.x')));
     const xReal = keep(nhwc(goldenTensor(file, 'input.x_real')));
     const zt = keep(goldenTensor(file, 'input.z'));
-    const z = keep(zt.reshape([zt.shape[0]!, zt.shape[1]!, zt.shape[2]!]) as tf.Tensor3D);
+    const z = keep(zt.reshape<tf.Tensor3D>([zt.shape[0], zt.shape[1]!, zt.shape[2]!]));
     const masks = keep(model.masks(x));
     const regions = keep(model.regions(masks, z));
     const pairs: Array<[string, tf.Tensor]> = [

@@ -21,7 +21,6 @@ import { TrainingSession, type LoadedDataset } from '../../src/worker/session';
 import type { FromWorker, LoopOptions } from '../../src/worker/protocol';
 import { emptyLoopReport, type FromLoopWorker, type LoopReport, type LoopRequest, type MemoryPoint } from './studioLoopMessages';
 
-
 const scope = self as unknown as { postMessage(msg: FromLoopWorker): void; onmessage: ((e: MessageEvent<LoopRequest>) => void) | null };
 const progress = (phase: string, detail: string) => scope.postMessage({ type: 'progress', progress: { phase, detail } });
 
@@ -38,7 +37,9 @@ function randomDataset(count: number, size: number, seed: number): LoadedDataset
   for (let i = 0; i < pixels.length; i++) pixels[i] = next() * 2 - 1;
   // A centred square as "ground truth", so the studio also measures accuracy / IoU at every preview (as with the demo).
   for (let n = 0; n < count; n++)
-    for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) masks[(n * size + y) * size + x] = Math.abs(y - size / 2) < size / 4 && Math.abs(x - size / 2) < size / 4 ? 1 : 0;
+    for (let y = 0; y < size; y++)
+      for (let x = 0; x < size; x++)
+        masks[(n * size + y) * size + x] = Math.abs(y - size / 2) < size / 4 && Math.abs(x - size / 2) < size / 4 ? 1 : 0;
   const images: ImageSet = { count, size, pixels };
   return {
     summary: { id: `bench-${size}`, name: 'bench (random pixels)', size, count, hasMasks: true, createdAt: new Date(0).toISOString() },
@@ -145,7 +146,10 @@ async function run(req: LoopRequest, report: LoopReport): Promise<void> {
   for (let r = 0; r < req.rounds; r++) {
     progress('timed', `round ${r + 1}/${req.rounds}: bare ${req.steps} steps`);
     report.bareMsPerStep.push(await bare(req, dataset.images));
-    progress('timed', `round ${r + 1}/${req.rounds}: studio loop ${req.steps} steps (last bare ${report.bareMsPerStep.at(-1)!.toFixed(0)} ms/step)`);
+    progress(
+      'timed',
+      `round ${r + 1}/${req.rounds}: studio loop ${req.steps} steps (last bare ${report.bareMsPerStep.at(-1)!.toFixed(0)} ms/step)`,
+    );
     const s = await studio(req, dataset, req.steps, req.options, (msg, session) => {
       if (msg.type === 'status') counts.status++;
       else if (msg.type === 'losses') {
@@ -153,8 +157,7 @@ async function run(req: LoopRequest, report: LoopReport): Promise<void> {
         // Memory after every loss flush of every timed studio round (fresh session each round: the same numbers
         // again unless something outlives a session).
         if (msg.chunk.step.length) report.memory.push(memoryNow(session.trainer.iteration));
-      }
-      else if (msg.type === 'previews') counts.previews++;
+      } else if (msg.type === 'previews') counts.previews++;
       else if (msg.type === 'checkpoint-saved') counts.checkpoints++;
     });
     report.studioMsPerStep.push(s.ms / req.steps);

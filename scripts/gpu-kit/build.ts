@@ -23,11 +23,12 @@ import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rm
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { parseFlags } from '../../src/node/cli';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const argv = process.argv.slice(2);
-const OUT = resolve(ROOT, argv.includes('--out') ? argv[argv.indexOf('--out') + 1]! : 'gpu-kit');
-const WITH_REFERENCE = !argv.includes('--no-reference');
+const flags = parseFlags(process.argv.slice(2), { out: { type: 'string' }, 'no-reference': { type: 'boolean' } }, { unknown: 'ignore' });
+const OUT = resolve(ROOT, flags.string('out') ?? 'gpu-kit');
+const WITH_REFERENCE = !flags.has('no-reference');
 export const KIT_LIMIT_BYTES = 60 * 2 ** 20;
 const CACHE = join(ROOT, 'node_modules', '.cache', 'redo-gpu-kit');
 const REFERENCE_DIR = resolve(ROOT, '..', 'shared', 'reference');

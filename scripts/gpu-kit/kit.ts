@@ -18,10 +18,11 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { preset, type RedoConfig } from '../../src/redo/config';
 import { iterationFlops } from '../../src/redo/flops';
-import { readRunArchive } from '../../src/worker/runArchive';
-import { readZip } from '../../src/data/zip';
+import { readRunArchive } from '../../src/formats/runArchive';
+import { readZip } from '../../src/formats/zip';
 import { setupBackend, type VulkanChoice } from '../../src/node/backend';
 import { markdownTable } from '../../src/node/benchUtil';
+import { parseFlags } from '../../src/node/cli';
 import type { SpeedRow } from '../bench-speed';
 
 /** The authors' ref_step_time.py flags for a configuration (its widths use the reference's names). */
@@ -50,7 +51,7 @@ function readJson<T>(path: string): T | { error: string } {
 }
 
 const isError = (v: unknown): v is { error: string } =>
-  typeof v === 'object' && v !== null && 'error' in v && typeof (v as { error: unknown }).error === 'string';
+  typeof v === 'object' && v !== null && 'error' in v && typeof (v).error === 'string';
 
 function readText(path: string): string {
   try {
@@ -358,8 +359,7 @@ async function checkResume(before: string, after: string, k: number, resumed?: s
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === 'probe') {
-    const i = rest.indexOf('--vulkan');
-    const vulkan = (i >= 0 ? rest[i + 1] : 'system') as VulkanChoice;
+    const vulkan = parseFlags(rest, { vulkan: { type: 'string' } }).oneOf<VulkanChoice>('vulkan', ['auto', 'swiftshader', 'system'], 'system');
     try {
       const info = await setupBackend('webgpu', { vulkan });
       console.log(JSON.stringify({ adapter: info.adapter, swiftshader: /swiftshader/i.test(info.adapter ?? ''), node: process.version }));
@@ -370,8 +370,9 @@ async function main(argv: string[]): Promise<number> {
     }
   }
   if (command === 'ref-args' && rest[0]) {
-    const i = rest.indexOf('--batch');
-    console.log(refStepTimeArgs(preset(rest[0], i >= 0 ? { batchSize: Number(rest[i + 1]) } : {})).join(' '));
+    const f = parseFlags(rest, { batch: { type: 'string' } }, { positionals: true });
+    const batch = f.int('batch', 1);
+    console.log(refStepTimeArgs(preset(f.positionals[0] ?? rest[0], batch !== undefined ? { batchSize: batch } : {})).join(' '));
     return 0;
   }
   if (command === 'check-resume' && (rest.length === 3 || rest.length === 4)) {

@@ -9,20 +9,13 @@
  *    checkpoints (the previous one, and leftovers of earlier interrupted writes).
  * If 2 fails, `latest` still names the previous checkpoint; the orphan is removed by the next save or purge.
  */
-import type { RedoConfig, TrainingState } from '../redo';
+import type { TrainingState } from '../redo';
 import { withLegacyDefaults } from '../redo/config';
-import { decodeSafetensors } from '../redo/safetensors';
-import { decodeOptimizer, encodeOptimizer, encodeWeights, type LossHistory } from '../worker/runArchive';
+import { decodeSafetensors } from '../formats/safetensors';
+import { decodeOptimizer, encodeOptimizer, encodeWeights } from '../formats/runArchive';
 import { formatBytes, isQuotaError, openStudioDb, type CheckpointRow, type RunRow } from './db';
-
-export interface RunRecord {
-  runId: string;
-  datasetId: string;
-  config: RedoConfig;
-  createdAt: string;
-  updatedAt: string;
-  step: number;
-}
+import type { RunRecord } from './records';
+import type { LossHistory } from '../formats/history';
 
 export class CheckpointError extends Error {
   override name = 'CheckpointError';
@@ -61,7 +54,8 @@ export async function saveCheckpoint(runId: string, datasetId: string, state: Tr
       const prev = await db.get('runs', runId).catch(() => undefined);
       throw new CheckpointError(
         `checkpoint not saved: storage quota exceeded (it needs about ${formatBytes(size)}). ` +
-          `${prev?.latest ? `The previous checkpoint (step ${prev.step}) is kept. ` : ''}Free space by deleting datasets or runs you no longer need.`,
+          `${prev?.latest ? `The previous checkpoint (step ${prev.step}) is kept. ` : ''}` +
+          'Free space by deleting datasets or runs you no longer need.',
       );
     }
     throw e;
@@ -75,8 +69,13 @@ export async function saveCheckpoint(runId: string, datasetId: string, state: Tr
   done.catch(() => undefined); // awaited below; keeps an abort from surfacing as unhandled first
   const requests: Array<Promise<unknown>> = [];
   try {
-    const [stored, prev, keys] = await Promise.all([checkpoints.getKey(key), runs.get(runId), checkpoints.index('byRun').getAllKeys(runId)]);
-    if (stored === undefined) throw new CheckpointError('checkpoint not saved: it vanished before it could be made current (removed by another tab?)');
+    const [stored, prev, keys] = await Promise.all([
+      checkpoints.getKey(key),
+      runs.get(runId),
+      checkpoints.index('byRun').getAllKeys(runId),
+    ]);
+    if (stored === undefined)
+      throw new CheckpointError('checkpoint not saved: it vanished before it could be made current (removed by another tab?)');
     const run: RunRow = {
       runId,
       datasetId,

@@ -9,15 +9,7 @@ import { splitDigits, unpackMnistDigits, type MnistDigits } from '../redo/data/m
 import { generateObjectsOnPhotos, parseSourcesIndex, spritesOf, type Photo } from '../redo/data/objectsOnPhotos';
 import { decodeImage, type DecodedPixels } from './decode';
 import { imageRange, openStudioDb, type DatasetRow, type ImageRow, type StudioDatabase } from './db';
-
-export interface DatasetSummary {
-  id: string;
-  name: string;
-  size: number;
-  count: number;
-  hasMasks: boolean;
-  createdAt: string;
-}
+import type { DatasetSummary } from './records';
 
 function summaryOf(r: DatasetRow): DatasetSummary {
   return { id: r.id, name: r.name, size: r.size, count: r.count, hasMasks: r.hasMasks, createdAt: r.createdAt };
@@ -47,12 +39,15 @@ async function removeDataset(db: StudioDatabase, id: string): Promise<void> {
 export class DatasetNotFoundError extends Error {}
 
 /** A stored dataset as the trainer uses it: images NHWC float32 in [−1, 1], masks [N, S, S, 1] in {0, 1}. */
-export async function loadDataset(id: string): Promise<{ summary: DatasetSummary; images: ImageSet; names: string[]; masks?: Float32Array }> {
+export async function loadDataset(
+  id: string,
+): Promise<{ summary: DatasetSummary; images: ImageSet; names: string[]; masks?: Float32Array }> {
   const db = await openStudioDb();
   const tx = db.transaction(['datasets', 'images'], 'readonly');
   const [row, records] = await Promise.all([tx.objectStore('datasets').get(id), tx.objectStore('images').getAll(imageRange(id)), tx.done]);
   if (!row || !row.complete) throw new DatasetNotFoundError(`dataset ${id} not found (deleted, or its import never finished)`);
-  if (records.length !== row.count) throw new Error(`dataset "${row.name}" is damaged: ${records.length} images stored, ${row.count} expected`);
+  if (records.length !== row.count)
+    throw new Error(`dataset "${row.name}" is damaged: ${records.length} images stored, ${row.count} expected`);
   const s = row.size;
   const per = s * s * 3;
   const pixels = new Float32Array(records.length * per);
@@ -87,7 +82,16 @@ export class DatasetWriter {
     size: number,
   ) {
     this.id = `ds-${crypto.randomUUID()}`;
-    this.row = { id: this.id, name, size, count: 0, hasMasks: false, createdAt: new Date().toISOString(), complete: false, touchedAt: Date.now() };
+    this.row = {
+      id: this.id,
+      name,
+      size,
+      count: 0,
+      hasMasks: false,
+      createdAt: new Date().toISOString(),
+      complete: false,
+      touchedAt: Date.now(),
+    };
   }
 
   static async open(name: string, size: number): Promise<DatasetWriter> {
@@ -166,7 +170,7 @@ async function fetchAsset(file: string, what: string): Promise<Uint8Array> {
   try {
     res = await fetch(url);
   } catch (e) {
-    throw new Error(`could not load ${what} (${url}): ${e instanceof Error ? e.message : String(e)}`);
+    throw new Error(`could not load ${what} (${url}): ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
   if (!res.ok) throw new Error(`could not load ${what} (${url}: HTTP ${res.status})`);
   return new Uint8Array(await res.arrayBuffer());
@@ -182,7 +186,12 @@ export async function createDemoDataset(size: number, count: number): Promise<Da
  * Stores `count` colored-2-MNIST images of side `size` drawn from the training split of `digits`, with their
  * ground truth as binary object masks (object = either digit).
  */
-export async function createDemoDatasetFromDigits(digits: MnistDigits, size: number, count: number, seed = DEMO_SEED): Promise<DatasetSummary> {
+export async function createDemoDatasetFromDigits(
+  digits: MnistDigits,
+  size: number,
+  count: number,
+  seed = DEMO_SEED,
+): Promise<DatasetSummary> {
   if (!Number.isInteger(count) || count < 1) throw new Error(`demo dataset: count must be a positive integer, got ${count}`);
   const writer = await DatasetWriter.open(`colored-2-MNIST (${count} × ${size} px)`, size);
   const chunk = Math.max(1, Math.floor(4_000_000 / (size * size * 4)));
@@ -231,7 +240,9 @@ function rgbOf(p: DecodedPixels): Uint8Array {
  */
 export async function createObjectsDemoDataset(size: number, count: number, seed = OBJECTS_DEMO_SEED): Promise<DatasetSummary> {
   if (!Number.isInteger(count) || count < 1) throw new Error(`demo dataset: count must be a positive integer, got ${count}`);
-  const index = parseSourcesIndex(JSON.parse(new TextDecoder().decode(await fetchAsset('objects/sources.json', 'the objects-on-photos sources'))));
+  const index = parseSourcesIndex(
+    JSON.parse(new TextDecoder().decode(await fetchAsset('objects/sources.json', 'the objects-on-photos sources'))),
+  );
   const atlas = await decodeImage('emoji-train.png', await fetchAsset(`objects/${index.atlases.train.file}`, 'the emoji atlas'), 4096);
   if (atlas.channels !== 4) throw new Error('the emoji atlas has no alpha channel');
   const sprites = spritesOf({ width: atlas.width, data: atlas.data as Uint8Array }, index, 'train');

@@ -12,9 +12,8 @@
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { RedoConfig } from '../redo/config';
-import type { LossHistory } from '../worker/runArchive';
-import type { DatasetSummary } from './datasets';
-import type { RunRecord } from './checkpoints';
+import type { LossHistory } from '../formats/history';
+import type { DatasetSummary, RunRecord } from './records';
 
 export const DB_NAME = 'redo-studio';
 export const DB_VERSION = 1;

@@ -99,7 +99,10 @@ function sniffUnsupported(b: Uint8Array): string | null {
     if (/avi[fs]/.test(brands)) return UNSUPPORTED.avif!; // AVIF also lists mif1: first
     if (/hei[cxms]|hev[cx]|mif1|msf1/.test(brands)) return UNSUPPORTED.heic!;
   }
-  const head = new TextDecoder().decode(b.subarray(0, 1024)).replace(/^\uFEFF/, '').trimStart();
+  const head = new TextDecoder()
+    .decode(b.subarray(0, 1024))
+    .replace(/^\uFEFF/, '')
+    .trimStart();
   const svg = /^<svg[\s>]/i.test(head) || /^<!DOCTYPE svg/i.test(head) || (/^<\?xml/i.test(head) && /<svg[\s>]/i.test(head));
   if (svg) return UNSUPPORTED.svg!;
   return null;

@@ -194,7 +194,8 @@ function gif(b: Uint8Array): ImageHeader {
       i += 9 + (local & 0x80 ? 3 * 2 ** ((local & 7) + 1) : 0) + 1; // + LZW minimum code size
       if (!subBlocks()) return cut('inside a frame');
       h.frames++;
-    } else if (h.frames > 0) break; // what browsers do after a damaged block: show the frames so far
+    } else if (h.frames > 0)
+      break; // what browsers do after a damaged block: show the frames so far
     else throw new HeaderError(`unknown block 0x${t.toString(16)} before the first frame`);
   }
   if (h.frames === 0) throw new HeaderError('it holds no frame');

@@ -6,9 +6,11 @@
  * appears only once fully stored (see DatasetWriter).
  */
 import { prepareImage, prepareMask, DecodeRefusal, extensionOf } from './decode';
-import { DatasetWriter, type DatasetSummary } from './datasets';
+import { DatasetWriter } from './datasets';
+import type { DatasetSummary } from './records';
 import { formatBytes, isQuotaError } from './db';
-import { isZip, newZipBudget, readZip, type ZipBudget } from './zip';
+import { isZip, newZipBudget, readZip, type ZipBudget } from '../formats/zip';
+import { maskKeys, naturalOrder, stem } from './names';
 
 export interface IngestInput {
   /** relative path */
@@ -62,7 +64,7 @@ function isZipName(f: IngestInput): boolean {
 }
 
 /**
- * Expands zips (nested ones too, up to MAX_ZIP_DEPTH, all sharing one expansion budget: src/data/zip.ts's limits);
+ * Expands zips (nested ones too, up to MAX_ZIP_DEPTH, all sharing one expansion budget: src/formats/zip.ts's limits);
  * a zip that cannot be read becomes a rejection, damaged and refused entries too; system files are dropped.
  */
 async function expand(
@@ -113,7 +115,10 @@ async function expand(
   return { inputs, rejected };
 }
 
-/** *.zip entries expanded (fflate), nested folders kept in names (`archive.zip/folder/image.png`). A zip that cannot be read is passed through unchanged (ingestDataset then reports it). */
+/**
+ * *.zip entries expanded (fflate), nested folders kept in names (`archive.zip/folder/image.png`). A zip that cannot
+ * be read is passed through unchanged (ingestDataset then reports it).
+ */
 export async function expandZipInputs(files: IngestInput[]): Promise<IngestInput[]> {
   const out: IngestInput[] = [];
   for (const f of files) {
@@ -123,22 +128,6 @@ export async function expandZipInputs(files: IngestInput[]): Promise<IngestInput
   }
   return out;
 }
-
-/** The name without its folders and extension: what an image and its mask share. */
-export function stem(name: string): string {
-  const base = name.slice(name.lastIndexOf('/') + 1);
-  const dot = base.lastIndexOf('.');
-  return dot > 0 ? base.slice(0, dot) : base;
-}
-
-/** Mask stems also match without a common mask suffix (`0001_mask.png` ↔ `0001.jpg`). */
-function maskKeys(name: string): string[] {
-  const s = stem(name);
-  const bare = s.replace(/[-_.](mask|masks|seg|segmentation|gt|label|labels)$/i, '');
-  return bare !== s && bare !== '' ? [s, bare] : [s];
-}
-
-const naturalOrder = new Intl.Collator(undefined, { numeric: true, sensitivity: 'variant' });
 
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -181,7 +170,11 @@ export async function ingestDataset(opts: {
       const entry = { name: f.name, mask, used: false };
       maskEntries.push(entry);
       for (const k of maskKeys(f.name)) {
-        if (masks.has(k)) warnings.push({ name: f.name, reason: `ground-truth mask: another mask (${masks.get(k)!.name}) has the same name; that one is used` });
+        if (masks.has(k))
+          warnings.push({
+            name: f.name,
+            reason: `ground-truth mask: another mask (${masks.get(k)!.name}) has the same name; that one is used`,
+          });
         else masks.set(k, entry);
       }
     } catch (e) {
@@ -224,7 +217,10 @@ export async function ingestDataset(opts: {
       }
       for (const note of prepared.notes) warnings.push({ name: f.name, reason: note });
       if (prepared.width < size || prepared.height < size) {
-        warnings.push({ name: f.name, reason: `smaller than ${size}×${size} (${prepared.width}×${prepared.height}): upscaled, may look blurry` });
+        warnings.push({
+          name: f.name,
+          reason: `smaller than ${size}×${size} (${prepared.width}×${prepared.height}): upscaled, may look blurry`,
+        });
       }
       let mask: Uint8Array | undefined;
       if (maskEntries.length > 0) {
@@ -266,8 +262,10 @@ export async function ingestDataset(opts: {
     if (e instanceof IngestError) throw e;
     if (isQuotaError(e)) {
       throw new IngestError(
-        `storage quota exceeded: the browser refused more data after ${plural(stored.images, 'image')} (${formatBytes(stored.bytes)}) of ${accepted} were stored${await storageNote()}. ` +
-          `Nothing was kept. Free space by deleting datasets or runs you no longer need, import fewer images or use a smaller image size, or allow this site more storage, then try again.`,
+        `storage quota exceeded: the browser refused more data after ${plural(stored.images, 'image')} ` +
+          `(${formatBytes(stored.bytes)}) of ${accepted} were stored${await storageNote()}. ` +
+          'Nothing was kept. Free space by deleting datasets or runs you no longer need, import fewer images or use a ' +
+          'smaller image size, or allow this site more storage, then try again.',
         rejected,
       );
     }

@@ -74,7 +74,7 @@ function coefficients(inSize: number, outSize: number, first: number, n: number)
       weights[i * taps + k] = w;
       sum += w;
     }
-    if (sum > 0) for (let k = 0; k < len; k++) weights[i * taps + k] /= sum;
+    if (sum > 0) for (let k = 0; k < len; k++) weights[i * taps + k]! /= sum;
     start[i] = xmin;
     count[i] = len;
   }

@@ -1,6 +1,6 @@
 /** Node-only: run archives on disk, written atomically (a crash or Ctrl-C mid-write never leaves half a zip). */
 import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
-import { readRunArchive } from '../worker/runArchive';
+import { readRunArchive } from '../formats/runArchive';
 
 export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}`;
@@ -18,7 +18,7 @@ export async function readArchiveFile(path: string): ReturnType<typeof readRunAr
   try {
     bytes = new Uint8Array(await readFile(path));
   } catch (e) {
-    throw new Error(`cannot read ${path}: ${e instanceof Error ? e.message : String(e)}`);
+    throw new Error(`cannot read ${path}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
   return readRunArchive(bytes, path);
 }

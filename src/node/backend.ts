@@ -19,7 +19,6 @@ import { existsSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import * as tf from '../redo/tf';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
-import { useWebgpuKernelOverrides } from '../redo/webgpuKernels';
 
 export type BackendName = 'webgpu' | 'wasm' | 'cpu';
 export type VulkanChoice = 'auto' | 'swiftshader' | 'system';
@@ -70,7 +69,8 @@ export function prepareVulkan(choice: VulkanChoice = 'auto'): string {
   } else {
     if (!existsSync(SWIFTSHADER_ICD)) {
       throw new Error(
-        `SwiftShader not found at ${SWIFTSHADER_ICD}: install Debian's chromium (apt-get update && apt-get install -y chromium), or use --backend cpu`,
+        `SwiftShader not found at ${SWIFTSHADER_ICD}: install Debian's chromium ` +
+          '(apt-get update && apt-get install -y chromium), or use --backend cpu',
       );
     }
     process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
@@ -103,7 +103,6 @@ async function initWebgpu(vulkan: VulkanChoice): Promise<string> {
     const gpu = create([]);
     Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
     await import('@tensorflow/tfjs-backend-webgpu');
-    useWebgpuKernelOverrides();
     webgpuRegistered = true;
   }
   const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;

@@ -11,7 +11,7 @@ import { generateColored2Mnist } from '../redo/data/colored2mnist';
 import { splitDigits, type MnistDigits } from '../redo/data/mnistDigits';
 import type { ImageSet } from '../redo/batches';
 import type { RedoConfig } from '../redo/config';
-import type { EvalSet } from './evaluate';
+import type { EvalSet } from '../run/evaluate';
 import { loadMnistDigitsNode } from './mnistNode';
 
 /** The studio demo's seed (src/data/datasets.ts DEMO_SEED). */
@@ -61,7 +61,13 @@ export function generateSet(
 
 /** Held-out images with one-hot truth, generated from the MNIST TEST digits (none of them is in any training set). */
 export function c2mnistHeldOut(a: { size: number; regions: 2 | 3; count: number; seed: number }): EvalSet {
-  const ev = generateSet(splitDigits(loadMnistDigitsNode(), 'test'), { count: a.count, size: a.size, seed: a.seed, regions: a.regions, withTruth: true });
+  const ev = generateSet(splitDigits(loadMnistDigitsNode(), 'test'), {
+    count: a.count,
+    size: a.size,
+    seed: a.seed,
+    regions: a.regions,
+    withTruth: true,
+  });
   return { images: ev.images, truth: ev.truth!, regions: a.regions, regionNames: REGION_NAMES[a.regions] };
 }
 
@@ -76,11 +82,18 @@ export interface C2mnistData {
 
 export function c2mnistData(a: { size: number; count: number; evalCount: number; regions: 2 | 3 }): C2mnistData {
   const digits = loadMnistDigitsNode();
-  const train = generateSet(splitDigits(digits, 'train'), { count: a.count, size: a.size, seed: C2MNIST_TRAIN_SEED, regions: a.regions, withTruth: true });
+  const train = generateSet(splitDigits(digits, 'train'), {
+    count: a.count,
+    size: a.size,
+    seed: C2MNIST_TRAIN_SEED,
+    regions: a.regions,
+    withTruth: true,
+  });
   const plane = a.size * a.size;
   const trainObject = new Float32Array(a.count * plane);
   for (let p = 0; p < trainObject.length; p++) trainObject[p] = train.truth![p * a.regions + a.regions - 1] === 1 ? 0 : 1;
-  const evalSet = a.evalCount > 0 ? c2mnistHeldOut({ size: a.size, regions: a.regions, count: a.evalCount, seed: C2MNIST_EVAL_SEED }) : null;
+  const evalSet =
+    a.evalCount > 0 ? c2mnistHeldOut({ size: a.size, regions: a.regions, count: a.evalCount, seed: C2MNIST_EVAL_SEED }) : null;
   const variant = a.regions === 3 ? 'colored-2-MNIST' : 'colored-1-MNIST (2 regions)';
   return { name: `${variant} (${a.count} × ${a.size} px)`, train: train.images, trainObject, eval: evalSet, regions: a.regions };
 }

@@ -7,11 +7,10 @@
  * its training images (said in a warning).
  */
 import { basename, join, resolve } from 'node:path';
-import type { ImageSet } from '../redo/batches';
-import { spreadIndices } from '../worker/previews';
-import type { RunManifest } from '../worker/runArchive';
+import { spreadIndices, subsetImages, subsetPlanes, type ImageSet } from '../redo/batches';
+import type { RunManifest } from '../formats/runArchive';
+import { objectEvalSet, type EvalSet } from '../run/evaluate';
 import { c2mnistData } from './c2mnist';
-import { objectOneHot, type EvalSet } from './evaluate';
 import { readImageFolder, type Skipped } from './imageFolder';
 
 export interface TrainingData {
@@ -21,19 +20,6 @@ export interface TrainingData {
   info: RunManifest['dataset'];
   skipped: Skipped[];
   warnings: Skipped[];
-}
-
-function subset(images: ImageSet, indices: number[]): ImageSet {
-  const per = images.size * images.size * 3;
-  const pixels = new Float32Array(indices.length * per);
-  indices.forEach((src, i) => pixels.set(images.pixels.subarray(src * per, (src + 1) * per), i * per));
-  return { count: indices.length, size: images.size, pixels };
-}
-
-function subsetPlanes(planes: Float32Array, plane: number, indices: number[]): Float32Array {
-  const out = new Float32Array(indices.length * plane);
-  indices.forEach((src, i) => out.set(planes.subarray(src * plane, (src + 1) * plane), i * plane));
-  return out;
 }
 
 export async function loadTrainingData(a: {
@@ -51,11 +37,25 @@ export async function loadTrainingData(a: {
     const regions = a.nRegions >= 3 ? 3 : 2;
     const d = c2mnistData({ size: a.size, count: a.count, evalCount: a.evalCount ?? 256, regions });
     const warnings: Skipped[] = [];
-    if (a.nRegions > 3) warnings.push({ name: 'c2mnist', reason: `the model has ${a.nRegions} regions for 3 ground-truth regions: unmatched regions count as wrong` });
-    return { train: d.train, trainObject: d.trainObject, evalSet: d.eval, info: { name: d.name, count: d.train.count, size: a.size }, skipped: [], warnings };
+    if (a.nRegions > 3)
+      warnings.push({
+        name: 'c2mnist',
+        reason: `the model has ${a.nRegions} regions for 3 ground-truth regions: unmatched regions count as wrong`,
+      });
+    return {
+      train: d.train,
+      trainObject: d.trainObject,
+      evalSet: d.eval,
+      info: { name: d.name, count: d.train.count, size: a.size },
+      skipped: [],
+      warnings,
+    };
   }
   const dir = resolve(a.dataset);
-  const f = await readImageFolder(dir, a.size, { ...(a.masks ? { masksDir: resolve(a.masks) } : {}), ...(a.onProgress ? { onProgress: a.onProgress } : {}) });
+  const f = await readImageFolder(dir, a.size, {
+    ...(a.masks ? { masksDir: resolve(a.masks) } : {}),
+    ...(a.onProgress ? { onProgress: a.onProgress } : {}),
+  });
   const warnings = [...f.warnings];
   const info = { name: basename(dir), count: f.images.count, size: a.size };
   const plane = a.size * a.size;
@@ -63,7 +63,7 @@ export async function loadTrainingData(a: {
     const e = await readImageFolder(join(resolve(a.evalData), 'images'), a.size, { masksDir: join(resolve(a.evalData), 'masks') });
     if (!e.masks) throw new Error(`--eval-data ${a.evalData}: every image of images/ needs a mask in masks/`);
     for (const s of e.skipped) warnings.push({ name: `${a.evalData}/${s.name}`, reason: s.reason });
-    const evalSet: EvalSet = { images: e.images, truth: objectOneHot(e.masks), regions: 2, regionNames: ['object', 'background'] };
+    const evalSet = objectEvalSet(e.images, e.masks);
     return { train: f.images, ...(f.masks ? { trainObject: f.masks } : {}), evalSet, info, skipped: f.skipped, warnings };
   }
   if (!f.masks) return { train: f.images, evalSet: null, info, skipped: f.skipped, warnings };
@@ -81,12 +81,14 @@ export async function loadTrainingData(a: {
     const held = new Set(evalIdx);
     trainIdx = Array.from({ length: n }, (_, i) => i).filter((i) => !held.has(i));
   }
-  const evalSet: EvalSet = {
-    images: subset(f.images, evalIdx),
-    truth: objectOneHot(subsetPlanes(f.masks, plane, evalIdx)),
-    regions: 2,
-    regionNames: ['object', 'background'],
+  const evalSet = objectEvalSet(f.images, f.masks, evalIdx);
+  const train = subsetImages(f.images, trainIdx);
+  return {
+    train,
+    trainObject: subsetPlanes(f.masks, plane, trainIdx),
+    evalSet,
+    info: { ...info, count: train.count },
+    skipped: f.skipped,
+    warnings,
   };
-  const train = subset(f.images, trainIdx);
-  return { train, trainObject: subsetPlanes(f.masks, plane, trainIdx), evalSet, info: { ...info, count: train.count }, skipped: f.skipped, warnings };
 }

@@ -12,6 +12,7 @@ import { sep } from 'node:path';
 import { Jimp } from 'jimp';
 import { DECODE_LIMITS, DecodeRefusal, inspectImage, type DecodedPixels } from '../data/decode';
 import { binariseMask, resizeCropMask, resizeCropRgb } from '../data/resize';
+import { maskKeys, naturalOrder, stem } from '../data/names';
 import type { ImageSet } from '../redo/batches';
 
 export interface Skipped {
@@ -28,8 +29,6 @@ export interface FolderDataset {
   skipped: Skipped[];
   warnings: Skipped[];
 }
-
-const naturalOrder = new Intl.Collator(undefined, { numeric: true, sensitivity: 'variant' });
 
 /** A file found under a folder: `name` for the user ('/'-separated, relative), `path` to read it by. */
 export interface FolderFile {
@@ -61,20 +60,6 @@ export async function listFolderFiles(dir: string): Promise<FolderFile[]> {
 /** Every file under `dir`, as '/'-separated paths relative to it, in natural order; hidden files and folders skipped. */
 export async function listFiles(dir: string): Promise<string[]> {
   return (await listFolderFiles(dir)).map((f) => f.name);
-}
-
-/** The name without its folders and extension (what an image and its mask share). */
-export function stem(name: string): string {
-  const base = name.slice(name.lastIndexOf('/') + 1);
-  const dot = base.lastIndexOf('.');
-  return dot > 0 ? base.slice(0, dot) : base;
-}
-
-/** The keys a mask file answers to: its stem, and its stem without a mask suffix (`0001_mask.png` ↔ `0001.jpg`), as the studio matches them. */
-export function maskKeys(name: string): string[] {
-  const s = stem(name);
-  const bare = s.replace(/[-_.](mask|masks|seg|segmentation|gt|label|labels)$/i, '');
-  return bare !== s && bare !== '' ? [s, bare] : [s];
 }
 
 /**
@@ -141,10 +126,15 @@ export async function readImageFolder(
   for (const { name: f, path } of maskFiles) {
     try {
       const p = await decodeFile(f, new Uint8Array(await readFile(path)), size);
-      const entry = { name: f, mask: resizeCropMask(binariseMask(p.data, p.width, p.height, p.channels), p.width, p.height, size), used: false };
+      const entry = {
+        name: f,
+        mask: resizeCropMask(binariseMask(p.data, p.width, p.height, p.channels), p.width, p.height, size),
+        used: false,
+      };
       maskEntries.push(entry);
       for (const k of maskKeys(f)) {
-        if (masks.has(k)) warnings.push({ name: f, reason: `ground-truth mask: another mask (${masks.get(k)!.name}) has the same name; that one is used` });
+        if (masks.has(k))
+          warnings.push({ name: f, reason: `ground-truth mask: another mask (${masks.get(k)!.name}) has the same name; that one is used` });
         else masks.set(k, entry);
       }
     } catch (e) {
@@ -161,7 +151,8 @@ export async function readImageFolder(
     try {
       const p = await decodeFile(f, new Uint8Array(await readFile(path)), size);
       for (const note of p.notes) warnings.push({ name: f, reason: note });
-      if (p.width < size || p.height < size) warnings.push({ name: f, reason: `smaller than ${size}×${size} (${p.width}×${p.height}): upscaled, may look blurry` });
+      if (p.width < size || p.height < size)
+        warnings.push({ name: f, reason: `smaller than ${size}×${size} (${p.width}×${p.height}): upscaled, may look blurry` });
       rgbs.push(toRgb(p, size));
       names.push(f);
       if (maskEntries.length > 0) {
@@ -177,7 +168,9 @@ export async function readImageFolder(
   }
   if (rgbs.length === 0) {
     const shown = skipped.slice(0, 3).map((r) => `${r.name}: ${r.reason}`);
-    throw new Error(`no usable images in ${dir} (${files.length} file${files.length === 1 ? '' : 's'}${shown.length ? `; ${shown.join('; ')}` : ''})`);
+    throw new Error(
+      `no usable images in ${dir} (${files.length} file${files.length === 1 ? '' : 's'}${shown.length ? `; ${shown.join('; ')}` : ''})`,
+    );
   }
   for (const m of maskEntries) if (!m.used) warnings.push({ name: m.name, reason: 'ground-truth mask matches no image' });
 

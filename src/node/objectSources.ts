@@ -44,7 +44,10 @@ export async function loadObjectSources(dir = OBJECT_SOURCES_DIR): Promise<Objec
 }
 
 /** Both halves of a data set: training images from the training emoji, held-out ones from the test emoji. */
-export function generateSplits(src: ObjectSources, o: { size: number; train: number; test: number; seed: number }): { train: ObjectsOnPhotos; test: ObjectsOnPhotos } {
+export function generateSplits(
+  src: ObjectSources,
+  o: { size: number; train: number; test: number; seed: number },
+): { train: ObjectsOnPhotos; test: ObjectsOnPhotos } {
   return {
     train: generateObjectsOnPhotos(src.train, src.photos, { count: o.train, size: o.size, seed: o.seed }),
     test: generateObjectsOnPhotos(src.test, src.photos, { count: o.test, size: o.size, seed: testSeed(o.seed) }),

@@ -1,6 +1,6 @@
 /**
  * Pure formatting for the headless trainer's terminal output: the progress bar, the per-step log line,
- * durations, and a windowed iterations-per-second meter. No I/O here.
+ * durations, medians. No I/O here (the iterations-per-second meter is the run core's, src/run/rate.ts).
  */
 
 /** "1h02m", "3m07s", "12.4s", "0.35s". */
@@ -34,7 +34,10 @@ export function progressBar(done: number, total: number, width = 24): string {
 /** The one line redrawn in place on a terminal. */
 export function progressLine(p: { done: number; total: number; itPerSec: number; elapsedS: number; step: number }): string {
   const eta = p.itPerSec > 0 ? (p.total - p.done) / p.itPerSec : NaN;
-  return `${progressBar(p.done, p.total)} ${p.done}/${p.total} step ${p.step} ${p.itPerSec.toFixed(2)} it/s elapsed ${formatDuration(p.elapsedS)} ETA ${formatDuration(eta)}`;
+  return (
+    `${progressBar(p.done, p.total)} ${p.done}/${p.total} step ${p.step} ${p.itPerSec.toFixed(2)} it/s ` +
+    `elapsed ${formatDuration(p.elapsedS)} ETA ${formatDuration(eta)}`
+  );
 }
 
 export interface LogLineInput {
@@ -61,27 +64,6 @@ export function logLine(p: LogLineInput): string {
     `${p.itPerSec.toFixed(2)} it/s elapsed ${formatDuration(p.elapsedS)} ` +
     `ETA ${formatDuration(eta)} restarts ${p.restarts}`
   );
-}
-
-/** Iterations per second over the last `window` steps (steady speed, not diluted by the first slow steps). */
-export class RateMeter {
-  private readonly times: number[] = [];
-
-  constructor(private readonly window = 20) {}
-
-  /** Call once per finished step with a monotonic time in milliseconds. */
-  tick(nowMs: number): void {
-    this.times.push(nowMs);
-    if (this.times.length > this.window + 1) this.times.shift();
-  }
-
-  /** 0 until two steps have finished. */
-  rate(): number {
-    const n = this.times.length;
-    if (n < 2) return 0;
-    const dt = this.times[n - 1]! - this.times[0]!;
-    return dt > 0 ? ((n - 1) * 1000) / dt : 0;
-  }
 }
 
 /** Median of a non-empty list (mean of the middle two for an even length). */

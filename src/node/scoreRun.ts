@@ -6,9 +6,9 @@
  * deciding whether a run segments, needs (`npm run redo -- score run.zip`).
  */
 import { RedoModel, restoreTrainer, type RedoConfig, type TrainingState } from '../redo';
-import { readRunArchive, type RunManifest } from '../worker/runArchive';
+import { readRunArchive, type RunManifest } from '../formats/runArchive';
 import { C2MNIST_EVAL_SEED, c2mnistHeldOut } from './c2mnist';
-import { evaluate, formatEval, type EvalResult, type EvalSet } from './evaluate';
+import { evaluate, formatEval, type EvalResult, type EvalSet } from '../run/evaluate';
 
 /** This scorer's own held-out seed (the trainer evaluates on C2MNIST_EVAL_SEED, training uses C2MNIST_TRAIN_SEED). */
 export const SCORE_SEED = 0x1dea;
@@ -69,7 +69,7 @@ export async function scoreRunArchive(bytes: Uint8Array, opts: { count?: number;
 }
 
 export function formatRunScore(s: RunScore): string {
-  const same = s.seed === C2MNIST_EVAL_SEED ? ' (the trainer\'s own held-out seed!)' : '';
+  const same = s.seed === C2MNIST_EVAL_SEED ? " (the trainer's own held-out seed!)" : '';
   return [
     `run at step ${s.step} (${s.manifest.dataset.name}), ${s.count} held-out images, seed ${s.seed}${same}`,
     `  trained:   ${formatEval(s.trained, s.regionNames)}`,

@@ -16,20 +16,13 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { encode } from 'fast-png';
 import * as tf from '../redo/tf';
-import {
-  decodeSafetensors,
-  encodeSafetensors,
-  inferConfigFromWeights,
-  RedoModel,
-  Segmenter,
-  type NamedTensorData,
-  type RedoConfig,
-} from '../redo';
+import { inferConfigFromWeights, RedoModel, Segmenter, type NamedTensorData, type RedoConfig } from '../redo';
 import { objectScore, type ObjectScore } from '../redo/metrics';
-import { parseConfig, readRunArchive } from '../worker/runArchive';
+import { parseConfig, readRunArchive } from '../formats/runArchive';
 import { resampleWindow } from '../redo/data/objectsOnPhotos';
 import { decodeFile, listFiles, readImageFolder, type Skipped } from './imageFolder';
 import { DecodeRefusal } from '../data/decode';
+import { decodeSafetensors, encodeSafetensors } from '../formats/safetensors';
 
 export interface LoadedModel {
   config: RedoConfig;
@@ -89,7 +82,7 @@ async function firstRegion(
       return n === 2 ? tf.slice(masks, [0, 0, 0, 0], [k, S, S, 1]) : tf.cast(tf.equal(tf.argMax(masks, 3), 0), 'float32');
     });
     try {
-      out.set((await m.data()) as Float32Array, i * S * S);
+      out.set(await m.data(), i * S * S);
     } finally {
       m.dispose();
     }
@@ -230,5 +223,8 @@ export async function maskFigure(model: LoadedModel, dir: string, count = 8, sca
 }
 
 export function formatObjectScore(s: ObjectScore): string {
-  return `IoU ${s.iou.toFixed(3)} acc ${s.accuracy.toFixed(3)} (object = region ${s.region}; per image: IoU ${s.iouPerImage.toFixed(3)} acc ${s.accuracyPerImage.toFixed(3)})`;
+  return (
+    `IoU ${s.iou.toFixed(3)} acc ${s.accuracy.toFixed(3)} (object = region ${s.region}; ` +
+    `per image: IoU ${s.iouPerImage.toFixed(3)} acc ${s.accuracyPerImage.toFixed(3)})`
+  );
 }

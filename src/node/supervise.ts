@@ -47,7 +47,11 @@ export function loaderArgs(execArgv: readonly string[]): string[] {
  * Runs `modulePath` with `args` as a supervised child; resolves with the exit code to use.
  * `log` is for the supervisor's own messages.
  */
-export function supervise(modulePath: string, args: string[], log: (s: string) => void = (s) => process.stderr.write(`${s}\n`)): Promise<number> {
+export function supervise(
+  modulePath: string,
+  args: string[],
+  log: (s: string) => void = (s) => process.stderr.write(`${s}\n`),
+): Promise<number> {
   return new Promise((resolve) => {
     const child: ChildProcess = fork(modulePath, args, {
       execArgv: loaderArgs(process.execArgv),

@@ -1,22 +1,25 @@
 /**
- * `npm run train -- …` (scripts/train.ts): the headless trainer. See TRAIN_USAGE in ./args.ts and
- * docs/headless-and-benchmarks.md.
+ * `npm run train -- …` (scripts/train.ts): the headless trainer, the run core (src/run) with files, the progress bar
+ * and signals. See TRAIN_USAGE in ./args.ts and the README's *Headless trainer*.
  */
 import * as tf from '../redo/tf';
 import { preset, withTrainingSettings, type RedoConfig } from '../redo/config';
 import { CollapseWatch } from '../redo/collapse';
-import { parseTrainArgs, TRAIN_USAGE, ArgsError, type TrainOptions } from './args';
+import { parseTrainArgs, TRAIN_USAGE, type TrainOptions } from './args';
+import { ArgsError } from './cli';
 import { describeBackend, setupBackend, type BackendInfo } from './backend';
 import { readArchiveFile, writeFileAtomic } from './archiveFile';
 import { loadTrainingData } from './datasets';
 import { C2MNIST_COLLAPSE } from './c2mnist';
-import { formatEval } from './evaluate';
-import { HeadlessRun, type CurvePoint, type StepValues } from './headless';
+import { formatEval } from '../run/evaluate';
+import { TrainingRun, type CurvePoint } from '../run/trainingRun';
+import { finalEvaluation, runSteps } from './headless';
 import { appendFileSync, existsSync } from 'node:fs';
 import { onStopRequest } from './supervise';
 import { formatDuration, logLine, progressLine } from './progress';
-import type { LossHistory, RunManifest } from '../worker/runArchive';
-import { NonFiniteError, type TrainingState } from '../redo';
+import type { RunManifest } from '../formats/runArchive';
+import type { LossHistory } from '../formats/history';
+import { NonFiniteError, type LossValues, type TrainingState } from '../redo';
 
 /** The exit code of a run stopped by the NaN / Inf guard. */
 export const EXIT_DIVERGED = 3;
@@ -85,8 +88,14 @@ function configFor(o: TrainOptions): RedoConfig {
 }
 
 /** One evaluation as a JSON line with the field names of the authors' ref_train.py log, for side-by-side curves. */
-function appendCurve(file: string, p: CurvePoint, wallS: number, losses: StepValues | null): void {
-  const r = p.result.reference ?? { iou: p.result.object.iou, accuracy: p.result.object.accuracy, iouPerImage: p.result.object.iou, accuracyPerImage: p.result.object.accuracy, region: 0 };
+function appendCurve(file: string, p: CurvePoint, wallS: number, losses: LossValues | null): void {
+  const r = p.result.reference ?? {
+    iou: p.result.object.iou,
+    accuracy: p.result.object.accuracy,
+    iouPerImage: p.result.object.iou,
+    accuracyPerImage: p.result.object.accuracy,
+    region: 0,
+  };
   const row = {
     kind: 'eval',
     it: p.step,
@@ -135,9 +144,15 @@ export async function trainMain(argv: string[]): Promise<number> {
     }
     const archived = resumed.state.config;
     const changed = (Object.keys(config) as Array<keyof RedoConfig>).filter((k) => config[k] !== archived[k]);
-    if (changed.length) out.log(`--resume: training settings changed: ${changed.map((k) => `${k} ${String(archived[k])} → ${String(config[k])}`).join(', ')}`);
+    if (changed.length)
+      out.log(
+        `--resume: training settings changed: ${changed.map((k) => `${k} ${String(archived[k])} → ${String(config[k])}`).join(', ')}`,
+      );
     resumed = { ...resumed, state: { ...resumed.state, config } };
-    out.log(`resuming ${o.resume}: step ${resumed.history.step.at(-1) ?? 0} (iteration ${resumed.state.iteration}, restarts ${resumed.state.restarts}), dataset "${resumed.manifest.dataset.name}"`);
+    out.log(
+      `resuming ${o.resume}: step ${resumed.history.step.at(-1) ?? 0} (iteration ${resumed.state.iteration}, ` +
+        `restarts ${resumed.state.restarts}), dataset "${resumed.manifest.dataset.name}"`,
+    );
   } else config = configFor(o);
 
   const t0 = performance.now();
@@ -157,15 +172,20 @@ export async function trainMain(argv: string[]): Promise<number> {
   if (data.warnings.length > 20) out.log(`… and ${data.warnings.length - 20} more warnings`);
   out.log(
     `dataset "${data.info.name}": ${data.train.count} training images at ${config.imageSize} px` +
-      `${data.evalSet ? `, ${data.evalSet.images.count} held out for accuracy / IoU` : ', no ground truth'} (${formatDuration((performance.now() - t0) / 1000)})`,
+      `${data.evalSet ? `, ${data.evalSet.images.count} held out for accuracy / IoU` : ', no ground truth'} ` +
+      `(${formatDuration((performance.now() - t0) / 1000)})`,
   );
   if (resumed && (resumed.manifest.dataset.name !== data.info.name || resumed.manifest.dataset.size !== data.info.size)) {
-    out.log(`note: the archive was trained on "${resumed.manifest.dataset.name}" (${resumed.manifest.dataset.size} px); continuing on "${data.info.name}"`);
+    out.log(
+      `note: the archive was trained on "${resumed.manifest.dataset.name}" (${resumed.manifest.dataset.size} px); ` +
+        `continuing on "${data.info.name}"`,
+    );
   }
 
+  const runData = { images: data.train, ...(data.trainObject ? { objectMasks: data.trainObject } : {}), info: data.info };
   const run = resumed
-    ? HeadlessRun.restore({ state: resumed.state, history: resumed.history, data: data.train, evalSet: data.evalSet, dataset: data.info, ...(data.trainObject ? { trainObject: data.trainObject } : {}) })
-    : HeadlessRun.create({ config, seed: o.seed, data: data.train, evalSet: data.evalSet, dataset: data.info, ...(data.trainObject ? { trainObject: data.trainObject } : {}) });
+    ? TrainingRun.restore({ state: resumed.state, history: resumed.history, data: runData, evalSet: data.evalSet })
+    : TrainingRun.create({ config, seed: o.seed, data: runData, evalSet: data.evalSet });
   out.log(`config: ${o.resume ? '(from the archive)' : o.preset} ${JSON.stringify(config)}`);
 
   let stopRequested = false;
@@ -181,19 +201,23 @@ export async function trainMain(argv: string[]): Promise<number> {
   let lastWritten: number | null = null;
   const writeArchive = async (why: string) => {
     const t = performance.now();
-    const bytes = await run.archive(o.previews);
+    const bytes = await run.archive(o.previews ? 'fresh' : 'none');
     await writeFileAtomic(o.out, bytes);
     lastWritten = run.totalSteps;
-    out.log(`wrote ${o.out} (${(bytes.length / 1024).toFixed(0)} KiB, step ${run.totalSteps}, ${why}, ${formatDuration((performance.now() - t) / 1000)})`);
+    out.log(
+      `wrote ${o.out} (${(bytes.length / 1024).toFixed(0)} KiB, step ${run.totalSteps}, ${why}, ` +
+        `${formatDuration((performance.now() - t) / 1000)})`,
+    );
   };
 
   const start = performance.now();
   const startStep = run.totalSteps;
-  let last: StepValues | null = null;
+  let last: LossValues | null = null;
   const watch = new CollapseWatch(config.collapseThreshold, config.collapseLastIteration, config.collapseBinaryThreshold);
   let lateCollapse = false;
   try {
-    await run.run(
+    await runSteps(
+      run,
       o.steps,
       { evalEvery: o.evalEvery, checkpointEvery: o.checkpointEvery },
       {
@@ -222,10 +246,10 @@ export async function trainMain(argv: string[]): Promise<number> {
         shouldStop: () => stopRequested,
       },
     );
-    if (run.evalSet && run.curve.at(-1)?.step !== run.totalSteps && run.totalSteps > 0) {
-      const r = await run.evaluateNow();
-      if (r) out.log(`eval step ${run.totalSteps}: ${formatEval(r, run.evalSet.regionNames)}`);
-      if (r && o.curve) appendCurve(o.curve, run.curve.at(-1)!, (performance.now() - start) / 1000, last);
+    const closing = await finalEvaluation(run);
+    if (closing) {
+      out.log(`eval step ${closing.step}: ${formatEval(closing.result, run.evalSet!.regionNames)}`);
+      if (o.curve) appendCurve(o.curve, closing, (performance.now() - start) / 1000, last);
     }
     await writeArchive(stopRequested ? 'interrupted' : 'final');
   } catch (e) {
@@ -247,7 +271,8 @@ export async function trainMain(argv: string[]): Promise<number> {
   const secs = (performance.now() - start) / 1000;
   const n = run.totalSteps - startStep;
   out.log(
-    `${stopRequested ? 'stopped' : 'done'}: ${n} steps in ${formatDuration(secs)} (${(n / Math.max(secs, 1e-9)).toFixed(2)} it/s), restarts ${run.trainer.restarts}` +
+    `${stopRequested ? 'stopped' : 'done'}: ${n} steps in ${formatDuration(secs)} ` +
+      `(${(n / Math.max(secs, 1e-9)).toFixed(2)} it/s), restarts ${run.trainer.restarts}` +
       `${last ? `, last gAdv ${(last as { gAdv: number }).gAdv.toFixed(3)}` : ''}`,
   );
   run.dispose();

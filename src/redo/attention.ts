@@ -32,11 +32,11 @@ export class SelfAttention {
   apply(x: tf.Tensor4D): tf.Tensor4D {
     const [b, hh, ww, c] = x.shape;
     const n = hh * ww;
-    const q = this.f.apply(x).reshape([b, n, -1]) as tf.Tensor3D; // [b, n, c8]
-    const k = maxPool2(this.g.apply(x)).reshape([b, n / 4, -1]) as tf.Tensor3D; // [b, n/4, c8]
-    const v = maxPool2(this.h.apply(x)).reshape([b, n / 4, -1]) as tf.Tensor3D; // [b, n/4, c2]
+    const q = this.f.apply(x).reshape<tf.Tensor3D>([b, n, -1]); // [b, n, c8]
+    const k = maxPool2(this.g.apply(x)).reshape<tf.Tensor3D>([b, n / 4, -1]); // [b, n/4, c8]
+    const v = maxPool2(this.h.apply(x)).reshape<tf.Tensor3D>([b, n / 4, -1]); // [b, n/4, c2]
     const attn = tf.softmax(tf.matMul(q, k, false, true)); // [b, n, n/4]
-    const o = this.o.apply(tf.matMul(attn, v).reshape([b, hh, ww, -1]) as tf.Tensor4D);
-    return tf.add(x, tf.mul(this.gamma, o)).reshape([b, hh, ww, c]) as tf.Tensor4D;
+    const o = this.o.apply(tf.matMul(attn, v).reshape<tf.Tensor4D>([b, hh, ww, -1]));
+    return tf.add(x, tf.mul(this.gamma, o)).reshape<tf.Tensor4D>([b, hh, ww, c]);
   }
 }

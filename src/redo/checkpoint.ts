@@ -4,7 +4,7 @@ import { RedoModel, type NetworkId } from './redo';
 import { RedoTrainer } from './trainer';
 import { exportWeights, importWeights } from './weights';
 import { fromTorch, toTorch } from './params';
-import type { NamedTensorData } from './safetensors';
+import type { NamedTensorData } from './weights';
 
 /**
  * Everything needed to continue a run exactly: weights and spectral-norm state (torch names and layout),
@@ -79,7 +79,6 @@ export function restoreTrainingState(trainer: RedoTrainer, state: TrainingState)
   trainer.iteration = state.iteration;
   trainer.restarts = state.restarts;
 }
-
 
 /** A model and trainer rebuilt from a training state (a checkpoint or an imported run); nothing is left allocated if it does not fit. */
 export function restoreTrainer(state: TrainingState): { model: RedoModel; trainer: RedoTrainer } {

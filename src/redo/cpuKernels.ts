@@ -31,7 +31,18 @@ interface CpuBackend {
   makeTensorInfo(shape: number[], dtype: tf.DataType, values: tf.TypedArray): tf.TensorInfo;
 }
 
-function binaryRow(op: BinaryOp, out: Float32Array, o: number, n: number, a: Float32Array, pa: number, sa: number, b: Float32Array, pb: number, sb: number): void {
+function binaryRow(
+  op: BinaryOp,
+  out: Float32Array,
+  o: number,
+  n: number,
+  a: Float32Array,
+  pa: number,
+  sa: number,
+  b: Float32Array,
+  pb: number,
+  sb: number,
+): void {
   const end = o + n;
   switch (op) {
     case 'add':
@@ -62,7 +73,13 @@ function binaryRow(op: BinaryOp, out: Float32Array, o: number, n: number, a: Flo
 }
 
 /** a ∘ b with numpy broadcasting, as float32. */
-export function broadcastBinary(op: BinaryOp, a: Float32Array, aShape: readonly number[], b: Float32Array, bShape: readonly number[]): { values: Float32Array; shape: number[] } {
+export function broadcastBinary(
+  op: BinaryOp,
+  a: Float32Array,
+  aShape: readonly number[],
+  b: Float32Array,
+  bShape: readonly number[],
+): { values: Float32Array; shape: number[] } {
   const shape = tf.backend_util.assertAndGetBroadcastShape(aShape as number[], bShape as number[]);
   const out = new Float32Array(shape.reduce((x, y) => x * y, 1));
   if (out.length === 0) return { values: out, shape };
@@ -180,7 +197,11 @@ function fastBinary(op: BinaryOp, original: tf.KernelConfig): tf.KernelFunc {
 
 function valuesOf(backend: CpuBackend, t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array | null {
   const v = backend.data.get(t.dataId).values;
-  return t.dtype !== 'complex64' && t.dtype !== 'string' && (v instanceof Float32Array || v instanceof Int32Array || v instanceof Uint8Array) ? v : null;
+  return t.dtype !== 'complex64' &&
+    t.dtype !== 'string' &&
+    (v instanceof Float32Array || v instanceof Int32Array || v instanceof Uint8Array)
+    ? v
+    : null;
 }
 
 function fastTranspose(original: tf.KernelConfig): tf.KernelFunc {
@@ -204,9 +225,9 @@ function fastSlice(original: tf.KernelConfig): tf.KernelFunc {
     const backend = args.backend as unknown as CpuBackend;
     const xv = valuesOf(backend, x);
     const { begin, size } = args.attrs as unknown as { begin: number | number[]; size: number | number[] };
-    const [b, sz] = tf.slice_util.parseSliceParams(x as tf.Tensor, begin, size);
+    const [b, sz] = tf.slice_util.parseSliceParams(x, begin, size) as [number[], number[]]; // [begin, size]
     if (!xv || tf.slice_util.isSliceContinous(x.shape, b, sz)) return original.kernelFunc(args);
-    tf.slice_util.assertParamsValid(x as tf.Tensor, b, sz);
+    tf.slice_util.assertParamsValid(x, b, sz);
     return backend.makeTensorInfo(sz, x.dtype, sliceValues(xv, x.shape, b, sz));
   };
 }
@@ -218,7 +239,7 @@ function fastSplitV(original: tf.KernelConfig): tf.KernelFunc {
     const xv = valuesOf(backend, x);
     const { numOrSizeSplits, axis } = args.attrs as unknown as { numOrSizeSplits: number | number[]; axis: number };
     const ax = tf.util.parseAxisParam(axis, x.shape)[0]!;
-    const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, numOrSizeSplits, ax);
+    const sizes = tf.backend_util.prepareSplitSize(x, numOrSizeSplits, ax);
     if (!xv || x.shape.slice(0, ax).every((d) => d === 1)) return original.kernelFunc(args); // contiguous pieces
     const begin = new Array<number>(x.shape.length).fill(0);
     return sizes.map((n) => {
@@ -263,7 +284,8 @@ function fastMatMul(original: tf.KernelConfig): tf.KernelFunc {
     const backend = args.backend as unknown as CpuBackend;
     const av = backend.data.get(a.dataId).values;
     const bv = backend.data.get(b.dataId).values;
-    if (a.dtype !== 'float32' || b.dtype !== 'float32' || !(av instanceof Float32Array) || !(bv instanceof Float32Array)) return original.kernelFunc(args);
+    if (a.dtype !== 'float32' || b.dtype !== 'float32' || !(av instanceof Float32Array) || !(bv instanceof Float32Array))
+      return original.kernelFunc(args);
     const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
     const as3 = [a.shape.slice(0, -2).reduce((x, y) => x * y, 1), a.shape[a.shape.length - 2]!, a.shape[a.shape.length - 1]!] as const;
     const bs3 = [b.shape.slice(0, -2).reduce((x, y) => x * y, 1), b.shape[b.shape.length - 2]!, b.shape[b.shape.length - 1]!] as const;

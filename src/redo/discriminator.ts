@@ -77,6 +77,6 @@ export class Discriminator {
       }
       if (i === 0 && this.attention) h = this.attention.apply(h);
     });
-    return this.dense.apply(tf.sum(h, [1, 2]) as tf.Tensor2D);
+    return this.dense.apply(tf.sum<tf.Tensor2D>(h, [1, 2]));
   }
 }

@@ -6,7 +6,7 @@
  */
 import * as tf from './tf';
 import { NETWORKS, type NetworkId, type RedoModel } from './redo';
-import type { NamedTensorData } from './safetensors';
+import type { NamedTensorData } from './weights';
 
 export class NonFiniteError extends Error {
   override name = 'NonFiniteError';

@@ -59,7 +59,7 @@ const powerIteration: Compute = ([w, u], [uOut, vOut], shapes, { eps }) => {
   const uu = new Float64Array(n);
   for (let i = 0; i < k; i++) {
     const vi = vOut![i]!;
-    for (let o = 0, r = i * n; o < n; o++) uu[o] += w![r + o]! * vi;
+    for (let o = 0, r = i * n; o < n; o++) uu[o]! += w![r + o]! * vi;
   }
   const uf = Float32Array.from(uu);
   const un = Math.max(l2(uf), eps!);
@@ -106,12 +106,12 @@ const instanceNorm: Compute = ([x], [y, rstd], [shape], { eps }) => {
     const base = bi * hw * c!;
     mean.fill(0);
     sq.fill(0);
-    for (let p = 0, q = base; p < hw; p++) for (let ch = 0; ch < c!; ch++, q++) mean[ch] += x![q]!;
+    for (let p = 0, q = base; p < hw; p++) for (let ch = 0; ch < c!; ch++, q++) mean[ch]! += x![q]!;
     for (let ch = 0; ch < c!; ch++) mean[ch] = Math.fround(mean[ch]! / hw);
     for (let p = 0, q = base; p < hw; p++) {
       for (let ch = 0; ch < c!; ch++, q++) {
         const d = Math.fround(x![q]! - mean[ch]!);
-        sq[ch] += d * d;
+        sq[ch]! += d * d;
       }
     }
     for (let ch = 0; ch < c!; ch++) rstd![bi * c! + ch] = 1 / Math.sqrt(Math.fround(Math.fround(sq[ch]! / hw) + eps!));
@@ -131,8 +131,8 @@ const instanceNormGrad: Compute = ([dy, y, rstd], [dx], shapes) => {
     sdyy.fill(0);
     for (let p = 0, q = base; p < hw; p++) {
       for (let ch = 0; ch < c!; ch++, q++) {
-        sdy[ch] += dy![q]!;
-        sdyy[ch] += dy![q]! * y![q]!;
+        sdy[ch]! += dy![q]!;
+        sdyy[ch]! += dy![q]! * y![q]!;
       }
     }
     for (let ch = 0; ch < c!; ch++) {
@@ -206,7 +206,7 @@ export function snNormalize(w: tf.Tensor, u: tf.Tensor, v: tf.Tensor): tf.Tensor
       value: wn,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [ws, us, vs, ss] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
-        return [tf.engine().runKernel(SN_NORMALIZE_GRAD, { dy, w: ws, u: us, v: vs, sigma: ss }, {}) as tf.Tensor];
+        return [tf.engine().runKernel<tf.Tensor>(SN_NORMALIZE_GRAD, { dy, w: ws, u: us, v: vs, sigma: ss }, {})];
       },
     };
   });
@@ -224,11 +224,11 @@ export function fusedInstanceNorm(x: tf.Tensor4D, eps: number): tf.Tensor4D | nu
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [ys, rs] = saved as [tf.Tensor, tf.Tensor];
-        return [tf.engine().runKernel(INSTANCE_NORM_GRAD, { dy, y: ys, rstd: rs }, {}) as tf.Tensor];
+        return [tf.engine().runKernel<tf.Tensor>(INSTANCE_NORM_GRAD, { dy, y: ys, rstd: rs }, {})];
       },
     };
   });
-  return f(x) as tf.Tensor4D;
+  return f(x);
 }
 
 /** Adam's hyper-parameters for one step, bias corrections included (see src/redo/adam.ts). */

@@ -73,7 +73,7 @@ export class RegionGenerator {
   apply(m: tf.Tensor4D, z: tf.Tensor2D): tf.Tensor4D {
     const b = z.shape[0];
     const s = this.config.imageSize;
-    let x = this.dense.apply(z).reshape([b, this.c0, 4, 4]).transpose([0, 2, 3, 1]) as tf.Tensor4D;
+    let x = this.dense.apply(z).reshape([b, this.c0, 4, 4]).transpose<tf.Tensor4D>([0, 2, 3, 1]);
     this.blocks.forEach((blk, i) => {
       const res = x.shape[1];
       let h = cinRelu(x, blk.gammaA, blk.betaA, z);
@@ -103,7 +103,7 @@ export class Generators {
 
   apply(masks: tf.Tensor4D, z: tf.Tensor3D): tf.Tensor5D {
     const n = this.regions.length;
-    const ms = tf.split(masks, n, 3) as tf.Tensor4D[];
+    const ms = tf.split<tf.Tensor4D>(masks, n, 3);
     const zs = tf.unstack(z, 1) as tf.Tensor2D[];
     return tf.stack(
       this.regions.map((g, k) => g.apply(ms[k]!, zs[k]!)),

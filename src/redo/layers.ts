@@ -116,7 +116,7 @@ function cpuConv(x: tf.Tensor4D, w: tf.Tensor4D, stride: number, pad: number): t
     if (im2col) {
       const rows = patchRows(x0, k, stride, pad);
       save([x0, w0, rows]);
-      const y = tf.reshape(tf.matMul(rows, tf.reshape(w0, [k * k * cin, cout])), [B, Ho, Wo, cout]) as tf.Tensor4D;
+      const y = tf.reshape<tf.Rank.R4>(tf.matMul(rows, tf.reshape(w0, [k * k * cin, cout])), [B, Ho, Wo, cout]);
       return {
         value: y,
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
@@ -143,15 +143,15 @@ function cpuConv(x: tf.Tensor4D, w: tf.Tensor4D, stride: number, pad: number): t
                 [0, 0],
               ])
             : xi;
-        const xT = tf.transpose(xp, [3, 1, 2, 0]) as tf.Tensor4D; // [Cin, Hp, Wp, B]
-        const dyT = tf.transpose(dy4, [1, 2, 0, 3]) as tf.Tensor4D; // [Ho, Wo, B, Cout]
+        const xT = tf.transpose<tf.Tensor4D>(xp, [3, 1, 2, 0]); // [Cin, Hp, Wp, B]
+        const dyT = tf.transpose<tf.Tensor4D>(dy4, [1, 2, 0, 3]); // [Ho, Wo, B, Cout]
         const g = tf.conv2d(xT, dyT, 1, 'valid', 'NHWC', stride); // [Cin, ≥k, ≥k, Cout]
         const dw = tf.transpose(tf.slice(g, [0, 0, 0, 0], [cin, k, k, cout]), [1, 2, 0, 3]);
         return [dx, dw];
       },
     };
   });
-  return f(x, w) as tf.Tensor4D;
+  return f(x, w);
 }
 
 /** A linear layer, TF weight [in, out]. */
@@ -184,7 +184,7 @@ export class ZConv {
 
   apply(z: tf.Tensor2D): tf.Tensor4D {
     const y = tf.add(tf.matMul(z, this.w as tf.Tensor2D), this.b);
-    return y.reshape([z.shape[0], 1, 1, this.b.shape[0]!]);
+    return y.reshape([z.shape[0], 1, 1, this.b.shape[0]]);
   }
 }
 
@@ -255,7 +255,7 @@ export class SNConv {
     const u = tf.clone(this.u);
     const v = tf.clone(this.v);
     const sigma = tf.matMul(tf.matMul(v.reshape([1, -1]), wm), u.reshape([-1, 1])).reshape([]);
-    return tf.div(this.w, sigma) as tf.Tensor4D;
+    return tf.div<tf.Tensor4D>(this.w, sigma);
   }
 
   apply(x: tf.Tensor4D): tf.Tensor4D {
@@ -263,7 +263,7 @@ export class SNConv {
   }
 
   private matrix(): tf.Tensor2D {
-    return this.w.reshape([-1, this.w.shape[3]!]) as tf.Tensor2D;
+    return this.w.reshape<tf.Tensor2D>([-1, this.w.shape[3]!]);
   }
 }
 
@@ -354,8 +354,8 @@ export function resizeBilinear1(x: tf.Tensor4D, size: number): tf.Tensor4D {
   const ry = interpolationMatrix(h, size); // [size, h]
   const rx = interpolationMatrix(w, size); // [size, w]
   const x3 = x.reshape([b, h, w]);
-  const rows = tf.matMul(tf.tile(ry.expandDims(0), [b, 1, 1]) as tf.Tensor3D, x3); // [b, size, w]
-  const out = tf.matMul(rows, tf.tile(rx.expandDims(0), [b, 1, 1]) as tf.Tensor3D, false, true); // [b, size, size]
+  const rows = tf.matMul(tf.tile(ry.expandDims(0), [b, 1, 1]), x3); // [b, size, w]
+  const out = tf.matMul(rows, tf.tile(rx.expandDims(0), [b, 1, 1]), false, true); // [b, size, size]
   return out.reshape([b, size, size, 1]);
 }
 
@@ -373,8 +373,8 @@ function interpolationMatrix(inSize: number, outSize: number): tf.Tensor2D {
       const i0 = Math.min(Math.floor(src), inSize - 1);
       const i1 = Math.min(i0 + 1, inSize - 1);
       const l1 = src - i0;
-      m[i * inSize + i0] += 1 - l1;
-      m[i * inSize + i1] += l1;
+      m[i * inSize + i0]! += 1 - l1;
+      m[i * inSize + i1]! += l1;
     }
     interpolationCache.set(cacheKey, m);
   }

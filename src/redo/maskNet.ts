@@ -92,6 +92,6 @@ export class MaskNet {
       const m0 = tf.sigmoid(o);
       return tf.concat([m0, tf.sub(1, m0)], 3) as tf.Tensor4D;
     }
-    return tf.softmax(o) as tf.Tensor4D;
+    return tf.softmax<tf.Tensor4D>(o);
   }
 }

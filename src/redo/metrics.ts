@@ -172,19 +172,15 @@ function ious(conf: Float64Array, off: number, r: number, n: number, c: Candidat
   return out;
 }
 
-export function scoreSegmentation(
-  pred: Float32Array,
-  gt: Float32Array,
-  dims: SegmentationDims,
-  mode: ScoreMode,
-): SegmentationScore {
+export function scoreSegmentation(pred: Float32Array, gt: Float32Array, dims: SegmentationDims, mode: ScoreMode): SegmentationScore {
   const { B, H, W, n, r } = dims;
   for (const [k, v] of Object.entries(dims)) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`scoreSegmentation: dims.${k} = ${v} must be a positive integer`);
   }
   if (r < 2) throw new Error(`scoreSegmentation: r = ${r}; ground truth needs at least 2 regions`);
   if (n < r) throw new Error(`scoreSegmentation: ${n} predicted regions cannot cover ${r} ground-truth regions`);
-  if (pred.length !== B * H * W * n) throw new Error(`scoreSegmentation: pred has ${pred.length} values, expected B·H·W·n = ${B * H * W * n}`);
+  if (pred.length !== B * H * W * n)
+    throw new Error(`scoreSegmentation: pred has ${pred.length} values, expected B·H·W·n = ${B * H * W * n}`);
   if (gt.length !== B * H * W * r) throw new Error(`scoreSegmentation: gt has ${gt.length} values, expected B·H·W·r = ${B * H * W * r}`);
 
   const conf = confusionMatrices(pred, gt, dims);

@@ -64,7 +64,7 @@ export class RedoModel {
   /** δ(Σ_k regions_k) read as [B, n, nz]. */
   reconstructZ(regions: tf.Tensor5D): tf.Tensor3D {
     const [b, n] = regions.shape;
-    return this.Z.apply(tf.sum(regions, 1) as tf.Tensor4D).reshape([b, n, this.config.nz]);
+    return this.Z.apply(tf.sum<tf.Tensor4D>(regions, 1)).reshape([b, n, this.config.nz]);
   }
 
   /** Draws z ~ N(0, I) of shape [B, n, nz] from a seed (reproducible on every backend). */

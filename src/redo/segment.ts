@@ -5,7 +5,7 @@ import { Rng } from './random';
 import { MaskNet } from './maskNet';
 import { NETWORKS } from './redo';
 import { importStore } from './weights';
-import type { NamedTensorData } from './safetensors';
+import type { NamedTensorData } from './weights';
 
 /**
  * Inference only: the mask network F alone, loaded from trained weights (`netEncM.*`), without building

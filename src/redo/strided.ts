@@ -62,7 +62,6 @@ export function forEachRow(shape: readonly number[], strides: readonly number[][
   }
 }
 
-
 /** x transposed by `perm` (output dimension d is input dimension perm[d]). */
 export function transposeValues<T extends TypedArray>(x: T, xShape: readonly number[], perm: readonly number[]): T {
   const out = new (x.constructor as new (n: number) => T)(x.length);
@@ -81,7 +80,6 @@ export function transposeValues<T extends TypedArray>(x: T, xShape: readonly num
   });
   return out;
 }
-
 
 /** Row-major strides of `shape` (one per dimension, the last 1). */
 export function rowMajor(shape: readonly number[]): number[] {

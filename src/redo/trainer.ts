@@ -1,6 +1,6 @@
 import * as tf from './tf';
 import type { RedoConfig } from './config';
-import { RedoModel, type NetworkId } from './redo';
+import type { RedoModel, NetworkId } from './redo';
 import { Adam } from './adam';
 import { CollapseWatch } from './collapse';
 import { deriveSeed } from './random';
@@ -33,9 +33,10 @@ export interface StepLosses {
 
 export type LossValues = { [K in keyof StepLosses]: number };
 
-/** Every reading of a step, in the order of one batched readback. */
-export const LOSS_KEYS: ReadonlyArray<keyof StepLosses> = ['gAdv', 'gRecZ', 'dReal', 'dFake', 'minArea', 'minAreaBinary'];
+/** The names of a step's readings, in the order of one batched readback. */
+export const LOSS_KEYS = ['gAdv', 'gRecZ', 'dReal', 'dFake', 'minArea', 'minAreaBinary'] as const satisfies ReadonlyArray<keyof StepLosses>;
 
+/** One step's losses with one readback (the tensors stay the caller's to dispose). */
 export async function readLosses(l: StepLosses): Promise<LossValues> {
   return (await readLossBatch([l], { dispose: false }))[0]!;
 }
@@ -112,7 +113,13 @@ export class RedoTrainer {
    * here; the losses are the caller's.
    */
   stepOn(data: ImageSet, opts: { batchSize?: number; batchSeed?: number } = {}): StepLosses {
-    const { x, xReal } = sampleBatches(data, opts.batchSize ?? this.config.batchSize, opts.batchSeed ?? this.seed, this.restarts, this.iteration);
+    const { x, xReal } = sampleBatches(
+      data,
+      opts.batchSize ?? this.config.batchSize,
+      opts.batchSeed ?? this.seed,
+      this.restarts,
+      this.iteration,
+    );
     try {
       return this.step(x, xReal);
     } finally {
@@ -166,7 +173,7 @@ export class RedoTrainer {
       gRecZ = tf.keep(zReconstructionLoss(z, zRec));
       minArea = tf.keep(smallestRegionArea(masks));
       tf.keep(masks);
-      return tf.add(gAdv, tf.mul(gRecZ, this.config.lambdaZ)) as tf.Scalar;
+      return tf.add<tf.Scalar>(gAdv, tf.mul(gRecZ, this.config.lambdaZ));
     });
     return { gAdv, gRecZ, minArea, masks, grads };
   }
@@ -175,7 +182,11 @@ export class RedoTrainer {
    * Step 2 without the optimizer: fakes recomputed without gradient by F and G (G iterates again), then
    * D(x_real) and D(fakes) each after its own power iteration; hinge terms and D's gradients.
    */
-  discriminatorPass(x: tf.Tensor4D, xReal: tf.Tensor4D, z: tf.Tensor3D): { dReal: tf.Scalar; dFake: tf.Scalar; grads: Map<string, tf.Tensor> } {
+  discriminatorPass(
+    x: tf.Tensor4D,
+    xReal: tf.Tensor4D,
+    z: tf.Tensor3D,
+  ): { dReal: tf.Scalar; dFake: tf.Scalar; grads: Map<string, tf.Tensor> } {
     const m = this.model;
     const fakes = tf.tidy(() => {
       m.powerIteration('G');
@@ -188,7 +199,7 @@ export class RedoTrainer {
       dReal = tf.keep(hingeLossReal(m.D.apply(xReal)));
       m.powerIteration('D');
       dFake = tf.keep(hingeLossFake(m.D.apply(fakes)));
-      return tf.add(dReal, dFake) as tf.Scalar;
+      return tf.add<tf.Scalar>(dReal, dFake);
     });
     fakes.dispose();
     return { dReal, dFake, grads };
@@ -219,10 +230,7 @@ export class RedoTrainer {
     const weights = nets.length
       ? `non-finite weights in ${nets.map((n) => NETWORK_NAMES[n]).join(', ')}`
       : 'the weights are still finite (a loss overflowed)';
-    throw new NonFiniteError(
-      `training diverged at step ${step}: ${losses}; ${weights}. A learning rate too high is the usual cause`,
-      step,
-    );
+    throw new NonFiniteError(`training diverged at step ${step}: ${losses}; ${weights}. A learning rate too high is the usual cause`, step);
   }
 
   /** Re-initialises all networks and optimizers and starts the iteration count over (a collapse restart). */
@@ -239,7 +247,10 @@ export class RedoTrainer {
 
   /** Gradients of f's scalar with respect to the named variables, keyed by parameter key. */
   private gradients(vars: Named, f: () => tf.Scalar): Map<string, tf.Tensor> {
-    const { value, grads } = tf.variableGrads(f, vars.map((v) => v.variable));
+    const { value, grads } = tf.variableGrads(
+      f,
+      vars.map((v) => v.variable),
+    );
     value.dispose();
     const out = new Map<string, tf.Tensor>();
     for (const { key, variable } of vars) {

@@ -28,7 +28,7 @@ type Heap = Float32Array | Int32Array | Uint8Array;
 type Shape4 = [number, number, number, number];
 
 function heap(backend: BackendWasm, t: tf.TensorInfo): Heap {
-  return backend.typedArrayFromHeap(t) as Heap;
+  return backend.typedArrayFromHeap(t);
 }
 
 function wasmKernel(name: string): tf.KernelFunc {
@@ -83,7 +83,18 @@ const conv2dBackpropInput: Make = (original) => (args) => {
     d.fill(0);
     copyBlock(dy.shape, heap(backend, dy), 0, rowMajor(dy.shape), d, 0, [lh * lw * co, sh * lw * co, sw * co, 1]);
   }
-  const dx = conv2d(backend, dilated, flipped, [[0, 0], [top, bottom], [left, right], [0, 0]], [1, 1]);
+  const dx = conv2d(
+    backend,
+    dilated,
+    flipped,
+    [
+      [0, 0],
+      [top, bottom],
+      [left, right],
+      [0, 0],
+    ],
+    [1, 1],
+  );
   backend.disposeData(flipped.dataId);
   if (dilated !== dy) backend.disposeData(dilated.dataId);
   return dx;
@@ -233,7 +244,15 @@ function transposeInto(backend: BackendWasm, x: tf.TensorInfo, perm: readonly nu
   const shape = perm.map((p) => x.shape[p]!);
   const out = backend.makeOutput(shape, x.dtype);
   const strides = rowMajor(x.shape);
-  copyBlock(shape, heap(backend, x), 0, perm.map((p) => strides[p]!), heap(backend, out), 0, rowMajor(shape));
+  copyBlock(
+    shape,
+    heap(backend, x),
+    0,
+    perm.map((p) => strides[p]!),
+    heap(backend, out),
+    0,
+    rowMajor(shape),
+  );
   return out;
 }
 
@@ -295,7 +314,7 @@ const maxPoolGrad: Make = (original) => (args) => {
               }
             }
           }
-          if (at >= 0) d[at] += g[((b * ho + oy) * wo + ox) * ch + k]!;
+          if (at >= 0) d[at]! += g[((b * ho + oy) * wo + ox) * ch + k]!;
         }
       }
     }
@@ -305,8 +324,8 @@ const maxPoolGrad: Make = (original) => (args) => {
 
 function parseSlice(x: tf.TensorInfo, attrs: tf.NamedAttrMap): { begin: number[]; size: number[] } {
   const { begin, size } = attrs as unknown as tf.SliceAttrs;
-  const [b, s] = tf.slice_util.parseSliceParams(x as tf.Tensor, begin, size);
-  tf.slice_util.assertParamsValid(x as tf.Tensor, b, s);
+  const [b, s] = tf.slice_util.parseSliceParams(x, begin, size) as [number[], number[]]; // [begin, size]
+  tf.slice_util.assertParamsValid(x, b, s);
   return { begin: b, size: s };
 }
 
@@ -330,7 +349,7 @@ const splitV: Make = (original) => (args) => {
   if (x.dtype === 'string') return original.kernelFunc(args);
   const { numOrSizeSplits, axis } = args.attrs as unknown as tf.SplitVAttrs;
   const ax = tf.util.parseAxisParam(axis, x.shape)[0]!;
-  const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, numOrSizeSplits, ax);
+  const sizes = tf.backend_util.prepareSplitSize(x, numOrSizeSplits, ax);
   const begin = new Array<number>(x.shape.length).fill(0);
   return sizes.map((n) => {
     const size = [...x.shape];
@@ -378,7 +397,13 @@ const concat: Make = (original) => (args) => {
   const outShape = tf.backend_util.computeOutShape(shapes, axis);
   const kept = inputs.filter((t) => tf.util.sizeFromShape(t.shape) > 0);
   if (kept.length === 1) return share(backend, kept[0]!, outShape);
-  return concatInto(backend, kept, kept.map((t) => t.shape), axis, outShape);
+  return concatInto(
+    backend,
+    kept,
+    kept.map((t) => t.shape),
+    axis,
+    outShape,
+  );
 };
 
 const pack: Make = (original) => (args) => {
@@ -392,7 +417,13 @@ const pack: Make = (original) => (args) => {
   const expanded = [...first.shape.slice(0, ax), 1, ...first.shape.slice(ax)];
   const outShape = [...expanded];
   outShape[ax] = inputs.length;
-  return concatInto(backend, inputs, inputs.map(() => expanded), ax, outShape);
+  return concatInto(
+    backend,
+    inputs,
+    inputs.map(() => expanded),
+    ax,
+    outShape,
+  );
 };
 
 const identity: Make = (original) => (args) => {

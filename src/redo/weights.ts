@@ -1,7 +1,12 @@
 import * as tf from './tf';
 import type { RedoModel } from './redo';
 import { fromTorch, toTorch, toTorchShape, type ParamStore } from './params';
-import type { NamedTensorData } from './safetensors';
+
+/** One tensor's values and PyTorch shape, as weight files (src/formats/safetensors.ts) hold them. */
+export interface NamedTensorData {
+  shape: number[];
+  data: Float32Array;
+}
 
 /**
  * Every tensor of a model (trainable weights and spectral-norm u, v) under the reference's state_dict keys
@@ -57,4 +62,23 @@ export function importStore(store: ParamStore, tensors: ReadonlyMap<string, Name
     store.get(k).assign(value);
     value.dispose();
   }
+}
+
+/**
+ * A checksum of named weights: FNV-1a (32 bit) over each name and its float bytes, names sorted, as 8 hex digits.
+ * Identical weights give identical checksums (used to prove a resumed run holds its checkpoint's weights).
+ */
+export function weightsChecksum(weights: ReadonlyMap<string, NamedTensorData>): string {
+  let h = 0x811c9dc5;
+  const mix = (b: number) => {
+    h ^= b;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  };
+  for (const name of [...weights.keys()].sort()) {
+    for (let i = 0; i < name.length; i++) mix(name.charCodeAt(i) & 0xff);
+    const t = weights.get(name)!;
+    const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    for (let i = 0; i < bytes.length; i++) mix(bytes[i]!);
+  }
+  return h.toString(16).padStart(8, '0');
 }

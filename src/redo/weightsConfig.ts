@@ -1,7 +1,7 @@
 import { preset, validateConfig, type RedoConfig } from './config';
 import { RedoModel } from './redo';
 import { importWeights, WeightsMismatchError } from './weights';
-import type { NamedTensorData } from './safetensors';
+import type { NamedTensorData } from './weights';
 
 /**
  * The configuration a bare weights file (reference state_dict names, torch layout) was made with, read off
@@ -11,7 +11,10 @@ import type { NamedTensorData } from './safetensors';
  * A file holding only F (`netEncM.*`) is enough for inference: n comes from F's output channels and the image
  * size, which F does not fix, from `imageSize` (default 128).
  */
-export function inferConfigFromWeights(tensors: ReadonlyMap<string, NamedTensorData>, imageSize: RedoConfig['imageSize'] = 128): RedoConfig {
+export function inferConfigFromWeights(
+  tensors: ReadonlyMap<string, NamedTensorData>,
+  imageSize: RedoConfig['imageSize'] = 128,
+): RedoConfig {
   const shape = (name: string): number[] => {
     const t = tensors.get(name);
     if (!t) throw new WeightsMismatchError(`missing tensor ${name}: not a ReDO weights file (reference state_dict names expected)`);
@@ -32,20 +35,24 @@ export function inferConfigFromWeights(tensors: ReadonlyMap<string, NamedTensorD
     const regions = new Set(names.filter((n) => n.startsWith('netGenX.net.')).map((n) => n.split('.')[2]));
     const nRegions = regions.size;
     if ((nRegions === 2 ? 1 : nRegions) !== fOut) {
-      throw new WeightsMismatchError(`tensor netEncM.out.mods.9.weight has ${fOut} output channels, but the file has ${nRegions} region generators`);
+      throw new WeightsMismatchError(
+        `tensor netEncM.out.mods.9.weight has ${fOut} output channels, but the file has ${nRegions} region generators`,
+      );
     }
     const [, nz] = shape('netGenX.net.0.dense.weight');
     const nfG = shape('netGenX.net.0.convOut.weight_orig')[1]! - 1;
     const gBlocks = new Set(names.filter((n) => n.startsWith('netGenX.net.0.convB.')).map((n) => n.split('.')[4])).size;
     const size = 4 * 2 ** gBlocks;
     if (size !== 32 && size !== 64 && size !== 128) {
-      throw new WeightsMismatchError(`the generator has ${gBlocks} up-blocks (netGenX.net.0.convB.*), which fits no image size (32, 64, 128)`);
+      throw new WeightsMismatchError(
+        `the generator has ${gBlocks} up-blocks (netGenX.net.0.convB.*), which fits no image size (32, 64, 128)`,
+      );
     }
     const attentionD = tensors.has('netDX.selfAtt.gamma');
     const nfD = shape(attentionD ? 'netDX.bloc0.0.weight_orig' : 'netDX.blocs.0.0.weight_orig')[0]!;
     const nfZ = shape('netRecZ.net.blocs.0.0.weight_orig')[0]!;
     config = preset('paper-128', {
-      imageSize: size as RedoConfig['imageSize'],
+      imageSize: size,
       nRegions,
       nz: nz!,
       nfF,

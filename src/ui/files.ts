@@ -62,7 +62,10 @@ export function splitMasks(files: FileEntry[]): { images: FileEntry[]; masks: Fi
   const masks: FileEntry[] = [];
   for (const f of files) {
     const dirs = f.name.split('/').slice(0, -1);
-    if (dirs.slice(1).some((d) => MASK_FOLDER.test(d)) || (dirs.length === 1 && MASK_FOLDER.test(dirs[0]!) && files.some((g) => !g.name.startsWith(`${dirs[0]}/`)))) {
+    if (
+      dirs.slice(1).some((d) => MASK_FOLDER.test(d)) ||
+      (dirs.length === 1 && MASK_FOLDER.test(dirs[0]!) && files.some((g) => !g.name.startsWith(`${dirs[0]}/`)))
+    ) {
       masks.push(f);
     } else images.push(f);
   }

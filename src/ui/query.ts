@@ -51,3 +51,19 @@ export function initialSettings(search: string = typeof location !== 'undefined'
   };
   return { backend, presetName, config, seed: int(q, 'seed') ?? 1, options };
 }
+
+/** The worker watchdog's default: no message for this long and the worker is restarted (a step may take long on CPU). */
+export const DEFAULT_WATCHDOG_MS = 120_000;
+
+/**
+ * Harness settings, for tests: `&testHooks=1` exposes window.__redoTest (kill the worker, destroy the GPU device,
+ * weight checksums); `&watchdog=MS` shortens the worker watchdog.
+ */
+export function harnessFlags(search: string = typeof location !== 'undefined' ? location.search : ''): {
+  testHooks: boolean;
+  watchdogMs: number;
+} {
+  const q = new URLSearchParams(search);
+  const w = int(q, 'watchdog');
+  return { testHooks: q.get('testHooks') === '1', watchdogMs: w && w >= 200 ? w : DEFAULT_WATCHDOG_MS };
+}

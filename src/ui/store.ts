@@ -1,29 +1,29 @@
 /**
  * The studio's one zustand store: everything the UI shows, fed by the worker's messages (`receive`), and the
- * user's settings. Loss history arrays are appended in place (they grow to one entry per step) and
- * `historyVersion` tells the charts to redraw.
+ * user's settings, in slices (zustand's slices pattern) with named actions (its flux-inspired practice). Actions
+ * only change state: every side effect (worker calls, the export download) lives in ./client.ts.
+ * Loss history arrays are appended in place (they grow to one entry per step) and `historyVersion` tells the
+ * charts to redraw.
  */
-import { create } from 'zustand';
+import { create, type StateCreator } from 'zustand';
 import { PRESETS, preset, type PresetName, type RedoConfig } from '../redo/config';
-import type { DatasetSummary } from '../data/datasets';
+import type { DatasetSummary, RunRecord } from '../data/records';
 import type { IngestResult, Rejected } from '../data/ingest';
-import type { RunRecord } from '../data/checkpoints';
-import type { LossHistory } from '../worker/runArchive';
+import { appendHistory, emptyHistory, type LossHistory } from '../formats/history';
+import type { PreviewSet } from '../run/previews';
 import {
-  emptyHistory,
+  idleStatus,
   type BackendName,
   type BackendReport,
   type ErrorContext,
   type FromWorker,
   type ImportedModel,
   type LoopOptions,
-  type PreviewSet,
   type SegmentedImage,
   type TrainingStatus,
-  idleStatus,
 } from '../worker/protocol';
 import { initialSettings } from './query';
-import { browserStorage, refreshStorage, UNKNOWN_STORAGE, type StorageView } from './storage';
+import { UNKNOWN_STORAGE, type StorageView } from './storage';
 
 export interface StudioError {
   id: number;
@@ -43,29 +43,68 @@ export interface IngestView {
   ms: number | null;
 }
 
-export interface StudioState {
+/** The model and loop settings of the next run. */
+interface SettingsSlice {
   backend: BackendReport | null;
   requestedBackend: BackendName;
+  presetName: PresetName | 'custom';
+  config: RedoConfig;
+  seed: number;
+  options: LoopOptions;
+  smoothing: number;
+  setPreset(name: PresetName): void;
+  setConfig(patch: Partial<RedoConfig>): void;
+  setOptions(patch: Partial<LoopOptions>): void;
+  setSeed(seed: number): void;
+  setSmoothing(v: number): void;
+}
+
+/** Stored datasets and the import in progress. */
+interface DatasetsSlice {
   datasets: DatasetSummary[];
   datasetsLoaded: boolean;
   selectedDatasetId: string | null;
   ingest: IngestView;
   /** The demo button: start training as soon as the demo dataset is stored. */
   autoStartDemo: boolean;
-  presetName: PresetName | 'custom';
-  config: RedoConfig;
-  seed: number;
-  options: LoopOptions;
+  /** The browser storage holding datasets and checkpoints (./storage.ts; client.ts reads it). */
+  storage: StorageView;
+  selectDataset(id: string | null): void;
+  /** An import (or a demo, `autoStart`: train once it is stored) was asked of the worker. */
+  ingestStarted(label: string, total: number, autoStart?: boolean): void;
+  /** The demo's automatic start has happened (or is no longer wanted). */
+  autoStartConsumed(): void;
+  storageRead(storage: StorageView): void;
+  /** Files handed to the worker so far (before it decodes them). */
+  ingestHandingOver(done: number, total: number): void;
+}
+
+/** The current run as the worker reports it, and the stored runs. */
+interface RunSlice {
   status: TrainingStatus;
   history: LossHistory;
   historyVersion: number;
   historyRunId: string | null;
-  smoothing: number;
   previews: PreviewSet | null;
   runs: RunRecord[];
   runsLoaded: boolean;
   resumeDismissed: boolean;
   lastCheckpoint: { step: number; ms: number } | null;
+  /** The worker was restarted (crash, silence, lost device): what happened, and the run that was open then. */
+  recovery: { sentences: string[]; runId: string | null } | null;
+  /** A run this tab asked for is open in another tab (waiting: a take-over waits for that tab to release it). */
+  runLocked: { runId: string; waiting: boolean } | null;
+  /** A new run was asked for: what the old one showed is cleared. */
+  trainingStarted(): void;
+  dismissResume(): void;
+  /** A fresh worker replaced a dead one: the run shown is gone (idle), the banner offers its last checkpoint. */
+  workerRestarted(sentence: string): void;
+  /** Something more to tell about the recovery (e.g. a backend given up). */
+  recoveryNote(sentence: string): void;
+}
+
+/** Export, import and segmentation. */
+interface FilesSlice {
   imported: ImportedModel | null;
   importBusy: boolean;
   importError: string | null;
@@ -74,78 +113,131 @@ export interface StudioState {
   segmentBusy: boolean;
   segmented: SegmentedImage[];
   segmentRejected: Rejected[];
-  errors: StudioError[];
-  /** The browser storage holding datasets and checkpoints (./storage.ts). */
-  storage: StorageView;
-
-  receive(msg: FromWorker): void;
-  /** Re-reads usage and persistence; `ask`: a dataset was just stored, ask for persistent storage (once). */
-  refreshStorage(ask: boolean): void;
-  setPreset(name: PresetName): void;
-  setConfig(patch: Partial<RedoConfig>): void;
-  setOptions(patch: Partial<LoopOptions>): void;
-  setSeed(seed: number): void;
-  selectDataset(id: string | null): void;
-  setSmoothing(v: number): void;
-  dismissError(id: number): void;
-  dismissResume(): void;
-  patch(p: Partial<StudioState>): void;
+  exportStarted(): void;
+  importStarted(): void;
+  segmentStarted(): void;
 }
 
-const idle = idleStatus();
+interface ErrorsSlice {
+  errors: StudioError[];
+  /** An error to show (from the worker, or the UI's own checks before asking it). */
+  reportError(context: ErrorContext, message: string): void;
+  dismissError(id: number): void;
+}
 
-const emptyIngest: IngestView = { running: false, label: '', done: 0, total: 0, result: null, summary: null, failure: null, rejected: [], ms: null };
+export type StudioState = SettingsSlice &
+  DatasetsSlice &
+  RunSlice &
+  FilesSlice &
+  ErrorsSlice & {
+    /** Every message of the worker. */
+    receive(msg: FromWorker): void;
+  };
 
-let errorId = 0;
+type Slice<T> = StateCreator<StudioState, [], [], T>;
+
+const emptyIngest: IngestView = {
+  running: false,
+  label: '',
+  done: 0,
+  total: 0,
+  result: null,
+  summary: null,
+  failure: null,
+  rejected: [],
+  ms: null,
+};
 
 export function isModelSize(n: number): n is RedoConfig['imageSize'] {
   return n === 32 || n === 64 || n === 128;
 }
 
-function appendHistory(target: LossHistory, chunk: LossHistory): void {
-  target.step.push(...chunk.step);
-  target.gAdv.push(...chunk.gAdv);
-  target.gRecZ.push(...chunk.gRecZ);
-  target.dReal.push(...chunk.dReal);
-  target.dFake.push(...chunk.dFake);
-  if (chunk.accuracy && chunk.iou) {
-    // entries before the first measured chunk have no accuracy: pad so every array stays aligned with `step`
-    target.accuracy ??= [];
-    target.iou ??= [];
-    const pad = target.step.length - chunk.step.length - target.accuracy.length;
-    for (let i = 0; i < pad; i++) {
-      target.accuracy.push(NaN);
-      target.iou.push(NaN);
-    }
-    target.accuracy.push(...chunk.accuracy);
-    target.iou.push(...chunk.iou);
-  }
-}
-
 const settings = initialSettings();
 
-export const useStudio = create<StudioState>()((set, get) => ({
+const settingsSlice: Slice<SettingsSlice> = (set, get) => ({
   backend: null,
   requestedBackend: settings.backend,
+  presetName: settings.presetName,
+  config: settings.config,
+  seed: settings.seed,
+  options: settings.options,
+  smoothing: 0.9,
+  setPreset(name) {
+    const size = get().config.imageSize;
+    set({ presetName: name, config: preset(name, { imageSize: get().selectedDatasetId ? size : PRESETS[name].imageSize }) });
+  },
+  setConfig(patch) {
+    set((s) => ({ config: { ...s.config, ...patch }, presetName: 'custom' }));
+  },
+  setOptions(patch) {
+    set((s) => ({ options: { ...s.options, ...patch } }));
+  },
+  setSeed(seed) {
+    set({ seed });
+  },
+  setSmoothing(v) {
+    set({ smoothing: v });
+  },
+});
+
+const datasetsSlice: Slice<DatasetsSlice> = (set, get) => ({
   datasets: [],
   datasetsLoaded: false,
   selectedDatasetId: null,
   ingest: emptyIngest,
   autoStartDemo: false,
-  presetName: settings.presetName,
-  config: settings.config,
-  seed: settings.seed,
-  options: settings.options,
-  status: idle,
+  storage: UNKNOWN_STORAGE,
+  selectDataset(id) {
+    const d = get().datasets.find((x) => x.id === id);
+    set((s) => ({ selectedDatasetId: id, ...(d && isModelSize(d.size) ? { config: { ...s.config, imageSize: d.size } } : {}) }));
+  },
+  ingestStarted(label, total, autoStart = false) {
+    set({ ingest: { ...emptyIngest, running: true, label, total }, ...(autoStart ? { autoStartDemo: true } : {}) });
+  },
+  autoStartConsumed() {
+    set({ autoStartDemo: false });
+  },
+  storageRead(storage) {
+    set({ storage });
+  },
+  ingestHandingOver(done, total) {
+    set((s) => ({ ingest: { ...s.ingest, running: true, label: `Handing ${done} of ${total} files to the worker…`, done, total } }));
+  },
+});
+
+const runSlice: Slice<RunSlice> = (set) => ({
+  status: idleStatus(),
   history: emptyHistory(),
   historyVersion: 0,
   historyRunId: null,
-  smoothing: 0.9,
   previews: null,
   runs: [],
   runsLoaded: false,
   resumeDismissed: false,
   lastCheckpoint: null,
+  recovery: null,
+  runLocked: null,
+  trainingStarted() {
+    set({ previews: null, lastCheckpoint: null, recovery: null, runLocked: null });
+  },
+  dismissResume() {
+    set({ resumeDismissed: true, recovery: null, runLocked: null });
+  },
+  workerRestarted(sentence) {
+    set((s) => ({
+      recovery: { sentences: [sentence], runId: s.status.runId ?? s.recovery?.runId ?? null },
+      status: idleStatus(),
+      previews: null,
+      resumeDismissed: false,
+      runLocked: null,
+    }));
+  },
+  recoveryNote(sentence) {
+    set((s) => ({ recovery: { sentences: [...(s.recovery?.sentences ?? []), sentence], runId: s.recovery?.runId ?? null } }));
+  },
+});
+
+const filesSlice: Slice<FilesSlice> = (set) => ({
   imported: null,
   importBusy: false,
   importError: null,
@@ -154,12 +246,35 @@ export const useStudio = create<StudioState>()((set, get) => ({
   segmentBusy: false,
   segmented: [],
   segmentRejected: [],
-  errors: [],
-  storage: UNKNOWN_STORAGE,
-
-  refreshStorage(ask) {
-    void refreshStorage(browserStorage(), get().storage, ask).then((storage) => set({ storage }));
+  exportStarted() {
+    set({ exportBusy: true });
   },
+  importStarted() {
+    set({ importBusy: true, importError: null });
+  },
+  segmentStarted() {
+    set({ segmentBusy: true });
+  },
+});
+
+let errorId = 0;
+
+const errorsSlice: Slice<ErrorsSlice> = (set) => ({
+  errors: [],
+  reportError(context, message) {
+    set((s) => ({ errors: [...s.errors.slice(-4), { id: ++errorId, context, message }] }));
+  },
+  dismissError(id) {
+    set((s) => ({ errors: s.errors.filter((e) => e.id !== id) }));
+  },
+});
+
+export const useStudio = create<StudioState>()((set, get, store) => ({
+  ...settingsSlice(set, get, store),
+  ...datasetsSlice(set, get, store),
+  ...runSlice(set, get, store),
+  ...filesSlice(set, get, store),
+  ...errorsSlice(set, get, store),
 
   receive(msg) {
     switch (msg.type) {
@@ -170,35 +285,57 @@ export const useStudio = create<StudioState>()((set, get) => ({
         const sel = get().selectedDatasetId;
         const keep = sel && msg.list.some((d) => d.id === sel) ? sel : (msg.list[0]?.id ?? null);
         set({ datasets: msg.list, datasetsLoaded: true, selectedDatasetId: keep });
-        get().refreshStorage(false);
         return;
       }
       case 'ingest-progress':
-        set((s) => ({ ingest: { ...s.ingest, running: true, done: msg.done, total: msg.total } }));
+        set((s) => ({
+          ingest: {
+            ...s.ingest,
+            running: true,
+            done: msg.done,
+            total: msg.total,
+            label: msg.phase === 'decoding' ? `Decoding and storing ${msg.total} files…` : s.ingest.label,
+          },
+        }));
         return;
       case 'ingest-done':
         set((s) => ({
-          ingest: { ...s.ingest, running: false, done: s.ingest.total, result: msg.result, summary: msg.summary, failure: null, rejected: msg.result.rejected, ms: msg.ms },
+          ingest: {
+            ...s.ingest,
+            running: false,
+            done: s.ingest.total,
+            result: msg.result,
+            summary: msg.summary,
+            failure: null,
+            rejected: msg.result.rejected,
+            ms: msg.ms,
+          },
           selectedDatasetId: msg.result.datasetId,
           config: msg.summary && isModelSize(msg.summary.size) ? { ...s.config, imageSize: msg.summary.size } : s.config,
         }));
-        get().refreshStorage(true); // a dataset is stored: ask the browser to keep it (persist()), once
         return;
       case 'ingest-failed':
-        set((s) => ({ autoStartDemo: false, ingest: { ...s.ingest, running: false, result: null, summary: null, failure: msg.message, rejected: msg.rejected, ms: null } }));
+        set((s) => ({
+          autoStartDemo: false,
+          ingest: { ...s.ingest, running: false, result: null, summary: null, failure: msg.message, rejected: msg.rejected, ms: null },
+        }));
         return;
       case 'runs':
         set({ runs: msg.list, runsLoaded: true });
         return;
       case 'status': {
         const st = msg.status;
-        const p: Partial<StudioState> = { status: st };
-        if (st.runId !== get().historyRunId && st.runId !== null) {
-          p.historyRunId = st.runId;
-        }
-        set(p);
+        set(st.runId !== get().historyRunId && st.runId !== null ? { status: st, historyRunId: st.runId } : { status: st });
+        if (st.runId !== null && (get().recovery || get().runLocked?.runId === st.runId)) set({ recovery: null, runLocked: null });
         return;
       }
+      case 'run-locked':
+        set({ runLocked: { runId: msg.runId, waiting: msg.waiting }, resumeDismissed: false });
+        return;
+      case 'pong':
+      case 'device-lost':
+      case 'checksums':
+        return; // the client's (./client.ts and its supervisor)
       case 'losses': {
         const s = get();
         if (msg.reset || s.historyRunId !== msg.runId) {
@@ -217,66 +354,22 @@ export const useStudio = create<StudioState>()((set, get) => ({
       case 'checkpoint-saved':
         set({ lastCheckpoint: { step: msg.step, ms: msg.ms } });
         return;
-      case 'export-ready': {
-        const blob = new Blob([msg.bytes as Uint8Array<ArrayBuffer>], { type: 'application/zip' });
-        const url = URL.createObjectURL(blob);
-        const a = document.createElement('a');
-        a.href = url;
-        a.download = msg.fileName;
-        document.body.appendChild(a);
-        a.click();
-        a.remove();
-        setTimeout(() => URL.revokeObjectURL(url), 60_000);
+      case 'export-ready':
+        // the download itself is ./client.ts's
         set({ exportBusy: false, lastExport: { fileName: msg.fileName, bytes: msg.bytes.byteLength } });
         return;
-      }
       case 'imported':
         set({ imported: msg.model, importBusy: false, importError: null });
         return;
       case 'segmented':
         set({ segmented: msg.images, segmentRejected: msg.rejected, segmentBusy: false });
         return;
-      case 'error': {
-        const p: Partial<StudioState> = {};
-        if (msg.context === 'import') {
-          p.importError = msg.message;
-          p.importBusy = false;
-        }
-        if (msg.context === 'export') p.exportBusy = false;
-        if (msg.context === 'segment') p.segmentBusy = false;
-        set((s) => ({ ...p, errors: [...s.errors.slice(-4), { id: ++errorId, context: msg.context, message: msg.message }] }));
+      case 'error':
+        if (msg.context === 'import') set({ importError: msg.message, importBusy: false });
+        if (msg.context === 'export') set({ exportBusy: false });
+        if (msg.context === 'segment') set({ segmentBusy: false });
+        get().reportError(msg.context, msg.message);
         return;
-      }
     }
-  },
-
-  setPreset(name) {
-    const size = get().config.imageSize;
-    set({ presetName: name, config: preset(name, { imageSize: get().selectedDatasetId ? size : PRESETS[name].imageSize }) });
-  },
-  setConfig(patch) {
-    set((s) => ({ config: { ...s.config, ...patch }, presetName: 'custom' }));
-  },
-  setOptions(patch) {
-    set((s) => ({ options: { ...s.options, ...patch } }));
-  },
-  setSeed(seed) {
-    set({ seed });
-  },
-  selectDataset(id) {
-    const d = get().datasets.find((x) => x.id === id);
-    set((s) => ({ selectedDatasetId: id, ...(d && isModelSize(d.size) ? { config: { ...s.config, imageSize: d.size } } : {}) }));
-  },
-  setSmoothing(v) {
-    set({ smoothing: v });
-  },
-  dismissError(id) {
-    set((s) => ({ errors: s.errors.filter((e) => e.id !== id) }));
-  },
-  dismissResume() {
-    set({ resumeDismissed: true });
-  },
-  patch(p) {
-    set(p);
   },
 }));

@@ -88,3 +88,25 @@ export function gpuBytes(): number | null {
   const m = tf.memory() as tf.MemoryInfo & { numBytesInGPU?: number };
   return typeof m.numBytesInGPU === 'number' ? m.numBytesInGPU : null;
 }
+
+/** Devices already watched (a backend switch back to WebGPU reuses TF.js's device). */
+const watched = new WeakSet<GPUDevice>();
+
+/**
+ * Calls `onLost` once when the active WebGPU device is lost (GPUDevice.lost: a driver reset, a laptop's sleep,
+ * destroy()). Nothing when the active backend is not WebGPU.
+ */
+export function watchDeviceLoss(onLost: (info: { reason: string; message: string }) => void): void {
+  if (tf.getBackend() !== 'webgpu') return;
+  const device = (tf.backend() as WebGPUBackend).device;
+  if (watched.has(device)) return;
+  watched.add(device);
+  void device.lost.then((info) => onLost({ reason: info.reason ?? 'unknown', message: info.message }));
+}
+
+/** Test hook: destroys the active WebGPU device (as a lost GPU would take it). False when WebGPU is not active. */
+export function destroyDevice(): boolean {
+  if (tf.getBackend() !== 'webgpu') return false;
+  (tf.backend() as WebGPUBackend).device.destroy();
+  return true;
+}

@@ -4,10 +4,11 @@
  * sent as transferables.
  */
 import type { RedoConfig } from '../redo/config';
-import type { DatasetSummary } from '../data/datasets';
+import type { DatasetSummary, RunRecord } from '../data/records';
 import type { IngestResult, Rejected } from '../data/ingest';
-import type { RunRecord } from '../data/checkpoints';
-import type { LossHistory, RunManifest } from './runArchive';
+import type { RunManifest } from '../formats/runArchive';
+import type { LossHistory } from '../formats/history';
+import type { PreviewSet } from '../run/previews';
 
 /** In the order the studio prefers them: a GPU, then WebAssembly (XNNPACK, the fast CPU path), WebGL, plain JS. */
 export type BackendName = 'webgpu' | 'wasm' | 'webgl' | 'cpu';
@@ -99,27 +100,6 @@ export function idleStatus(numTensors = 0): TrainingStatus {
   };
 }
 
-/** An RGBA image: width·height·4 bytes. */
-export interface RgbaImage {
-  width: number;
-  height: number;
-  data: Uint8ClampedArray;
-}
-
-export interface PreviewSet {
-  step: number;
-  /** Panel images with every region tinted over them (one row). */
-  overlay: RgbaImage;
-  /** One row per region: the image with that region's mask as alpha, over a checkerboard. */
-  cutouts: RgbaImage;
-  /** The paper's Figure 2: input | [ground truth] | masks | redraws of region 1 (z fixed per column) | … */
-  figure2: RgbaImage;
-  /** Column headings of the Figure-2 grid with their widths in cells. */
-  figure2Columns: Array<{ label: string; cells: number }>;
-  cell: number;
-  gap: number;
-}
-
 export interface SegmentedImage {
   name: string;
   width: number;
@@ -168,7 +148,13 @@ export type ToWorker =
   | { type: 'init'; backend: BackendName }
   | { type: 'set-backend'; backend: BackendName }
   | { type: 'list-datasets' }
-  | { type: 'ingest'; name: string; size: number; files: FileEntry[]; masks?: FileEntry[] }
+  /**
+   * A part of the files of the ingest `handOver` (posted a few at a time: Chromium stats every posted File on the
+   * main thread, a few ms each, so one message of 10,000 files would freeze the page for seconds).
+   */
+  | { type: 'ingest-part'; handOver: string; files: FileEntry[]; masks: FileEntry[] }
+  /** An import: `files` and `masks`, plus every ingest-part of `handOver` when given. */
+  | { type: 'ingest'; name: string; size: number; files: FileEntry[]; masks?: FileEntry[]; handOver?: string }
   | { type: 'create-demo'; demo: DemoKind; size: number; count: number }
   | { type: 'delete-dataset'; id: string }
   | { type: 'list-runs' }
@@ -182,7 +168,14 @@ export type ToWorker =
   | { type: 'export' }
   | { type: 'import'; fileName: string; file: Blob; fallbackConfig: RedoConfig }
   | { type: 'continue-imported'; datasetId: string; options: LoopOptions }
-  | { type: 'segment'; source: SegmentSource; files: FileEntry[] };
+  | { type: 'segment'; source: SegmentSource; files: FileEntry[] }
+  /** The page's watchdog: answered at once with `pong` (a worker that stops answering is restarted). */
+  | { type: 'ping' }
+  /** Opens a run another tab holds as soon as that tab releases it (its Web Lock); `run-locked` with waiting until then. */
+  | { type: 'take-over'; runId: string; options: LoopOptions }
+  /** Test hooks (the page sends them only with `?testHooks=1`): destroy the WebGPU device; report weight checksums. */
+  | { type: 'test-destroy-device' }
+  | { type: 'checksums' };
 
 // ---------------------------------------------------------------------------------------------------------
 // worker → UI
@@ -202,13 +195,17 @@ export type FromWorker =
   | { type: 'export-ready'; fileName: string; bytes: Uint8Array }
   | { type: 'imported'; model: ImportedModel }
   | { type: 'segmented'; images: SegmentedImage[]; rejected: Rejected[] }
-  | { type: 'error'; context: ErrorContext; message: string };
+  | { type: 'error'; context: ErrorContext; message: string }
+  | { type: 'pong' }
+  /** The WebGPU device was lost (GPUDevice.lost): the page restarts the worker and offers to resume. */
+  | { type: 'device-lost'; reason: string; message: string }
+  /** The run is open (its Web Lock held) in another tab; waiting: a take-over waits for its release. */
+  | { type: 'run-locked'; runId: string; waiting: boolean }
+  /** Weight checksums (test hook): the open run's weights now, and its latest stored checkpoint's. */
+  | { type: 'checksums'; runId: string | null; live: WeightsChecksum | null; checkpoint: WeightsChecksum | null };
 
-export function emptyHistory(withMetrics = false): LossHistory {
-  const h: LossHistory = { step: [], gAdv: [], gRecZ: [], dReal: [], dFake: [] };
-  if (withMetrics) {
-    h.accuracy = [];
-    h.iou = [];
-  }
-  return h;
+export interface WeightsChecksum {
+  step: number;
+  /** FNV-1a over every weight's bytes in name order (src/redo/weights.ts weightsChecksum). */
+  checksum: string;
 }

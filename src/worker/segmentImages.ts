@@ -9,7 +9,7 @@ import { Segmenter, type NamedTensorData, type RedoConfig } from '../redo';
 import { prepareImage, DecodeRefusal } from '../data/decode';
 import type { Rejected } from '../data/ingest';
 import type { FileEntry, SegmentedImage } from './protocol';
-import { regionColour } from './colours';
+import { regionColour } from '../formats/colours';
 
 const MAX_OUT = 512;
 
@@ -42,7 +42,11 @@ function upsample(src: Float32Array, s: number, channel: number, channels: numbe
   return dst;
 }
 
-export async function segmentFiles(config: RedoConfig, weights: ReadonlyMap<string, NamedTensorData>, files: FileEntry[]): Promise<{ images: SegmentedImage[]; rejected: Rejected[] }> {
+export async function segmentFiles(
+  config: RedoConfig,
+  weights: ReadonlyMap<string, NamedTensorData>,
+  files: FileEntry[],
+): Promise<{ images: SegmentedImage[]; rejected: Rejected[] }> {
   const s = config.imageSize;
   const n = config.nRegions;
   const seg = new Segmenter(config, weights);
@@ -61,7 +65,12 @@ export async function segmentFiles(config: RedoConfig, weights: ReadonlyMap<stri
       }
       const out = Math.max(s, Math.min(MAX_OUT, small.width, small.height));
       const big = out === s ? small : await prepareImage(f.name, bytes, out, f.file.type);
-      const x = tf.tidy(() => tf.tensor4d(Float32Array.from(small.rgb, (v) => v / 127.5 - 1), [1, s, s, 3]));
+      const x = tf.tidy(() =>
+        tf.tensor4d(
+          Float32Array.from(small.rgb, (v) => v / 127.5 - 1),
+          [1, s, s, 3],
+        ),
+      );
       const m = seg.segment(x);
       x.dispose();
       let masks: Float32Array;
@@ -110,7 +119,15 @@ export async function segmentFiles(config: RedoConfig, weights: ReadonlyMap<stri
         cutouts.push(await rgbaPng(cut, out, out));
         areas.push(area / px);
       }
-      images.push({ name: f.name, width: out, height: out, input: await rgbaPng(input, out, out), mask: await rgbaPng(colours, out, out), cutouts, areas });
+      images.push({
+        name: f.name,
+        width: out,
+        height: out,
+        input: await rgbaPng(input, out, out),
+        mask: await rgbaPng(colours, out, out),
+        cutouts,
+        areas,
+      });
     }
   } finally {
     seg.dispose();

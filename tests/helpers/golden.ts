@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { decodeSafetensors, type SafetensorsFile } from '../../src/redo/safetensors';
+import { decodeSafetensors, type SafetensorsFile } from '../../src/formats/safetensors';
 
 export { compare, evalComparisons, goldenConfig, goldenTensor, goldenWeights, nhwc, type Comparison } from '../../e2e/harness/goldenEval';
 

@@ -7,7 +7,7 @@
 import { encode as encodePng } from 'fast-png';
 import { zipSync } from 'fflate';
 import { Jimp } from 'jimp';
-import { crc32 } from '../../src/data/zip';
+import { crc32 } from '../../src/formats/zip';
 
 /** An RGB gradient PNG of w × h. */
 export function rgbPng(w: number, h: number, seed = 1): Uint8Array {
@@ -104,8 +104,14 @@ export function animatedGif(w: number, h: number, frames: number): Uint8Array {
 export function heicLookAlike(): Uint8Array {
   const b = new Uint8Array(64);
   b.set([0, 0, 0, 24], 0);
-  b.set([...'ftypheic'].map((c) => c.charCodeAt(0)), 4);
-  b.set([...'mif1heic'].map((c) => c.charCodeAt(0)), 16);
+  b.set(
+    [...'ftypheic'].map((c) => c.charCodeAt(0)),
+    4,
+  );
+  b.set(
+    [...'mif1heic'].map((c) => c.charCodeAt(0)),
+    16,
+  );
   return b;
 }
 

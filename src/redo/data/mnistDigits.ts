@@ -52,7 +52,7 @@ export function packMnistDigits(d: MnistDigits): Uint8Array {
   const base = HEADER_BYTES + d.count;
   const bits = d.bits;
   for (let i = 0; i < bits.length; i++) {
-    if (bits[i] !== 0) out[base + (i >> 3)] |= 0x80 >> (i & 7);
+    if (bits[i] !== 0) out[base + (i >> 3)]! |= 0x80 >> (i & 7);
   }
   return out;
 }

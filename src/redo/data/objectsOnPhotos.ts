@@ -65,14 +65,14 @@ export interface SourcesIndex {
   photos: Array<{ file: string; width: number; height: number }>;
 }
 
-
 /** Cuts the sprites of one split out of its decoded atlas (RGBA, each sprite at the top-left of its cell). */
 export function spritesOf(atlas: { width: number; data: Uint8Array }, index: SourcesIndex, split: 'train' | 'test'): Sprite[] {
   return index.atlases[split].sprites.map((s, k) => {
     const cx = (k % index.columns) * index.cell;
     const cy = Math.floor(k / index.columns) * index.cell;
     const rgba = new Uint8Array(s.w * s.h * 4);
-    for (let y = 0; y < s.h; y++) rgba.set(atlas.data.subarray(((cy + y) * atlas.width + cx) * 4, ((cy + y) * atlas.width + cx + s.w) * 4), y * s.w * 4);
+    for (let y = 0; y < s.h; y++)
+      rgba.set(atlas.data.subarray(((cy + y) * atlas.width + cx) * 4, ((cy + y) * atlas.width + cx + s.w) * 4), y * s.w * 4);
     return { width: s.w, height: s.h, rgba };
   });
 }
@@ -126,7 +126,7 @@ function taps(inSize: number, origin: number, extent: number, n: number): Taps {
       weights[i * width + k] = w;
       sum += w;
     }
-    if (sum > 0) for (let k = 0; k < len; k++) weights[i * width + k] /= sum;
+    if (sum > 0) for (let k = 0; k < len; k++) weights[i * width + k]! /= sum;
     else weights[i * width] = 1;
     start[i] = Math.min(lo, inSize - 1);
     count[i] = len;
@@ -202,10 +202,15 @@ function premultiplied(s: Sprite): Float32Array {
 }
 
 /** Generates `count` composites (see the header). Throws when there is no sprite or photo. */
-export function generateObjectsOnPhotos(sprites: readonly Sprite[], photos: readonly Photo[], opts: ObjectsOnPhotosOptions): ObjectsOnPhotos {
+export function generateObjectsOnPhotos(
+  sprites: readonly Sprite[],
+  photos: readonly Photo[],
+  opts: ObjectsOnPhotosOptions,
+): ObjectsOnPhotos {
   const { count, size: S, seed } = opts;
   if (sprites.length === 0 || photos.length === 0) throw new Error('objects on photos: no sprites or no photos');
-  if (!(Number.isInteger(count) && count >= 0 && Number.isInteger(S) && S >= 8)) throw new Error(`objects on photos: bad count ${count} or size ${S}`);
+  if (!(Number.isInteger(count) && count >= 0 && Number.isInteger(S) && S >= 8))
+    throw new Error(`objects on photos: bad count ${count} or size ${S}`);
   const [oMin, oMax] = [opts.objectMin ?? OBJECT_SCALE[0], opts.objectMax ?? OBJECT_SCALE[1]];
   const [cMin, cMax] = [opts.cropMin ?? CROP_SCALE[0], opts.cropMax ?? CROP_SCALE[1]];
   const rng = new Rng(seed);

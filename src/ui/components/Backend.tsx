@@ -1,5 +1,5 @@
 import { useStudio } from '../store';
-import { send } from '../client';
+import { setBackend } from '../client';
 import type { BackendName } from '../../worker/protocol';
 
 const LABEL: Record<BackendName, string> = { webgpu: 'WebGPU', wasm: 'WebAssembly', webgl: 'WebGL', cpu: 'CPU' };
@@ -46,7 +46,7 @@ export function BackendBanner() {
   const status = useStudio((s) => s.status.state);
   if (!report) return null;
   const busy = status === 'running' || status === 'pausing';
-  const choose = (b: BackendName) => send({ type: 'set-backend', backend: b });
+  const choose = (b: BackendName) => setBackend(b);
   if (report.active === null) {
     return (
       <div className="banner bad" role="alert" data-testid="backend-problem">

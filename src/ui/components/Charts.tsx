@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useRef } from 'react';
+import { useEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { useStudio } from '../store';
@@ -61,7 +61,11 @@ export function LossChart() {
       height: 220,
       // The z reconstruction (λz·MSE) is an order of magnitude above the adversarial terms: its own axis, right.
       scales: { x: { time: false }, y: {}, z: {} },
-      axes: [{ label: 'step' }, { label: 'G adversarial, D', scale: 'y' }, { label: 'z reconstruction', scale: 'z', side: 1, grid: { show: false } }],
+      axes: [
+        { label: 'step' },
+        { label: 'G adversarial, D', scale: 'y' },
+        { label: 'z reconstruction', scale: 'z', side: 1, grid: { show: false } },
+      ],
       series: [
         { label: 'step' },
         { label: 'G adversarial', stroke: '#e0533d', width: 1.5, scale: 'y' },
@@ -104,32 +108,38 @@ export function LossChart() {
   );
 }
 
-/** Pixel accuracy and object IoU against the ground truth, when the dataset has it. */
-export function MetricsChart() {
-  const ref = useRef<HTMLDivElement>(null);
-  const version = useStudio((s) => s.historyVersion);
-  const shown = useStudio((s) => !!s.history.accuracy);
-  const latest = useMemo(() => {
-    const h = useStudio.getState().history;
-    const a = h.accuracy;
-    const iou = h.iou;
-    if (!a || !iou) return null;
-    for (let i = a.length - 1; i >= 0; i--) if (Number.isFinite(a[i]!)) return { accuracy: a[i]!, iou: iou[i]!, step: h.step[i]! };
-    return null;
-  }, [version]);
-  const has = shown;
-  return has ? <MetricsPlot refEl={ref} version={version} latest={latest} /> : null;
+/** The last measured accuracy / IoU of a history, or null before the first. */
+function latestMetrics(h: ReturnType<typeof useStudio.getState>['history']): { accuracy: number; iou: number; step: number } | null {
+  const a = h.accuracy;
+  const iou = h.iou;
+  if (!a || !iou) return null;
+  for (let i = a.length - 1; i >= 0; i--) if (Number.isFinite(a[i]!)) return { accuracy: a[i]!, iou: iou[i]!, step: h.step[i]! };
+  return null;
 }
 
-function MetricsPlot(props: { refEl: React.RefObject<HTMLDivElement | null>; version: number; latest: { accuracy: number; iou: number; step: number } | null }) {
+/** Pixel accuracy and object IoU against the ground truth, when the dataset has it. */
+export function MetricsChart() {
+  const version = useStudio((s) => s.historyVersion);
+  const shown = useStudio((s) => !!s.history.accuracy);
+  return shown ? <MetricsPlot version={version} /> : null;
+}
+
+/** Redrawn whenever `version` (the history's) changes: the arrays are appended in place. */
+function MetricsPlot(props: { version: number }) {
+  const ref = useRef<HTMLDivElement>(null);
+  const latest = latestMetrics(useStudio.getState().history);
   useChart(
-    props.refEl,
+    ref,
     (width) => ({
       width,
       height: 180,
       scales: { x: { time: false }, y: { range: [0, 1] } },
       axes: [{ label: 'step' }, {}],
-      series: [{ label: 'step' }, { label: 'accuracy', stroke: '#8a3de0', width: 1.5, spanGaps: true }, { label: 'object IoU', stroke: '#e0a23d', width: 1.5, spanGaps: true }],
+      series: [
+        { label: 'step' },
+        { label: 'accuracy', stroke: '#8a3de0', width: 1.5, spanGaps: true },
+        { label: 'object IoU', stroke: '#e0a23d', width: 1.5, spanGaps: true },
+      ],
     }),
     () => {
       const h = useStudio.getState().history;
@@ -151,11 +161,11 @@ function MetricsPlot(props: { refEl: React.RefObject<HTMLDivElement | null>; ver
     <section className="panel chart" aria-labelledby="metrics-title">
       <h2 id="metrics-title">Accuracy / IoU (ground truth)</h2>
       <p data-testid="metrics-latest">
-        {props.latest
-          ? `step ${props.latest.step}: accuracy ${(100 * props.latest.accuracy).toFixed(1)} %, object IoU ${(100 * props.latest.iou).toFixed(1)} %`
+        {latest
+          ? `step ${latest.step}: accuracy ${(100 * latest.accuracy).toFixed(1)} %, object IoU ${(100 * latest.iou).toFixed(1)} %`
           : 'measured with the previews'}
       </p>
-      <div ref={props.refEl} data-testid="metrics-chart" className="plot" />
+      <div ref={ref} data-testid="metrics-chart" className="plot" />
     </section>
   );
 }

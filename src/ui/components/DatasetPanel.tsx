@@ -1,25 +1,19 @@
-import { useEffect, useRef, useState, type DragEvent } from 'react';
+import { useEffect, useEffectEvent, useRef, useState, type DragEvent } from 'react';
 import { useStudio } from '../store';
-import { send } from '../client';
-import { datasetNameOf, filesFromDrop, filesFromList, splitMasks } from '../files';
+import { createDemo, deleteDataset, ingestFiles } from '../client';
+import { filesFromDrop, filesFromList } from '../files';
 import type { DemoKind, FileEntry } from '../../worker/protocol';
 import { PRESETS, type PresetName } from '../../redo/config';
 import { describeStorage } from '../storage';
+
+/** Skipped files and warnings shown at most (a 10,000-file folder of non-images must not render 10,000 rows at once). */
+const LIST_MAX = 200;
 
 const DEMO_COUNT = 2000;
 const DEMOS: Record<DemoKind, { title: string; preset: PresetName }> = {
   c2mnist: { title: 'colored-2-MNIST', preset: 'c2mnist-64' },
   objects: { title: 'objects-on-photos', preset: 'objects-32' },
 };
-
-function startIngest(files: FileEntry[], extraMasks: FileEntry[], size: number): void {
-  const { images, masks } = splitMasks(files);
-  const allMasks = [...masks, ...extraMasks];
-  useStudio.getState().patch({
-    ingest: { running: true, label: `Importing ${images.length} file${images.length === 1 ? '' : 's'}…`, done: 0, total: images.length + allMasks.length, result: null, summary: null, failure: null, rejected: [], ms: null },
-  });
-  send({ type: 'ingest', name: datasetNameOf(images), size, files: images, ...(allMasks.length ? { masks: allMasks } : {}) });
-}
 
 export function DatasetPanel() {
   const datasets = useStudio((s) => s.datasets);
@@ -38,24 +32,23 @@ export function DatasetPanel() {
     setOver(false);
     if (ingest.running) return;
     void filesFromDrop(e.dataTransfer).then((files) => {
-      if (files.length) startIngest(files, masks, size);
+      if (files.length) ingestFiles(files, masks, size);
     });
   };
 
   // A folder dropped anywhere else on the page is a dataset too (and the browser must not navigate away to
   // the dropped file). Drop zones that handled the drop have called preventDefault.
-  const pageDrop = useRef<(e: globalThis.DragEvent) => void>(() => undefined);
-  pageDrop.current = (e) => {
+  const pageDrop = useEffectEvent((e: globalThis.DragEvent) => {
     if (e.defaultPrevented || !e.dataTransfer) return;
     e.preventDefault();
     if (useStudio.getState().ingest.running) return;
     void filesFromDrop(e.dataTransfer).then((files) => {
-      if (files.length) startIngest(files, masks, useStudio.getState().config.imageSize);
+      if (files.length) ingestFiles(files, masks, useStudio.getState().config.imageSize);
     });
-  };
+  });
   useEffect(() => {
     const over = (e: globalThis.DragEvent) => e.preventDefault();
-    const drop = (e: globalThis.DragEvent) => pageDrop.current(e);
+    const drop = (e: globalThis.DragEvent) => pageDrop(e);
     window.addEventListener('dragover', over);
     window.addEventListener('drop', drop);
     return () => {
@@ -71,11 +64,7 @@ export function DatasetPanel() {
     const fromUrl = new URLSearchParams(location.search).has('preset');
     if (!fromUrl) st.setPreset(own);
     const demoSize = fromUrl ? st.config.imageSize : PRESETS[own].imageSize;
-    st.patch({
-      ingest: { running: true, label: `Creating the ${DEMOS[kind].title} demo…`, done: 0, total: 0, result: null, summary: null, failure: null, rejected: [], ms: null },
-      autoStartDemo: true,
-    });
-    send({ type: 'create-demo', demo: kind, size: demoSize, count: DEMO_COUNT });
+    createDemo(kind, DEMOS[kind].title, demoSize, DEMO_COUNT);
   };
 
   const busyRun = status.state === 'running' || status.state === 'pausing';
@@ -111,7 +100,7 @@ export function DatasetPanel() {
               data-testid="files-input"
               disabled={ingest.running}
               onChange={(e) => {
-                if (e.target.files?.length) startIngest(filesFromList(e.target.files), masks, size);
+                if (e.target.files?.length) ingestFiles(filesFromList(e.target.files), masks, size);
                 e.target.value = '';
               }}
             />
@@ -135,11 +124,13 @@ export function DatasetPanel() {
             data-testid="folder-input"
             {...{ webkitdirectory: '', directory: '' }}
             onChange={(e) => {
-              if (e.target.files?.length) startIngest(filesFromList(e.target.files), masks, size);
+              if (e.target.files?.length) ingestFiles(filesFromList(e.target.files), masks, size);
               e.target.value = '';
             }}
           />
-          <span className="muted">imported at {size}×{size} px</span>
+          <span className="muted">
+            imported at {size}×{size} px
+          </span>
         </div>
         <div className="row">
           <button className="primary" onClick={() => demo('c2mnist')} disabled={ingest.running || busyRun} data-testid="demo">
@@ -166,9 +157,12 @@ export function DatasetPanel() {
           )}
           {ingest.result && (
             <div data-testid="ingest-result" className="ok-text">
-              Imported <strong data-testid="ingest-accepted">{ingest.result.accepted}</strong> image{ingest.result.accepted === 1 ? '' : 's'}
+              Imported <strong data-testid="ingest-accepted">{ingest.result.accepted}</strong> image
+              {ingest.result.accepted === 1 ? '' : 's'}
               {ingest.summary?.hasMasks ? ' with ground truth' : ''}
-              {ingest.ms !== null && ingest.ms > 0 ? ` in ${(ingest.ms / 1000).toFixed(1)} s (${((ingest.result.accepted * 1000) / ingest.ms).toFixed(0)} images/s)` : ''}
+              {ingest.ms !== null && ingest.ms > 0
+                ? ` in ${(ingest.ms / 1000).toFixed(1)} s (${((ingest.result.accepted * 1000) / ingest.ms).toFixed(0)} images/s)`
+                : ''}
               {ingest.result.rejected.length > 0 ? `; ${ingest.result.rejected.length} skipped:` : '.'}
             </div>
           )}
@@ -179,22 +173,26 @@ export function DatasetPanel() {
           )}
           {ingest.rejected.length > 0 && (
             <ul className="rejected" data-testid="rejected-list">
-              {ingest.rejected.map((r) => (
+              {ingest.rejected.slice(0, LIST_MAX).map((r) => (
                 <li key={r.name} data-name={r.name}>
                   <code>{r.name}</code> — {r.reason}
                 </li>
               ))}
+              {ingest.rejected.length > LIST_MAX && <li className="muted">… and {ingest.rejected.length - LIST_MAX} more</li>}
             </ul>
           )}
           {ingest.result && ingest.result.warnings.length > 0 && (
             <details data-testid="ingest-warnings">
               <summary>{ingest.result.warnings.length} warning(s)</summary>
               <ul>
-                {ingest.result.warnings.map((w, i) => (
+                {ingest.result.warnings.slice(0, LIST_MAX).map((w, i) => (
                   <li key={`${w.name}-${i}`}>
                     <code>{w.name}</code> — {w.reason}
                   </li>
                 ))}
+                {ingest.result.warnings.length > LIST_MAX && (
+                  <li className="muted">… and {ingest.result.warnings.length - LIST_MAX} more</li>
+                )}
               </ul>
             </details>
           )}
@@ -225,7 +223,7 @@ export function DatasetPanel() {
                 title="Delete this dataset"
                 disabled={busyRun && status.datasetId === d.id}
                 onClick={() => {
-                  if (confirm(`Delete dataset "${d.name}" (${d.count} images)?`)) send({ type: 'delete-dataset', id: d.id });
+                  if (confirm(`Delete dataset "${d.name}" (${d.count} images)?`)) deleteDataset(d.id);
                 }}
               >
                 Delete

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { useStudio } from '../store';
-import type { RgbaImage } from '../../worker/protocol';
-import { regionColour } from '../../worker/colours';
+import type { RgbaImage } from '../../formats/images';
+import { regionColour } from '../../formats/colours';
 
 /** Draws worker-rendered RGBA bytes, scaled up crisply by CSS. */
 export function RgbaCanvas(props: { image: RgbaImage; scale: number; testId: string; label: string }) {
@@ -35,7 +35,12 @@ export function PreviewPanel() {
   return (
     <section className="panel" aria-labelledby="prev-title">
       <h2 id="prev-title">
-        Live masks {previews ? <span className="muted" data-testid="preview-step">step {previews.step}</span> : null}
+        Live masks{' '}
+        {previews ? (
+          <span className="muted" data-testid="preview-step">
+            step {previews.step}
+          </span>
+        ) : null}
       </h2>
       <div className="row">
         <label>
@@ -70,13 +75,23 @@ export function PreviewPanel() {
         <div className="scroll">
           <div className="fig2-head" style={{ width: previews.figure2.width * scale }}>
             {previews.figure2Columns.map((c) => (
-              <span key={c.label} style={{ width: (c.cells * (previews.cell + previews.gap) - previews.gap) * scale + previews.gap * scale }}>
+              <span
+                key={c.label}
+                style={{ width: (c.cells * (previews.cell + previews.gap) - previews.gap) * scale + previews.gap * scale }}
+              >
                 {c.label}
               </span>
             ))}
           </div>
-          <RgbaCanvas image={previews.figure2} scale={scale} testId="figure2" label="Figure 2: input, masks and redraws per region, z fixed per column" />
-          <p className="muted">Each column of a region keeps the same z, so the redrawn colour and texture stay constant down the column.</p>
+          <RgbaCanvas
+            image={previews.figure2}
+            scale={scale}
+            testId="figure2"
+            label="Figure 2: input, masks and redraws per region, z fixed per column"
+          />
+          <p className="muted">
+            Each column of a region keeps the same z, so the redrawn colour and texture stay constant down the column.
+          </p>
         </div>
       ) : (
         <p className="muted">Input, masks, then several redraws per region (z fixed per column).</p>

@@ -1,41 +1,70 @@
 import { useStudio } from '../store';
-import { send } from '../client';
+import { continueImported, deleteRun, exportRun, importFile, resumeRun, takeOverRun } from '../client';
 import { formatBytes } from '../format';
 
-/** After a reload: offers to resume the last run from its last complete checkpoint. */
+/**
+ * After a reload or a restarted worker (what happened, in a sentence): offers to resume the last run (the one that
+ * was open) from its last complete checkpoint; if another tab has that run open, says so and offers a take-over.
+ */
 export function ResumeBanner() {
   const runs = useStudio((s) => s.runs);
   const status = useStudio((s) => s.status);
   const dismissed = useStudio((s) => s.resumeDismissed);
   const datasets = useStudio((s) => s.datasets);
   const backend = useStudio((s) => s.backend);
-  const options = useStudio((s) => s.options);
-  const last = runs[0];
-  if (!last || dismissed || status.runId !== null) return null;
+  const recovery = useStudio((s) => s.recovery);
+  const locked = useStudio((s) => s.runLocked);
+  const last = runs.find((r) => r.runId === (locked?.runId ?? recovery?.runId)) ?? runs[0];
+  if (dismissed || status.runId !== null) return null;
+  if (!last) {
+    if (!recovery) return null;
+    return (
+      <div className="banner warn" data-testid="resume-offer">
+        <div data-testid="recovery" role="alert">
+          {recovery.sentences.join(' ')} No run had a checkpoint yet, so there is nothing to resume: start it again.
+        </div>
+        <button onClick={() => useStudio.getState().dismissResume()}>OK</button>
+      </div>
+    );
+  }
   const ds = datasets.find((d) => d.id === last.datasetId);
+  const dsName = ds?.name ?? 'a deleted dataset';
+  const lockedHere = locked?.runId === last.runId ? locked : null;
   return (
-    <div className="banner info" data-testid="resume-offer">
+    <div className={`banner ${recovery ? 'warn' : 'info'}`} data-testid="resume-offer">
+      {recovery && (
+        <div data-testid="recovery" role="alert">
+          {recovery.sentences.join(' ')} Your run is safe up to its last complete checkpoint.
+        </div>
+      )}
+      {lockedHere && (
+        <div data-testid="run-locked" role="status">
+          {lockedHere.waiting
+            ? 'This run is open in another tab: it opens here, paused, as soon as that tab lets it go (closes it or opens another run).'
+            : 'This run is open in another tab; only one tab may train or write a run.'}{' '}
+          {!lockedHere.waiting && (
+            <button data-testid="take-over" onClick={() => takeOverRun(last.runId)}>
+              Take it over when that tab releases it
+            </button>
+          )}
+        </div>
+      )}
       <div>
-        <strong>Resume your last run?</strong> Step <span data-testid="resume-step">{last.step}</span> on “{ds?.name ?? 'a deleted dataset'}” ({last.config.imageSize}px,{' '}
-        {last.config.nRegions} regions), saved {new Date(last.updatedAt).toLocaleString()}.
+        <strong>Resume your last run?</strong> Step <span data-testid="resume-step">{last.step}</span> on “{dsName}” (
+        {last.config.imageSize}px, {last.config.nRegions} regions), saved {new Date(last.updatedAt).toLocaleString()}.
       </div>
       <div className="row">
-        <button
-          className="primary"
-          data-testid="resume-run"
-          disabled={!backend?.active || !ds}
-          onClick={() => send({ type: 'resume-run', runId: last.runId, options, autostart: true })}
-        >
+        <button className="primary" data-testid="resume-run" disabled={!backend?.active || !ds} onClick={() => resumeRun(last.runId, true)}>
           Resume training
         </button>
-        <button data-testid="open-run" disabled={!backend?.active || !ds} onClick={() => send({ type: 'resume-run', runId: last.runId, options, autostart: false })}>
+        <button data-testid="open-run" disabled={!backend?.active || !ds} onClick={() => resumeRun(last.runId, false)}>
           Open paused
         </button>
         <button onClick={() => useStudio.getState().dismissResume()}>Not now</button>
         <button
           className="small"
           onClick={() => {
-            if (confirm('Delete this run and its checkpoints?')) send({ type: 'delete-run', runId: last.runId });
+            if (confirm('Delete this run and its checkpoints?')) deleteRun(last.runId);
           }}
         >
           Delete run
@@ -55,21 +84,13 @@ export function RunFilesPanel() {
   const importError = useStudio((s) => s.importError);
   const selected = useStudio((s) => s.selectedDatasetId);
   const datasets = useStudio((s) => s.datasets);
-  const options = useStudio((s) => s.options);
   const ds = datasets.find((d) => d.id === selected);
 
   return (
     <section className="panel" aria-labelledby="files-title">
       <h2 id="files-title">Run files</h2>
       <div className="row">
-        <button
-          data-testid="export"
-          disabled={!status.runId || exportBusy}
-          onClick={() => {
-            useStudio.getState().patch({ exportBusy: true });
-            send({ type: 'export' });
-          }}
-        >
+        <button data-testid="export" disabled={!status.runId || exportBusy} onClick={exportRun}>
           {exportBusy ? 'Exporting…' : 'Export run (.zip)'}
         </button>
         {lastExport && (
@@ -88,9 +109,7 @@ export function RunFilesPanel() {
             onChange={(e) => {
               const f = e.target.files?.[0];
               e.target.value = '';
-              if (!f) return;
-              useStudio.getState().patch({ importBusy: true, importError: null });
-              send({ type: 'import', fileName: f.name, file: f, fallbackConfig: useStudio.getState().config });
+              if (f) importFile(f);
             }}
           />
         </label>
@@ -104,8 +123,9 @@ export function RunFilesPanel() {
       {imported && !importError && (
         <div className="imported" data-testid="imported">
           <div>
-            Imported <code>{imported.fileName}</code>: {imported.kind === 'run' ? `run at step ${imported.step}` : 'weights'} · {imported.config.imageSize}px ·{' '}
-            {imported.config.nRegions} regions{imported.configSource ? ` · configuration ${imported.configSource}` : ''}
+            Imported <code>{imported.fileName}</code>: {imported.kind === 'run' ? `run at step ${imported.step}` : 'weights'} ·{' '}
+            {imported.config.imageSize}px · {imported.config.nRegions} regions
+            {imported.configSource ? ` · configuration ${imported.configSource}` : ''}
             {imported.dataset ? ` · trained on “${imported.dataset.name}” (${imported.dataset.count} images)` : ''}
           </div>
           <div className="row">
@@ -113,7 +133,7 @@ export function RunFilesPanel() {
               data-testid="continue-imported"
               disabled={!imported.trainable || !ds}
               title={!imported.trainable ? 'Only the mask network is in this file: segmentation only' : !ds ? 'Choose a dataset first' : ''}
-              onClick={() => send({ type: 'continue-imported', datasetId: ds!.id, options })}
+              onClick={() => ds && continueImported(ds.id)}
             >
               {imported.kind === 'run' ? 'Continue this run' : 'New run from these weights'}
               {ds ? ` on “${ds.name}”` : ''}

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useState, type DragEvent } from 'react';
 import { useStudio } from '../store';
-import { send } from '../client';
+import { segmentImages } from '../client';
 import { filesFromDrop, filesFromList } from '../files';
 import type { FileEntry, SegmentSource } from '../../worker/protocol';
 
@@ -35,11 +35,7 @@ export function SegmentPanel() {
     [urls],
   );
 
-  const run = (files: FileEntry[]) => {
-    if (!files.length) return;
-    useStudio.getState().patch({ segmentBusy: true });
-    send({ type: 'segment', source: effective, files });
-  };
+  const run = (files: FileEntry[]) => segmentImages(effective, files);
   const onDrop = (e: DragEvent) => {
     e.preventDefault();
     void filesFromDrop(e.dataTransfer).then(run);

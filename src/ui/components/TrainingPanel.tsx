@@ -1,30 +1,20 @@
 import { useEffect, type ReactNode } from 'react';
 import { useStudio } from '../store';
-import { send } from '../client';
-import { PRESET_NAMES, validateConfig, type PresetName, type RedoConfig } from '../../redo/config';
+import { pauseTraining, resumeTraining, setLoopOptions, startTraining, stopTraining } from '../client';
+import { PRESET_NAMES, type PresetName, type RedoConfig } from '../../redo/config';
 import type { LoopOptions } from '../../worker/protocol';
 import { formatAreas, formatBytes, formatDuration, formatRate } from '../format';
 
-export function startTraining(): void {
-  const s = useStudio.getState();
-  const d = s.datasets.find((x) => x.id === s.selectedDatasetId);
-  if (!d) {
-    s.receive({ type: 'error', context: 'training', message: 'choose or import a dataset first' });
-    return;
-  }
-  let config: RedoConfig;
-  try {
-    if (d.size !== 32 && d.size !== 64 && d.size !== 128) throw new Error(`the dataset is ${d.size} px; the model takes 32, 64 or 128 px images`);
-    config = validateConfig({ ...s.config, imageSize: d.size });
-  } catch (e) {
-    s.receive({ type: 'error', context: 'training', message: e instanceof Error ? e.message : String(e) });
-    return;
-  }
-  s.patch({ previews: null, lastCheckpoint: null });
-  send({ type: 'start', datasetId: d.id, config, seed: s.seed, options: s.options });
-}
-
-function Num(props: { label: string; value: number; onChange: (v: number) => void; step?: number; min?: number; testId?: string; title?: string; disabled?: boolean }) {
+function Num(props: {
+  label: string;
+  value: number;
+  onChange: (v: number) => void;
+  step?: number;
+  min?: number;
+  testId?: string;
+  title?: string;
+  disabled?: boolean;
+}) {
   return (
     <label className="field" title={props.title}>
       <span>{props.label}</span>
@@ -68,15 +58,12 @@ export function TrainingPanel() {
 
   useEffect(() => {
     if (autoStart && !ingest.running && ingest.summary && backend?.active) {
-      useStudio.getState().patch({ autoStartDemo: false });
+      useStudio.getState().autoStartConsumed();
       startTraining();
     }
   }, [autoStart, ingest.running, ingest.summary, backend?.active]);
 
-  const setOpt = (patch: Partial<LoopOptions>) => {
-    st.setOptions(patch);
-    send({ type: 'set-options', options: patch });
-  };
+  const setOpt = (patch: Partial<LoopOptions>) => setLoopOptions(patch);
   const set = (patch: Partial<RedoConfig>) => st.setConfig(patch);
 
   const state = status.state;
@@ -85,6 +72,9 @@ export function TrainingPanel() {
   const canStart = !!selected && !!backend?.active && state !== 'running' && state !== 'pausing' && state !== 'loading';
   const checkpointStep = status.lastCheckpointStep ?? lastCheckpoint?.step ?? null;
 
+  const shape = status.config
+    ? ` · ${status.config.imageSize}px · ${status.config.nRegions} regions · batch ${status.config.batchSize}`
+    : '';
   return (
     <section className="panel" aria-labelledby="train-title">
       <h2 id="train-title">2 · Training</h2>
@@ -92,13 +82,13 @@ export function TrainingPanel() {
         <button className="primary" onClick={startTraining} disabled={!canStart} data-testid="start" title="A new run with these settings">
           {hasRun ? 'New run' : 'Start'}
         </button>
-        <button onClick={() => send({ type: 'pause' })} disabled={!running} data-testid="pause">
+        <button onClick={pauseTraining} disabled={!running} data-testid="pause">
           Pause
         </button>
-        <button onClick={() => send({ type: 'resume' })} disabled={!(state === 'paused' || state === 'finished') || !backend?.active} data-testid="resume">
+        <button onClick={resumeTraining} disabled={!(state === 'paused' || state === 'finished') || !backend?.active} data-testid="resume">
           Resume
         </button>
-        <button onClick={() => send({ type: 'stop' })} disabled={!hasRun || state === 'stopped'} data-testid="stop">
+        <button onClick={stopTraining} disabled={!hasRun || state === 'stopped'} data-testid="stop">
           Stop
         </button>
         <span className={`state state-${state}`} data-testid="run-state">
@@ -135,9 +125,7 @@ export function TrainingPanel() {
       </div>
       {status.datasetName && (
         <p className="muted" data-testid="run-info">
-          Run on “{status.datasetName}”
-          {status.config ? ` · ${status.config.imageSize}px · ${status.config.nRegions} regions · batch ${status.config.batchSize}` : ''} ·{' '}
-          <code className="muted">{status.runId}</code>
+          Run on “{status.datasetName}”{shape} · <code className="muted">{status.runId}</code>
         </p>
       )}
 
@@ -177,9 +165,28 @@ export function TrainingPanel() {
         </div>
         <div className="grid">
           <Num label="steps" value={options.maxSteps} min={1} onChange={(v) => setOpt({ maxSteps: v })} testId="opt-steps" />
-          <Num label="checkpoint every" value={options.checkpointEvery} onChange={(v) => setOpt({ checkpointEvery: v })} testId="opt-ckpt" title="steps (0: only on pause / stop)" />
-          <Num label="previews every" value={options.previewEvery} onChange={(v) => setOpt({ previewEvery: v })} testId="opt-preview" title="steps" />
-          <Num label="read losses every" value={options.lossEvery} min={1} onChange={(v) => setOpt({ lossEvery: Math.max(1, v) })} testId="opt-loss" title="steps (one batched GPU readback)" />
+          <Num
+            label="checkpoint every"
+            value={options.checkpointEvery}
+            onChange={(v) => setOpt({ checkpointEvery: v })}
+            testId="opt-ckpt"
+            title="steps (0: only on pause / stop)"
+          />
+          <Num
+            label="previews every"
+            value={options.previewEvery}
+            onChange={(v) => setOpt({ previewEvery: v })}
+            testId="opt-preview"
+            title="steps"
+          />
+          <Num
+            label="read losses every"
+            value={options.lossEvery}
+            min={1}
+            onChange={(v) => setOpt({ lossEvery: Math.max(1, v) })}
+            testId="opt-loss"
+            title="steps (one batched GPU readback)"
+          />
         </div>
       </details>
     </section>

@@ -1,17 +1,17 @@
 /**
- * Held-out evaluation for the headless trainer and the quality benchmark: the model's masks on images it never
- * trained on, scored with src/redo/metrics.ts against one-hot ground truth.
+ * The one evaluation of a run's masks against ground truth (the studio's accuracy / IoU, the headless trainer's
+ * held-out scores, the quality benchmark): F's masks scored with src/redo/metrics.ts against one-hot truth.
  *
  * Three readings per evaluation:
  * - `perDataset`: ONE region-to-class assignment for the whole held-out set (stricter), accuracy and IoU of
  *   every ground-truth region;
  * - `perImage`: each image its own best assignment (the reference code's choice);
  * - `object`: object vs background (every non-background ground-truth region merged into "object"), per image,
- *   which is exactly what the studio records in a run's history (`accuracy`, `iou` columns of losses.csv), so a
- *   run continued in the browser keeps one meaning per curve.
+ *   which is what a run records in its history (`accuracy`, `iou` columns of losses.csv) in the studio and in the
+ *   headless trainer alike.
  */
 import * as tf from '../redo/tf';
-import type { ImageSet } from '../redo/batches';
+import { subsetImages, subsetPlanes, type ImageSet } from '../redo/batches';
 import { objectScore, scoreSegmentation, type ObjectScore, type SegmentationScore } from '../redo/metrics';
 
 export interface EvalSet {
@@ -43,6 +43,17 @@ export function objectOneHot(objectMasks: Float32Array): Float32Array {
     out[2 * p + 1] = 1 - o;
   }
   return out;
+}
+
+/** Images with binary object masks [N, S, S] as an object / background evaluation set (those at `indices`, or all). */
+export function objectEvalSet(images: ImageSet, objectMasks: Float32Array, indices?: number[]): EvalSet {
+  const plane = images.size * images.size;
+  return {
+    images: indices ? subsetImages(images, indices) : images,
+    truth: objectOneHot(indices ? subsetPlanes(objectMasks, plane, indices) : objectMasks),
+    regions: 2,
+    regionNames: ['object', 'background'],
+  };
 }
 
 /** One-hot [P, r] with the background last → one-hot [P, 2] (object = any other region, background). */
@@ -110,7 +121,9 @@ export async function evaluate(masksOf: (x: tf.Tensor4D) => tf.Tensor4D, set: Ev
 /** `acc 0.953 IoU [even 0.91 odd 0.88 background 0.97] per-image acc 0.96 IoU [...] object IoU 0.93` */
 export function formatEval(r: EvalResult, names: string[]): string {
   const ious = (s: SegmentationScore) => s.iou.map((v, i) => `${names[i] ?? `r${i}`} ${v.toFixed(3)}`).join(' ');
-  const ref = r.reference ? ` | held-out IoU ${r.reference.iou.toFixed(3)} acc ${r.reference.accuracy.toFixed(3)} (one assignment, as ref_train.py)` : '';
+  const ref = r.reference
+    ? ` | held-out IoU ${r.reference.iou.toFixed(3)} acc ${r.reference.accuracy.toFixed(3)} (one assignment, as ref_train.py)`
+    : '';
   return (
     `per-dataset acc ${r.perDataset.accuracy.toFixed(3)} IoU [${ious(r.perDataset)}] | per-image acc ${r.perImage.accuracy.toFixed(3)} ` +
     `IoU [${ious(r.perImage)}] | object IoU ${r.object.iou.toFixed(3)}${ref}`

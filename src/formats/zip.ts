@@ -36,7 +36,12 @@ export function newZipBudget(): ZipBudget {
 
 export function isZip(bytes: Uint8Array): boolean {
   // local file header, or the end-of-central-directory record of an empty zip
-  return bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && ((bytes[2] === 3 && bytes[3] === 4) || (bytes[2] === 5 && bytes[3] === 6));
+  return (
+    bytes.length >= 4 &&
+    bytes[0] === 0x50 &&
+    bytes[1] === 0x4b &&
+    ((bytes[2] === 3 && bytes[3] === 4) || (bytes[2] === 5 && bytes[3] === 6))
+  );
 }
 
 let crcTable: Uint32Array | undefined;
@@ -75,7 +80,7 @@ function decodeName(raw: Uint8Array, utf8Flag: boolean): string {
 /** The Info-ZIP Unicode path extra field (0x7075), when it belongs to this name (its CRC-32 matches). */
 function unicodePath(extra: Uint8Array, raw: Uint8Array): string | null {
   const v = new DataView(extra.buffer, extra.byteOffset, extra.byteLength);
-  for (let i = 0; i + 4 <= extra.length; ) {
+  for (let i = 0; i + 4 <= extra.length;) {
     const id = v.getUint16(i, true);
     const len = v.getUint16(i + 2, true);
     if (id === 0x7075 && len >= 5 && i + 4 + len <= extra.length && extra[i + 4] === 1 && v.getUint32(i + 5, true) === crc32(raw)) {
@@ -89,7 +94,7 @@ function unicodePath(extra: Uint8Array, raw: Uint8Array): string | null {
 /** zip64 extended information (0x0001): the 64-bit values of the fields that hold 0xFFFFFFFF, in order. */
 function zip64(extra: Uint8Array, e: { size: number; compressed: number; offset: number }): void {
   const v = new DataView(extra.buffer, extra.byteOffset, extra.byteLength);
-  for (let i = 0; i + 4 <= extra.length; ) {
+  for (let i = 0; i + 4 <= extra.length;) {
     const id = v.getUint16(i, true);
     const len = v.getUint16(i + 2, true);
     if (id === 0x0001) {

@@ -1,6 +1,6 @@
 /**
  * The run archive: one .zip holding everything needed to continue, inspect or reuse a training run.
- * Pure (no DOM, no Node APIs): used by the worker and by the Node headless trainer.
+ * Pure (no DOM, no Node APIs): written by the run core (src/run) for the studio and the headless trainer.
  *
  * - manifest.json: format 'redo-studio-run', formatVersion, config, step (iterations since the last
  *   (re)initialisation), restarts, seed, dataset summary, metrics, createdAt, app (name and version).
@@ -9,22 +9,17 @@
  * - optimizer.safetensors: each parameter's Adam moments as `<param key>.exp_avg` / `<param key>.exp_avg_sq`;
  *   its __metadata__ holds each network's Adam step count (`step.F`, `step.G`, `step.D`, `step.Z`) and the
  *   network → state_dict prefix map (`networks`).
- * - losses.csv: `step,g_adv,g_recz,d_real,d_fake` (+ `,accuracy,iou` when measured, + `,min_area,min_area_binary`:
- *   the collapse watch's smallest soft and binarised region areas); one row per entry,
- *   numbers written in JS's shortest round-trip form (reading gives back the same doubles, bit for bit);
- *   an empty cell is a value a shorter column lacks.
+ * - losses.csv: the loss history (./history.ts: `step,g_adv,g_recz,d_real,d_fake` (+ `,accuracy,iou`,
+ *   + `,min_area,min_area_binary`), numbers that read back bit for bit).
  * - previews/*.png.
  *
  * readRunArchive validates everything and builds nothing the caller must undo: it throws ArchiveError with the
  * reason, or returns the state for the caller to apply.
  */
 import { zipSync, type Zippable } from 'fflate';
-import { encode as encodePngPure } from 'fast-png';
 import {
   assertFiniteTensors,
-  decodeSafetensors,
   NonFiniteError,
-  encodeSafetensors,
   importWeights,
   inferConfigFromWeights,
   NETWORKS,
@@ -35,49 +30,17 @@ import {
   type NamedTensorData,
   type NetworkId,
   type RedoConfig,
-  type LossValues,
   type TrainingState,
 } from '../redo';
 import { PRESETS, withLegacyDefaults } from '../redo/config';
-import { isZip, readZip, ZipError } from '../data/zip';
+import { decodeSafetensors, encodeSafetensors } from './safetensors';
+import { historyFromCsv, historyToCsv, type LossHistory } from './history';
+import { isZip, readZip, ZipError } from './zip';
 import { version as appVersion } from '../../package.json';
 
 export const ARCHIVE_FORMAT_VERSION = 1;
 export const ARCHIVE_FORMAT = 'redo-studio-run';
 export const APP_NAME = `ReDO Studio ${appVersion}`;
-
-/** Loss curves: entry i of every array belongs to step[i] (accuracy / iou only where measured). */
-export interface LossHistory {
-  step: number[];
-  gAdv: number[];
-  gRecZ: number[];
-  dReal: number[];
-  dFake: number[];
-  accuracy?: number[];
-  iou?: number[];
-  /** The collapse watch's readings: smallest soft and binarised region areas (NaN for steps logged before them). */
-  minArea?: number[];
-  minAreaBinary?: number[];
-}
-
-/**
- * Appends one step's readings to a history; accuracy / iou, where the history keeps them, get NaN until measured.
- * The region areas are kept from the first step that has them (earlier steps, from older files, read NaN).
- */
-export function recordLosses(h: LossHistory, step: number, v: Omit<LossValues, 'minArea' | 'minAreaBinary'> & Partial<LossValues>): void {
-  for (const k of ['minArea', 'minAreaBinary'] as const) {
-    if (v[k] !== undefined && !h[k]) h[k] = h.step.map(() => NaN);
-  }
-  h.step.push(step);
-  h.gAdv.push(v.gAdv);
-  h.gRecZ.push(v.gRecZ);
-  h.dReal.push(v.dReal);
-  h.dFake.push(v.dFake);
-  h.accuracy?.push(NaN);
-  h.iou?.push(NaN);
-  h.minArea?.push(v.minArea ?? NaN);
-  h.minAreaBinary?.push(v.minAreaBinary ?? NaN);
-}
 
 export interface RunManifest {
   format: 'redo-studio-run';
@@ -127,12 +90,14 @@ export function decodeOptimizer(bytes: Uint8Array): TrainingState['optimizer'] {
   for (const net of NETS) {
     const raw = file.metadata[`step.${net}`];
     const step = Number(raw);
-    if (typeof raw !== 'string' || !Number.isInteger(step) || step < 0) throw new Error(`its metadata lacks a valid step.${net} (Adam step count)`);
+    if (typeof raw !== 'string' || !Number.isInteger(step) || step < 0)
+      throw new Error(`its metadata lacks a valid step.${net} (Adam step count)`);
     out[net] = { step, tensors: new Map() };
   }
   for (const [name, t] of file.tensors) {
     const net = NETS.find((n) => name.startsWith(`${NETWORKS[n]}.`));
-    if (!net || !(name.endsWith('.exp_avg') || name.endsWith('.exp_avg_sq'))) throw new Error(`tensor ${name} is not an Adam moment of a ReDO network`);
+    if (!net || !(name.endsWith('.exp_avg') || name.endsWith('.exp_avg_sq')))
+      throw new Error(`tensor ${name} is not an Adam moment of a ReDO network`);
     out[net].tensors.set(name, t);
   }
   return out;
@@ -142,7 +107,11 @@ export function decodeOptimizer(bytes: Uint8Array): TrainingState['optimizer'] {
  * Checks the optimizer moments against the model's trainable parameters (names and shapes from `weights`,
  * already checked against the model). Throws Error naming the first misfit.
  */
-export function checkOptimizer(model: RedoModel, weights: ReadonlyMap<string, NamedTensorData>, optimizer: TrainingState['optimizer']): void {
+export function checkOptimizer(
+  model: RedoModel,
+  weights: ReadonlyMap<string, NamedTensorData>,
+  optimizer: TrainingState['optimizer'],
+): void {
   for (const net of NETS) {
     const keys = model.trainableVariables(net).map((v) => v.key);
     const expected = new Set<string>();
@@ -162,75 +131,6 @@ export function checkOptimizer(model: RedoModel, weights: ReadonlyMap<string, Na
       if (!expected.has(name)) throw new Error(`optimizer tensor ${name} has no place in this configuration`);
     }
   }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// losses.csv
-
-const BASE_COLUMNS = [
-  ['step', 'step'],
-  ['g_adv', 'gAdv'],
-  ['g_recz', 'gRecZ'],
-  ['d_real', 'dReal'],
-  ['d_fake', 'dFake'],
-] as const;
-const OPTIONAL_COLUMNS = [
-  ['accuracy', 'accuracy'],
-  ['iou', 'iou'],
-  ['min_area', 'minArea'],
-  ['min_area_binary', 'minAreaBinary'],
-] as const;
-type HistoryKey = (typeof BASE_COLUMNS)[number][1] | (typeof OPTIONAL_COLUMNS)[number][1];
-
-function formatNumber(v: number): string {
-  return Object.is(v, -0) ? '-0' : String(v);
-}
-
-export function historyToCsv(h: LossHistory): string {
-  const cols: Array<[string, number[]]> = BASE_COLUMNS.map(([header, key]) => [header, h[key]]);
-  for (const [header, key] of OPTIONAL_COLUMNS) {
-    const arr = h[key];
-    if (arr) cols.push([header, arr]);
-  }
-  const rows = Math.max(0, ...cols.map(([, a]) => a.length));
-  const lines = [cols.map(([header]) => header).join(',')];
-  for (let i = 0; i < rows; i++) lines.push(cols.map(([, a]) => (i < a.length ? formatNumber(a[i]!) : '')).join(','));
-  return lines.join('\n') + '\n';
-}
-
-/** Inverse of historyToCsv. Throws Error naming the line that does not parse. */
-export function historyFromCsv(csv: string): LossHistory {
-  const lines = csv.split(/\r?\n/);
-  while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-  const header = (lines[0] ?? '').split(',').map((s) => s.trim());
-  const base = BASE_COLUMNS.map(([h]) => h);
-  if (base.some((h, i) => header[i] !== h)) throw new Error(`its header is "${lines[0] ?? ''}", expected to start with ${base.join(',')}`);
-  const keys: HistoryKey[] = BASE_COLUMNS.map(([, k]) => k);
-  for (const h of header.slice(base.length)) {
-    const opt = OPTIONAL_COLUMNS.find(([name]) => name === h);
-    if (!opt || keys.includes(opt[1])) throw new Error(`unknown column "${h}"`);
-    keys.push(opt[1]);
-  }
-  const cols: number[][] = keys.map(() => []);
-  const lastFilled: number[] = keys.map(() => -1);
-  for (let li = 1; li < lines.length; li++) {
-    const cells = lines[li]!.split(',');
-    if (cells.length !== keys.length) throw new Error(`line ${li + 1} has ${cells.length} cells, expected ${keys.length}`);
-    cells.forEach((c, j) => {
-      if (c === '') {
-        cols[j]!.push(NaN);
-        return;
-      }
-      const v = Number(c);
-      if (Number.isNaN(v) && c !== 'NaN') throw new Error(`line ${li + 1}: "${c}" is not a number`);
-      cols[j]!.push(v);
-      lastFilled[j] = li - 1;
-    });
-  }
-  const trimmed = cols.map((a, j) => a.slice(0, lastFilled[j]! + 1));
-  const h: LossHistory = { step: [], gAdv: [], gRecZ: [], dReal: [], dFake: [] };
-  keys.forEach((k, j) => (h[k] = trimmed[j]!));
-  return h;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -254,7 +154,8 @@ export function parseConfig(raw: unknown): RedoConfig {
   const template = PRESETS.tiny;
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(template) as Array<keyof RedoConfig>) {
-    if (typeof v[key] !== typeof template[key]) throw new Error(`config.${key} is ${v[key] === undefined ? 'missing' : `a ${typeof v[key]}`}, expected a ${typeof template[key]}`);
+    if (typeof v[key] !== typeof template[key])
+      throw new Error(`config.${key} is ${v[key] === undefined ? 'missing' : `a ${typeof v[key]}`}, expected a ${typeof template[key]}`);
     out[key] = v[key];
   }
   return validateConfig(out as unknown as RedoConfig);
@@ -269,12 +170,17 @@ function parseManifest(text: string): RunManifest {
   }
   if (!isRecord(m)) throw new ArchiveError('corrupt archive: manifest.json is not a JSON object');
   if (m.format !== ARCHIVE_FORMAT) {
-    throw new ArchiveError(`not a ReDO Studio run archive: manifest.json has format ${JSON.stringify(m.format ?? null)}, expected "${ARCHIVE_FORMAT}"`);
+    throw new ArchiveError(
+      `not a ReDO Studio run archive: manifest.json has format ${JSON.stringify(m.format ?? null)}, expected "${ARCHIVE_FORMAT}"`,
+    );
   }
   const fv = m.formatVersion;
-  if (typeof fv !== 'number' || !Number.isInteger(fv) || fv < 1) throw new ArchiveError(`corrupt archive: manifest formatVersion ${JSON.stringify(fv ?? null)} is not a positive integer`);
+  if (typeof fv !== 'number' || !Number.isInteger(fv) || fv < 1)
+    throw new ArchiveError(`corrupt archive: manifest formatVersion ${JSON.stringify(fv ?? null)} is not a positive integer`);
   if (fv > ARCHIVE_FORMAT_VERSION) {
-    throw new ArchiveError(`made by a newer ReDO Studio (format ${fv}, this one reads up to ${ARCHIVE_FORMAT_VERSION}); update ReDO Studio to open it`);
+    throw new ArchiveError(
+      `made by a newer ReDO Studio (format ${fv}, this one reads up to ${ARCHIVE_FORMAT_VERSION}); update ReDO Studio to open it`,
+    );
   }
   let config: RedoConfig;
   try {
@@ -292,14 +198,19 @@ function parseManifest(text: string): RunManifest {
   let metrics: RunManifest['metrics'];
   if (m.metrics !== undefined) {
     const x = m.metrics;
-    if (!isRecord(x) || (x.accuracy !== undefined && typeof x.accuracy !== 'number') || (x.iou !== undefined && typeof x.iou !== 'number')) {
+    if (
+      !isRecord(x) ||
+      (x.accuracy !== undefined && typeof x.accuracy !== 'number') ||
+      (x.iou !== undefined && typeof x.iou !== 'number')
+    ) {
       throw new ArchiveError('corrupt archive: manifest metrics must be { accuracy?: number, iou?: number }');
     }
     metrics = {};
     if (typeof x.accuracy === 'number') metrics.accuracy = x.accuracy;
     if (typeof x.iou === 'number') metrics.iou = x.iou;
   }
-  if (typeof m.createdAt !== 'string' || typeof m.app !== 'string') throw new ArchiveError('corrupt archive: manifest createdAt and app must be strings');
+  if (typeof m.createdAt !== 'string' || typeof m.app !== 'string')
+    throw new ArchiveError('corrupt archive: manifest createdAt and app must be strings');
   return {
     format: ARCHIVE_FORMAT,
     formatVersion: fv,
@@ -376,14 +287,20 @@ export async function readRunArchive(
     if (bytes.length === 0) throw new ArchiveError('not a zip file: the file is empty');
     const pth = pytorchCheckpointHint(fileName, bytes);
     if (pth) throw new ArchiveError(pth);
-    if (looksLikeSafetensors(bytes)) throw new ArchiveError('not a zip file: this is a safetensors weights file, not a run archive (import it as weights)');
-    throw new ArchiveError('not a zip file: a ReDO Studio run archive is a .zip with manifest.json, weights.safetensors, optimizer.safetensors and losses.csv');
+    if (looksLikeSafetensors(bytes))
+      throw new ArchiveError('not a zip file: this is a safetensors weights file, not a run archive (import it as weights)');
+    throw new ArchiveError(
+      'not a zip file: a ReDO Studio run archive is a .zip with manifest.json, weights.safetensors, optimizer.safetensors and losses.csv',
+    );
   }
   let entries: ReturnType<typeof readZip>;
   try {
     entries = readZip(bytes);
   } catch (e) {
-    throw new ArchiveError(`corrupt archive: the zip cannot be read (${e instanceof ZipError || e instanceof Error ? e.message : String(e)}); it may be truncated`);
+    throw new ArchiveError(
+      `corrupt archive: the zip cannot be read (${e instanceof ZipError || e instanceof Error ? e.message : String(e)}); ` +
+        'it may be truncated',
+    );
   }
   const files = new Map(entries.map((e) => [e.name, e]));
   const pth = files.has('manifest.json') ? null : pytorchCheckpointHint(fileName, bytes, [...files.keys()]);
@@ -391,7 +308,8 @@ export async function readRunArchive(
   if (!files.has('manifest.json')) {
     const names = entries.slice(0, 5).map((e) => e.name);
     throw new ArchiveError(
-      `not a ReDO Studio run archive: the zip has no manifest.json (it holds ${entries.length} file${entries.length === 1 ? '' : 's'}${names.length ? `: ${names.join(', ')}${entries.length > 5 ? ', …' : ''}` : ''})`,
+      `not a ReDO Studio run archive: the zip has no manifest.json (it holds ${entries.length} file${entries.length === 1 ? '' : 's'}` +
+        `${names.length ? `: ${names.join(', ')}${entries.length > 5 ? ', …' : ''}` : ''})`,
     );
   }
   for (const e of entries) {
@@ -543,10 +461,4 @@ export function readWeightsFile(fileName: string, bytes: Uint8Array, fallbackIma
     probe.dispose();
   }
   return { tensors, config, configSource, trainable };
-}
-
-/** RGBA bytes (width·height·4) as a PNG file. */
-export function encodePng(rgba: Uint8Array, width: number, height: number): Uint8Array {
-  if (rgba.length !== width * height * 4) throw new Error(`encodePng: ${rgba.length} bytes for ${width}×${height} RGBA`);
-  return encodePngPure({ width, height, data: rgba, channels: 4, depth: 8 });
 }

@@ -3,10 +3,7 @@
  * float32 tensors only. Written by hand: the format is 40 lines of code and the npm packages for it are
  * Node-only or unmaintained; this one runs in a worker, in Node and in the page.
  */
-export interface NamedTensorData {
-  shape: number[];
-  data: Float32Array;
-}
+import type { NamedTensorData } from '../redo/weights';
 
 export interface SafetensorsFile {
   tensors: Map<string, NamedTensorData>;

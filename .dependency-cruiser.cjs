@@ -1,0 +1,72 @@
+/**
+ * The import graph of src/ as a gate (`npm run lint:deps`, part of `npm test`): every import points down and
+ * nothing loops.
+ *
+ *   src/ui, src/node  (adapters: the page, the command line)
+ *        ↓
+ *   src/worker        (the studio's worker: its port, the lock, IndexedDB)
+ *        ↓
+ *   src/run           (the run core: no DOM, no Node APIs)
+ *        ↓
+ *   src/data          (datasets, ingest, IndexedDB records)
+ *        ↓
+ *   src/formats       (pure file formats: run archive, safetensors, zip, losses.csv, PNG)
+ *        ↓
+ *   src/redo          (pure TF.js: the model, its training step, metrics)
+ *
+ * A layer may import any layer below it (type-only imports count too); Node's built-in modules only in src/node.
+ */
+const layers = ['redo', 'formats', 'data', 'run', 'worker'];
+
+/** `from` may not import anything above it. */
+const upward = layers.map((layer, i) => ({
+  name: `${layer}-imports-down`,
+  comment: `src/${layer} may import only ${layers.slice(0, i + 1).join(', ')} (and packages)`,
+  severity: 'error',
+  from: { path: `^src/${layer}/` },
+  to: { path: `^src/(?!(${layers.slice(0, i + 1).join('|')})/)` },
+}));
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      comment: 'An import loop: one of its modules belongs below the others.',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+    ...upward,
+    {
+      name: 'ui-not-node',
+      severity: 'error',
+      from: { path: '^src/ui/' },
+      to: { path: '^src/node/' },
+    },
+    {
+      name: 'node-not-ui',
+      severity: 'error',
+      from: { path: '^src/node/' },
+      to: { path: '^src/(ui/|main\\.tsx)' },
+    },
+    {
+      name: 'node-apis-only-in-src-node',
+      comment: 'Node built-ins (fs, path, child_process, …) belong to the command line adapter.',
+      severity: 'error',
+      from: { path: '^src/(?!node/)' },
+      to: { dependencyTypes: ['core'] },
+    },
+    {
+      name: 'not-to-unresolvable',
+      severity: 'error',
+      from: {},
+      to: { couldNotResolve: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'] },
+  },
+};

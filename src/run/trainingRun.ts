@@ -1,0 +1,307 @@
+/**
+ * The run core: one ReDO training run over `RedoTrainer.stepOn`, the same for the studio and the headless trainer.
+ * It owns the model, the trainer, the loss history, the evaluation set, the preview panel, the learning curve and
+ * the archive; it knows nothing of where it runs (no DOM, no Node APIs, no storage, no messages). Its two adapters:
+ * - src/worker/session.ts (the studio's worker) adds the message port, the lock between steps and IndexedDB;
+ * - src/node/headless.ts (`npm run train`) adds files, the progress bar and signals.
+ *
+ * One step (`step(schedule)`): stepOn, then the work that is due, scheduled on the run's step (`history.step`, which
+ * counts every iteration of the run across collapse restarts):
+ * - losses: read back in batches, ONE readback for the losses of `lossEvery` steps (and always before previews, an
+ *   evaluation or a checkpoint), named reads (LossValues); the collapse watch sees every reading in order, at most
+ *   one restart per readback (the readings after a restart belong to the old networks). The studio reads every 5
+ *   steps by default; the headless trainer reads every step (lossEvery 1) so that its log line and a collapse name
+ *   the step they happened at; on WebGPU both stay at most one step ahead of the device (the fence or the read).
+ *   A NaN / Inf reading ends the run with NonFiniteError (src/redo/finite.ts), naming the run's step.
+ * - previews every `previewEvery` steps, an evaluation every `evalEvery` (accuracy / IoU written into the history's
+ *   last entry, a point on the learning curve), and `checkpointDue` every `checkpointEvery` (the adapter stores it).
+ */
+import * as tf from '../redo/tf';
+import {
+  captureTrainingState,
+  disposeLosses,
+  exportWeights,
+  importWeights,
+  readLossBatch,
+  RedoModel,
+  RedoTrainer,
+  restoreTrainer,
+  type ImageSet,
+  type LossValues,
+  type NamedTensorData,
+  type RedoConfig,
+  type StepLosses,
+  type TrainingState,
+} from '../redo';
+import { cloneHistory, emptyHistory, recordLosses, withMetricColumns, type LossHistory } from '../formats/history';
+import { buildRunArchive, type RunManifest } from '../formats/runArchive';
+import { evaluate, type EvalResult, type EvalSet } from './evaluate';
+import { disposePreviewInputs, previewInputs, previewPngs, renderPreviews, type PreviewInputs, type PreviewSet } from './previews';
+
+/** What a run trains on. */
+export interface RunData {
+  images: ImageSet;
+  /** Binary object masks [N, S, S] of the training images, for the previews' ground-truth column. */
+  objectMasks?: Float32Array;
+  /** The dataset as the archive's manifest names it. */
+  info: RunManifest['dataset'];
+}
+
+/** When the periodic work of a run happens, in steps of the run (0 = never). */
+export interface Schedule {
+  /** Losses are read back (one readback) every this many steps; 1 = every step. */
+  lossEvery: number;
+  previewEvery: number;
+  evalEvery: number;
+  checkpointEvery: number;
+}
+
+/** One step's losses, as read back. */
+export interface LossReading {
+  /** The run's step (history's step). */
+  step: number;
+  /** The trainer's iteration after this step. */
+  iteration: number;
+  losses: LossValues;
+  /** The collapse watch restarted every network on this reading. */
+  restarted: boolean;
+}
+
+/** One evaluation on the learning curve. */
+export interface CurvePoint {
+  /** Steps of the whole run (history's step). */
+  step: number;
+  /** Iterations since the last (re)initialisation. */
+  iteration: number;
+  restarts: number;
+  result: EvalResult;
+}
+
+/** What one call of `step` did. */
+export interface StepReport {
+  step: number;
+  /** Losses read back during this step: none, or those of every step since the last readback. */
+  readings: LossReading[];
+  previews: PreviewSet | null;
+  evaluation: CurvePoint | null;
+  /** A checkpoint is due now (the adapter writes it; every loss is read). */
+  checkpointDue: boolean;
+}
+
+/** Waits until the device has done the work submitted so far (WebGPU's queue fence); null where nothing waits. */
+export type DeviceFence = () => Promise<void> | null;
+
+interface PendingStep {
+  losses: StepLosses;
+  /** The trainer's iteration before the step. */
+  iteration: number;
+  step: number;
+}
+
+export class TrainingRun {
+  readonly history: LossHistory;
+  readonly curve: CurvePoint[] = [];
+  /** Steps of the whole run so far (history's step of the last entry once every loss is read). */
+  totalSteps: number;
+  lastPreviews: PreviewSet | null = null;
+  lastEval: EvalResult | null = null;
+
+  private readonly preview: PreviewInputs;
+  private pending: PendingStep[] = [];
+  private fence: Promise<void> | null = null;
+  private disposed = false;
+
+  private constructor(
+    readonly model: RedoModel,
+    readonly trainer: RedoTrainer,
+    readonly data: RunData,
+    readonly evalSet: EvalSet | null,
+    history: LossHistory,
+    private readonly deviceFence: DeviceFence | null,
+  ) {
+    this.history = evalSet ? withMetricColumns(history) : history;
+    this.totalSteps = Math.max(trainer.iteration, history.step.at(-1) ?? 0);
+    this.preview = previewInputs(model, data.images, data.objectMasks, trainer.seed);
+  }
+
+  /** A new run from scratch, or from imported weights without optimizer state. */
+  static create(a: {
+    config: RedoConfig;
+    seed: number;
+    data: RunData;
+    evalSet: EvalSet | null;
+    weights?: ReadonlyMap<string, NamedTensorData>;
+    fence?: DeviceFence;
+  }): TrainingRun {
+    checkSize(a.config, a.data);
+    const model = new RedoModel(a.config, a.seed);
+    try {
+      if (a.weights) importWeights(model, a.weights);
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
+    const trainer = new RedoTrainer(model, a.seed);
+    return new TrainingRun(model, trainer, a.data, a.evalSet, emptyHistory(!!a.evalSet), a.fence ?? null);
+  }
+
+  /** A run continued from a checkpoint or an archive: same weights, optimizer state, counters, seed and history. */
+  static restore(a: {
+    state: TrainingState;
+    history: LossHistory;
+    data: RunData;
+    evalSet: EvalSet | null;
+    fence?: DeviceFence;
+  }): TrainingRun {
+    checkSize(a.state.config, a.data);
+    const { model, trainer } = restoreTrainer(a.state);
+    return new TrainingRun(model, trainer, a.data, a.evalSet, cloneHistory(a.history), a.fence ?? null);
+  }
+
+  get config(): RedoConfig {
+    return this.model.config;
+  }
+
+  /** True on a device the run waits on between steps (WebGPU): the wait itself lets other work in. */
+  get waitsOnDevice(): boolean {
+    return this.fence !== null;
+  }
+
+  /** One training step and the work due after it (see the file's header). */
+  async step(s: Schedule): Promise<StepReport> {
+    const iteration = this.trainer.iteration;
+    const losses = this.trainer.stepOn(this.data.images);
+    this.totalSteps += 1;
+    this.pending.push({ losses, iteration, step: this.totalSteps });
+    if (this.deviceFence) {
+      const previous = this.fence;
+      this.fence = this.deviceFence();
+      if (previous) await previous;
+    }
+    const step = this.totalSteps;
+    const due = (every: number) => every > 0 && step % every === 0;
+    const previews = due(s.previewEvery);
+    const evaluation = due(s.evalEvery) && this.evalSet !== null;
+    const checkpointDue = due(s.checkpointEvery);
+    const readings =
+      this.pending.length >= Math.max(1, s.lossEvery) || previews || evaluation || checkpointDue ? await this.flushLosses() : [];
+    return {
+      step,
+      readings,
+      previews: previews ? await this.renderPreviews() : null,
+      evaluation: evaluation ? await this.evaluate() : null,
+      checkpointDue,
+    };
+  }
+
+  /** Waits for the device and reads every pending loss. */
+  async settle(): Promise<LossReading[]> {
+    if (this.fence) {
+      await this.fence;
+      this.fence = null;
+    }
+    return this.flushLosses();
+  }
+
+  /**
+   * One readback for the losses of every pending step (the scalars disposed), recorded in the history; the NaN / Inf
+   * guard and the collapse watch on each reading in order. A non-finite reading throws NonFiniteError naming the
+   * run's step (RedoTrainer.checkFinite): it and every later reading are not recorded, and the run must not go on.
+   */
+  private async flushLosses(): Promise<LossReading[]> {
+    if (this.pending.length === 0) return [];
+    const pending = this.pending;
+    this.pending = [];
+    const values = await readLossBatch(pending.map((p) => p.losses));
+    const readings: LossReading[] = [];
+    let restarted = false;
+    for (const [i, p] of pending.entries()) {
+      const losses = values[i]!;
+      await this.trainer.checkFinite(losses, p.step);
+      recordLosses(this.history, p.step, losses);
+      // Readings taken before a restart belong to the old networks: one restart per readback at most.
+      const restartedHere: boolean = !restarted && this.trainer.checkCollapse(losses, p.iteration + 1);
+      restarted ||= restartedHere;
+      readings.push({ step: p.step, iteration: p.iteration + 1, losses, restarted: restartedHere });
+    }
+    return readings;
+  }
+
+  /** The panel and the Figure-2 grid with the model now (kept as `lastPreviews`). */
+  async renderPreviews(): Promise<PreviewSet> {
+    this.lastPreviews = await renderPreviews(this.model, this.preview, this.trainer.iteration);
+    return this.lastPreviews;
+  }
+
+  /** Scores the evaluation set now: object accuracy / IoU into the history's last entry, a point on the curve. */
+  async evaluate(): Promise<CurvePoint | null> {
+    if (!this.evalSet) return null;
+    const result = await evaluate((x) => this.model.masks(x), this.evalSet, this.config.nRegions);
+    this.lastEval = result;
+    const h = this.history;
+    if (h.accuracy && h.iou && h.step.length > 0) {
+      h.accuracy[h.accuracy.length - 1] = result.object.accuracy;
+      h.iou[h.iou.length - 1] = result.object.iou;
+    }
+    const point: CurvePoint = { step: this.totalSteps, iteration: this.trainer.iteration, restarts: this.trainer.restarts, result };
+    this.curve.push(point);
+    return point;
+  }
+
+  /**
+   * The training state as plain arrays (weights, Adam moments, counters), inside an engine scope: the scope frees
+   * any intermediate tensor it leaves behind (tfjs 4.22: Adam.state()'s tf.split pieces).
+   */
+  async captureState(): Promise<TrainingState> {
+    tf.engine().startScope();
+    try {
+      return await captureTrainingState(this.trainer);
+    } finally {
+      tf.engine().endScope();
+    }
+  }
+
+  /**
+   * The run as a zip (src/formats/runArchive.ts), every loss read first. previews: 'last' (those last rendered,
+   * if any), 'fresh' (rendered now) or 'none'.
+   */
+  async archive(previews: 'last' | 'fresh' | 'none'): Promise<Uint8Array> {
+    await this.settle();
+    const state = await this.captureState();
+    const p = previews === 'fresh' ? await this.renderPreviews() : previews === 'last' ? this.lastPreviews : null;
+    const m = this.lastEval;
+    return buildRunArchive({
+      state,
+      history: this.history,
+      dataset: this.data.info,
+      ...(m ? { metrics: { accuracy: m.object.accuracy, iou: m.object.iou } } : {}),
+      previews: p ? previewPngs(p) : [],
+    });
+  }
+
+  /** The mask network's weights now (segmentation with the current model). */
+  maskWeights(): Promise<Map<string, NamedTensorData>> {
+    return exportWeights(this.model, { prefix: 'netEncM.' });
+  }
+
+  /** Frees every tensor of the run. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const p of this.pending) disposeLosses(p.losses);
+    this.pending = [];
+    disposePreviewInputs(this.preview);
+    this.trainer.dispose();
+    this.model.dispose();
+  }
+}
+
+function checkSize(config: RedoConfig, data: RunData): void {
+  const s = data.images.size;
+  if (config.imageSize !== s) {
+    throw new Error(
+      `the dataset "${data.info.name}" holds ${s}×${s} images but the model is ${config.imageSize}×${config.imageSize}; ` +
+        `pick a dataset of that size or re-import the images at ${config.imageSize} px`,
+    );
+  }
+}

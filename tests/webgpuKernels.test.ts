@@ -53,7 +53,7 @@ describe('fused ops on webgpu against the composed TF.js ops they replace', () =
     layer.powerIteration();
     const x = tf.tensor4d(values(2 * 6 * 6 * cin, 3), [2, 6, 6, cin]);
     const before = tf.memory().numTensors;
-    const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(layer.apply(x))) as tf.Scalar, [layer.w]);
+    const { value, grads } = tf.variableGrads(() => tf.sum<tf.Scalar>(tf.square(layer.apply(x))), [layer.w]);
     const g = grads[layer.w.name]!;
     const out = { u: await layer.u.data(), v: await layer.v.data(), loss: (await value.data())[0]!, grad: await g.data() };
     tf.dispose([value, g]);
@@ -286,8 +286,8 @@ describe('fused ops on webgpu against the composed TF.js ops they replace', () =
     const sigma = tf.ones([1]);
     c.take();
     const [y2, stats] = tf.engine().runKernel(INSTANCE_NORM, { x }, { eps: 1e-5 }) as unknown as [tf.Tensor, tf.Tensor];
-    const dx = tf.engine().runKernel(INSTANCE_NORM_GRAD, { dy, y, rstd: stats }, {}) as tf.Tensor;
-    const dwn = tf.engine().runKernel(SN_NORMALIZE_GRAD, { dy: w, w: layer.w, u: layer.u, v: layer.v, sigma }, {}) as tf.Tensor;
+    const dx = tf.engine().runKernel<tf.Tensor>(INSTANCE_NORM_GRAD, { dy, y, rstd: stats }, {});
+    const dwn = tf.engine().runKernel<tf.Tensor>(SN_NORMALIZE_GRAD, { dy: w, w: layer.w, u: layer.u, v: layer.v, sigma }, {});
     expect(c.stop().dispatches).toBe(3); // the instance norm again (for its stats), its gradient, W/σ's gradient
     expect(dx.shape).toEqual(x.shape);
     expect(dwn.shape).toEqual(layer.w.shape);

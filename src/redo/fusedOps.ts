@@ -280,5 +280,5 @@ export function fusedInstanceNormAffineRelu(x: tf.Tensor4D, gamma: tf.Tensor, be
       },
     };
   });
-  return f(x, gamma, beta) as tf.Tensor4D;
+  return f(x, gamma, beta);
 }

@@ -91,7 +91,7 @@ export const PRESETS: Record<PresetName, RedoConfig> = {
   },
   /**
    * Objects on photos at 32 px (`npm run data:objects`, the studio's second demo): the best recipe a search with the
-   * authors' code (../shared/reference/ref_train.py) found: a wide F (nf 64, cheap at 32 px), a small noise vector
+   * authors' code found (docs/recipe-objects-32.md): a wide F (nf 64, cheap at 32 px), a small noise vector
    * (nz 4, so δ can read z back from the redrawn region) and F's learning rate 3e-5.
    */
   'objects-32': {

@@ -32,5 +32,12 @@ export function smallestRegionArea(masks: tf.Tensor4D): tf.Scalar {
  * For n > 2, `mask ≥ 0.5` would leave pixels to no region (every region starts near 1/n), so ownership it is.
  */
 export function smallestBinaryRegionArea(masks: tf.Tensor4D): tf.Scalar {
-  return tf.tidy(() => tf.min(tf.mean(tf.cast(tf.oneHot(tf.argMax(masks, 3), masks.shape[3]), 'float32'), [0, 1, 2])));
+  // Ownership as float32 through where(), not cast(bool): tfjs-backend-webgpu 4.22 hands a cast-from-bool tensor to
+  // the Transpose of a leading-axes mean as int32, whose shader does not compile (the command buffer is dropped).
+  return tf.tidy(() => {
+    const n = masks.shape[3];
+    const owner = tf.cast(tf.argMax(masks, 3), 'float32').expandDims(3); // [B, H, W, 1]; ties: the first region
+    const owns = tf.where(tf.equal(owner, tf.range(0, n, 1, 'float32').reshape([1, 1, 1, n])), tf.onesLike(masks), tf.zerosLike(masks));
+    return tf.min(tf.mean(owns, [0, 1, 2]));
+  });
 }

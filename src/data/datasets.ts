@@ -243,12 +243,13 @@ export async function createObjectsDemoDataset(size: number, count: number, seed
   const index = parseSourcesIndex(
     JSON.parse(new TextDecoder().decode(await fetchAsset('objects/sources.json', 'the objects-on-photos sources'))),
   );
-  const atlas = await decodeImage('emoji-train.png', await fetchAsset(`objects/${index.atlases.train.file}`, 'the emoji atlas'), 4096);
+  // Sources decode at full size: `size` (the data set's side) only sets decodeImage's upscale and shrink limits.
+  const atlas = await decodeImage('emoji-train.png', await fetchAsset(`objects/${index.atlases.train.file}`, 'the emoji atlas'), size);
   if (atlas.channels !== 4) throw new Error('the emoji atlas has no alpha channel');
   const sprites = spritesOf({ width: atlas.width, data: atlas.data as Uint8Array }, index, 'train');
   const photos: Photo[] = [];
   for (const p of index.photos) {
-    const d = await decodeImage(p.file, await fetchAsset(`objects/${p.file}`, `the photograph ${p.file}`), 4096);
+    const d = await decodeImage(p.file, await fetchAsset(`objects/${p.file}`, `the photograph ${p.file}`), size);
     photos.push({ width: d.width, height: d.height, rgb: rgbOf(d) });
   }
   const writer = await DatasetWriter.open(`objects on photos (${count} × ${size} px)`, size);

@@ -27,7 +27,7 @@ export async function resumeAndExpectNextStep(p: Page, from: number, timeout = 2
         seen.push(s);
         return s;
       },
-      { timeout, intervals: [200] },
+      { timeout, intervals: [20] }, // 20 ms: a WebAssembly step of tiny takes ~200 ms, so 200 ms polls could miss from + 1
     )
     .toBeGreaterThan(from);
   expect(Math.min(...seen)).toBeGreaterThanOrEqual(from);

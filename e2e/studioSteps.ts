@@ -13,24 +13,30 @@ export async function waitStep(p: Page, atLeast: number, timeout = 240_000): Pro
 }
 
 /**
- * Clicks resume on a run held at step `from` and polls the step until it passes `from`: training must go on from
- * that very step (the first new value is from + 1, nothing below `from` is ever shown). Returns every value seen.
+ * Clicks resume on a run held at step `from` and waits until the step passes `from`: training must go on from that
+ * very step (the first new value is from + 1, nothing below `from` is ever shown). Every value the page renders is
+ * recorded by a MutationObserver installed before the click (polling could miss one: steps of a small model take
+ * less than a Playwright round trip on a fast machine); the worker reports the first step after a resume at once.
+ * Returns every value seen.
  */
 export async function resumeAndExpectNextStep(p: Page, from: number, timeout = 240_000): Promise<number[]> {
+  await p.evaluate(() => {
+    const w = window as Window & { __stepsSeen?: number[] };
+    const seen: number[] = [];
+    w.__stepsSeen = seen;
+    const read = () => {
+      const v = Number(document.querySelector('[data-testid="step"]')?.textContent ?? 'NaN');
+      if (Number.isFinite(v) && seen[seen.length - 1] !== v) seen.push(v);
+    };
+    read();
+    new MutationObserver(read).observe(document.body, { subtree: true, childList: true, characterData: true });
+  });
   await p.getByTestId('resume').click();
   await expect(p.getByTestId('run-state')).toHaveText('running');
-  const seen: number[] = [];
-  await expect
-    .poll(
-      async () => {
-        const s = await step(p);
-        seen.push(s);
-        return s;
-      },
-      { timeout, intervals: [20] }, // 20 ms: a WebAssembly step of tiny takes ~200 ms, so 200 ms polls could miss from + 1
-    )
-    .toBeGreaterThan(from);
-  expect(Math.min(...seen)).toBeGreaterThanOrEqual(from);
-  expect(seen.find((s) => s > from)).toBe(from + 1);
-  return seen;
+  const seen = () => p.evaluate(() => (window as Window & { __stepsSeen?: number[] }).__stepsSeen ?? []);
+  await expect.poll(async () => Math.max(...(await seen())), { timeout }).toBeGreaterThan(from);
+  const values = await seen();
+  expect(Math.min(...values)).toBeGreaterThanOrEqual(from);
+  expect(values.find((s) => s > from)).toBe(from + 1);
+  return values;
 }

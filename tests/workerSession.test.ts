@@ -2,7 +2,8 @@
  * The studio's training loop (src/worker/session.ts) on the TF.js CPU backend, IndexedDB faked:
  * - a paused run, restored from the checkpoint written on pause, continues exactly as if it had never stopped
  *   (same step counter, weights, optimizer state and batches: identical losses);
- * - pause takes effect within one step and writes a checkpoint at the paused step;
+ * - pause takes effect within one step and writes a checkpoint at the paused step; the first step after a resume
+ *   is reported at once;
  * - losses reach the UI in batches (one readback per `lossEvery` steps), previews and accuracy / IoU every
  *   `previewEvery` steps with ground truth; no tensor is leaked by a run;
  * - a loss that goes NaN / Inf stops the run with an error naming the step, writes nothing more, and leaves the
@@ -89,9 +90,14 @@ describe('TrainingSession (the studio loop)', () => {
       post,
     });
     expect(r.trainer.iteration).toBe(held);
+    messages.length = 0;
     r.start();
     await until(() => r.state === 'finished', 'the restored run to finish');
     expect(r.history.step).toEqual([1, 2, 3, 4, 5]);
+    // The page hears of the resume at once and of its first step at once (not at the next 250 ms status tick).
+    const steps = messages.flatMap((m) => (m.type === 'status' ? [m.status.step] : []));
+    expect(steps[0]).toBe(held);
+    expect(steps.find((st) => st > held)).toBe(held + 1);
     expect([r.history.gAdv, r.history.gRecZ, r.history.dReal, r.history.dFake]).toEqual(straight);
     r.dispose();
   });

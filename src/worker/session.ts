@@ -51,6 +51,8 @@ export class TrainingSession {
   private runningSince: number | null = null;
   private rate = new RateMeter();
   private lastStatusAt = 0;
+  /** The first step after a start or resume is reported at once, not at the next 250 ms status tick. */
+  private firstStepPending = false;
   private disposed = false;
 
   private constructor(
@@ -130,6 +132,7 @@ export class TrainingSession {
     this.rate = new RateMeter(29, 30_000);
     this.rate.tick(performance.now());
     this.postStatus(true);
+    this.firstStepPending = true;
     this.loopDone = this.loop();
   }
 
@@ -225,7 +228,8 @@ export class TrainingSession {
     this.postHistory();
     if (r.checkpointDue) await this.checkpoint();
     if (this.trainer.iteration >= this.options.maxSteps) this.state = 'pausing';
-    this.postStatus(false);
+    this.postStatus(this.firstStepPending);
+    this.firstStepPending = false;
   }
 
   private noteRestarts(readings: LossReading[]): void {

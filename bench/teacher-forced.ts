@@ -10,7 +10,7 @@
  * corner pixel is background (checked against the generator's own masks at start-up, and printed).
  */
 import * as tf from '../src/redo/tf';
-import { RedoModel, RedoTrainer, preset, disposeLosses, readLosses } from '../src/redo';
+import { RedoModel, RedoTrainer, imageSlice, preset, disposeLosses, readLosses } from '../src/redo';
 import { parseConfigOverrides } from '../src/node/args';
 import { c2mnistData, C2MNIST_COLLAPSE } from '../src/node/c2mnist';
 import { formatRunProbe, probeModel } from '../src/node/probeRun';
@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   const data = c2mnistData({ size: config.imageSize, count: 4000, evalCount: 0, regions: 2 });
   const s = config.imageSize;
   const agree = tf.tidy(() => {
-    const x = tf.tensor4d(data.train.pixels, [data.train.count, s, s, 3]);
+    const x = tf.tensor4d(imageSlice(data.train, 0, data.train.count), [data.train.count, s, s, 3]);
     const m = colourMasks(x).slice([0, 0, 0, 0], [-1, s, s, 1]).reshape([data.train.count, s, s]);
     return tf.mean(tf.equal(m, tf.tensor3d(data.trainObject, [data.train.count, s, s])).toFloat());
   });

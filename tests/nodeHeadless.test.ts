@@ -15,6 +15,7 @@ import { maskKeys } from '../src/data/names';
 import { leakVerdict, markdownTable } from '../src/node/benchUtil';
 import { generateSet } from '../src/node/c2mnist';
 import { loadMnistDigitsNode } from '../src/node/mnistNode';
+import { imageSlice } from '../src/redo/batches';
 import { splitDigits } from '../src/redo/data/mnistDigits';
 import { resizeCropRgb } from '../src/data/resize';
 
@@ -181,7 +182,8 @@ describe('image folders', () => {
     // same pixels as the studio's pure resize + centre crop, mapped to [-1, 1]
     const expected = resizeCropRgb(rgb, w, h, 3, 32);
     const plane = 32 * 32 * 3;
-    const got = f.images.pixels.subarray(plane, 2 * plane);
+    expect(f.images.pixels.subarray(plane, 2 * plane)).toEqual(expected); // kept as bytes
+    const got = imageSlice(f.images, 1, 1);
     for (let i = 0; i < plane; i += 97) expect(got[i]).toBeCloseTo(expected[i]! / 127.5 - 1, 6);
     // masks: img2 all object, img10 left part, img3 none
     expect(f.masks).toBeDefined();

@@ -7,7 +7,7 @@
  * its training images (said in a warning).
  */
 import { basename, join, resolve } from 'node:path';
-import { spreadIndices, subsetImages, subsetPlanes, type ImageSet } from '../redo/batches';
+import { spreadIndices, subsetImages, subsetPlanes, type ImageSet, type Planes } from '../redo/batches';
 import type { RunManifest } from '../formats/runArchive';
 import { objectEvalSet, type EvalSet } from '../run/evaluate';
 import { c2mnistData } from './c2mnist';
@@ -15,7 +15,7 @@ import { readImageFolder, type Skipped } from './imageFolder';
 
 export interface TrainingData {
   train: ImageSet;
-  trainObject?: Float32Array;
+  trainObject?: Planes;
   evalSet: EvalSet | null;
   info: RunManifest['dataset'];
   skipped: Skipped[];

@@ -2,7 +2,8 @@
  * Node-only: a folder of images (and optionally a folder of ground-truth masks) as a training set, prepared
  * exactly as the studio's ingest does (src/data): the same refusal reasons (src/data/decode.ts classifyImage),
  * the same resize of the shorter side and centre crop (src/data/resize.ts, torchvision Resize + CenterCrop),
- * the same mask binarisation, the same natural file order, [0, 255] → [−1, 1] as x / 127.5 − 1.
+ * the same mask binarisation, the same natural file order; images and masks are kept as bytes at training size
+ * (src/redo/batches.ts reads them as x / 127.5 − 1 a batch at a time).
  * Decoding is pure JS (jimp: JPEG, PNG, BMP, GIF; EXIF orientation applied), after the header check the studio
  * does (src/data/decode.ts inspectImage: truncated files, decode bombs, HEIC, SVG… refused before any decoding).
  * A file that cannot be used is skipped with its name and reason; names that are not UTF-8 are read all the same.
@@ -25,7 +26,7 @@ export interface FolderDataset {
   /** Relative paths ('/'-separated), in the order of `images`. */
   names: string[];
   /** Binary object masks [N, S, S] in {0, 1} when every accepted image has one. */
-  masks?: Float32Array;
+  masks?: Uint8Array;
   skipped: Skipped[];
   warnings: Skipped[];
 }
@@ -174,16 +175,13 @@ export async function readImageFolder(
   }
   for (const m of maskEntries) if (!m.used) warnings.push({ name: m.name, reason: 'ground-truth mask matches no image' });
 
-  const pixels = new Float32Array(rgbs.length * plane * 3);
-  rgbs.forEach((rgb, i) => {
-    const base = i * plane * 3;
-    for (let k = 0; k < plane * 3; k++) pixels[base + k] = rgb[k]! / 127.5 - 1;
-  });
+  const pixels = new Uint8Array(rgbs.length * plane * 3);
+  rgbs.forEach((rgb, i) => pixels.set(rgb, i * plane * 3));
   const out: FolderDataset = { images: { count: rgbs.length, size, pixels }, names, skipped, warnings };
   const withMask = objectMasks.filter((m) => m).length;
   if (maskEntries.length > 0) {
     if (withMask === rgbs.length) {
-      const all = new Float32Array(rgbs.length * plane);
+      const all = new Uint8Array(rgbs.length * plane);
       objectMasks.forEach((m, i) => all.set(m!, i * plane));
       out.masks = all;
     } else {

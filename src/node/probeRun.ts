@@ -11,7 +11,7 @@
  * No tool does this (it is this model's own objective, read piece by piece), hence written here.
  */
 import * as tf from '../redo/tf';
-import type { RedoModel } from '../redo';
+import { imageSlice, type RedoModel } from '../redo';
 import { SCORE_SEED, heldOutFor, withArchivedModel } from './scoreRun';
 
 export const MASK_SOURCES = ['F', 'truth', 'uniform', 'collapse'] as const;
@@ -80,7 +80,7 @@ export async function probeModel(model: RedoModel, opts: { count?: number; seed?
   const seed = opts.seed ?? SCORE_SEED;
   const { imageSize: size, nRegions: n } = model.config;
   const set = heldOutFor(model.config, count, seed);
-  const x = tf.tensor4d(set.images.pixels, [count, size, size, 3]);
+  const x = tf.tensor4d(imageSlice(set.images, 0, count), [count, size, size, 3]);
   const truth = tf.tensor4d(set.truth, [count, size, size, n]);
   const z = model.sampleZ(count, seed);
   try {

@@ -16,6 +16,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { encode } from 'fast-png';
 import * as tf from '../redo/tf';
+import { imageSlice, type ImageSet } from '../redo/batches';
 import { inferConfigFromWeights, RedoModel, Segmenter, type NamedTensorData, type RedoConfig } from '../redo';
 import { objectScore, type ObjectScore } from '../redo/metrics';
 import { parseConfig, readRunArchive } from '../formats/runArchive';
@@ -63,20 +64,20 @@ export function maskNetworkFile(model: LoadedModel): Uint8Array {
   return encodeSafetensors(f, metadata);
 }
 
-/** Soft first-region masks [N, S, S] of pixels in [−1, 1] ([N, S, S, 3]), in batches, one readback per batch. */
+/** Soft first-region masks [N, S, S] of the first `count` images, in batches, one readback per batch. */
 async function firstRegion(
   masksOf: (x: tf.Tensor4D) => tf.Tensor4D,
   n: number,
-  pixels: Float32Array,
-  count: number,
-  S: number,
+  images: ImageSet,
+  count = images.count,
   batch = 32,
 ): Promise<Float32Array> {
+  const S = images.size;
   const out = new Float32Array(count * S * S);
   for (let i = 0; i < count; i += batch) {
     const k = Math.min(batch, count - i);
     const m = tf.tidy(() => {
-      const x = tf.tensor4d(pixels.subarray(i * S * S * 3, (i + k) * S * S * 3), [k, S, S, 3]);
+      const x = tf.tensor4d(imageSlice(images, i, k), [k, S, S, 3]);
       const masks = masksOf(x);
       // n = 2: m0 itself; n > 2: 1 where region 0 is the argmax, so 0.5 thresholds both the same way.
       return n === 2 ? tf.slice(masks, [0, 0, 0, 0], [k, S, S, 1]) : tf.cast(tf.equal(tf.argMax(masks, 3), 0), 'float32');
@@ -117,7 +118,7 @@ export async function segmentFolder(
         }
         const small = resampleWindow(rgb, p.width, p.height, 3, { x0: 0, y0: 0, w: p.width, h: p.height }, S, S);
         for (let q = 0; q < small.length; q++) small[q] = small[q]! / 127.5 - 1;
-        const m = await firstRegion((x) => seg.segment(x), model.config.nRegions, small, 1, S);
+        const m = await firstRegion((x) => seg.segment(x), model.config.nRegions, { count: 1, size: S, pixels: small });
         const big = resampleWindow(m, S, S, 1, { x0: 0, y0: 0, w: S, h: S }, p.width, p.height);
         const png = new Uint8Array(p.width * p.height);
         for (let q = 0; q < png.length; q++) png[q] = big[q]! >= 0.5 ? 255 : 0;
@@ -152,18 +153,18 @@ export async function scoreFolder(model: LoadedModel, dir: string): Promise<Fold
   const set = await readImageFolder(join(dir, 'images'), S, { masksDir: join(dir, 'masks') });
   if (!set.masks) throw new Error(`${dir}: every image needs a mask in ${join(dir, 'masks')} to be scored`);
   const truth = set.masks;
-  const { count, pixels } = set.images;
+  const { count } = set.images;
   const seg = new Segmenter(model.config, model.weights);
   let trained: ObjectScore;
   try {
-    trained = objectScore(await firstRegion((x) => seg.segment(x), model.config.nRegions, pixels, count, S), truth, S * S);
+    trained = objectScore(await firstRegion((x) => seg.segment(x), model.config.nRegions, set.images), truth, S * S);
   } finally {
     seg.dispose();
   }
   if (model.seed === undefined) return { count, trained };
   const fresh = new RedoModel(model.config, model.seed);
   try {
-    const masks = await firstRegion((x) => fresh.masks(x), model.config.nRegions, pixels, count, S);
+    const masks = await firstRegion((x) => fresh.masks(x), model.config.nRegions, set.images);
     return { count, trained, untrained: objectScore(masks, truth, S * S) };
   } finally {
     fresh.dispose();
@@ -182,11 +183,11 @@ export async function maskFigure(model: LoadedModel, dir: string, count = 8, sca
   const set = await readImageFolder(join(dir, 'images'), S, withTruth ? { masksDir: join(dir, 'masks') } : {});
   const n = Math.min(count, set.images.count);
   if (n === 0) throw new Error(`${join(dir, 'images')}: no images`);
-  const pixels = set.images.pixels.subarray(0, n * S * S * 3);
+  const pixels = imageSlice(set.images, 0, n);
   const seg = new Segmenter(model.config, model.weights);
   let first: Float32Array;
   try {
-    first = await firstRegion((x) => seg.segment(x), model.config.nRegions, pixels, n, S);
+    first = await firstRegion((x) => seg.segment(x), model.config.nRegions, set.images, n);
   } finally {
     seg.dispose();
   }

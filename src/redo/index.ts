@@ -7,7 +7,17 @@ export { RedoModel, NETWORKS, type NetworkId } from './redo';
 export { RedoTrainer, readLosses, readLossBatch, disposeLosses, LOSS_KEYS, type StepLosses, type LossValues } from './trainer';
 export { NonFiniteError, assertFiniteTensors, countNonFinite, nonFiniteTensors, networkOfKey, NETWORK_NAMES } from './finite';
 export { captureTrainingState, restoreTrainer, restoreTrainingState, type TrainingState } from './checkpoint';
-export { sampleBatches, gatherImages, subsetImages, subsetPlanes, spreadIndices, type ImageSet } from './batches';
+export {
+  sampleBatches,
+  gatherImages,
+  imageSlice,
+  imageValues,
+  subsetImages,
+  subsetPlanes,
+  spreadIndices,
+  type ImageSet,
+  type Planes,
+} from './batches';
 export { exportWeights, importWeights, WeightsMismatchError, type NamedTensorData } from './weights';
 export { parameterCounts, type ParameterCounts } from './parameterCounts';
 export { Rng, deriveSeed } from './random';

@@ -11,7 +11,7 @@
  *   headless trainer alike.
  */
 import * as tf from '../redo/tf';
-import { subsetImages, subsetPlanes, type ImageSet } from '../redo/batches';
+import { imageSlice, subsetImages, subsetPlanes, type ImageSet, type Planes } from '../redo/batches';
 import { objectScore, scoreSegmentation, type ObjectScore, type SegmentationScore } from '../redo/metrics';
 
 export interface EvalSet {
@@ -34,8 +34,8 @@ export interface EvalResult {
   reference?: ObjectScore;
 }
 
-/** Binary object masks [N, S, S] → one-hot [N, S, S, 2] as (object, background). */
-export function objectOneHot(objectMasks: Float32Array): Float32Array {
+/** Binary object masks [N, S, S] (bytes or float32, 0 / 1) → one-hot [N, S, S, 2] as (object, background). */
+export function objectOneHot(objectMasks: Planes): Float32Array {
   const out = new Float32Array(objectMasks.length * 2);
   for (let p = 0; p < objectMasks.length; p++) {
     const o = objectMasks[p]! > 0.5 ? 1 : 0;
@@ -46,7 +46,7 @@ export function objectOneHot(objectMasks: Float32Array): Float32Array {
 }
 
 /** Images with binary object masks [N, S, S] as an object / background evaluation set (those at `indices`, or all). */
-export function objectEvalSet(images: ImageSet, objectMasks: Float32Array, indices?: number[]): EvalSet {
+export function objectEvalSet(images: ImageSet, objectMasks: Planes, indices?: number[]): EvalSet {
   const plane = images.size * images.size;
   return {
     images: indices ? subsetImages(images, indices) : images,
@@ -93,11 +93,10 @@ export function scoreMasks(pred: Float32Array, set: EvalSet, n: number): EvalRes
 /** F's soft masks for every image of the set, in batches of `batch`, one readback per batch. */
 export async function predictMasks(masksOf: (x: tf.Tensor4D) => tf.Tensor4D, images: ImageSet, batch = 16): Promise<Float32Array> {
   const { count, size } = images;
-  const per = size * size * 3;
   const parts: Float32Array[] = [];
   for (let i = 0; i < count; i += batch) {
     const k = Math.min(batch, count - i);
-    const m = tf.tidy(() => masksOf(tf.tensor4d(images.pixels.subarray(i * per, (i + k) * per), [k, size, size, 3])));
+    const m = tf.tidy(() => masksOf(tf.tensor4d(imageSlice(images, i, k), [k, size, size, 3])));
     try {
       parts.push((await m.data()) as Float32Array);
     } finally {

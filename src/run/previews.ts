@@ -7,7 +7,7 @@
  * The tensor work is one tf.tidy and one batched readback per refresh; the drawing is src/formats/images.ts.
  */
 import * as tf from '../redo/tf';
-import { gatherImages, spreadIndices, subsetPlanes, type ImageSet } from '../redo/batches';
+import { gatherImages, imageValues, spreadIndices, subsetPlanes, type ImageSet, type Planes } from '../redo/batches';
 import type { RedoModel } from '../redo';
 import {
   drawGroundTruth,
@@ -56,13 +56,13 @@ export interface PreviewInputs {
 }
 
 /** The panel of a run (tensors: dispose with disposePreviewInputs): its images, their masks, the redraw codes of its seed. */
-export function previewInputs(model: RedoModel, images: ImageSet, objectMasks: Float32Array | undefined, seed: number): PreviewInputs {
+export function previewInputs(model: RedoModel, images: ImageSet, objectMasks: Planes | undefined, seed: number): PreviewInputs {
   const idx = spreadIndices(images.count, PANEL_SIZE);
   const plane = images.size * images.size;
   return {
     panel: gatherImages(images, idx),
-    panelPixels: subsetPlanes(images.pixels, plane * 3, idx),
-    ...(objectMasks ? { panelTruth: subsetPlanes(objectMasks, plane, idx) } : {}),
+    panelPixels: imageValues(images, idx),
+    ...(objectMasks ? { panelTruth: Float32Array.from(subsetPlanes(objectMasks, plane, idx)) } : {}),
     zColumns: model.sampleZ(REDRAW_COLUMNS, 0x5eed + seed),
     figureRows: FIGURE_ROWS,
   };

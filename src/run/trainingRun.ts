@@ -27,6 +27,7 @@ import {
   RedoTrainer,
   restoreTrainer,
   type ImageSet,
+  type Planes,
   type LossValues,
   type NamedTensorData,
   type RedoConfig,
@@ -42,7 +43,7 @@ import { disposePreviewInputs, previewInputs, previewPngs, renderPreviews, type 
 export interface RunData {
   images: ImageSet;
   /** Binary object masks [N, S, S] of the training images, for the previews' ground-truth column. */
-  objectMasks?: Float32Array;
+  objectMasks?: Planes;
   /** The dataset as the archive's manifest names it. */
   info: RunManifest['dataset'];
 }

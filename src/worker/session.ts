@@ -8,7 +8,7 @@
  * model) runs under `exclusive`, a FIFO lock that the loop also takes for each step.
  */
 import * as tf from '../redo/tf';
-import { NonFiniteError, Rng, type NamedTensorData, type RedoConfig, type TrainingState, type ImageSet } from '../redo';
+import { NonFiniteError, Rng, type NamedTensorData, type RedoConfig, type TrainingState, type ImageSet, type Planes } from '../redo';
 import { saveCheckpoint } from '../data/checkpoints';
 import type { DatasetSummary } from '../data/records';
 import { historySince, type LossHistory } from '../formats/history';
@@ -24,7 +24,7 @@ export interface LoadedDataset {
   summary: DatasetSummary;
   images: ImageSet;
   names: string[];
-  masks?: Float32Array;
+  masks?: Planes;
 }
 
 export type Post = (msg: FromWorker, transfer?: Transferable[]) => void;

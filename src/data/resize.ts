@@ -11,6 +11,7 @@
  * Only the S×S output pixels inside the crop are computed; the result equals resizing the whole image and
  * cropping afterwards.
  */
+import { applyTaps, triangleTaps, type Taps } from '../redo/data/resample';
 
 export interface CropGeometry {
   /** Size of the whole image after Resize(S). */
@@ -40,45 +41,10 @@ export function cropGeometry(width: number, height: number, size: number): CropG
   return { resizedWidth, resizedHeight, left: halfRoundEven(resizedWidth - size), top: halfRoundEven(resizedHeight - size) };
 }
 
-interface Coefficients {
-  /** First source index of each output sample. */
-  start: Int32Array;
-  /** Number of taps of each output sample. */
-  count: Int32Array;
-  /** `taps` weights per output sample, normalised to sum 1. */
-  weights: Float64Array;
-  taps: number;
-}
-
-/**
- * PIL's `precompute_coeffs` for the bilinear filter: output samples `first … first + n − 1` of a resize of
- * `inSize` source samples to `outSize`.
- */
-function coefficients(inSize: number, outSize: number, first: number, n: number): Coefficients {
+/** PIL's `precompute_coeffs` for the bilinear filter: output samples `first … first + n − 1` of a resize of `inSize` to `outSize`. */
+function coefficients(inSize: number, outSize: number, first: number, n: number): Taps {
   const scale = inSize / outSize;
-  const filterScale = Math.max(scale, 1);
-  const support = filterScale; // bilinear support 1, widened when shrinking
-  const taps = Math.ceil(support) * 2 + 1;
-  const start = new Int32Array(n);
-  const count = new Int32Array(n);
-  const weights = new Float64Array(n * taps);
-  for (let i = 0; i < n; i++) {
-    const center = (first + i + 0.5) * scale;
-    const xmin = Math.max(Math.trunc(center - support + 0.5), 0);
-    const xmax = Math.min(Math.trunc(center + support + 0.5), inSize);
-    const len = Math.min(xmax - xmin, taps);
-    let sum = 0;
-    for (let k = 0; k < len; k++) {
-      const t = Math.abs((k + xmin - center + 0.5) / filterScale);
-      const w = t < 1 ? 1 - t : 0;
-      weights[i * taps + k] = w;
-      sum += w;
-    }
-    if (sum > 0) for (let k = 0; k < len; k++) weights[i * taps + k]! /= sum;
-    start[i] = xmin;
-    count[i] = len;
-  }
-  return { start, count, weights, taps };
+  return triangleTaps(inSize, n, scale, (i) => (first + i + 0.5) * scale);
 }
 
 /**
@@ -91,52 +57,21 @@ export function resizeCropPlanes(src: ArrayLike<number>, width: number, height: 
     throw new Error(`resizeCropPlanes: ${src.length} values for ${width}×${height}×${channels}`);
   }
   const g = cropGeometry(width, height, size);
-  const cx = coefficients(width, g.resizedWidth, g.left, size);
-  const cy = coefficients(height, g.resizedHeight, g.top, size);
-  // Source rows the vertical pass reads.
-  let rowLo = height;
-  let rowHi = 0;
-  for (let i = 0; i < size; i++) {
-    rowLo = Math.min(rowLo, cy.start[i]!);
-    rowHi = Math.max(rowHi, cy.start[i]! + cy.count[i]!);
-  }
-  // Horizontal pass over those rows: (rowHi − rowLo) × size × channels.
-  const mid = new Float64Array(Math.max(rowHi - rowLo, 0) * size * channels);
-  for (let y = rowLo; y < rowHi; y++) {
-    const srcRow = y * width * channels;
-    const midRow = (y - rowLo) * size * channels;
-    for (let x = 0; x < size; x++) {
-      const s = cx.start[x]!;
-      const n = cx.count[x]!;
-      const wBase = x * cx.taps;
-      for (let c = 0; c < channels; c++) {
-        let acc = 0;
-        for (let k = 0; k < n; k++) acc += cx.weights[wBase + k]! * src[srcRow + (s + k) * channels + c]!;
-        mid[midRow + x * channels + c] = acc;
-      }
-    }
-  }
-  // Vertical pass.
-  const out = new Float32Array(size * size * channels);
-  const rowLen = size * channels;
-  for (let y = 0; y < size; y++) {
-    const s = cy.start[y]! - rowLo;
-    const n = cy.count[y]!;
-    const wBase = y * cy.taps;
-    for (let i = 0; i < rowLen; i++) {
-      let acc = 0;
-      for (let k = 0; k < n; k++) acc += cy.weights[wBase + k]! * mid[(s + k) * rowLen + i]!;
-      out[y * rowLen + i] = acc;
-    }
-  }
-  return out;
+  return applyTaps(
+    src,
+    width,
+    height,
+    channels,
+    coefficients(width, g.resizedWidth, g.left, size),
+    coefficients(height, g.resizedHeight, g.top, size),
+  );
 }
 
 const PRECISION_BITS = 32 - 8 - 2; // PIL's fixed point for 8-bit images
 const ONE = 2 ** PRECISION_BITS;
 
 /** PIL's normalize_coeffs_8bpc: weights as integers of PRECISION_BITS fractional bits. */
-function fixedPoint(c: Coefficients): Int32Array {
+function fixedPoint(c: Taps): Int32Array {
   const kk = new Int32Array(c.weights.length);
   for (let i = 0; i < kk.length; i++) {
     const w = c.weights[i]!;

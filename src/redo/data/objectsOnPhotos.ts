@@ -15,6 +15,7 @@
  * Randomness comes only from `Rng(seed)`: same sources, options and seed ⇒ bit-identical output.
  */
 import { Rng } from '../random';
+import { applyTaps, triangleTaps } from './resample';
 
 /** An RGBA sprite, cropped to the bounding box of its non-transparent pixels. */
 export interface Sprite {
@@ -96,44 +97,6 @@ export function parseSourcesIndex(v: unknown): SourcesIndex {
 export const OBJECT_SCALE: readonly [number, number] = [0.6, 0.95];
 export const CROP_SCALE: readonly [number, number] = [0.25, 0.6];
 
-interface Taps {
-  start: Int32Array;
-  count: Int32Array;
-  weights: Float64Array;
-  taps: number;
-}
-
-/**
- * Filter taps for `n` output samples covering the source interval [origin, origin + extent) of a signal of
- * `inSize` samples (edges clamped): triangle filter of support max(scale, 1), normalised.
- */
-function taps(inSize: number, origin: number, extent: number, n: number): Taps {
-  const scale = extent / n;
-  const support = Math.max(scale, 1);
-  const width = Math.ceil(support) * 2 + 1;
-  const start = new Int32Array(n);
-  const count = new Int32Array(n);
-  const weights = new Float64Array(n * width);
-  for (let i = 0; i < n; i++) {
-    const center = origin + (i + 0.5) * scale;
-    const lo = Math.max(Math.trunc(center - support + 0.5), 0);
-    const hi = Math.min(Math.trunc(center + support + 0.5), inSize);
-    const len = Math.max(Math.min(hi - lo, width), 1);
-    let sum = 0;
-    for (let k = 0; k < len; k++) {
-      const t = Math.abs((lo + k - center + 0.5) / support);
-      const w = t < 1 ? 1 - t : 0;
-      weights[i * width + k] = w;
-      sum += w;
-    }
-    if (sum > 0) for (let k = 0; k < len; k++) weights[i * width + k]! /= sum;
-    else weights[i * width] = 1;
-    start[i] = Math.min(lo, inSize - 1);
-    count[i] = len;
-  }
-  return { start, count, weights, taps: width };
-}
-
 /**
  * Resamples the window (x0, y0, w, h) (source pixels, may be fractional) of an interleaved `channels`-channel
  * image to outW×outH, as floats in the source's range. `mirror` flips the result left-right.
@@ -148,43 +111,10 @@ export function resampleWindow(
   outH: number,
   mirror = false,
 ): Float32Array {
-  const tx = taps(width, window.x0, window.w, outW);
-  const ty = taps(height, window.y0, window.h, outH);
-  let rowLo = height;
-  let rowHi = 0;
-  for (let i = 0; i < outH; i++) {
-    rowLo = Math.min(rowLo, ty.start[i]!);
-    rowHi = Math.max(rowHi, ty.start[i]! + ty.count[i]!);
-  }
-  const rows = Math.max(rowHi - rowLo, 0);
-  const mid = new Float64Array(rows * outW * channels);
-  for (let y = 0; y < rows; y++) {
-    const srcRow = (y + rowLo) * width * channels;
-    for (let x = 0; x < outW; x++) {
-      const s = tx.start[x]!;
-      const n = tx.count[x]!;
-      const wb = x * tx.taps;
-      const ox = mirror ? outW - 1 - x : x;
-      for (let c = 0; c < channels; c++) {
-        let acc = 0;
-        for (let k = 0; k < n; k++) acc += tx.weights[wb + k]! * src[srcRow + Math.min(s + k, width - 1) * channels + c]!;
-        mid[(y * outW + ox) * channels + c] = acc;
-      }
-    }
-  }
-  const out = new Float32Array(outW * outH * channels);
-  const rowLen = outW * channels;
-  for (let y = 0; y < outH; y++) {
-    const s = ty.start[y]! - rowLo;
-    const n = ty.count[y]!;
-    const wb = y * ty.taps;
-    for (let i = 0; i < rowLen; i++) {
-      let acc = 0;
-      for (let k = 0; k < n; k++) acc += ty.weights[wb + k]! * mid[Math.min(s + k, rows - 1) * rowLen + i]!;
-      out[y * rowLen + i] = acc;
-    }
-  }
-  return out;
+  const [sx, sy] = [window.w / outW, window.h / outH];
+  const tx = triangleTaps(width, outW, sx, (i) => window.x0 + (i + 0.5) * sx);
+  const ty = triangleTaps(height, outH, sy, (i) => window.y0 + (i + 0.5) * sy);
+  return applyTaps(src, width, height, channels, tx, ty, mirror);
 }
 
 /** Straight alpha → premultiplied floats (so resampling does not bleed the colour of transparent pixels). */

@@ -19,8 +19,11 @@ export interface PytorchTiming {
   error?: string;
 }
 
-/** ref_step_time.py's flags for a config at `batch` (it has one attention switch for G and D). */
-export function refArgs(c: RedoConfig, batch: number, threads: number, steps: number): string[] {
+/**
+ * ref_step_time.py's flags for a config at `batch` (its batch size unless given; it has one attention switch for G and
+ * D); --threads and --steps only when given (the GPU kit's run.sh adds its own --steps).
+ */
+export function refArgs(c: RedoConfig, batch = c.batchSize, threads?: number, steps?: number): string[] {
   if (c.attentionG !== c.attentionD) throw new Error('ref_step_time.py has one --attention for G and D; this config differs');
   const f = {
     size: c.imageSize,
@@ -35,7 +38,7 @@ export function refArgs(c: RedoConfig, batch: number, threads: number, steps: nu
     threads,
     steps,
   };
-  return Object.entries(f).flatMap(([k, v]) => [`--${k}`, String(v)]);
+  return Object.entries(f).flatMap(([k, v]) => (v === undefined ? [] : [`--${k}`, String(v)]));
 }
 
 export const DEFAULT_REF_DIR = resolve('../shared/reference');

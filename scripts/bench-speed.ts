@@ -109,6 +109,31 @@ function benchModel(config: RedoConfig, seed: number): RedoModel {
   return model;
 }
 
+/**
+ * A row's model (`newModel`) and its trainer (seed 1) around `body`, which gets the time the two took to make; an
+ * error on the way is the row's `error` (its first line); both are disposed after.
+ */
+async function withTrainer<R extends { error?: string }>(
+  row: R,
+  newModel: () => RedoModel,
+  body: (trainer: RedoTrainer, initMs: number) => Promise<void> | void,
+): Promise<R> {
+  let model: RedoModel | undefined;
+  let trainer: RedoTrainer | undefined;
+  try {
+    const t0 = performance.now();
+    model = newModel();
+    trainer = new RedoTrainer(model, 1);
+    await body(trainer, performance.now() - t0);
+  } catch (e) {
+    row.error = e instanceof Error ? e.message.split('\n')[0]! : String(e);
+  } finally {
+    trainer?.dispose();
+    model?.dispose();
+  }
+  return row;
+}
+
 /** One row of the speed table (also in the report's JSON, which the GPU kit reads: scripts/gpu-kit/kit.ts). */
 export interface SpeedRow {
   preset: string;
@@ -145,53 +170,46 @@ async function timePreset(name: string, backend: BackendName, adapter: string | 
     ...(adapter ? { adapter } : {}),
   };
   const data = syntheticData(config.imageSize);
-  let model: RedoModel | undefined;
-  let trainer: RedoTrainer | undefined;
-  try {
-    const t0 = performance.now();
-    model = benchModel(config, 1);
-    trainer = new RedoTrainer(model, 1);
-    row.initMs = performance.now() - t0;
-    const start = performance.now();
-    const times: number[] = [];
-    const counts: WorkCounts[] = [];
-    const timed = backend === 'webgpu' ? GPU_STEPS : STEPS;
-    const warmup = backend === 'webgpu' ? WARMUP : backend === 'wasm' ? WASM_WARMUP : CPU_WARMUP;
-    for (let i = 0; i < warmup + timed; i++) {
-      const { ms, counts: c } = await timedStep(trainer, data, { batchSize: batch, batchSeed: 1 });
-      if (i === 0) row.firstStepMs = ms;
-      if (i >= warmup) {
-        times.push(ms);
-        counts.push(c);
+  return withTrainer(
+    row,
+    () => benchModel(config, 1),
+    async (trainer, initMs) => {
+      row.initMs = initMs;
+      const start = performance.now();
+      const times: number[] = [];
+      const counts: WorkCounts[] = [];
+      const timed = backend === 'webgpu' ? GPU_STEPS : STEPS;
+      const warmup = backend === 'webgpu' ? WARMUP : backend === 'wasm' ? WASM_WARMUP : CPU_WARMUP;
+      for (let i = 0; i < warmup + timed; i++) {
+        const { ms, counts: c } = await timedStep(trainer, data, { batchSize: batch, batchSeed: 1 });
+        if (i === 0) row.firstStepMs = ms;
+        if (i >= warmup) {
+          times.push(ms);
+          counts.push(c);
+        }
+        const over = (performance.now() - start) / 1000 > BUDGET_S;
+        const what = `${name} ${backend} step ${i + 1}/${warmup + timed}${i < warmup ? ' (warm-up)' : ''}`;
+        process.stdout.write(`  ${what}: ${ms.toFixed(0)} ms; ${formatCounts(c)}\n`);
+        if (over && times.length >= 1) {
+          process.stdout.write(`  ${name} ${backend}: --budget ${BUDGET_S}s reached, ${times.length} timed steps\n`);
+          break;
+        }
       }
-      const over = (performance.now() - start) / 1000 > BUDGET_S;
-      const what = `${name} ${backend} step ${i + 1}/${warmup + timed}${i < warmup ? ' (warm-up)' : ''}`;
-      process.stdout.write(`  ${what}: ${ms.toFixed(0)} ms; ${formatCounts(c)}\n`);
-      if (over && times.length >= 1) {
-        process.stdout.write(`  ${name} ${backend}: --budget ${BUDGET_S}s reached, ${times.length} timed steps\n`);
-        break;
+      row.timedSteps = times.length;
+      if (times.length) {
+        row.medianMs = median(times);
+        row.minMs = Math.min(...times);
+        row.maxMs = Math.max(...times);
+        row.imagesPerSec = (batch * 1000) / row.medianMs;
+        row.tflops = row.flopsPerIter / (row.medianMs / 1000) / 1e12;
       }
-    }
-    row.timedSteps = times.length;
-    if (times.length) {
-      row.medianMs = median(times);
-      row.minMs = Math.min(...times);
-      row.maxMs = Math.max(...times);
-      row.imagesPerSec = (batch * 1000) / row.medianMs;
-      row.tflops = row.flopsPerIter / (row.medianMs / 1000) / 1e12;
-    }
-    const c = stepCounts(counts);
-    if (c) {
-      row.counts = c.counts;
-      row.countsVary = c.varies;
-    }
-  } catch (e) {
-    row.error = e instanceof Error ? e.message.split('\n')[0]! : String(e);
-  } finally {
-    trainer?.dispose();
-    model?.dispose();
-  }
-  return row;
+      const c = stepCounts(counts);
+      if (c) {
+        row.counts = c.counts;
+        row.countsVary = c.varies;
+      }
+    },
+  );
 }
 
 interface LeakRow {
@@ -271,33 +289,27 @@ async function countOnly(name: string): Promise<CountRow> {
   const config = preset(name, COUNT_BATCH ? { batchSize: COUNT_BATCH } : {});
   const row: CountRow = { preset: name, batch: config.batchSize, imageSize: config.imageSize };
   const data = syntheticData(config.imageSize, 2 * config.batchSize + 2);
-  let model: RedoModel | undefined;
-  let trainer: RedoTrainer | undefined;
-  try {
-    model = new RedoModel(config, 1, { uninitialised: true });
-    trainer = new RedoTrainer(model, 1);
-    const steps: WorkCounts[] = [];
-    for (let i = 0; i < 2; i++) {
-      const counter = new WorkCounter();
-      const t = performance.now();
-      try {
-        disposeLosses(trainer.stepOn(data, { batchSeed: 1 }));
-      } finally {
-        steps.push(counter.stop());
+  return withTrainer(
+    row,
+    () => new RedoModel(config, 1, { uninitialised: true }),
+    (trainer) => {
+      const steps: WorkCounts[] = [];
+      for (let i = 0; i < 2; i++) {
+        const counter = new WorkCounter();
+        const t = performance.now();
+        try {
+          disposeLosses(trainer.stepOn(data, { batchSeed: 1 }));
+        } finally {
+          steps.push(counter.stop());
+        }
+        row.encodeMs = performance.now() - t;
+        const what = `${name} webgpu, batch ${config.batchSize}: step ${i + 1}/2 encoded in ${row.encodeMs.toFixed(0)} ms`;
+        process.stdout.write(`  ${what} (not waited for): ${formatCounts(steps[i]!)}\n`);
       }
-      row.encodeMs = performance.now() - t;
-      const what = `${name} webgpu, batch ${config.batchSize}: step ${i + 1}/2 encoded in ${row.encodeMs.toFixed(0)} ms`;
-      process.stdout.write(`  ${what} (not waited for): ${formatCounts(steps[i]!)}\n`);
-    }
-    row.counts = steps[1]!;
-    if (steps[0]!.kernels !== steps[1]!.kernels || steps[0]!.dispatches !== steps[1]!.dispatches) row.firstCounts = steps[0]!;
-  } catch (e) {
-    row.error = e instanceof Error ? e.message.split('\n')[0]! : String(e);
-  } finally {
-    trainer?.dispose();
-    model?.dispose();
-  }
-  return row;
+      row.counts = steps[1]!;
+      if (steps[0]!.kernels !== steps[1]!.kernels || steps[0]!.dispatches !== steps[1]!.dispatches) row.firstCounts = steps[0]!;
+    },
+  );
 }
 
 /** Flags handed on to bench/browser-speed.ts (same presets, warm-up, steps and batch as the Node part). */

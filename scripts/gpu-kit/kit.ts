@@ -16,6 +16,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { refArgs } from '../../bench/pytorchRef';
 import { preset, type RedoConfig } from '../../src/redo/config';
 import { iterationFlops } from '../../src/redo/flops';
 import { readRunArchive } from '../../src/formats/runArchive';
@@ -24,23 +25,6 @@ import { setupBackend, type VulkanChoice } from '../../src/node/backend';
 import { markdownTable } from '../../src/node/benchUtil';
 import { parseFlags } from '../../src/node/cli';
 import type { SpeedRow } from '../bench-speed';
-
-/** The authors' ref_step_time.py flags for a configuration (its widths use the reference's names). */
-export function refStepTimeArgs(c: RedoConfig): string[] {
-  if (c.attentionG !== c.attentionD) throw new Error('ref_step_time.py has one --attention flag for G and D; this configuration differs');
-  const flags: Record<string, number> = {
-    size: c.imageSize,
-    n: c.nRegions,
-    nz: c.nz,
-    nfF: c.nfF,
-    nfG: c.nfG,
-    nfD: c.nfD,
-    nfZ: c.nfZ,
-    batch: c.batchSize,
-    attention: c.attentionG ? 1 : 0,
-  };
-  return Object.entries(flags).flatMap(([k, v]) => [`--${k}`, String(v)]);
-}
 
 function readJson<T>(path: string): T | { error: string } {
   try {
@@ -372,7 +356,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'ref-args' && rest[0]) {
     const f = parseFlags(rest, { batch: { type: 'string' } }, { positionals: true });
     const batch = f.int('batch', 1);
-    console.log(refStepTimeArgs(preset(f.positionals[0] ?? rest[0], batch !== undefined ? { batchSize: batch } : {})).join(' '));
+    console.log(refArgs(preset(f.positionals[0] ?? rest[0], batch !== undefined ? { batchSize: batch } : {})).join(' '));
     return 0;
   }
   if (command === 'check-resume' && (rest.length === 3 || rest.length === 4)) {
@@ -396,7 +380,7 @@ async function main(argv: string[]): Promise<number> {
   return 2;
 }
 
-// run only as the kit's program, not when a test imports refStepTimeArgs
+// run only as the kit's program, not when a test imports it
 if (process.argv[1] && /kit\.(m?js|ts)$/.test(process.argv[1])) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),

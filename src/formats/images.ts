@@ -1,7 +1,8 @@
 /**
  * RGBA pictures of a segmentation, pure (no tensors, no DOM): a grid canvas with dark gaps, images in [-1, 1],
  * soft masks tinted in the region colours, ground-truth masks, overlays and cut-outs, and PNG encoding.
- * The run core (src/run/previews.ts) draws its previews with these; the UI shows them on a canvas.
+ * The run core (src/run/previews.ts) draws its previews with these (the UI shows them on a canvas), and the command
+ * line its mask figure (src/node/segmentFolder.ts maskFigure).
  */
 import { encode as encodePngPure } from 'fast-png';
 import { regionColour } from './colours';
@@ -22,7 +23,7 @@ function toByte(v: number): number {
   return b < 0 ? 0 : b > 255 ? 255 : b;
 }
 
-/** A grid canvas of rows × cols cells of side `cell`, dark gaps between cells. */
+/** A grid canvas of rows × cols cells of side `cell`, gaps between cells in grey `background` (dark unless given). */
 export class Grid {
   readonly width: number;
   readonly height: number;
@@ -33,12 +34,13 @@ export class Grid {
     readonly cols: number,
     readonly cell: number,
     readonly gap = GAP,
+    background = BG,
   ) {
     this.width = cols * cell + (cols - 1) * gap;
     this.height = rows * cell + (rows - 1) * gap;
     this.data = new Uint8ClampedArray(this.width * this.height * 4);
     for (let i = 0; i < this.data.length; i += 4) {
-      this.data[i] = this.data[i + 1] = this.data[i + 2] = BG;
+      this.data[i] = this.data[i + 1] = this.data[i + 2] = background;
       this.data[i + 3] = 255;
     }
   }
@@ -56,6 +58,22 @@ export class Grid {
 
   image(): RgbaImage {
     return { width: this.width, height: this.height, data: this.data };
+  }
+}
+
+/** An s×s picture into cell (r, c) (of side s·scale): pixel p (row-major) in colour rgb(p), drawn scale×scale. */
+export function drawPixels(
+  g: Grid,
+  r: number,
+  c: number,
+  s: number,
+  rgb: (p: number) => readonly [number, number, number],
+  scale = 1,
+): void {
+  for (let p = 0; p < s * s; p++) {
+    const [red, green, blue] = rgb(p);
+    const [x, y] = [(p % s) * scale, Math.floor(p / s) * scale];
+    for (let dy = 0; dy < scale; dy++) for (let dx = 0; dx < scale; dx++) g.set(r, c, x + dx, y + dy, red, green, blue);
   }
 }
 
@@ -160,7 +178,11 @@ export function encodePng(rgba: Uint8Array, width: number, height: number): Uint
   return encodePngPure({ width, height, data: rgba, channels: 4, depth: 8 });
 }
 
-/** An RgbaImage as a PNG file. */
-export function rgbaToPng(img: RgbaImage): Uint8Array {
-  return encodePng(new Uint8Array(img.data.buffer, img.data.byteOffset, img.data.byteLength), img.width, img.height);
+/** An RgbaImage as a PNG file; `alpha` false leaves the alpha channel out (an RGB file, for an opaque picture). */
+export function rgbaToPng(img: RgbaImage, alpha = true): Uint8Array {
+  const rgba = new Uint8Array(img.data.buffer, img.data.byteOffset, img.data.byteLength);
+  if (alpha) return encodePng(rgba, img.width, img.height);
+  const rgb = new Uint8Array(img.width * img.height * 3);
+  for (let i = 0, o = 0; o < rgb.length; i += 4, o += 3) rgb.set(rgba.subarray(i, i + 3), o);
+  return encodePngPure({ width: img.width, height: img.height, data: rgb, channels: 3, depth: 8 });
 }

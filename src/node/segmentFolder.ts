@@ -24,6 +24,7 @@ import { resampleWindow } from '../redo/data/objectsOnPhotos';
 import { decodeFile, listFiles, readImageFolder, type Skipped } from './imageFolder';
 import { DecodeRefusal } from '../data/decode';
 import { decodeSafetensors, encodeSafetensors } from '../formats/safetensors';
+import { drawPixels, GAP, Grid, rgbaToPng } from '../formats/images';
 
 export interface LoadedModel {
   config: RedoConfig;
@@ -174,8 +175,8 @@ export async function scoreFolder(model: LoadedModel, dir: string): Promise<Fold
 /**
  * A picture of F at work on the first `count` images of DIR/images: a column per image, rows input, ground truth
  * (when DIR/masks exists), F's object mask (thresholded at 0.5) and the cut-out (the object on a light checker),
- * each pixel drawn `scale`×`scale`. The object is the region the scorer's one assignment picks (region 0 without
- * ground truth). Returns the PNG.
+ * each pixel drawn `scale`×`scale`, white gaps (a Grid of src/formats/images.ts). The object is the region the
+ * scorer's one assignment picks (region 0 without ground truth). Returns the PNG (RGB).
  */
 export async function maskFigure(model: LoadedModel, dir: string, count = 8, scale = 3): Promise<Uint8Array> {
   const S = model.config.imageSize;
@@ -207,20 +208,11 @@ export async function maskFigure(model: LoadedModel, dir: string, count = 8, sca
       return [light, light, light];
     },
   ];
-  const gap = 2;
-  const W = n * (S * scale + gap) - gap;
-  const H = rows.length * (S * scale + gap) - gap;
-  const out = new Uint8Array(W * H * 3).fill(255);
+  const g = new Grid(rows.length, n, S * scale, GAP, 255);
   rows.forEach((row, r) => {
-    for (let i = 0; i < n; i++) {
-      for (let q = 0; q < S * S; q++) {
-        const rgb = row(i, q);
-        const [x0, y0] = [i * (S * scale + gap) + (q % S) * scale, r * (S * scale + gap) + Math.floor(q / S) * scale];
-        for (let dy = 0; dy < scale; dy++) for (let dx = 0; dx < scale; dx++) out.set(rgb, ((y0 + dy) * W + x0 + dx) * 3);
-      }
-    }
+    for (let i = 0; i < n; i++) drawPixels(g, r, i, S, (q) => row(i, q), scale);
   });
-  return encode({ width: W, height: H, data: out, channels: 3, depth: 8 });
+  return rgbaToPng(g.image(), false);
 }
 
 export function formatObjectScore(s: ObjectScore): string {

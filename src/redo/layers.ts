@@ -10,6 +10,23 @@ import { fusedInstanceNorm, fusedInstanceNormAffineRelu, snNormalize, snPowerIte
 export const IN_EPS = 1e-5;
 const SN_EPS = 1e-12;
 
+/**
+ * A convolution's trainable tensors, registered in this order (the ParamStore's random draws follow it): its kernel
+ * `<key>.<weight>` [k, k, cin, cout] (orthogonal), then with `bias` `<key>.bias` [cout] (torch's U(±1/√fanIn)).
+ */
+function convParams(
+  store: ParamStore,
+  key: string,
+  weight: 'weight' | 'weight_orig',
+  [k, cin, cout]: [number, number, number],
+  bias: boolean,
+): { w: tf.Variable; b?: tf.Variable } {
+  const w = store.add({ key: `${key}.${weight}`, shape: [k, k, cin, cout], layout: 'conv', init: { kind: 'orthogonal' }, trainable: true });
+  if (!bias) return { w };
+  const b = store.add({ key: `${key}.bias`, shape: [cout], layout: 'vector', init: { kind: 'bias', fanIn: cin * k * k }, trainable: true });
+  return { w, b };
+}
+
 /** A plain convolution (F's layers), optional bias, zero padding `pad` on each side like torch's Conv2d. */
 export class Conv {
   readonly w: tf.Variable;
@@ -25,16 +42,7 @@ export class Conv {
     private readonly stride = opts.stride ?? 1,
     private readonly pad = opts.pad ?? 0,
   ) {
-    this.w = store.add({ key: `${key}.weight`, shape: [k, k, cin, cout], layout: 'conv', init: { kind: 'orthogonal' }, trainable: true });
-    if (opts.bias) {
-      this.b = store.add({
-        key: `${key}.bias`,
-        shape: [cout],
-        layout: 'vector',
-        init: { kind: 'bias', fanIn: cin * k * k },
-        trainable: true,
-      });
-    }
+    ({ w: this.w, b: this.b } = convParams(store, key, 'weight', [k, cin, cout], opts.bias));
   }
 
   apply(x: tf.Tensor4D): tf.Tensor4D {
@@ -208,22 +216,13 @@ export class SNConv {
     bias: boolean,
     private readonly pad = (k - 1) / 2,
   ) {
-    const shape = [k, k, cin, cout];
-    this.w = store.add({ key: `${key}.weight_orig`, shape, layout: 'conv', init: { kind: 'orthogonal' }, trainable: true });
-    if (bias)
-      this.b = store.add({
-        key: `${key}.bias`,
-        shape: [cout],
-        layout: 'vector',
-        init: { kind: 'bias', fanIn: cin * k * k },
-        trainable: true,
-      });
+    ({ w: this.w, b: this.b } = convParams(store, key, 'weight_orig', [k, cin, cout], bias));
     this.u = store.add({ key: `${key}.weight_u`, shape: [cout], layout: 'vector', init: { kind: 'unit-normal' }, trainable: false });
     this.v = store.add({
       key: `${key}.weight_v`,
       shape: [k * k * cin],
       layout: 'snv',
-      convShape: shape,
+      convShape: [k, k, cin, cout],
       init: { kind: 'unit-normal' },
       trainable: false,
     });

@@ -148,9 +148,26 @@ function treeSum(red: string, lanes: number, stride: number, lane: string, ch: s
 }
 
 /**
- * One workgroup, both halves of the iteration (wm [K, N] = w as rows of its last dimension): v = n(wm·u) into `v`,
- * then, once every thread's part of v is written, u' = n(wmᵀ·v) into `uo`; n(y) = y / max(‖y‖, eps).
+ * One workgroup's half of the power iteration (wm [K, N] = w as rows of its last dimension): out = n(wm·vec) over the
+ * rows i < K (`rows`), or n(wmᵀ·vec) over the columns j < N; n(y) = y / max(‖y‖, eps), ‖y‖² summed as `sq`.
  */
+function normalizedProduct(out: string, vec: string, rows: boolean, sq: string, norm: string): string {
+  const [o, r, outs, ins] = rows ? ['i', 'j', 'k', 'n'] : ['j', 'i', 'n', 'k'];
+  return `
+      var ${sq} = 0.0;
+      for (var ${o} = t; ${o} < uniforms.${outs}; ${o} = ${o} + ${WG}) {
+        var s = 0.0;
+        for (var ${r} = 0; ${r} < uniforms.${ins}; ${r} = ${r} + 1) { s = s + w[i * uniforms.n + j] * ${vec}[${r}]; }
+        ${out}[${o}] = s;
+        ${sq} = ${sq} + s * s;
+      }
+      red[t] = ${sq};
+      ${treeSum('red', WG, 1, 't', '0')}
+      let ${norm} = max(sqrt(red[0]), uniforms.eps);
+      for (var ${o} = t; ${o} < uniforms.${outs}; ${o} = ${o} + ${WG}) { ${out}[${o}] = ${out}[${o}] / ${norm}; }`;
+}
+
+/** One workgroup, both halves: v = n(wm·u) into `v`, then, once every thread's part of v is written, u' = n(wmᵀ·v). */
 const POWER_ITERATION: Spec = {
   key: 'redoSNPowerIteration',
   inputs: ['w', 'u'],
@@ -160,30 +177,10 @@ const POWER_ITERATION: Spec = {
   main: `
     var<workgroup> red : array<f32, ${WG}>;
     fn main() {
-      var sq = 0.0;
-      for (var i = t; i < uniforms.k; i = i + ${WG}) {
-        var s = 0.0;
-        for (var j = 0; j < uniforms.n; j = j + 1) { s = s + w[i * uniforms.n + j] * u[j]; }
-        v[i] = s;
-        sq = sq + s * s;
-      }
-      red[t] = sq;
-      ${treeSum('red', WG, 1, 't', '0')}
-      let nv = max(sqrt(red[0]), uniforms.eps);
-      for (var i = t; i < uniforms.k; i = i + ${WG}) { v[i] = v[i] / nv; }
+      ${normalizedProduct('v', 'u', true, 'sq', 'nv')}
       storageBarrier();
       workgroupBarrier();
-      var sq2 = 0.0;
-      for (var j = t; j < uniforms.n; j = j + ${WG}) {
-        var s = 0.0;
-        for (var i = 0; i < uniforms.k; i = i + 1) { s = s + w[i * uniforms.n + j] * v[i]; }
-        uo[j] = s;
-        sq2 = sq2 + s * s;
-      }
-      red[t] = sq2;
-      ${treeSum('red', WG, 1, 't', '0')}
-      let nu = max(sqrt(red[0]), uniforms.eps);
-      for (var j = t; j < uniforms.n; j = j + ${WG}) { uo[j] = uo[j] / nu; }
+      ${normalizedProduct('uo', 'v', false, 'sq2', 'nu')}
     }`,
 };
 
@@ -282,15 +279,18 @@ const MOMENTS = `
 const moments = (tc: number) =>
   MOMENTS.replace('CHANNEL_SUM_TOTAL', channelSum('red', tc, 'total')).replace('CHANNEL_SUM_SQ', channelSum('red', tc, 'sq'));
 
+/** The row of γ, β for this image: its own (γ [B, C]) or the shared one (γ [1, C]: uniforms.rows 1). */
+const AFFINE_AT = 'let ga = (select(bi, 0, uniforms.rows == 1) * uniforms.c + ch);';
+
 /**
  * Instance norm: per image and channel the mean and √(var + ε) over H·W (biased variance, two passes as tf.moments),
- * into stats [B, C, 2], and y = (x − mean)/√(var + ε).
+ * into stats [B, C, 2], and y = ŷ = (x − mean)/√(var + ε); with `affineRelu`, y = relu(ŷ·γ + β) (γ, β [B or 1, C]).
  */
-const instanceNormSpec = (tc: number): Spec => ({
-  key: `redoInstanceNorm_${tc}`,
-  inputs: ['x'],
+const instanceNormSpec = (tc: number, affineRelu = false): Spec => ({
+  key: `${affineRelu ? 'redoInstanceNormAffineRelu' : 'redoInstanceNorm'}_${tc}`,
+  inputs: affineRelu ? ['x', 'gamma', 'beta'] : ['x'],
   outputs: ['y', 'stats'],
-  uniforms: CHANNEL_UNIFORMS,
+  uniforms: affineRelu ? [...CHANNEL_UNIFORMS, 'rows : i32'] : CHANNEL_UNIFORMS,
   workgroups: 0,
   main: `
     var<workgroup> red : array<f32, ${WG}>;
@@ -302,13 +302,23 @@ const instanceNormSpec = (tc: number): Spec => ({
           stats[(bi * uniforms.c + ch) * 2] = mean;
           stats[(bi * uniforms.c + ch) * 2 + 1] = sd;
         }
+        ${affineRelu ? `${AFFINE_AT}\n        let g = gamma[ga];\n        let b = beta[ga];` : ''}
         for (var p = lane; p < uniforms.hw; p = p + lanes) {
           let i = base + p * uniforms.c;
-          y[i] = (x[i] - mean) / sd;
+          y[i] = ${affineRelu ? 'max((x[i] - mean) / sd * g + b, 0.0)' : '(x[i] - mean) / sd'};
         }
       }
     }`,
 });
+
+/** The gradients' two per-channel sums: every thread's `s` and `s2` (in `red`, `red2`) as `sdy` and `sdyy`. */
+function gradSums(tc: number): string {
+  return `
+      red[t] = s;
+      red2[t] = s2;
+      ${channelSum('red', tc, 'sdy')}
+      ${channelSum('red2', tc, 'sdyy')}`;
+}
 
 /** dx = (dy − mean(dy) − ŷ·mean(dy⊙ŷ))/√(var + ε) per image and channel, ŷ the normalised output. */
 const instanceNormGradSpec = (tc: number): Spec => ({
@@ -331,10 +341,7 @@ const instanceNormGradSpec = (tc: number): Spec => ({
           s2 = s2 + g * y[base + p * uniforms.c];
         }
       }
-      red[t] = s;
-      red2[t] = s2;
-      ${channelSum('red', tc, 'sdy')}
-      ${channelSum('red2', tc, 'sdyy')}
+      ${gradSums(tc)}
       if (live) {
         let mdy = sdy / hw;
         let mdyy = sdyy / hw;
@@ -342,37 +349,6 @@ const instanceNormGradSpec = (tc: number): Spec => ({
         for (var p = lane; p < uniforms.hw; p = p + lanes) {
           let i = base + p * uniforms.c;
           dx[i] = (dy[i] - mdy - y[i] * mdyy) / sd;
-        }
-      }
-    }`,
-});
-
-/** The row of γ, β for this image: its own (γ [B, C]) or the shared one (γ [1, C]: uniforms.rows 1). */
-const AFFINE_AT = 'let ga = (select(bi, 0, uniforms.rows == 1) * uniforms.c + ch);';
-
-/** relu(ŷ·γ + β) with ŷ = (x − mean)/√(var + ε) per image and channel; stats [B, C, 2] as instanceNormSpec. */
-const affineReluSpec = (tc: number): Spec => ({
-  key: `redoInstanceNormAffineRelu_${tc}`,
-  inputs: ['x', 'gamma', 'beta'],
-  outputs: ['y', 'stats'],
-  uniforms: [...CHANNEL_UNIFORMS, 'rows : i32'],
-  workgroups: 0,
-  main: `
-    var<workgroup> red : array<f32, ${WG}>;
-    fn main() {
-      ${channelPrologue(tc)}
-      ${moments(tc)}
-      if (live) {
-        if (lane == 0) {
-          stats[(bi * uniforms.c + ch) * 2] = mean;
-          stats[(bi * uniforms.c + ch) * 2 + 1] = sd;
-        }
-        ${AFFINE_AT}
-        let g = gamma[ga];
-        let b = beta[ga];
-        for (var p = lane; p < uniforms.hw; p = p + lanes) {
-          let i = base + p * uniforms.c;
-          y[i] = max((x[i] - mean) / sd * g + b, 0.0);
         }
       }
     }`,
@@ -413,10 +389,7 @@ const affineReluGradSpec = (tc: number): Spec => ({
           s2 = s2 + gp * yh;
         }
       }
-      red[t] = s;
-      red2[t] = s2;
-      ${channelSum('red', tc, 'sdy')}
-      ${channelSum('red2', tc, 'sdyy')}
+      ${gradSums(tc)}
       if (live) {
         if (lane == 0) {
           dbeta[bi * uniforms.c + ch] = sdy;
@@ -458,12 +431,15 @@ function perChannel(make: (tc: number) => Spec, x: tf.TensorInfo, eps: number): 
   return { spec: { ...make(tc), workgroups: b * groups }, uniforms: [...int(h * w, c, groups), ...float(eps)] };
 }
 
-/** [y, stats [B, C, 2]] for x [B, H, W, C]. */
-const instanceNorm: Kernel = ({ x }, backend, { eps }) => {
-  const { spec, uniforms } = perChannel(instanceNormSpec, x!, eps!);
-  const [b, , , c] = x!.shape;
-  return run(backend, spec, [x!], [x!.shape, [b!, c!, 2]], uniforms);
-};
+/** [y, stats [B, C, 2]] for x [B, H, W, C] (and with `affineRelu`, γ and β [1 or B, C]). */
+const instanceNorm =
+  (affineRelu: boolean): Kernel =>
+  ({ x, gamma, beta }, backend, { eps }) => {
+    const { spec, uniforms } = perChannel((tc) => instanceNormSpec(tc, affineRelu), x!, eps!);
+    const [b, , , c] = x!.shape;
+    const [inputs, rows] = affineRelu ? [[x!, gamma!, beta!], int(gamma!.shape[0]!)] : [[x!], []];
+    return run(backend, spec, inputs, [x!.shape, [b!, c!, 2]], [...uniforms, ...rows]);
+  };
 
 const instanceNormGrad: Kernel = ({ dy, y, rstd }, backend) => {
   const { spec, uniforms } = perChannel(instanceNormGradSpec, dy!, 0);
@@ -608,13 +584,6 @@ function sumOverride(original: tf.KernelConfig): tf.KernelFunc {
   };
 }
 
-/** [y, stats] for x [B, H, W, C], γ and β [1 or B, C]. */
-const instanceNormAffineRelu: Kernel = ({ x, gamma, beta }, backend, { eps }) => {
-  const { spec, uniforms } = perChannel(affineReluSpec, x!, eps!);
-  const [b, , , c] = x!.shape;
-  return run(backend, spec, [x!, gamma!, beta!], [x!.shape, [b!, c!, 2]], [...uniforms, ...int(gamma!.shape[0]!)]);
-};
-
 /** [dx, dγ [B, C], dβ [B, C]]. */
 const instanceNormAffineReluGrad: Kernel = ({ dy, x, stats, gamma, beta }, backend) => {
   const { spec, uniforms } = perChannel(affineReluGradSpec, dy!, 0);
@@ -626,9 +595,9 @@ const KERNELS: ReadonlyArray<[string, Kernel]> = [
   [SN_POWER_ITERATION, powerIteration],
   [SN_NORMALIZE, normalize],
   [SN_NORMALIZE_GRAD, normalizeGrad],
-  [INSTANCE_NORM, instanceNorm],
+  [INSTANCE_NORM, instanceNorm(false)],
   [INSTANCE_NORM_GRAD, instanceNormGrad],
-  [INSTANCE_NORM_AFFINE_RELU, instanceNormAffineRelu],
+  [INSTANCE_NORM_AFFINE_RELU, instanceNorm(true)],
   [INSTANCE_NORM_AFFINE_RELU_GRAD, instanceNormAffineReluGrad],
   [ADAM_UPDATE, adamUpdate],
   [SPLIT_FLAT, splitFlatKernel],

@@ -162,14 +162,21 @@ function cpuConv(x: tf.Tensor4D, w: tf.Tensor4D, stride: number, pad: number): t
   return f(x, w);
 }
 
+/** The weight [in, out] (orthogonal init) and bias of a linear map, registered in that order. */
+function linearParams(store: ParamStore, key: string, cin: number, cout: number, layout: 'linear' | 'zconv'): [tf.Variable, tf.Variable] {
+  return [
+    store.add({ key: `${key}.weight`, shape: [cin, cout], layout, init: { kind: 'orthogonal' }, trainable: true }),
+    store.add({ key: `${key}.bias`, shape: [cout], layout: 'vector', init: { kind: 'bias', fanIn: cin }, trainable: true }),
+  ];
+}
+
 /** A linear layer, TF weight [in, out]. */
 export class Linear {
   readonly w: tf.Variable;
   readonly b: tf.Variable;
 
   constructor(store: ParamStore, key: string, cin: number, cout: number) {
-    this.w = store.add({ key: `${key}.weight`, shape: [cin, cout], layout: 'linear', init: { kind: 'orthogonal' }, trainable: true });
-    this.b = store.add({ key: `${key}.bias`, shape: [cout], layout: 'vector', init: { kind: 'bias', fanIn: cin }, trainable: true });
+    [this.w, this.b] = linearParams(store, key, cin, cout, 'linear');
   }
 
   apply(x: tf.Tensor2D): tf.Tensor2D {
@@ -186,8 +193,7 @@ export class ZConv {
   readonly b: tf.Variable;
 
   constructor(store: ParamStore, key: string, nz: number, cout: number) {
-    this.w = store.add({ key: `${key}.weight`, shape: [nz, cout], layout: 'zconv', init: { kind: 'orthogonal' }, trainable: true });
-    this.b = store.add({ key: `${key}.bias`, shape: [cout], layout: 'vector', init: { kind: 'bias', fanIn: nz }, trainable: true });
+    [this.w, this.b] = linearParams(store, key, nz, cout, 'zconv');
   }
 
   apply(z: tf.Tensor2D): tf.Tensor4D {

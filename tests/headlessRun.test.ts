@@ -14,6 +14,7 @@ import { encode as encodePng } from 'fast-png';
 import * as tf from '../src/redo/tf';
 import { preset } from '../src/redo';
 import { readRunArchive } from '../src/formats/runArchive';
+import { encodeSafetensors } from '../src/formats/safetensors';
 import { setupBackend } from '../src/node/backend';
 import { runSteps } from '../src/node/headless';
 import { TrainingRun } from '../src/run/trainingRun';
@@ -127,6 +128,52 @@ describe('headless run', () => {
       stderr.mockRestore();
     }
     expect(await trainMain(['--dataset', 'c2mnist', '--steps', '1'])).toBe(2); // no --preset: usage, exit 2
+  });
+
+  it('npm run train --init: a new run from a weights file with fresh optimizers; F alone and a misfit are refused', async () => {
+    const common = ['--dataset', 'c2mnist', '--backend', 'wasm', '--count', '16', '--eval-count', '8', '--preset', 'tiny'];
+    const trained = join(dir, 'init-source.zip');
+    expect(await trainMain([...common, '--steps', '2', '--seed', '3', '--out', trained])).toBe(0);
+    const weights = (await readRunArchive(new Uint8Array(readFileSync(trained)))).state.weights;
+    const file = join(dir, 'init.safetensors');
+    writeFileSync(file, encodeSafetensors(weights));
+
+    const out = join(dir, 'from-init.zip');
+    const started = await trainCaptured([...common, '--init', file, '--steps', '0', '--seed', '8', '--out', out]);
+    expect(started.code).toBe(0);
+    expect(started.lines).toContain(`initial weights: ${file} (${weights.size} tensors; optimizers start fresh)`);
+    const a = await readRunArchive(new Uint8Array(readFileSync(out)));
+    expect(a.manifest).toMatchObject({ step: 0, seed: 8 });
+    expect([...a.state.weights.keys()].sort()).toEqual([...weights.keys()].sort());
+    for (const [k, t] of weights) expect(a.state.weights.get(k)!.data, k).toEqual(t.data);
+    for (const net of ['F', 'G', 'D', 'Z'] as const) {
+      expect(a.state.optimizer[net].step).toBe(0);
+      for (const t of a.state.optimizer[net].tensors.values()) expect(t.data.every((v) => v === 0)).toBe(true);
+    }
+    // and it trains from there: one step moves F
+    expect(await trainMain([...common, '--init', file, '--steps', '1', '--seed', '8', '--out', out])).toBe(0);
+    const b = await readRunArchive(new Uint8Array(readFileSync(out)));
+    expect(b.manifest.step).toBe(1);
+    expect(b.state.weights.get('netEncM.out.mods.9.bias')!.data).not.toEqual(weights.get('netEncM.out.mods.9.bias')!.data);
+
+    const fOnly = join(dir, 'f-only.safetensors');
+    writeFileSync(fOnly, encodeSafetensors(new Map([...weights].filter(([k]) => k.startsWith('netEncM.')))));
+    let err = '';
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      err += String(chunk);
+      return true;
+    });
+    try {
+      expect(await trainMain([...common, '--init', fOnly, '--steps', '1', '--out', out])).toBe(2);
+      expect(err).toContain(`--init ${fOnly}: it holds F alone (for segmentation); a run needs G, D and δ too`);
+      expect(await trainMain([...common, '--init', file, '--resume', trained, '--steps', '1'])).toBe(2);
+      expect(err).toContain('--init and --resume exclude each other');
+    } finally {
+      stderr.mockRestore();
+    }
+    await expect(trainMain([...common, '--init', file, '--set', 'nfF=16', '--steps', '1', '--out', out])).rejects.toThrow(
+      /--init .*init\.safetensors does not fit --preset tiny: tensor netEncM\.\S+ has shape/,
+    );
   });
 
   it('the NaN / Inf guard: learning rates of 1e30 stop the run with exit 3 naming the step; the previous archive is untouched', async () => {

@@ -1,6 +1,8 @@
-/** Node-only: run archives on disk, written atomically (a crash or Ctrl-C mid-write never leaves half a zip). */
+/** Node-only: run archives and weights files on disk; archives written atomically (a crash or Ctrl-C mid-write never leaves half a zip). */
 import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
-import { readRunArchive } from '../formats/runArchive';
+import { basename } from 'node:path';
+import { readRunArchive, readWeightsFile, type WeightsFile } from '../formats/runArchive';
+import type { RedoConfig } from '../redo/config';
 
 export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}`;
@@ -13,12 +15,19 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
   }
 }
 
-export async function readArchiveFile(path: string): ReturnType<typeof readRunArchive> {
-  let bytes: Uint8Array;
+async function readBytes(path: string): Promise<Uint8Array> {
   try {
-    bytes = new Uint8Array(await readFile(path));
+    return new Uint8Array(await readFile(path));
   } catch (e) {
     throw new Error(`cannot read ${path}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
-  return readRunArchive(bytes, path);
+}
+
+export async function readArchiveFile(path: string): ReturnType<typeof readRunArchive> {
+  return readRunArchive(await readBytes(path), path);
+}
+
+/** A .safetensors weights file, checked whole as the studio's import checks it (src/formats/runArchive.ts). */
+export async function readWeightsFileAt(path: string, fallbackImageSize: RedoConfig['imageSize']): Promise<WeightsFile> {
+  return readWeightsFile(basename(path), await readBytes(path), fallbackImageSize);
 }

@@ -15,6 +15,8 @@ export interface TrainOptions {
   masks?: string;
   out: string;
   resume?: string;
+  /** A weights file (.safetensors of all four networks) a new run starts from, with fresh optimizers. */
+  init?: string;
   backend: BackendName | 'auto';
   vulkan: VulkanChoice;
   seed: number;
@@ -49,6 +51,9 @@ export const TRAIN_USAGE = `usage: npm run train -- --dataset <folder|c2mnist> -
   --out run.zip               the run archive (same format as the studio's export; default run.zip)
   --resume run.zip            continue a run (the studio's export or an earlier --out): its networks win over --preset;
                               --set of training settings (lr*, batchSize, lambdaZ, Adam, collapse watch) and --batch apply
+  --init weights.safetensors  a new run from these weights (all four networks: the studio's, the trainer's or
+                              convert_pth.py's), with fresh optimizers, as ref_train.py --init; --seed still drives z
+                              and batches; the networks' shapes must fit --preset (and --size, --regions, --set)
   --backend auto|webgpu|wasm|cpu   default auto: webgpu (Dawn) on a real GPU, else wasm (XNNPACK SIMD, the fast
                               CPU path); webgpu alone uses SwiftShader without a GPU; cpu is TF.js's plain-JS backend
   --vulkan auto|swiftshader|system   Vulkan driver for webgpu (default auto: system ICDs if any, else SwiftShader)
@@ -77,6 +82,7 @@ const TRAIN_FLAGS: FlagSpec = {
       'masks',
       'out',
       'resume',
+      'init',
       'backend',
       'vulkan',
       'seed',
@@ -165,6 +171,11 @@ export function parseTrainArgs(argv: readonly string[]): TrainOptions {
   const curve = m.string('curve');
   if (curve) opts.curve = curve;
   if (resume) opts.resume = resume;
+  const init = m.string('init');
+  if (init) {
+    if (resume) throw new ArgsError('--init and --resume exclude each other (--resume continues a run, weights and optimizers)');
+    opts.init = init;
+  }
   if (sizeRaw !== undefined) opts.size = sizeRaw as 32 | 64 | 128;
   const regions = m.int('regions', 2);
   if (regions !== undefined) opts.regions = regions;

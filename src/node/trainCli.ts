@@ -8,7 +8,7 @@ import { CollapseWatch } from '../redo/collapse';
 import { parseTrainArgs, TRAIN_USAGE, type TrainOptions } from './args';
 import { ArgsError } from './cli';
 import { describeBackend, setupBackend, type BackendInfo } from './backend';
-import { readArchiveFile, writeFileAtomic } from './archiveFile';
+import { readArchiveFile, readWeightsFileAt, writeFileAtomic } from './archiveFile';
 import { loadTrainingData } from './datasets';
 import { C2MNIST_COLLAPSE } from './c2mnist';
 import { formatEval } from '../run/evaluate';
@@ -19,7 +19,7 @@ import { onStopRequest } from './supervise';
 import { formatDuration, logLine, progressLine } from './progress';
 import type { RunManifest } from '../formats/runArchive';
 import type { LossHistory } from '../formats/history';
-import { NonFiniteError, type LossValues, type TrainingState } from '../redo';
+import { NonFiniteError, type LossValues, type NamedTensorData, type TrainingState } from '../redo';
 
 /** The exit code of a run stopped by the NaN / Inf guard. */
 export const EXIT_DIVERGED = 3;
@@ -154,6 +154,16 @@ export async function trainMain(argv: string[]): Promise<number> {
         `restarts ${resumed.state.restarts}), dataset "${resumed.manifest.dataset.name}"`,
     );
   } else config = configFor(o);
+  let initial: Map<string, NamedTensorData> | undefined;
+  if (o.init) {
+    const w = await readWeightsFileAt(o.init, config.imageSize);
+    if (!w.trainable) {
+      process.stderr.write(`--init ${o.init}: it holds F alone (for segmentation); a run needs G, D and δ too\n`);
+      return 2;
+    }
+    initial = w.tensors;
+    out.log(`initial weights: ${o.init} (${w.tensors.size} tensors; optimizers start fresh)`);
+  }
 
   const t0 = performance.now();
   const data = await loadTrainingData({
@@ -183,9 +193,17 @@ export async function trainMain(argv: string[]): Promise<number> {
   }
 
   const runData = { images: data.train, ...(data.trainObject ? { objectMasks: data.trainObject } : {}), info: data.info };
+  const createRun = (): TrainingRun => {
+    try {
+      return TrainingRun.create({ config, seed: o.seed, data: runData, evalSet: data.evalSet, ...(initial ? { weights: initial } : {}) });
+    } catch (e) {
+      if (!o.init) throw e;
+      throw new Error(`--init ${o.init} does not fit --preset ${o.preset}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    }
+  };
   const run = resumed
     ? TrainingRun.restore({ state: resumed.state, history: resumed.history, data: runData, evalSet: data.evalSet })
-    : TrainingRun.create({ config, seed: o.seed, data: runData, evalSet: data.evalSet });
+    : createRun();
   out.log(`config: ${o.resume ? '(from the archive)' : o.preset} ${JSON.stringify(config)}`);
 
   let stopRequested = false;

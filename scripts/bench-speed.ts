@@ -640,16 +640,7 @@ function report(c: Collected): number {
   );
 
   // ---- memory
-  interface MemLine {
-    where: string;
-    backend: string;
-    steps: number;
-    samples: MemorySample[];
-    leak: boolean;
-    reasons: string[];
-    notes: string[];
-    error?: string;
-  }
+  type MemLine = Omit<LeakRow, 'backend'> & { where: string; backend: string };
   const mem: MemLine[] = leaks.map((l) => ({ where: 'Node, bare steps', ...l }));
   for (const l of br?.loops ?? []) {
     const r = l.report;

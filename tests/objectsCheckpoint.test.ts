@@ -22,17 +22,13 @@ describe('the objects-32 checkpoint', () => {
   it('is F alone, ≤ 2 MiB, with the objects-32 configuration in its metadata', async () => {
     expect((await stat(CHECKPOINT_FILE)).size).toBeLessThanOrEqual(2 * 2 ** 20);
     const m = await loadModelFile(CHECKPOINT_FILE);
-    // The run began before the binarised collapse watch existed: its file reads collapseBinaryThreshold as 0
-    // (off, as it ran); every other field is the preset's.
-    const { collapseBinaryThreshold, ...rest } = preset('objects-32');
-    expect(collapseBinaryThreshold).toBeGreaterThan(0);
-    expect(m.config).toMatchObject(rest);
+    expect(m.config).toEqual(preset('objects-32'));
     expect([...m.weights.keys()].every((k) => k.startsWith('netEncM.'))).toBe(true);
     expect(m.step).toBeGreaterThan(0);
     expect(m.seed).toBeDefined();
   });
 
-  it(`segments 200 held-out images at IoU ≥ ${CHECKPOINT_MIN_IOU}; its untrained model of the same seed scores far below`, async () => {
+  it(`segments 200 held-out images at IoU ≥ ${CHECKPOINT_MIN_IOU}; an untrained F of its seed scores far below`, async () => {
     const dir = await mkdtemp(join(tmpdir(), 'redo-objects-ckpt-'));
     const { test } = generateSplits(await loadObjectSources(), { size: 32, train: 1, test: 200, seed: 11 });
     await writeImageSet(join(dir, 'test'), test, 32);

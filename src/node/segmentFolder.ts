@@ -17,6 +17,7 @@ import { dirname, join } from 'node:path';
 import { encode } from 'fast-png';
 import * as tf from '../redo/tf';
 import { imageSlice, type ImageSet } from '../redo/batches';
+import { predictMasks } from '../run/evaluate';
 import { inferConfigFromWeights, RedoModel, Segmenter, type NamedTensorData, type RedoConfig } from '../redo';
 import { objectScore, type ObjectScore } from '../redo/metrics';
 import { parseConfig, readRunArchive } from '../formats/runArchive';
@@ -65,31 +66,17 @@ export function maskNetworkFile(model: LoadedModel): Uint8Array {
   return encodeSafetensors(f, metadata);
 }
 
-/** Soft first-region masks [N, S, S] of the first `count` images, in batches, one readback per batch. */
-async function firstRegion(
-  masksOf: (x: tf.Tensor4D) => tf.Tensor4D,
-  n: number,
-  images: ImageSet,
-  count = images.count,
-  batch = 32,
-): Promise<Float32Array> {
+/** Soft first-region masks [N, S, S] of the first `count` images (run/evaluate.ts predictMasks: batches, one readback each). */
+function firstRegion(masksOf: (x: tf.Tensor4D) => tf.Tensor4D, n: number, images: ImageSet, count = images.count): Promise<Float32Array> {
   const S = images.size;
-  const out = new Float32Array(count * S * S);
-  for (let i = 0; i < count; i += batch) {
-    const k = Math.min(batch, count - i);
-    const m = tf.tidy(() => {
-      const x = tf.tensor4d(imageSlice(images, i, k), [k, S, S, 3]);
-      const masks = masksOf(x);
-      // n = 2: m0 itself; n > 2: 1 where region 0 is the argmax, so 0.5 thresholds both the same way.
-      return n === 2 ? tf.slice(masks, [0, 0, 0, 0], [k, S, S, 1]) : tf.cast(tf.equal(tf.argMax(masks, 3), 0), 'float32');
-    });
-    try {
-      out.set(await m.data(), i * S * S);
-    } finally {
-      m.dispose();
-    }
-  }
-  return out;
+  const first = count === images.count ? images : { count, size: S, pixels: images.pixels.subarray(0, count * S * S * 3) };
+  // n = 2: m0 itself; n > 2: 1 where region 0 is the argmax, so 0.5 thresholds both the same way.
+  const region0 = (x: tf.Tensor4D): tf.Tensor4D => {
+    const masks = masksOf(x);
+    const k = x.shape[0];
+    return n === 2 ? tf.slice(masks, [0, 0, 0, 0], [k, S, S, 1]) : tf.cast(tf.equal(tf.argMax(masks, 3), 0), 'float32').expandDims(3);
+  };
+  return predictMasks(region0, first, 32);
 }
 
 export interface SegmentFolderResult {

@@ -29,7 +29,7 @@ import { preset, type RedoConfig } from '../src/redo/config';
 import { chooseBackend } from '../src/node/trainCli';
 import { C2MNIST_COLLAPSE, c2mnistData } from '../src/node/c2mnist';
 import { formatEval, type EvalResult } from '../src/run/evaluate';
-import { TrainingRun, type CurvePoint } from '../src/run/trainingRun';
+import { isScored, TrainingRun, type ScoredPoint } from '../src/run/trainingRun';
 import { finalEvaluation, runSteps } from '../src/node/headless';
 import { markdownTable } from '../src/node/benchUtil';
 import { formatDuration, logLine } from '../src/node/progress';
@@ -71,8 +71,8 @@ interface VariantReport {
   restarts: number;
   interrupted: boolean;
   final: EvalResult | null;
-  best: CurvePoint | null;
-  curve: CurvePoint[];
+  best: ScoredPoint | null;
+  curve: ScoredPoint[];
   /** Wall and CPU seconds at each curve point. */
   curveTimes: Array<{ wall: number; cpu: number }>;
   regionNames: string[];
@@ -125,6 +125,7 @@ async function runVariant(regions: 2 | 3): Promise<VariantReport> {
         }
       },
       onEval: (p) => {
+        if (!isScored(p)) return;
         curveTimes.push({ wall: elapsed(), cpu: cpu() });
         console.log(
           `eval step ${p.step} (wall ${formatDuration(elapsed())}, cpu ${formatDuration(cpu())}): ${formatEval(p.result, names)}`,
@@ -136,15 +137,13 @@ async function runVariant(regions: 2 | 3): Promise<VariantReport> {
   const seconds = elapsed();
   const cpuSeconds = cpu();
   const closing = await finalEvaluation(run);
-  if (closing) {
+  if (closing && isScored(closing)) {
     curveTimes.push({ wall: elapsed(), cpu: cpu() });
     console.log(`eval step ${closing.step} (final): ${formatEval(closing.result, names)}`);
   }
   const final = run.lastEval;
-  const best = run.curve.reduce<CurvePoint | null>(
-    (b, p) => (!b || p.result.perDataset.meanIou > b.result.perDataset.meanIou ? p : b),
-    null,
-  );
+  const scored = run.curve.filter(isScored);
+  const best = scored.reduce<ScoredPoint | null>((b, p) => (!b || p.result.perDataset.meanIou > b.result.perDataset.meanIou ? p : b), null);
   const archive = OUT.replace(/\.md$/, '') + `-n${regions}.zip`;
   mkdirSync(dirname(archive), { recursive: true });
   await writeFileAtomic(archive, await run.archive('fresh'));
@@ -162,7 +161,7 @@ async function runVariant(regions: 2 | 3): Promise<VariantReport> {
     interrupted,
     final,
     best,
-    curve: run.curve,
+    curve: scored,
     curveTimes,
     regionNames: names,
     targetMet: !!final && final.perDataset.iou.every((v) => v >= TARGET),

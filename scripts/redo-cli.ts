@@ -13,6 +13,8 @@
  * step and seed in its metadata), what segmenting needs; the studio imports it too.
  * `npm run redo -- figure MODEL --data DIR --out figure.png [--count N]`: input, truth, mask and cut-out of the first
  * N images of DIR (the README's picture).
+ * `--which best|last` (segment, score --data, mask-weights, figure): a run archive's best F (best-F.safetensors, the
+ * best held-out IoU the run saw) or its latest one (the default).
  * `--json` prints that score as one JSON object (the GPU kit reads it); `--backend wasm|cpu|webgpu` (default wasm:
  * XNNPACK, the fast CPU path; webgpu segments on the GPU through Dawn).
  */
@@ -34,12 +36,13 @@ const USAGE = [
   '       npm run redo -- mask-weights RUN.zip --out F.safetensors              (F alone, to segment with)',
   '       npm run redo -- figure MODEL --data DIR --out figure.png [--count N]  (input, truth, mask, cut-out)',
   '  MODEL: a run archive (.zip) or a weights file (.safetensors; --size S when it holds F alone)',
+  "  --which best|last: an archive's F with the best held-out IoU it saw, or its latest (default last)",
 ].join('\n');
 
 const COMMANDS = ['params', 'score', 'probe', 'segment', 'mask-weights', 'figure'] as const;
 const FLAGS: FlagSpec = {
   ...Object.fromEntries(
-    ['preset', 'regions', 'size', 'count', 'seed', 'out', 'data', 'backend'].map((n) => [n, { type: 'string' as const }]),
+    ['preset', 'regions', 'size', 'count', 'seed', 'out', 'data', 'backend', 'which'].map((n) => [n, { type: 'string' as const }]),
   ),
   json: { type: 'boolean' },
 };
@@ -55,11 +58,18 @@ async function main(argv: string[]): Promise<void> {
   await setupBackend(f.oneOf('backend', ['wasm', 'cpu', 'webgpu'] as const, 'wasm')); // wasm: XNNPACK, the fast CPU path
   const sizeArg = f.int('size', 1);
   const size = sizeArg !== undefined ? (sizeArg as RedoConfig['imageSize']) : undefined;
+  const which = f.oneOf('which', ['last', 'best'] as const, 'last');
+  const load = async (path: string) => {
+    const m = await loadModelFile(path, size, which);
+    if (m.kind === 'archive')
+      console.error(`${path}: the ${which} F, from iteration ${m.step}${m.iou !== undefined ? ` (held-out IoU ${m.iou.toFixed(3)})` : ''}`);
+    return m;
+  };
   if (command === 'segment') {
     const out = f.string('out');
     if (!first || !second || !out)
       throw new Error('segment: npm run redo -- segment RUN.zip|WEIGHTS.safetensors IMAGES_DIR --out MASKS_DIR');
-    const model = await loadModelFile(first, size);
+    const model = await load(first);
     const r = await segmentFolder(model, second, out);
     for (const s of r.skipped) console.error(`skipped ${s.name}: ${s.reason}`);
     console.log(
@@ -71,7 +81,7 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'mask-weights') {
     const out = f.string('out');
     if (!first || !out) throw new Error('mask-weights: npm run redo -- mask-weights RUN.zip --out F.safetensors');
-    const bytes = maskNetworkFile(await loadModelFile(first, size));
+    const bytes = maskNetworkFile(await load(first));
     writeFileSync(out, bytes);
     console.log(`mask-weights: F of ${first} (${(bytes.length / 2 ** 20).toFixed(2)} MiB) written to ${out}`);
     return;
@@ -80,13 +90,13 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'figure') {
     const out = f.string('out');
     if (!first || !data || !out) throw new Error('figure: npm run redo -- figure MODEL --data DIR --out figure.png [--count N]');
-    writeFileSync(out, await maskFigure(await loadModelFile(first, size), data, f.int('count', 1) ?? 8));
+    writeFileSync(out, await maskFigure(await load(first), data, f.int('count', 1) ?? 8));
     console.log(`figure: input, truth, mask and cut-out of ${data} written to ${out}`);
     return;
   }
   if (command === 'score' && data) {
     if (!first) throw new Error('score: which model? npm run redo -- score RUN.zip --data DIR');
-    const s = await scoreFolder(await loadModelFile(first, size), data);
+    const s = await scoreFolder(await load(first), data);
     if (f.has('json')) {
       console.log(JSON.stringify({ data, ...s }));
       return;

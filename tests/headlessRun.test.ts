@@ -100,7 +100,7 @@ describe('headless run', () => {
     expect(stepLines[1]).toMatch(
       /^step 2 \(2\/2\) gAdv -?[\d.e+-]+ gRecZ [\d.e+-]+ dReal [\d.e+-]+ dFake [\d.e+-]+ minArea [\d.e+-]+ minAreaBinary [\d.e+-]+ \| [\d.]+ it\/s elapsed \S+ ETA \S+ restarts 0$/,
     );
-    expect(first.lines.filter((l) => l.startsWith('eval step 2: per-dataset acc'))).toHaveLength(1);
+    expect(first.lines.filter((l) => /^eval step 2: masks' spread [\d.]+, pairIoU [\d.]+ \| per-dataset acc/.test(l))).toHaveLength(1);
     expect(first.lines.some((l) => l.startsWith(`wrote ${out}`) && l.includes('final'))).toBe(true);
     const a = await readRunArchive(new Uint8Array(readFileSync(out)));
     expect(a.manifest).toMatchObject({ step: 2, seed: 4, dataset: { size: 32, count: 16 } });

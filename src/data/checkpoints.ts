@@ -39,6 +39,7 @@ export async function saveCheckpoint(runId: string, datasetId: string, state: Tr
     seed: state.seed,
     iteration: state.iteration,
     restarts: state.restarts,
+    blobRestarts: state.blobRestarts ?? 0,
     weights: encodeWeights(state),
     optimizer: encodeOptimizer(state.optimizer),
     history,
@@ -115,6 +116,7 @@ export async function loadLatestCheckpoint(runId: string): Promise<{ state: Trai
     seed: row.seed,
     iteration: row.iteration,
     restarts: row.restarts,
+    blobRestarts: row.blobRestarts ?? 0,
     weights: decodeSafetensors(row.weights).tensors,
     optimizer: decodeOptimizer(row.optimizer),
   };

@@ -53,6 +53,8 @@ export interface CheckpointRow {
   seed: number;
   iteration: number;
   restarts: number;
+  /** Of `restarts`, the blob watch's (absent in rows older than it). */
+  blobRestarts?: number;
   /** safetensors bytes of the model tensors (torch names and layout). */
   weights: Uint8Array;
   /** safetensors bytes of the Adam moments; per-network steps in its metadata (see runArchive). */

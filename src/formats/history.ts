@@ -16,13 +16,16 @@ export interface LossHistory {
   /** The collapse watch's readings: smallest soft and binarised region areas (NaN for steps logged before them). */
   minArea?: number[];
   minAreaBinary?: number[];
+  /** Image dependence of F's masks on the run's panel (src/redo/metrics.ts imageDependence): NaN where not read. */
+  spread?: number[];
+  pairIoU?: number[];
 }
 
 /** The loss columns every entry has (accuracy / iou come and go with ground truth). */
 export const LOSS_COLUMNS = ['gAdv', 'gRecZ', 'dReal', 'dFake'] as const;
 
 /** The columns a history may lack: measured against masks (accuracy, iou), or the region areas (older files lack them). */
-export const OPTIONAL_KEYS = ['accuracy', 'iou', 'minArea', 'minAreaBinary'] as const;
+export const OPTIONAL_KEYS = ['accuracy', 'iou', 'minArea', 'minAreaBinary', 'spread', 'pairIoU'] as const;
 
 /** One step's readings as recorded: the losses, and the region areas where the step has them. */
 export type HistoryReading = Record<(typeof LOSS_COLUMNS)[number], number> & { minArea?: number; minAreaBinary?: number };
@@ -51,6 +54,17 @@ export function recordLosses(h: LossHistory, step: number, v: HistoryReading): v
   h.iou?.push(NaN);
   h.minArea?.push(v.minArea ?? NaN);
   h.minAreaBinary?.push(v.minAreaBinary ?? NaN);
+  h.spread?.push(NaN);
+  h.pairIoU?.push(NaN);
+}
+
+/** Writes an image-dependence reading into the last entry (the columns are made, NaN so far, on the first). */
+export function recordDependence(h: LossHistory, d: { spread: number; pairIoU: number }): void {
+  if (h.step.length === 0) return;
+  for (const k of ['spread', 'pairIoU'] as const) {
+    const col = (h[k] ??= h.step.map(() => NaN));
+    col[col.length - 1] = d[k];
+  }
 }
 
 /** Entries `from`… as a new history (the whole of it by default): a copy that shares no array. */
@@ -115,6 +129,8 @@ const OPTIONAL_COLUMNS = [
   ['iou', 'iou'],
   ['min_area', 'minArea'],
   ['min_area_binary', 'minAreaBinary'],
+  ['spread', 'spread'],
+  ['pair_iou', 'pairIoU'],
 ] as const;
 type HistoryKey = (typeof BASE_COLUMNS)[number][1] | (typeof OPTIONAL_COLUMNS)[number][1];
 

@@ -3,7 +3,11 @@
  * Pure (no DOM, no Node APIs): written by the run core (src/run) for the studio and the headless trainer.
  *
  * - manifest.json: format 'redo-studio-run', formatVersion, config, step (iterations since the last
- *   (re)initialisation), restarts, seed, dataset summary, metrics, createdAt, app (name and version).
+ *   (re)initialisation), restarts (and blobRestarts, those of the blob watch), seed, dataset summary, metrics,
+ *   createdAt, app (name and version); where they exist, `best` (the step and held-out IoU of best-F.safetensors)
+ *   and `starts` (a best-of-K search's every start: seed, scores, curve, which was kept).
+ * - best-F.safetensors (runs with held-out masks): the mask network F with the best held-out IoU seen, F alone
+ *   with the run's config, step and seed in its metadata (as `redo mask-weights` writes it).
  * - weights.safetensors: every model tensor under the reference PyTorch state_dict names, torch layout
  *   (`safetensors.torch.load_file` then `load_state_dict` in the reference code).
  * - optimizer.safetensors: each parameter's Adam moments as `<param key>.exp_avg` / `<param key>.exp_avg_sq`;
@@ -48,11 +52,43 @@ export interface RunManifest {
   config: RedoConfig;
   step: number;
   restarts: number;
+  /** Of `restarts`, those the blob watch made. */
+  blobRestarts?: number;
   seed: number;
   dataset: { name: string; count: number; size: number };
+  /** The latest evaluation (the state in weights.safetensors). */
   metrics?: { accuracy?: number; iou?: number };
+  /** best-F.safetensors: the run's step it is from and its held-out IoU. */
+  best?: { step: number; iou: number };
+  starts?: StartRecord[];
   createdAt: string;
   app: string;
+}
+
+/** The F with the best held-out IoU of a run (`weights`: netEncM.* tensors). */
+export interface BestF {
+  /** The run's step (across restarts) and the iteration since the last (re)initialisation. */
+  step: number;
+  iteration: number;
+  iou: number;
+  weights: Map<string, NamedTensorData>;
+}
+
+/** One start of a best-of-K search (src/run/starts.ts). */
+export interface StartRecord {
+  start: number;
+  seed: number;
+  steps: number;
+  /** Held-out IoU at the end of the start (runs with held-out masks). */
+  iou?: number;
+  spread: number;
+  pairIoU: number;
+  /** What the ranking compared: held-out IoU, else the label-free score. */
+  score: number;
+  rankedBy: 'held-out IoU' | 'label-free';
+  kept: boolean;
+  /** Its evaluations: step, held-out IoU (if any), spread, pairIoU. */
+  curve: Array<{ step: number; iou?: number; spread: number; pairIoU: number }>;
 }
 
 export class ArchiveError extends Error {
@@ -133,6 +169,23 @@ export function checkOptimizer(
   }
 }
 
+/**
+ * F alone as a safetensors file, with the config, step and seed in its metadata so that it loads without --size:
+ * what segmenting needs (`redo mask-weights`, an archive's best-F.safetensors, the studio's weights import).
+ */
+export function maskWeightsFile(
+  config: RedoConfig,
+  weights: ReadonlyMap<string, NamedTensorData>,
+  at: { step?: number; seed?: number } = {},
+): Uint8Array {
+  const f = new Map([...weights].filter(([k]) => k.startsWith(`${NETWORKS.F}.`)));
+  if (f.size === 0) throw new Error(`no mask network (${NETWORKS.F}.*) in this model`);
+  const metadata: Record<string, string> = { config: JSON.stringify(config), networks: 'F' };
+  if (at.step !== undefined) metadata.step = String(at.step);
+  if (at.seed !== undefined) metadata.seed = String(at.seed);
+  return encodeSafetensors(f, metadata);
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // manifest.json
 
@@ -209,6 +262,14 @@ function parseManifest(text: string): RunManifest {
     if (typeof x.accuracy === 'number') metrics.accuracy = x.accuracy;
     if (typeof x.iou === 'number') metrics.iou = x.iou;
   }
+  let best: RunManifest['best'];
+  if (m.best !== undefined) {
+    const b = m.best;
+    if (!isRecord(b) || !isCount(b.step) || typeof b.iou !== 'number')
+      throw new ArchiveError('corrupt archive: manifest best must be { step, iou }');
+    best = { step: b.step, iou: b.iou };
+  }
+  const starts = m.starts === undefined ? undefined : parseStarts(m.starts);
   if (typeof m.createdAt !== 'string' || typeof m.app !== 'string')
     throw new ArchiveError('corrupt archive: manifest createdAt and app must be strings');
   return {
@@ -220,9 +281,23 @@ function parseManifest(text: string): RunManifest {
     seed: m.seed as number,
     dataset: { name: d.name, count: d.count, size: d.size },
     ...(metrics ? { metrics } : {}),
+    ...(isCount(m.blobRestarts) ? { blobRestarts: m.blobRestarts } : {}),
+    ...(best ? { best } : {}),
+    ...(starts ? { starts } : {}),
     createdAt: m.createdAt,
     app: m.app,
   };
+}
+
+function parseStarts(raw: unknown): StartRecord[] {
+  if (!Array.isArray(raw)) throw new ArchiveError('corrupt archive: manifest starts must be a list');
+  return raw.map((s: unknown, i) => {
+    const num = (v: unknown) => typeof v === 'number' || v === null; // JSON writes NaN as null
+    if (!isRecord(s) || !isCount(s.start) || !isCount(s.seed) || !isCount(s.steps) || !num(s.spread) || !num(s.pairIoU) || !num(s.score))
+      throw new ArchiveError(`corrupt archive: manifest starts[${i}] must be { start, seed, steps, spread, pairIoU, score, … }`);
+    if (!Array.isArray(s.curve)) throw new ArchiveError(`corrupt archive: manifest starts[${i}].curve must be a list`);
+    return s as unknown as StartRecord;
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -242,6 +317,8 @@ export async function buildRunArchive(a: {
   dataset: RunManifest['dataset'];
   metrics?: RunManifest['metrics'];
   previews?: Array<{ name: string; png: Uint8Array }>;
+  best?: BestF;
+  starts?: StartRecord[];
 }): Promise<Uint8Array> {
   const { state } = a;
   const createdAt = new Date();
@@ -251,9 +328,12 @@ export async function buildRunArchive(a: {
     config: state.config,
     step: state.iteration,
     restarts: state.restarts,
+    ...(state.blobRestarts ? { blobRestarts: state.blobRestarts } : {}),
     seed: state.seed,
     dataset: a.dataset,
     ...(a.metrics ? { metrics: a.metrics } : {}),
+    ...(a.best ? { best: { step: a.best.step, iou: a.best.iou } } : {}),
+    ...(a.starts ? { starts: a.starts } : {}),
     createdAt: createdAt.toISOString(),
     app: APP_NAME,
   };
@@ -267,6 +347,8 @@ export async function buildRunArchive(a: {
     'optimizer.safetensors': [encodeOptimizer(state.optimizer), stored],
     'losses.csv': [text(historyToCsv(a.history)), deflated],
   };
+  if (a.best)
+    files['best-F.safetensors'] = [maskWeightsFile(state.config, a.best.weights, { step: a.best.iteration, seed: state.seed }), stored];
   const used = new Set<string>();
   for (const p of a.previews ?? []) files[previewPath(p.name, used)] = [p.png, stored];
   return zipSync(files);
@@ -282,7 +364,7 @@ function looksLikeSafetensors(b: Uint8Array): boolean {
 export async function readRunArchive(
   bytes: Uint8Array,
   fileName = '',
-): Promise<{ manifest: RunManifest; state: TrainingState; history: LossHistory }> {
+): Promise<{ manifest: RunManifest; state: TrainingState; history: LossHistory; best?: BestF }> {
   if (!isZip(bytes)) {
     if (bytes.length === 0) throw new ArchiveError('not a zip file: the file is empty');
     const pth = pytorchCheckpointHint(fileName, bytes);
@@ -376,10 +458,27 @@ export async function readRunArchive(
     seed: manifest.seed,
     iteration: manifest.step,
     restarts: manifest.restarts,
+    blobRestarts: manifest.blobRestarts ?? 0,
     weights,
     optimizer,
   };
-  return { manifest, state, history };
+  let best: BestF | undefined;
+  if (manifest.best) {
+    let f: ReturnType<typeof decodeSafetensors>;
+    try {
+      f = decodeSafetensors(need('best-F.safetensors'));
+    } catch (e) {
+      if (e instanceof ArchiveError) throw e;
+      throw new ArchiveError(`corrupt archive: best-F.safetensors: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    for (const [k, t] of weights) {
+      if (k.startsWith(`${NETWORKS.F}.`) && f.tensors.get(k)?.data.length !== t.data.length)
+        throw new ArchiveError(`corrupt archive: best-F.safetensors lacks ${k} or has another shape`);
+    }
+    const iteration = Number(f.metadata.step ?? manifest.best.step);
+    best = { step: manifest.best.step, iteration, iou: manifest.best.iou, weights: f.tensors };
+  }
+  return { manifest, state, history, ...(best ? { best } : {}) };
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -38,6 +38,9 @@ export interface TrainOptions {
   evalEvery: number;
   /** Write the archive every this many steps (and always at the end / on Ctrl-C). 0 = only then. */
   checkpointEvery: number;
+  /** Best of K starts: K runs from seeds derived from --seed, `startSteps` iterations each; the best continues. */
+  starts: number;
+  startSteps: number;
   previews: boolean;
   help: boolean;
 }
@@ -68,6 +71,10 @@ export const TRAIN_USAGE = `usage: npm run train -- --dataset <folder|c2mnist> -
   --eval-every K              accuracy / IoU every K steps (default 200)
   --curve FILE.jsonl          append each evaluation as one JSON line (the fields of the authors' ref_train.py)
   --checkpoint-every K        rewrite --out every K steps (default 1000; 0 = only at the end); Ctrl-C always writes it
+  --starts K --start-steps N  best of K starts: K runs from seeds derived from --seed (the first is --seed itself),
+                              N iterations each, ranked by held-out IoU (with --masks or --eval-data) or else by
+                              the masks' image dependence; the best continues to --steps. Every start's scores go
+                              to the log and the archive
   --no-previews               leave the preview PNGs out of the archive
 `;
 
@@ -96,6 +103,8 @@ const TRAIN_FLAGS: FlagSpec = {
       'log-every',
       'eval-every',
       'checkpoint-every',
+      'starts',
+      'start-steps',
       'set',
     ].map((name) => [name, { type: 'string' as const }]),
   ),
@@ -157,6 +166,8 @@ export function parseTrainArgs(argv: readonly string[]): TrainOptions {
     logEvery: m.int('log-every', 1) ?? 50,
     evalEvery: m.int('eval-every', 1) ?? 200,
     checkpointEvery: m.int('checkpoint-every', 0) ?? 1000,
+    starts: m.int('starts', 1) ?? 1,
+    startSteps: m.int('start-steps', 1) ?? 500,
     previews: !m.has('no-previews'),
     set: set !== undefined ? parseConfigOverrides(set) : {},
     help,
@@ -176,6 +187,11 @@ export function parseTrainArgs(argv: readonly string[]): TrainOptions {
     if (resume) throw new ArgsError('--init and --resume exclude each other (--resume continues a run, weights and optimizers)');
     opts.init = init;
   }
+  if (opts.starts > 1) {
+    if (resume) throw new ArgsError('--starts begins a run; --resume continues one (its starts are in its archive)');
+    if (opts.startSteps >= opts.steps)
+      throw new ArgsError(`--start-steps (${opts.startSteps}) must be below --steps (${opts.steps}): the best start continues to --steps`);
+  } else if (m.has('start-steps')) throw new ArgsError('--start-steps needs --starts K (K ≥ 2)');
   if (sizeRaw !== undefined) opts.size = sizeRaw as 32 | 64 | 128;
   const regions = m.int('regions', 2);
   if (regions !== undefined) opts.regions = regions;

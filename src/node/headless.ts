@@ -48,8 +48,8 @@ export async function runSteps(
   return done;
 }
 
-/** The closing evaluation of a run, unless its last step was just scored (null then, or without an evaluation set). */
+/** The closing evaluation of a run (measured only: no blob restart now), unless its last step was just measured (null then). */
 export async function finalEvaluation(run: TrainingRun): Promise<CurvePoint | null> {
-  if (!run.evalSet || run.totalSteps === 0 || run.curve.at(-1)?.step === run.totalSteps) return null;
-  return run.evaluate();
+  if (run.totalSteps === 0 || run.curve.at(-1)?.step === run.totalSteps) return null;
+  return run.evaluate(false);
 }

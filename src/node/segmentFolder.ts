@@ -20,11 +20,11 @@ import { imageSlice, type ImageSet } from '../redo/batches';
 import { predictMasks } from '../run/evaluate';
 import { inferConfigFromWeights, RedoModel, Segmenter, type NamedTensorData, type RedoConfig } from '../redo';
 import { objectScore, type ObjectScore } from '../redo/metrics';
-import { parseConfig, readRunArchive } from '../formats/runArchive';
+import { maskWeightsFile, parseConfig, readRunArchive } from '../formats/runArchive';
 import { resampleWindow } from '../redo/data/objectsOnPhotos';
 import { decodeFile, listFiles, readImageFolder, type Skipped } from './imageFolder';
 import { DecodeRefusal } from '../data/decode';
-import { decodeSafetensors, encodeSafetensors } from '../formats/safetensors';
+import { decodeSafetensors } from '../formats/safetensors';
 import { drawPixels, GAP, Grid, rgbaToPng } from '../formats/images';
 
 export interface LoadedModel {
@@ -34,15 +34,30 @@ export interface LoadedModel {
   kind: 'archive' | 'weights';
   step?: number;
   seed?: number;
+  /** An archive's F: 'last' (the latest state) or 'best' (best-F.safetensors, the best held-out IoU). */
+  which?: 'best' | 'last';
+  /** The held-out IoU the archive recorded for its best F. */
+  iou?: number;
 }
 
-/** Reads a run archive or a safetensors weights file. `size` is needed only for a weights file holding F alone. */
-export async function loadModelFile(path: string, size?: RedoConfig['imageSize']): Promise<LoadedModel> {
+/**
+ * Reads a run archive or a safetensors weights file. `size` is needed only for a weights file holding F alone.
+ * `which` picks an archive's F: 'last' (default) or 'best' (the F with the best held-out IoU the run saw).
+ */
+export async function loadModelFile(path: string, size?: RedoConfig['imageSize'], which: 'best' | 'last' = 'last'): Promise<LoadedModel> {
   const bytes = new Uint8Array(await readFile(path));
   if (bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b) {
-    const { state } = await readRunArchive(bytes);
-    return { config: state.config, weights: state.weights, kind: 'archive', step: state.iteration, seed: state.seed };
+    const { state, best } = await readRunArchive(bytes);
+    if (which === 'best') {
+      if (!best)
+        throw new Error(
+          `${path} keeps no best F (a run keeps one only when it is scored on held-out masks: --masks or --eval-data); use --which last`,
+        );
+      return { config: state.config, weights: best.weights, kind: 'archive', step: best.iteration, seed: state.seed, which, iou: best.iou };
+    }
+    return { config: state.config, weights: state.weights, kind: 'archive', step: state.iteration, seed: state.seed, which };
   }
+  if (which === 'best') throw new Error(`${path} is a weights file, which holds one F: --which best is for a run archive`);
   if (/\.pth?$/i.test(path))
     throw new Error(`${path} is a PyTorch checkpoint: convert it first (python3 scripts/convert_pth.py ${path} -o weights.safetensors)`);
   const { tensors, metadata } = decodeSafetensors(bytes);
@@ -58,12 +73,10 @@ export async function loadModelFile(path: string, size?: RedoConfig['imageSize']
  * of a run's weights, with the run's configuration, step and seed in its metadata so that it loads without --size.
  */
 export function maskNetworkFile(model: LoadedModel): Uint8Array {
-  const f = new Map([...model.weights].filter(([k]) => k.startsWith('netEncM.')));
-  if (f.size === 0) throw new Error('no mask network (netEncM.*) in this model');
-  const metadata: Record<string, string> = { config: JSON.stringify(model.config), networks: 'F' };
-  if (model.step !== undefined) metadata.step = String(model.step);
-  if (model.seed !== undefined) metadata.seed = String(model.seed);
-  return encodeSafetensors(f, metadata);
+  return maskWeightsFile(model.config, model.weights, {
+    ...(model.step !== undefined ? { step: model.step } : {}),
+    ...(model.seed !== undefined ? { seed: model.seed } : {}),
+  });
 }
 
 /** Soft first-region masks [N, S, S] of the first `count` images (run/evaluate.ts predictMasks: batches, one readback each). */

@@ -13,11 +13,12 @@ import { loadTrainingData } from './datasets';
 import { C2MNIST_COLLAPSE } from './c2mnist';
 import { formatEval } from '../run/evaluate';
 import { TrainingRun, type CurvePoint } from '../run/trainingRun';
+import { describeStart, keepBest, startRecord, startSeed } from '../run/starts';
 import { finalEvaluation, runSteps } from './headless';
 import { appendFileSync, existsSync } from 'node:fs';
 import { onStopRequest } from './supervise';
 import { formatDuration, logLine, progressLine } from './progress';
-import type { RunManifest } from '../formats/runArchive';
+import type { BestF, RunManifest, StartRecord } from '../formats/runArchive';
 import type { LossHistory } from '../formats/history';
 import { NonFiniteError, type LossValues, type NamedTensorData, type TrainingState } from '../redo';
 
@@ -87,25 +88,31 @@ function configFor(o: TrainOptions): RedoConfig {
   return preset(o.preset, { ...(o.dataset === 'c2mnist' ? C2MNIST_COLLAPSE : {}), ...cliOverrides(o) });
 }
 
+/** `masks' spread 0.152, pairIoU 0.731` (label-free, on the panel of training images). */
+function formatDependence(p: CurvePoint): string {
+  return `masks' spread ${p.dependence.spread.toFixed(3)}, pairIoU ${p.dependence.pairIoU.toFixed(3)}`;
+}
+
 /** One evaluation as a JSON line with the field names of the authors' ref_train.py log, for side-by-side curves. */
 function appendCurve(file: string, p: CurvePoint, wallS: number, losses: LossValues | null): void {
-  const r = p.result.reference ?? {
-    iou: p.result.object.iou,
-    accuracy: p.result.object.accuracy,
-    iouPerImage: p.result.object.iou,
-    accuracyPerImage: p.result.object.accuracy,
-    region: 0,
-  };
+  const r =
+    p.result &&
+    (p.result.reference ?? {
+      iou: p.result.object.iou,
+      accuracy: p.result.object.accuracy,
+      iouPerImage: p.result.object.iou,
+      accuracyPerImage: p.result.object.accuracy,
+      region: 0,
+    });
   const row = {
     kind: 'eval',
     it: p.step,
     wall: Math.round(wallS * 10) / 10,
-    iou: r.iou,
-    acc: r.accuracy,
-    iouPerImage: r.iouPerImage,
-    accPerImage: r.accuracyPerImage,
-    region: r.region,
+    ...(r ? { iou: r.iou, acc: r.accuracy, iouPerImage: r.iouPerImage, accPerImage: r.accuracyPerImage, region: r.region } : {}),
+    spread: p.dependence.spread,
+    pairIoU: p.dependence.pairIoU,
     restarts: p.restarts,
+    ...(p.blobRestart ? { blobRestart: p.blobRestart } : {}),
     ...(losses ? { gAdv: losses.gAdv, recZ: losses.gRecZ, dReal: losses.dReal, dFake: losses.dFake } : {}),
     ...(losses ? { minArea: losses.minArea, minAreaBinary: losses.minAreaBinary } : {}),
   };
@@ -131,7 +138,7 @@ export async function trainMain(argv: string[]): Promise<number> {
   const backend = await chooseBackend(o, out.log);
   out.log(`backend: ${describeBackend(backend)}, tfjs ${tf.version.tfjs}`);
 
-  let resumed: { manifest: RunManifest; state: TrainingState; history: LossHistory } | null = null;
+  let resumed: { manifest: RunManifest; state: TrainingState; history: LossHistory; best?: BestF } | null = null;
   let config: RedoConfig;
   if (o.resume) {
     resumed = await readArchiveFile(o.resume);
@@ -193,17 +200,14 @@ export async function trainMain(argv: string[]): Promise<number> {
   }
 
   const runData = { images: data.train, ...(data.trainObject ? { objectMasks: data.trainObject } : {}), info: data.info };
-  const createRun = (): TrainingRun => {
+  const createRun = (seed: number): TrainingRun => {
     try {
-      return TrainingRun.create({ config, seed: o.seed, data: runData, evalSet: data.evalSet, ...(initial ? { weights: initial } : {}) });
+      return TrainingRun.create({ config, seed, data: runData, evalSet: data.evalSet, ...(initial ? { weights: initial } : {}) });
     } catch (e) {
       if (!o.init) throw e;
       throw new Error(`--init ${o.init} does not fit --preset ${o.preset}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     }
   };
-  const run = resumed
-    ? TrainingRun.restore({ state: resumed.state, history: resumed.history, data: runData, evalSet: data.evalSet })
-    : createRun();
   out.log(`config: ${o.resume ? '(from the archive)' : o.preset} ${JSON.stringify(config)}`);
 
   let stopRequested = false;
@@ -217,27 +221,28 @@ export async function trainMain(argv: string[]): Promise<number> {
   });
 
   let lastWritten: number | null = null;
-  const writeArchive = async (why: string) => {
+  const writeArchive = async (run: TrainingRun, why: string) => {
     const t = performance.now();
     const bytes = await run.archive(o.previews ? 'fresh' : 'none');
     await writeFileAtomic(o.out, bytes);
     lastWritten = run.totalSteps;
+    const best = run.best ? `, best F from step ${run.best.step}: held-out IoU ${run.best.iou.toFixed(3)}` : '';
     out.log(
-      `wrote ${o.out} (${(bytes.length / 1024).toFixed(0)} KiB, step ${run.totalSteps}, ${why}, ` +
+      `wrote ${o.out} (${(bytes.length / 1024).toFixed(0)} KiB, step ${run.totalSteps}${best}, ${why}, ` +
         `${formatDuration((performance.now() - t) / 1000)})`,
     );
   };
 
   const start = performance.now();
-  const startStep = run.totalSteps;
   let last: LossValues | null = null;
   const watch = new CollapseWatch(config.collapseThreshold, config.collapseLastIteration, config.collapseBinaryThreshold);
   let lateCollapse = false;
-  try {
-    await runSteps(
+  /** Trains `run` for `steps` steps with the log, the curve file and (unless a start) the checkpoints. */
+  const train = (run: TrainingRun, steps: number, checkpoints: boolean) =>
+    runSteps(
       run,
-      o.steps,
-      { evalEvery: o.evalEvery, checkpointEvery: o.checkpointEvery },
+      steps,
+      { evalEvery: o.evalEvery, checkpointEvery: checkpoints ? o.checkpointEvery : 0 },
       {
         onStep: ({ step, done, losses, restarted, itPerSec }) => {
           last = losses;
@@ -251,25 +256,94 @@ export async function trainMain(argv: string[]): Promise<number> {
                 'collapse watch no longer restarts: an earlier checkpoint may be the one to keep',
             );
           }
-          if (done % o.logEvery === 0 || done === o.steps) {
-            out.log(logLine({ step, done, total: o.steps, losses, itPerSec, elapsedS, restarts: run.trainer.restarts }));
+          if (done % o.logEvery === 0 || done === steps) {
+            out.log(logLine({ step, done, total: steps, losses, itPerSec, elapsedS, restarts: run.trainer.restarts }));
           }
-          out.bar(progressLine({ done, total: o.steps, itPerSec, elapsedS, step }));
+          out.bar(progressLine({ done, total: steps, itPerSec, elapsedS, step }));
         },
-        onEval: (p) => {
-          out.log(`eval step ${p.step}: ${formatEval(p.result, run.evalSet!.regionNames)}`);
-          if (o.curve) appendCurve(o.curve, p, (performance.now() - start) / 1000, last);
-        },
-        onCheckpoint: () => writeArchive('checkpoint'),
+        onEval: (p) => logEval(run, p),
+        onCheckpoint: () => writeArchive(run, 'checkpoint'),
         shouldStop: () => stopRequested,
       },
     );
-    const closing = await finalEvaluation(run);
-    if (closing) {
-      out.log(`eval step ${closing.step}: ${formatEval(closing.result, run.evalSet!.regionNames)}`);
-      if (o.curve) appendCurve(o.curve, closing, (performance.now() - start) / 1000, last);
+  const logEval = (run: TrainingRun, p: CurvePoint) => {
+    const newBest = p.result && run.best?.step === p.step && run.curve.filter((c) => c.result).length > 1 ? ' (best so far, kept)' : '';
+    out.log(
+      `eval step ${p.step}: ${formatDependence(p)}${p.result ? ` | ${formatEval(p.result, run.evalSet!.regionNames)}${newBest}` : ''}`,
+    );
+    if (p.blobRestart) {
+      out.log(
+        `blob watch at step ${p.step} (iteration ${p.iteration}): ${p.blobRestart}; all networks re-initialised ` +
+          `(restart ${run.trainer.restarts}, ${run.trainer.blobRestarts} by the blob watch)`,
+      );
     }
-    await writeArchive(stopRequested ? 'interrupted' : 'final');
+    if (o.curve) appendCurve(o.curve, p, (performance.now() - start) / 1000, last);
+  };
+
+  let run: TrainingRun;
+  let stepsLeft = o.steps;
+  try {
+    if (resumed) {
+      run = TrainingRun.restore({
+        state: resumed.state,
+        history: resumed.history,
+        data: runData,
+        evalSet: data.evalSet,
+        best: resumed.best ?? null,
+        starts: resumed.manifest.starts ?? [],
+      });
+    } else if (o.starts > 1) {
+      run = await bestOfStarts();
+      stepsLeft = o.steps - run.totalSteps;
+    } else run = createRun(o.seed);
+  } catch (e) {
+    removeStop();
+    throw e;
+  }
+  const startStep = run.totalSteps;
+
+  /** Best of K starts: each start trained for --start-steps and measured; the best one's state is kept and returned. */
+  async function bestOfStarts(): Promise<TrainingRun> {
+    const records: StartRecord[] = [];
+    let kept: { state: TrainingState; history: LossHistory; best: TrainingRun['best']; curve: CurvePoint[] } | null = null;
+    const by = data.evalSet ? 'held-out IoU' : 'the masks’ image dependence (1 − pairIoU; no held-out masks)';
+    out.log(`best of ${o.starts} starts, ${o.startSteps} iterations each, ranked by ${by}`);
+    for (let k = 0; k < o.starts && !(stopRequested && records.length > 0); k++) {
+      const seed = startSeed(o.seed, k);
+      out.log(`start ${k + 1}/${o.starts}: seed ${seed}`);
+      const r = createRun(seed);
+      try {
+        await train(r, o.startSteps, false);
+        await finalEvaluation(r);
+        const rec = startRecord(k, r);
+        const isBest = kept === null || rec.score > Math.max(...records.map((x) => x.score));
+        records.push(rec);
+        out.log(`${describeStart(rec)}${isBest ? ' — best so far' : ''}`);
+        if (isBest) kept = { state: await r.captureState(), history: r.history, best: r.best, curve: r.curve };
+      } finally {
+        r.dispose();
+      }
+    }
+    const i = keepBest(records);
+    const spent = records.reduce((n, x) => n + x.steps, 0);
+    out.log(`kept start ${i + 1} (seed ${records[i]!.seed}) of ${records.length}; the starts took ${spent} iterations`);
+    const chosen = TrainingRun.restore({
+      state: kept!.state,
+      history: kept!.history,
+      data: runData,
+      evalSet: data.evalSet,
+      best: kept!.best,
+      starts: records,
+    });
+    chosen.curve.push(...kept!.curve);
+    return chosen;
+  }
+
+  try {
+    if (!stopRequested) await train(run, stepsLeft, true);
+    const closing = await finalEvaluation(run);
+    if (closing) logEval(run, closing);
+    await writeArchive(run, stopRequested ? 'interrupted' : 'final');
   } catch (e) {
     if (!(e instanceof NonFiniteError)) throw e;
     // The NaN / Inf guard: nothing non-finite is written; the archive of the last checkpoint (if any) stays as it was.
@@ -290,7 +364,7 @@ export async function trainMain(argv: string[]): Promise<number> {
   const n = run.totalSteps - startStep;
   out.log(
     `${stopRequested ? 'stopped' : 'done'}: ${n} steps in ${formatDuration(secs)} ` +
-      `(${(n / Math.max(secs, 1e-9)).toFixed(2)} it/s), restarts ${run.trainer.restarts}` +
+      `(${(n / Math.max(secs, 1e-9)).toFixed(2)} it/s), restarts ${run.trainer.restarts} (${run.trainer.blobRestarts} by the blob watch)` +
       `${last ? `, last gAdv ${(last as { gAdv: number }).gAdv.toFixed(3)}` : ''}`,
   );
   run.dispose();

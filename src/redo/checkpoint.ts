@@ -16,6 +16,8 @@ export interface TrainingState {
   seed: number;
   iteration: number;
   restarts: number;
+  /** Of `restarts`, those the blob watch made (absent in files older than it: 0). */
+  blobRestarts?: number;
   weights: Map<string, NamedTensorData>;
   /** Per network: Adam step count and moments, keyed `<param key>.exp_avg` / `.exp_avg_sq` as torch names them. */
   optimizer: Record<NetworkId, { step: number; tensors: Map<string, NamedTensorData> }>;
@@ -48,7 +50,15 @@ export async function captureTrainingState(trainer: RedoTrainer): Promise<Traini
     for (const t of torch) t.dispose();
     optimizer[net] = { step, tensors };
   }
-  return { config: trainer.config, seed: trainer.seed, iteration: trainer.iteration, restarts: trainer.restarts, weights, optimizer };
+  return {
+    config: trainer.config,
+    seed: trainer.seed,
+    iteration: trainer.iteration,
+    restarts: trainer.restarts,
+    blobRestarts: trainer.blobRestarts,
+    weights,
+    optimizer,
+  };
 }
 
 /** Loads a captured state into a trainer built with the same config. Validates everything before changing anything. */
@@ -78,6 +88,7 @@ export function restoreTrainingState(trainer: RedoTrainer, state: TrainingState)
   }
   trainer.iteration = state.iteration;
   trainer.restarts = state.restarts;
+  trainer.blobRestarts = state.blobRestarts ?? 0;
 }
 
 /** A model and trainer rebuilt from a training state (a checkpoint or an imported run); nothing is left allocated if it does not fit. */

@@ -36,3 +36,41 @@ export class CollapseWatch {
     return iteration < this.lastIteration && this.under(smallestArea, smallestBinaryArea);
   }
 }
+
+/**
+ * The blob watch: a run whose masks stop depending on the image (one blob or stripe for every picture, see
+ * metrics.ts `imageDependence`) rarely recovers, and shows it early (docs/recipe-objects-32.md, "Early signs").
+ * Read on a fixed panel of training images at each evaluation; from iteration `from` until `lastIteration`, a
+ * pairwise IoU of the binarised masks above `pairIoU`, or a soft-mask spread below `spread`, restarts the run.
+ * A threshold of 0 turns that reading's watch off.
+ */
+export class BlobWatch {
+  constructor(
+    readonly pairIoU: number,
+    readonly spread: number,
+    readonly from: number,
+    readonly lastIteration: number,
+  ) {}
+
+  get on(): boolean {
+    return this.pairIoU > 0 || this.spread > 0;
+  }
+
+  /** True when a reading says the masks ignore the image, whatever the iteration. */
+  under(d: { spread: number; pairIoU: number }): boolean {
+    return (this.pairIoU > 0 && d.pairIoU > this.pairIoU) || (this.spread > 0 && d.spread < this.spread);
+  }
+
+  /** What is past its threshold, in words. */
+  describe(d: { spread: number; pairIoU: number }): string {
+    const parts: string[] = [];
+    if (this.pairIoU > 0 && d.pairIoU > this.pairIoU) parts.push(`masks' pairwise IoU ${d.pairIoU.toFixed(3)} > ${this.pairIoU}`);
+    if (this.spread > 0 && d.spread < this.spread) parts.push(`masks' spread ${d.spread.toFixed(3)} < ${this.spread}`);
+    return `${parts.join(', ')}: the masks no longer depend on the image`;
+  }
+
+  /** True when this reading at this iteration (since the last (re)initialisation) calls for a restart. */
+  blob(iteration: number, d: { spread: number; pairIoU: number }): boolean {
+    return iteration >= this.from && iteration <= this.lastIteration && this.under(d);
+  }
+}

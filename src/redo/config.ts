@@ -36,6 +36,15 @@ export interface RedoConfig {
   collapseThreshold: number;
   collapseBinaryThreshold: number;
   collapseLastIteration: number;
+  /**
+   * Blob watch (src/redo/collapse.ts BlobWatch), read at each evaluation on a fixed panel of training images: from
+   * iteration `blobFrom` until `blobLastIteration`, restart when the binarised masks' mean pairwise IoU is above
+   * `blobPairIoU` or the soft masks' spread below `blobSpread` (the masks ignore the image). 0 turns a reading off.
+   */
+  blobPairIoU: number;
+  blobSpread: number;
+  blobFrom: number;
+  blobLastIteration: number;
 }
 
 export type PresetName = 'paper-128' | 'laptop-128' | 'small-64' | 'c2mnist-64' | 'objects-32' | 'tiny';
@@ -64,6 +73,10 @@ const reference: RedoConfig = {
   collapseThreshold: 0.1,
   collapseBinaryThreshold: 0.01,
   collapseLastIteration: 7000,
+  blobPairIoU: 0,
+  blobSpread: 0,
+  blobFrom: 500,
+  blobLastIteration: 1500,
 };
 
 export const PRESETS: Record<PresetName, RedoConfig> = {
@@ -130,11 +143,26 @@ export function preset(name: string, overrides: Partial<RedoConfig> = {}): RedoC
 export function validateConfig(c: RedoConfig): RedoConfig {
   if (![32, 64, 128].includes(c.imageSize)) throw new Error(`imageSize must be 32, 64 or 128, got ${c.imageSize}`);
   if (!Number.isInteger(c.nRegions) || c.nRegions < 2) throw new Error(`nRegions must be an integer ≥ 2, got ${c.nRegions}`);
+  for (const k of ['blobFrom', 'blobLastIteration'] as const) {
+    if (!Number.isInteger(c[k]) || c[k] < 0) throw new Error(`${k} must be an integer ≥ 0, got ${c[k]}`);
+  }
   for (const k of ['nz', 'nfF', 'nfG', 'nfD', 'nfZ', 'batchSize'] as const) {
     if (!Number.isInteger(c[k]) || c[k] < 1) throw new Error(`${k} must be a positive integer, got ${c[k]}`);
   }
   if (c.nfF % 4 !== 0) throw new Error(`nfF must be a multiple of 4 (F's encoder uses nfF/4 and nfF/2), got ${c.nfF}`);
-  for (const k of ['lrG', 'lrD', 'lrZ', 'lrF', 'lambdaZ', 'weightDecayF', 'adamEpsilon', 'initGain', 'collapseBinaryThreshold'] as const) {
+  for (const k of [
+    'lrG',
+    'lrD',
+    'lrZ',
+    'lrF',
+    'lambdaZ',
+    'weightDecayF',
+    'adamEpsilon',
+    'initGain',
+    'collapseBinaryThreshold',
+    'blobPairIoU',
+    'blobSpread',
+  ] as const) {
     if (!(c[k] >= 0) || !Number.isFinite(c[k])) throw new Error(`${k} must be a finite number ≥ 0, got ${c[k]}`);
   }
   return c;
@@ -142,9 +170,16 @@ export function validateConfig(c: RedoConfig): RedoConfig {
 
 /**
  * Fields added after run files were first written, with the value that keeps an older run behaving exactly as it
- * did (a checkpoint or archive without them resumes bit for bit): the binarised collapse watch is off for them.
+ * did (a checkpoint or archive without them resumes bit for bit): the binarised collapse watch and the blob watch
+ * are off for them.
  */
-export const LEGACY_CONFIG_DEFAULTS: Readonly<Partial<RedoConfig>> = { collapseBinaryThreshold: 0 };
+export const LEGACY_CONFIG_DEFAULTS: Readonly<Partial<RedoConfig>> = {
+  collapseBinaryThreshold: 0,
+  blobPairIoU: 0,
+  blobSpread: 0,
+  blobFrom: 500,
+  blobLastIteration: 1500,
+};
 
 /** A config read from an older file, with the fields it predates filled in (LEGACY_CONFIG_DEFAULTS). */
 export function withLegacyDefaults<T extends object>(c: T): T & Partial<RedoConfig> {

@@ -277,3 +277,49 @@ export function objectScore(firstRegion: ArrayLike<number>, truth: ArrayLike<num
   const images = total / P;
   return { iou: iouOf(region), accuracy: right[region]! / total, region, iouPerImage: iouImg / images, accuracyPerImage: accImg / images };
 }
+
+/** How much F's masks depend on the image, read without labels (see `imageDependence`). */
+export interface ImageDependence {
+  /** Per-pixel standard deviation of the soft mask across the images, averaged over pixels (0: one mask for all). */
+  spread: number;
+  /** Mean IoU between the binarised (≥ 0.5) masks of every two different images (1: one mask for all). */
+  pairIoU: number;
+}
+
+/**
+ * Image dependence of one region's soft masks [N, P] (N images of P pixels), as the authors' ref_train.py reads it
+ * (`spread`: torch's unbiased std over images, then the mean; `pairIoU`: union clamped to ≥ 1), so the two codes'
+ * numbers compare. A blob or a stripe that ignores the image reads spread ≈ 0 and pairIoU ≈ 1; the ground truth of
+ * the objects-on-photos sets reads pairIoU 0.33–0.38.
+ */
+export function imageDependence(region: ArrayLike<number>, pixels: number): ImageDependence {
+  const n = region.length / pixels;
+  if (!Number.isInteger(n) || n < 2)
+    throw new Error(`imageDependence: needs ≥ 2 whole images of ${pixels} pixels, got ${region.length} values`);
+  let spread = 0;
+  for (let p = 0; p < pixels; p++) {
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += region[i * pixels + p]!;
+    const mean = sum / n;
+    let sq = 0;
+    for (let i = 0; i < n; i++) sq += (region[i * pixels + p]! - mean) ** 2;
+    spread += Math.sqrt(sq / (n - 1));
+  }
+  const bits = Array.from({ length: n }, (_, i) => {
+    const b = new Uint8Array(pixels);
+    for (let p = 0; p < pixels; p++) b[p] = region[i * pixels + p]! >= 0.5 ? 1 : 0;
+    return b;
+  });
+  const area = bits.map((b) => b.reduce((s, v) => s + v, 0));
+  let pair = 0;
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      let inter = 0;
+      const a = bits[i]!;
+      const b = bits[j]!;
+      for (let p = 0; p < pixels; p++) inter += a[p]! & b[p]!;
+      pair += inter / Math.max(area[i]! + area[j]! - inter, 1);
+    }
+  }
+  return { spread: spread / pixels, pairIoU: pair / ((n * (n - 1)) / 2) };
+}

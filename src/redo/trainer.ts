@@ -82,8 +82,10 @@ export class RedoTrainer {
   private readonly collapseWatch: CollapseWatch;
   /** Iterations since the last (re)initialisation. */
   iteration = 0;
-  /** Collapse restarts so far. */
+  /** Restarts so far, of either watch (they drive the z and batch streams with the seed). */
   restarts = 0;
+  /** Of `restarts`, those the blob watch made (the masks stopped depending on the image). */
+  blobRestarts = 0;
 
   constructor(
     model: RedoModel,
@@ -233,12 +235,13 @@ export class RedoTrainer {
     throw new NonFiniteError(`training diverged at step ${step}: ${losses}; ${weights}. A learning rate too high is the usual cause`, step);
   }
 
-  /** Re-initialises all networks and optimizers and starts the iteration count over (a collapse restart). */
-  restart(): void {
+  /** Re-initialises all networks and optimizers and starts the iteration count over (a collapse or blob restart). */
+  restart(why: 'collapse' | 'blob' = 'collapse'): void {
     this.model.store.reinitialize();
     for (const o of Object.values(this.optimizers)) o.reset();
     this.iteration = 0;
     this.restarts += 1;
+    if (why === 'blob') this.blobRestarts += 1;
   }
 
   dispose(): void {

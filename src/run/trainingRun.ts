@@ -13,8 +13,13 @@
  *   steps by default; the headless trainer reads every step (lossEvery 1) so that its log line and a collapse name
  *   the step they happened at; on WebGPU both stay at most one step ahead of the device (the fence or the read).
  *   A NaN / Inf reading ends the run with NonFiniteError (src/redo/finite.ts), naming the run's step.
- * - previews every `previewEvery` steps, an evaluation every `evalEvery` (accuracy / IoU written into the history's
- *   last entry, a point on the learning curve), and `checkpointDue` every `checkpointEvery` (the adapter stores it).
+ * - previews every `previewEvery` steps, an evaluation every `evalEvery` (./dependence.ts's label-free image
+ *   dependence on a fixed panel of training images, always; accuracy / IoU where the run has held-out masks; both
+ *   written into the history's last entry and a point on the learning curve), and `checkpointDue` every
+ *   `checkpointEvery` (the adapter stores it).
+ * - at each evaluation, the blob watch (src/redo/collapse.ts BlobWatch) on the dependence reading: a run whose masks
+ *   ignore the image is restarted; and the F with the best held-out IoU so far is kept (`best`, archived beside the
+ *   latest state as best-F.safetensors).
  */
 import * as tf from '../redo/tf';
 import {
@@ -34,9 +39,12 @@ import {
   type StepLosses,
   type TrainingState,
 } from '../redo';
-import { cloneHistory, emptyHistory, recordLosses, withMetricColumns, type LossHistory } from '../formats/history';
-import { buildRunArchive, type RunManifest } from '../formats/runArchive';
+import { cloneHistory, emptyHistory, recordDependence, recordLosses, withMetricColumns, type LossHistory } from '../formats/history';
+import { buildRunArchive, type BestF, type RunManifest, type StartRecord } from '../formats/runArchive';
+import { BlobWatch } from '../redo/collapse';
+import type { ImageDependence } from '../redo/metrics';
 import { evaluate, type EvalResult, type EvalSet } from './evaluate';
+import { dependencePanel, readDependence } from './dependence';
 import { disposePreviewInputs, previewInputs, previewPngs, renderPreviews, type PreviewInputs, type PreviewSet } from './previews';
 
 /** What a run trains on. */
@@ -75,7 +83,12 @@ export interface CurvePoint {
   /** Iterations since the last (re)initialisation. */
   iteration: number;
   restarts: number;
-  result: EvalResult;
+  /** Held-out accuracy / IoU; null for a run without held-out masks. */
+  result: EvalResult | null;
+  /** How much F's masks depend on the image (label-free, on the run's panel of training images). */
+  dependence: ImageDependence;
+  /** Set when the blob watch restarted the run on this reading: why, in words. */
+  blobRestart?: string;
 }
 
 /** What one call of `step` did. */
@@ -106,8 +119,14 @@ export class TrainingRun {
   totalSteps: number;
   lastPreviews: PreviewSet | null = null;
   lastEval: EvalResult | null = null;
+  /** The F with the best held-out IoU seen so far (runs with held-out masks). */
+  best: BestF | null = null;
+  /** A best-of-K search that chose this run: every start's scores (./starts.ts), kept in the archive. */
+  starts: StartRecord[] = [];
 
   private readonly preview: PreviewInputs;
+  private readonly panel: ImageSet;
+  private readonly blobWatch: BlobWatch;
   private pending: PendingStep[] = [];
   private fence: Promise<void> | null = null;
   private disposed = false;
@@ -123,6 +142,9 @@ export class TrainingRun {
     this.history = evalSet ? withMetricColumns(history) : history;
     this.totalSteps = Math.max(trainer.iteration, history.step.at(-1) ?? 0);
     this.preview = previewInputs(model, data.images, data.objectMasks, trainer.seed);
+    this.panel = dependencePanel(data.images);
+    const c = model.config;
+    this.blobWatch = new BlobWatch(c.blobPairIoU, c.blobSpread, c.blobFrom, c.blobLastIteration);
   }
 
   /** A new run from scratch, or from imported weights without optimizer state. */
@@ -146,17 +168,25 @@ export class TrainingRun {
     return new TrainingRun(model, trainer, a.data, a.evalSet, emptyHistory(!!a.evalSet), a.fence ?? null);
   }
 
-  /** A run continued from a checkpoint or an archive: same weights, optimizer state, counters, seed and history. */
+  /**
+   * A run continued from a checkpoint or an archive: same weights, optimizer state, counters, seed and history, and
+   * the best F and the starts it kept.
+   */
   static restore(a: {
     state: TrainingState;
     history: LossHistory;
     data: RunData;
     evalSet: EvalSet | null;
     fence?: DeviceFence;
+    best?: BestF | null;
+    starts?: StartRecord[];
   }): TrainingRun {
     checkSize(a.state.config, a.data);
     const { model, trainer } = restoreTrainer(a.state);
-    return new TrainingRun(model, trainer, a.data, a.evalSet, cloneHistory(a.history), a.fence ?? null);
+    const run = new TrainingRun(model, trainer, a.data, a.evalSet, cloneHistory(a.history), a.fence ?? null);
+    run.best = a.best ?? null;
+    run.starts = a.starts ?? [];
+    return run;
   }
 
   get config(): RedoConfig {
@@ -182,7 +212,7 @@ export class TrainingRun {
     const step = this.totalSteps;
     const due = (every: number) => every > 0 && step % every === 0;
     const previews = due(s.previewEvery);
-    const evaluation = due(s.evalEvery) && this.evalSet !== null;
+    const evaluation = due(s.evalEvery);
     const checkpointDue = due(s.checkpointEvery);
     const readings =
       this.pending.length >= Math.max(1, s.lossEvery) || previews || evaluation || checkpointDue ? await this.flushLosses() : [];
@@ -234,17 +264,39 @@ export class TrainingRun {
     return this.lastPreviews;
   }
 
-  /** Scores the evaluation set now: object accuracy / IoU into the history's last entry, a point on the curve. */
-  async evaluate(): Promise<CurvePoint | null> {
-    if (!this.evalSet) return null;
-    const result = await evaluate((x) => this.model.masks(x), this.evalSet, this.config.nRegions);
-    this.lastEval = result;
+  /**
+   * Measures now: the image dependence on the panel, and object accuracy / IoU on the evaluation set if any, into the
+   * history's last entry and as a point on the curve. Then the F is kept if its held-out IoU is the best so far, and
+   * the blob watch may restart the run (`watch` false: measure only, as after a restore).
+   */
+  async evaluate(watch = true): Promise<CurvePoint> {
+    const masksOf = (x: tf.Tensor4D) => this.model.masks(x);
+    const dependence = await readDependence(masksOf, this.panel, this.config.nRegions);
+    const result = this.evalSet ? await evaluate(masksOf, this.evalSet, this.config.nRegions) : null;
     const h = this.history;
-    if (h.accuracy && h.iou && h.step.length > 0) {
-      h.accuracy[h.accuracy.length - 1] = result.object.accuracy;
-      h.iou[h.iou.length - 1] = result.object.iou;
+    recordDependence(h, dependence);
+    if (result) {
+      this.lastEval = result;
+      if (h.accuracy && h.iou && h.step.length > 0) {
+        h.accuracy[h.accuracy.length - 1] = result.object.accuracy;
+        h.iou[h.iou.length - 1] = result.object.iou;
+      }
+      const iou = heldOutIoU(result);
+      if (!this.best || iou > this.best.iou) {
+        this.best = { step: this.totalSteps, iteration: this.trainer.iteration, iou, weights: await this.maskWeights() };
+      }
     }
-    const point: CurvePoint = { step: this.totalSteps, iteration: this.trainer.iteration, restarts: this.trainer.restarts, result };
+    const point: CurvePoint = {
+      step: this.totalSteps,
+      iteration: this.trainer.iteration,
+      restarts: this.trainer.restarts,
+      result,
+      dependence,
+    };
+    if (watch && this.blobWatch.blob(this.trainer.iteration, dependence)) {
+      point.blobRestart = this.blobWatch.describe(dependence);
+      this.trainer.restart('blob');
+    }
     this.curve.push(point);
     return point;
   }
@@ -277,6 +329,8 @@ export class TrainingRun {
       dataset: this.data.info,
       ...(m ? { metrics: { accuracy: m.object.accuracy, iou: m.object.iou } } : {}),
       previews: p ? previewPngs(p) : [],
+      ...(this.best ? { best: this.best } : {}),
+      ...(this.starts.length ? { starts: this.starts } : {}),
     });
   }
 
@@ -295,6 +349,17 @@ export class TrainingRun {
     this.trainer.dispose();
     this.model.dispose();
   }
+}
+
+/** A curve point with held-out scores. */
+export type ScoredPoint = CurvePoint & { result: EvalResult };
+export function isScored(p: CurvePoint): p is ScoredPoint {
+  return p.result !== null;
+}
+
+/** The held-out IoU a run is judged by: the authors' one-assignment score where it applies, else object IoU. */
+export function heldOutIoU(r: EvalResult): number {
+  return r.reference?.iou ?? r.object.iou;
 }
 
 function checkSize(config: RedoConfig, data: RunData): void {

@@ -4,7 +4,8 @@
  * exported F (the committed objects-32 checkpoint), and its soft masks equal `npm run redo -- segment --soft` on the
  * same files within 1e-4. The page is the one the studio's "Export segmenter" writes (src/segmenter/page.ts); its
  * jsDelivr URLs are answered from node_modules (the same files npm ships), and any other request fails the test.
- * Prints the bundle size and the first mask's time on a 32 px image (look for MEASURED).
+ * Prints the bundle size and the first mask's time on a 32 px image (look for MEASURED). Then the studio's
+ * "Export segmenter" on a tiny run: a zip of exactly that page, that module and the run's F.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,9 @@ import { generateSplits, loadObjectSources, writeImageSet } from '../src/node/ob
 import { resampleWindow } from '../src/redo/data/objectsOnPhotos';
 import { decodeSafetensors } from '../src/formats/safetensors';
 import { CDN, SEGMENTER_MODULE, segmenterPage } from '../src/segmenter/page';
+import { DATASET_DIR } from './fixtures';
+import { step, waitStep } from './studioSteps';
+import { unzipSync } from 'fflate';
 import type { loadSegmenter } from '../src/segmenter/index';
 
 const MODEL = 'public/models/objects-32-F.safetensors';
@@ -173,4 +177,32 @@ test('a plain page segments with the built module and matches redo segment --sof
   // Nothing but the page, the bundle, F, the images and TF.js's npm files was fetched.
   const origins = new Set(requested.map((u) => (u.startsWith(ORIGIN) ? 'page' : npmDist(u) ? 'tfjs' : u)));
   expect([...origins].sort()).toEqual(['page', 'tfjs']);
+});
+
+test('the studio exports a segmenter: F at the paused step, the built module and the ready page', async ({ page }) => {
+  test.setTimeout(420_000);
+  page.on('pageerror', (e) => console.log(`[page error] ${e.message}`));
+  await page.goto('/?backend=wasm&preset=tiny&batch=4&ckptEvery=0&previewEvery=1000&steps=100000&seed=3');
+  await page.getByTestId('folder-input').setInputFiles(DATASET_DIR);
+  await expect(page.getByTestId('dataset-list')).toContainText('c2mnist-e2e', { timeout: 120_000 });
+  await page.getByTestId('start').click();
+  await waitStep(page, 2);
+  await page.getByTestId('pause').click();
+  await expect(page.getByTestId('run-state')).toHaveText('paused', { timeout: 60_000 });
+  const at = await step(page);
+
+  const [download] = await Promise.all([page.waitForEvent('download', { timeout: 120_000 }), page.getByTestId('export-segmenter').click()]);
+  expect(download.suggestedFilename()).toMatch(new RegExp(`-step${at}-segmenter\\.zip$`));
+  const files = unzipSync(new Uint8Array(readFileSync(await download.path())));
+  expect(Object.keys(files).sort()).toEqual(['index.html', SEGMENTER_MODULE, 'segmenter.safetensors'].sort());
+  expect(new TextDecoder().decode(files['index.html'])).toBe(segmenterPage('segmenter.safetensors'));
+  expect(Buffer.from(files[SEGMENTER_MODULE]!).equals(readFileSync(`public/${SEGMENTER_MODULE}`))).toBe(true);
+  const f = decodeSafetensors(files['segmenter.safetensors']!);
+  expect(f.metadata.step).toBe(String(at));
+  expect((JSON.parse(f.metadata.config!) as { imageSize: number }).imageSize).toBe(32);
+  const keys = [...f.tensors.keys()];
+  expect(keys.length).toBeGreaterThan(10);
+  expect(keys.filter((k) => !k.startsWith('netEncM.'))).toEqual([]);
+  for (const [k, t] of f.tensors) expect(t.data.every(Number.isFinite), `${k} is finite`).toBe(true);
+  await expect(page.getByTestId('export-done')).toContainText('-segmenter.zip');
 });

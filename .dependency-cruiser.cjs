@@ -3,7 +3,8 @@
  * nothing loops.
  *
  *   src/ui, src/node  (adapters: the page, the command line)
- *        ↓
+ *        ↓          ↘
+ *        ↓            src/segmenter  (F in any page, bundled alone: imports src/formats and src/redo only)
  *   src/worker        (the studio's worker: its port, the lock, IndexedDB)
  *        ↓
  *   src/run           (the run core: no DOM, no Node APIs)
@@ -37,6 +38,13 @@ module.exports = {
       to: { circular: true },
     },
     ...upward,
+    {
+      name: 'segmenter-imports-down',
+      comment: 'src/segmenter is bundled alone for pages outside the studio: the model (src/redo) and file formats only',
+      severity: 'error',
+      from: { path: '^src/segmenter/' },
+      to: { path: '^src/(?!(redo|formats|segmenter)/)' },
+    },
     {
       name: 'ui-not-node',
       severity: 'error',

@@ -8,13 +8,15 @@ import { CHROMIUM_FLAGS } from './e2e/chromiumFlags';
  *
  * Environment:
  * - E2E_PORT: port of the preview server (default 4173).
- * - E2E_NO_BUILD=1: serve the existing dist/ (built with `npx vite build --mode harness`: the production build leaves
- *   the harness pages out); otherwise the web server builds it first.
+ * - E2E_NO_BUILD=1: serve the existing dist/ (built with `npm run build:segmenter && npx vite build --mode harness`: the
+ *   production build leaves the harness pages out); otherwise the web server builds it first.
  * - E2E_REUSE=1: use a preview server already listening on the port.
  * - CHROMIUM: browser binary (default /usr/bin/chromium).
  */
 const port = Number(process.env.E2E_PORT ?? 4173);
-const build = process.env.E2E_NO_BUILD ? '' : 'npx tsx scripts/pack-mnist.ts && npx vite build --mode harness && ';
+const build = process.env.E2E_NO_BUILD
+  ? ''
+  : 'npx tsx scripts/pack-mnist.ts && npx tsx scripts/build-segmenter.ts && npx vite build --mode harness && ';
 
 export default defineConfig({
   testDir: 'e2e',

@@ -5,8 +5,9 @@
  * images it never saw, next to an untrained model of the same seed (src/node/scoreRun.ts).
  * `npm run redo -- probe run.zip [--count N] [--seed S]`: what the run's D and δ reward on held-out colored-MNIST
  * images, for F's masks, the ground truth, uniform masks and a collapse (src/node/probeRun.ts).
- * `npm run redo -- segment RUN.zip|WEIGHTS.safetensors IMAGES_DIR --out MASKS_DIR [--size S]`: one mask PNG per
- * image, at the image's own size, 255 where F puts the first region (src/node/segmentFolder.ts).
+ * `npm run redo -- segment RUN.zip|WEIGHTS.safetensors IMAGES_DIR --out MASKS_DIR [--size S] [--soft]`: one mask PNG per
+ * image, at the image's own size, 255 where F puts the first region (src/node/segmentFolder.ts); `--soft`: F's soft
+ * first-region mask instead, as float32 (NAME.safetensors, tensor `mask` [height, width]).
  * `npm run redo -- score RUN.zip|WEIGHTS.safetensors --data DIR [--size S]`: F's held-out object IoU on DIR/images
  * against DIR/masks, one assignment for the whole set, exactly as the authors' ref_train.py scores.
  * `npm run redo -- mask-weights RUN.zip --out F.safetensors`: the mask network alone (with the run's configuration,
@@ -32,7 +33,7 @@ const USAGE = [
   '       npm run redo -- score run.zip [--count N] [--seed S]          (colored-2-MNIST runs)',
   '       npm run redo -- score MODEL --data DIR [--size S] [--json]    (DIR/images + DIR/masks)',
   '       npm run redo -- probe run.zip [--count N] [--seed S]',
-  '       npm run redo -- segment MODEL IMAGES_DIR --out MASKS_DIR [--size S]',
+  '       npm run redo -- segment MODEL IMAGES_DIR --out MASKS_DIR [--size S] [--soft]   (--soft: float masks)',
   '       npm run redo -- mask-weights RUN.zip --out F.safetensors              (F alone, to segment with)',
   '       npm run redo -- figure MODEL --data DIR --out figure.png [--count N]  (input, truth, mask, cut-out)',
   '  MODEL: a run archive (.zip) or a weights file (.safetensors; --size S when it holds F alone)',
@@ -45,6 +46,7 @@ const FLAGS: FlagSpec = {
     ['preset', 'regions', 'size', 'count', 'seed', 'out', 'data', 'backend', 'which'].map((n) => [n, { type: 'string' as const }]),
   ),
   json: { type: 'boolean' },
+  soft: { type: 'boolean' },
 };
 
 async function main(argv: string[]): Promise<void> {
@@ -70,7 +72,7 @@ async function main(argv: string[]): Promise<void> {
     if (!first || !second || !out)
       throw new Error('segment: npm run redo -- segment RUN.zip|WEIGHTS.safetensors IMAGES_DIR --out MASKS_DIR');
     const model = await load(first);
-    const r = await segmentFolder(model, second, out);
+    const r = await segmentFolder(model, second, out, undefined, { soft: f.has('soft') });
     for (const s of r.skipped) console.error(`skipped ${s.name}: ${s.reason}`);
     console.log(
       `segment: ${r.written.length} mask${r.written.length === 1 ? '' : 's'} written to ${out}, ${r.skipped.length} file(s) skipped`,

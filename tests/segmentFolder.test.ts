@@ -12,7 +12,7 @@ import { exportWeights, preset, RedoModel, Segmenter } from '../src/redo';
 import { objectScore } from '../src/redo/metrics';
 import { loadModelFile, maskFigure, maskNetworkFile, scoreFolder, segmentFolder } from '../src/node/segmentFolder';
 import { generateSplits, loadObjectSources, writeImageSet } from '../src/node/objectSources';
-import { encodeSafetensors } from '../src/formats/safetensors';
+import { decodeSafetensors, encodeSafetensors } from '../src/formats/safetensors';
 
 beforeAll(async () => {
   await tf.setBackend('wasm');
@@ -93,6 +93,21 @@ describe('segment a folder', () => {
     seg.dispose();
     const expected = Array.from({ length: 32 * 32 }, (_, q) => (soft[2 * q]! >= 0.5 ? 255 : 0));
     expect(Array.from(a.data)).toEqual(expected);
+
+    // --soft: F's soft first region itself (float32 [height, width]), of which the PNG is the 0.5 threshold.
+    const softOut = join(dir, 'soft');
+    const rs = await segmentFolder(loaded, images, softOut, undefined, { soft: true });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(rs.written.sort()).toEqual(['a.safetensors', 'sub/b.safetensors']);
+    const sa = decodeSafetensors(await readFile(join(softOut, 'a.safetensors'))).tensors.get('mask')!;
+    expect(sa.shape).toEqual([32, 32]);
+    expect(Array.from(sa.data)).toEqual(Array.from({ length: 32 * 32 }, (_, q) => soft[2 * q]!)); // same size: no resampling
+    const sb = decodeSafetensors(await readFile(join(softOut, 'sub', 'b.safetensors'))).tensors.get('mask')!;
+    expect(sb.shape).toEqual([20, 50]);
+    expect(Array.from(sb.data, (v) => (v >= 0.5 ? 255 : 0))).toEqual(Array.from(b.data));
+    expect(Math.min(...sb.data)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...sb.data)).toBeLessThanOrEqual(1);
+    expect(new Set(sb.data).size).toBeGreaterThan(2); // soft, not thresholded
     model.dispose();
   });
 });

@@ -38,6 +38,7 @@ import {
 } from '../redo';
 import { PRESETS, withLegacyDefaults } from '../redo/config';
 import { decodeSafetensors, encodeSafetensors } from './safetensors';
+import { maskNetworkFile } from './maskWeights';
 import { historyFromCsv, historyToCsv, type LossHistory } from './history';
 import { isZip, readZip, ZipError } from './zip';
 import { version as appVersion } from '../../package.json';
@@ -167,23 +168,6 @@ export function checkOptimizer(
       if (!expected.has(name)) throw new Error(`optimizer tensor ${name} has no place in this configuration`);
     }
   }
-}
-
-/**
- * F alone as a safetensors file, with the config, step and seed in its metadata so that it loads without --size:
- * what segmenting needs (`redo mask-weights`, an archive's best-F.safetensors, the studio's weights import).
- */
-export function maskWeightsFile(
-  config: RedoConfig,
-  weights: ReadonlyMap<string, NamedTensorData>,
-  at: { step?: number; seed?: number } = {},
-): Uint8Array {
-  const f = new Map([...weights].filter(([k]) => k.startsWith(`${NETWORKS.F}.`)));
-  if (f.size === 0) throw new Error(`no mask network (${NETWORKS.F}.*) in this model`);
-  const metadata: Record<string, string> = { config: JSON.stringify(config), networks: 'F' };
-  if (at.step !== undefined) metadata.step = String(at.step);
-  if (at.seed !== undefined) metadata.seed = String(at.seed);
-  return encodeSafetensors(f, metadata);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -348,7 +332,10 @@ export async function buildRunArchive(a: {
     'losses.csv': [text(historyToCsv(a.history)), deflated],
   };
   if (a.best)
-    files['best-F.safetensors'] = [maskWeightsFile(state.config, a.best.weights, { step: a.best.iteration, seed: state.seed }), stored];
+    files['best-F.safetensors'] = [
+      maskNetworkFile({ config: state.config, weights: a.best.weights, step: a.best.iteration, seed: state.seed }),
+      stored,
+    ];
   const used = new Set<string>();
   for (const p of a.previews ?? []) files[previewPath(p.name, used)] = [p.png, stored];
   return zipSync(files);

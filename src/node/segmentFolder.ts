@@ -7,6 +7,8 @@
  *   0 elsewhere (which region is the object is the scorer's business). The whole image is resized to the model's
  *   S×S (no crop, so every pixel gets a label), F's soft first-region mask is resized back bilinearly and
  *   thresholded at 0.5. Files that are not usable images are skipped with their reason, as the trainer does.
+ *   `--soft` writes NAME.safetensors instead: F's soft first-region mask itself, one float32 tensor `mask`
+ *   [height, width], before any threshold (what the page segmenter, src/segmenter, returns).
  * - `scoreFolder`: F's masks on a held-out folder with ground truth (`images/` + `masks/`, as written by
  *   `npm run data:objects`), scored exactly as the authors' `ref_train.py` scores (src/redo/metrics.ts
  *   `objectScore`): one object/background assignment for the whole set.
@@ -19,12 +21,12 @@ import * as tf from '../redo/tf';
 import { imageSlice, type ImageSet } from '../redo/batches';
 import { predictMasks } from '../run/evaluate';
 import { inferConfigFromWeights, RedoModel, Segmenter, type NamedTensorData, type RedoConfig } from '../redo';
+import { maskAtSize, modelInput } from '../redo/segment';
 import { objectScore, type ObjectScore } from '../redo/metrics';
-import { maskWeightsFile, parseConfig, readRunArchive } from '../formats/runArchive';
-import { resampleWindow } from '../redo/data/objectsOnPhotos';
+import { parseConfig, readRunArchive } from '../formats/runArchive';
 import { decodeFile, listFiles, readImageFolder, type Skipped } from './imageFolder';
 import { DecodeRefusal } from '../data/decode';
-import { decodeSafetensors } from '../formats/safetensors';
+import { decodeSafetensors, encodeSafetensors } from '../formats/safetensors';
 import { drawPixels, GAP, Grid, rgbaToPng } from '../formats/images';
 
 export interface LoadedModel {
@@ -68,16 +70,8 @@ export async function loadModelFile(path: string, size?: RedoConfig['imageSize']
   return { config, weights: tensors, kind: 'weights', ...(step !== undefined ? { step } : {}), ...(seed !== undefined ? { seed } : {}) };
 }
 
-/**
- * The mask network F alone as a safetensors file (`npm run redo -- mask-weights`): what segmenting needs, a fifth
- * of a run's weights, with the run's configuration, step and seed in its metadata so that it loads without --size.
- */
-export function maskNetworkFile(model: LoadedModel): Uint8Array {
-  return maskWeightsFile(model.config, model.weights, {
-    ...(model.step !== undefined ? { step: model.step } : {}),
-    ...(model.seed !== undefined ? { seed: model.seed } : {}),
-  });
-}
+/** F alone as a safetensors file (moved to src/formats, where the studio's export can use it too). */
+export { maskNetworkFile } from '../formats/maskWeights';
 
 /** Soft first-region masks [N, S, S] of the first `count` images (run/evaluate.ts predictMasks: batches, one readback each). */
 function firstRegion(masksOf: (x: tf.Tensor4D) => tf.Tensor4D, n: number, images: ImageSet, count = images.count): Promise<Float32Array> {
@@ -103,6 +97,7 @@ export async function segmentFolder(
   imagesDir: string,
   outDir: string,
   onProgress?: (done: number, total: number) => void,
+  options: { soft?: boolean } = {},
 ): Promise<SegmentFolderResult> {
   const S = model.config.imageSize;
   const seg = new Segmenter(model.config, model.weights);
@@ -113,19 +108,21 @@ export async function segmentFolder(
     for (const [i, f] of files.entries()) {
       try {
         const p = await decodeFile(f, new Uint8Array(await readFile(join(imagesDir, f))));
-        const rgb = new Float32Array(p.width * p.height * 3);
-        for (let q = 0; q < p.width * p.height; q++) {
-          for (let c = 0; c < 3; c++) rgb[3 * q + c] = p.data[q * p.channels + (p.channels >= 3 ? c : 0)]!;
+        const small = modelInput(p.data, p.width, p.height, p.channels, S);
+        const stem = f.replace(/\.[^./]+$/, '');
+        let name: string, bytes: Uint8Array;
+        if (options.soft) {
+          const soft = maskAtSize(await seg.regionMask(small), S, p.width, p.height);
+          [name, bytes] = [`${stem}.safetensors`, encodeSafetensors(new Map([['mask', { shape: [p.height, p.width], data: soft }]]))];
+        } else {
+          const m = await firstRegion((x) => seg.segment(x), model.config.nRegions, { count: 1, size: S, pixels: small });
+          const big = maskAtSize(m, S, p.width, p.height);
+          const png = new Uint8Array(p.width * p.height);
+          for (let q = 0; q < png.length; q++) png[q] = big[q]! >= 0.5 ? 255 : 0;
+          [name, bytes] = [`${stem}.png`, encode({ width: p.width, height: p.height, data: png, channels: 1, depth: 8 })];
         }
-        const small = resampleWindow(rgb, p.width, p.height, 3, { x0: 0, y0: 0, w: p.width, h: p.height }, S, S);
-        for (let q = 0; q < small.length; q++) small[q] = small[q]! / 127.5 - 1;
-        const m = await firstRegion((x) => seg.segment(x), model.config.nRegions, { count: 1, size: S, pixels: small });
-        const big = resampleWindow(m, S, S, 1, { x0: 0, y0: 0, w: S, h: S }, p.width, p.height);
-        const png = new Uint8Array(p.width * p.height);
-        for (let q = 0; q < png.length; q++) png[q] = big[q]! >= 0.5 ? 255 : 0;
-        const name = f.replace(/\.[^./]+$/, '') + '.png';
         await mkdir(dirname(join(outDir, name)), { recursive: true });
-        await writeFile(join(outDir, name), encode({ width: p.width, height: p.height, data: png, channels: 1, depth: 8 }));
+        await writeFile(join(outDir, name), bytes);
         written.push(name);
       } catch (e) {
         skipped.push({

@@ -12,6 +12,7 @@ import { harnessFlags } from './query';
 import { WorkerSupervisor } from './workerSupervisor';
 import { useStudio } from './store';
 import { browserStorage, refreshStorage } from './storage';
+import { segmenterZip } from './segmenterExport';
 
 /** What the test hooks (`?testHooks=1`) give a test: src/ui/query.ts harnessFlags. */
 export interface TestHooks {
@@ -41,6 +42,8 @@ const supervisor = new WorkerSupervisor({
     return { post: (msg, transfer = []) => w.postMessage(msg, transfer), terminate: () => w.terminate() };
   },
   onMessage: (msg) => {
+    if (msg.type === 'export-ready' && segmenterPending) return void finishSegmenterExport(msg);
+    if (msg.type === 'error' && msg.context === 'export') segmenterPending = false;
     if (msg.type === 'export-ready') download(msg.bytes, msg.fileName, 'application/zip');
     if (msg.type === 'checksums') checksumWaiters.splice(0).forEach((resolve) => resolve(msg));
     if (msg.type === 'ingest-progress' && flags.testHooks) progressSeen.push({ done: msg.done, total: msg.total });
@@ -201,6 +204,27 @@ export function deleteRun(runId: string): void {
 export function exportRun(): void {
   useStudio.getState().exportStarted();
   call({ type: 'export' });
+}
+
+/** Set while "Export segmenter" waits for the run archive it is cut from. */
+let segmenterPending = false;
+
+/** F, the segmenter module and a ready page as a zip (./segmenterExport.ts), cut from the run's export. */
+export function exportSegmenter(): void {
+  segmenterPending = true;
+  exportRun();
+}
+
+async function finishSegmenterExport(run: Extract<FromWorker, { type: 'export-ready' }>): Promise<void> {
+  segmenterPending = false;
+  const s = useStudio.getState();
+  try {
+    const zip = await segmenterZip(run.bytes, run.fileName);
+    download(zip.bytes, zip.fileName, 'application/zip');
+    s.receive({ ...run, ...zip });
+  } catch (e) {
+    s.receive({ type: 'error', context: 'export', message: e instanceof Error ? e.message : String(e) });
+  }
 }
 
 /** A run archive (.zip) or weights (.safetensors); an F-only file takes the form's image size. */

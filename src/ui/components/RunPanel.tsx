@@ -1,5 +1,5 @@
 import { useStudio } from '../store';
-import { continueImported, deleteRun, exportRun, importFile, resumeRun, takeOverRun } from '../client';
+import { continueImported, deleteRun, exportRun, exportSegmenter, importFile, resumeRun, takeOverRun } from '../client';
 import { formatBytes } from '../format';
 
 /**
@@ -92,6 +92,14 @@ export function RunFilesPanel() {
       <div className="row">
         <button data-testid="export" disabled={!status.runId || exportBusy} onClick={exportRun}>
           {exportBusy ? 'Exporting…' : 'Export run (.zip)'}
+        </button>
+        <button
+          data-testid="export-segmenter"
+          disabled={!status.runId || exportBusy}
+          onClick={exportSegmenter}
+          title="F's weights, redo-segmenter.js and a ready index.html: segment in your own page (README)"
+        >
+          Export segmenter (.zip)
         </button>
         {lastExport && (
           <span className="muted" data-testid="export-done">

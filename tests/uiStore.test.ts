@@ -1,7 +1,8 @@
 /**
  * The studio's zustand store (src/ui/store.ts) as the worker's messages drive it: loss history over the whole
  * run (chunks appended, a restored run's history replacing what was shown, accuracy / IoU kept aligned with the
- * steps), ingest state, and an import refusal that leaves the run's status alone.
+ * steps, an entry an evaluation wrote into sent again and replaced), a best-of-K search's starts, ingest state, and
+ * an import refusal that leaves the run's status alone.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { useStudio } from '../src/ui/store';
@@ -35,17 +36,17 @@ describe('studio store', () => {
   it('appends loss chunks of a run and replaces them when a restored run sends its whole history', () => {
     const s = () => useStudio.getState();
     s().receive({ type: 'status', status: status('run-1', 0) });
-    s().receive({ type: 'losses', runId: 'run-1', chunk: chunk([1, 2]), reset: true });
-    s().receive({ type: 'losses', runId: 'run-1', chunk: chunk([3, 4]), reset: false });
+    s().receive({ type: 'losses', runId: 'run-1', chunk: chunk([1, 2]), reset: true, from: 0 });
+    s().receive({ type: 'losses', runId: 'run-1', chunk: chunk([3, 4]), reset: false, from: 2 });
     expect(s().history.step).toEqual([1, 2, 3, 4]);
     expect(s().history.gRecZ).toEqual([1.2, 2.2, 3.2, 4.2]);
     // Accuracy arrives later in the run: earlier steps are padded so the arrays stay aligned with `step`.
-    s().receive({ type: 'losses', runId: 'run-1', chunk: chunk([5, 6], [NaN, 0.8]), reset: false });
+    s().receive({ type: 'losses', runId: 'run-1', chunk: chunk([5, 6], [NaN, 0.8]), reset: false, from: 4 });
     expect(s().history.accuracy).toEqual([NaN, NaN, NaN, NaN, NaN, 0.8]);
     expect(s().history.iou).toHaveLength(6);
     const version = s().historyVersion;
 
-    s().receive({ type: 'losses', runId: 'run-2', chunk: chunk([1, 2, 3]), reset: true });
+    s().receive({ type: 'losses', runId: 'run-2', chunk: chunk([1, 2, 3]), reset: true, from: 0 });
     expect(s().history.step).toEqual([1, 2, 3]);
     expect(s().history.accuracy).toBeUndefined();
     expect(s().historyRunId).toBe('run-2');
@@ -79,5 +80,47 @@ describe('studio store', () => {
     expect(s().status.step).toBe(12);
     expect(s().status.runId).toBe('run-1');
     expect(s().errors.map((e) => e.context)).toEqual(['import']);
+  });
+
+  it('replaces the entry an evaluation wrote into (spread / pairIoU, accuracy / IoU) when it comes again', () => {
+    const s = () => useStudio.getState();
+    s().receive({ type: 'losses', runId: 'run-1', chunk: chunk([1, 2]), reset: true, from: 0 });
+    // The worker re-sends entry 1 (step 2) with the evaluation written into it, and step 3.
+    const again = chunk([2, 3], [0.7, NaN]);
+    again.spread = [0.12, NaN];
+    again.pairIoU = [0.81, NaN];
+    s().receive({ type: 'losses', runId: 'run-1', chunk: again, reset: false, from: 1 });
+    expect(s().history.step).toEqual([1, 2, 3]);
+    expect(s().history.gAdv).toEqual([1.1, 2.1, 3.1]);
+    expect(s().history.pairIoU).toEqual([NaN, 0.81, NaN]);
+    expect(s().history.spread).toEqual([NaN, 0.12, NaN]);
+    expect(s().history.accuracy).toEqual([NaN, 0.7, NaN]);
+  });
+
+  it('keeps a best-of-K search for its run and drops it when another run is shown', () => {
+    const s = () => useStudio.getState();
+    const record = (start: number, kept: boolean) => ({
+      start,
+      seed: 100 + start,
+      steps: 4,
+      iou: 0.3 + start / 10,
+      spread: 0.1,
+      pairIoU: 0.8,
+      score: 0.3 + start / 10,
+      rankedBy: 'held-out IoU' as const,
+      kept,
+      curve: [{ step: 4, iou: 0.3 + start / 10, spread: 0.1, pairIoU: 0.8 }],
+    });
+    s().receive({ type: 'status', status: status('run-s', 2) });
+    const plan = { count: 2, steps: 4 };
+    s().receive({ type: 'starts', runId: 'run-s', plan, records: [record(0, true)], current: 1 });
+    expect(s().search).toMatchObject({ runId: 'run-s', current: 1 });
+    s().receive({ type: 'starts', runId: 'run-s', plan, records: [record(0, false), record(1, true)], current: null });
+    expect(s().search?.records.map((r) => r.kept)).toEqual([false, true]);
+    expect(s().search?.current).toBeNull();
+    s().receive({ type: 'losses', runId: 'run-s', chunk: chunk([1]), reset: true, from: 0 });
+    expect(s().search?.runId).toBe('run-s');
+    s().receive({ type: 'losses', runId: 'run-other', chunk: chunk([1]), reset: true, from: 0 });
+    expect(s().search).toBeNull();
   });
 });

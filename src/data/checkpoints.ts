@@ -1,7 +1,8 @@
 /**
  * Training checkpoints in IndexedDB: all weights (torch names and layout), every Adam moment and step count,
  * the iteration / restart counters and the run seed (which, with them, is the whole RNG state: every z draw
- * and batch choice derives from (seed, restarts, iteration)), the loss history and the config.
+ * and batch choice derives from (seed, restarts, iteration)), the loss history and the config; and, where the run
+ * has them, the F with the best held-out IoU so far and the starts of the best-of-K search that chose it.
  *
  * A write interrupted half-way never replaces the previous checkpoint:
  * 1. the new checkpoint is stored under a new key (its own transaction; if it fails nothing else changed);
@@ -12,7 +13,8 @@
 import type { TrainingState } from '../redo';
 import { withLegacyDefaults } from '../redo/config';
 import { decodeSafetensors } from '../formats/safetensors';
-import { decodeOptimizer, encodeOptimizer, encodeWeights } from '../formats/runArchive';
+import { decodeOptimizer, encodeOptimizer, encodeWeights, type BestF, type StartRecord } from '../formats/runArchive';
+import { maskNetworkFile } from '../formats/maskWeights';
 import { formatBytes, isQuotaError, openStudioDb, type CheckpointRow, type RunRow } from './db';
 import type { RunRecord } from './records';
 import type { LossHistory } from '../formats/history';
@@ -26,7 +28,19 @@ function recordOf(r: RunRow): RunRecord {
   return { runId: r.runId, datasetId: r.datasetId, config, createdAt: r.createdAt, updatedAt: r.updatedAt, step: r.step };
 }
 
-export async function saveCheckpoint(runId: string, datasetId: string, state: TrainingState, history: LossHistory): Promise<void> {
+/** What a checkpoint keeps beside the state and the history (TrainingRun's `best` and `starts`). */
+export interface CheckpointExtras {
+  best?: BestF | null;
+  starts?: StartRecord[];
+}
+
+export async function saveCheckpoint(
+  runId: string,
+  datasetId: string,
+  state: TrainingState,
+  history: LossHistory,
+  extras: CheckpointExtras = {},
+): Promise<void> {
   const db = await openStudioDb();
   const now = new Date();
   const key = `${runId}/${state.restarts}-${state.iteration}/${crypto.randomUUID()}`;
@@ -44,6 +58,12 @@ export async function saveCheckpoint(runId: string, datasetId: string, state: Tr
     optimizer: encodeOptimizer(state.optimizer),
     history,
   };
+  const best = extras.best;
+  if (best) {
+    const weights = maskNetworkFile({ config: state.config, weights: best.weights, step: best.iteration, seed: state.seed });
+    row.best = { step: best.step, iteration: best.iteration, iou: best.iou, weights };
+  }
+  if (extras.starts?.length) row.starts = extras.starts;
 
   // 1. the new checkpoint, under its own key
   try {
@@ -104,7 +124,14 @@ export async function saveCheckpoint(runId: string, datasetId: string, state: Tr
   }
 }
 
-export async function loadLatestCheckpoint(runId: string): Promise<{ state: TrainingState; history: LossHistory } | null> {
+export interface StoredCheckpoint {
+  state: TrainingState;
+  history: LossHistory;
+  best: BestF | null;
+  starts: StartRecord[];
+}
+
+export async function loadLatestCheckpoint(runId: string): Promise<StoredCheckpoint | null> {
   const db = await openStudioDb();
   const tx = db.transaction(['runs', 'checkpoints'], 'readonly');
   const run = await tx.objectStore('runs').get(runId);
@@ -120,7 +147,9 @@ export async function loadLatestCheckpoint(runId: string): Promise<{ state: Trai
     weights: decodeSafetensors(row.weights).tensors,
     optimizer: decodeOptimizer(row.optimizer),
   };
-  return { state, history: row.history };
+  const b = row.best;
+  const best: BestF | null = b ? { step: b.step, iteration: b.iteration, iou: b.iou, weights: decodeSafetensors(b.weights).tensors } : null;
+  return { state, history: row.history, best, starts: row.starts ?? [] };
 }
 
 /** Runs with a checkpoint, most recently updated first. */

@@ -13,6 +13,7 @@
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { RedoConfig } from '../redo/config';
 import type { LossHistory } from '../formats/history';
+import type { StartRecord } from '../formats/runArchive';
 import type { DatasetSummary, RunRecord } from './records';
 
 export const DB_NAME = 'redo-studio';
@@ -60,6 +61,13 @@ export interface CheckpointRow {
   /** safetensors bytes of the Adam moments; per-network steps in its metadata (see runArchive). */
   optimizer: Uint8Array;
   history: LossHistory;
+  /**
+   * The F with the best held-out IoU so far (runs with held-out masks; absent in rows older than it): F alone as
+   * formats/maskWeights.ts maskNetworkFile writes it, the run's step and iteration it is from, and its IoU.
+   */
+  best?: { step: number; iteration: number; iou: number; weights: Uint8Array };
+  /** A best-of-K search that chose this run: every start's scores and curve (src/run/starts.ts). */
+  starts?: StartRecord[];
 }
 
 export interface StudioDB extends DBSchema {

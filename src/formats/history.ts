@@ -111,6 +111,21 @@ export function appendHistory(target: LossHistory, chunk: LossHistory): void {
   }
 }
 
+/**
+ * Puts a chunk of entries `from`… in place: entries from `from` on are replaced (an evaluation wrote into one the
+ * target already had), then the rest appended as appendHistory does.
+ */
+export function putHistory(target: LossHistory, from: number, chunk: LossHistory): void {
+  if (from > target.step.length) throw new Error(`history chunk from entry ${from}, but only ${target.step.length} entries are held`);
+  target.step.length = from;
+  for (const k of LOSS_COLUMNS) target[k].length = from;
+  for (const k of OPTIONAL_KEYS) {
+    const col = target[k];
+    if (col && col.length > from) col.length = from;
+  }
+  appendHistory(target, chunk);
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // losses.csv: `step,g_adv,g_recz,d_real,d_fake` (+ `,accuracy,iou` when measured, + `,min_area,min_area_binary`:
 // the collapse watch's smallest soft and binarised region areas); one row per entry, numbers in

@@ -48,8 +48,5 @@ export async function runSteps(
   return done;
 }
 
-/** The closing evaluation of a run (measured only: no blob restart now), unless its last step was just measured (null then). */
-export async function finalEvaluation(run: TrainingRun): Promise<CurvePoint | null> {
-  if (run.totalSteps === 0 || run.curve.at(-1)?.step === run.totalSteps) return null;
-  return run.evaluate(false);
-}
+/** The closing evaluation of a run (shared with the studio's best-of-K starts): see src/run/trainingRun.ts. */
+export { finalEvaluation } from '../run/trainingRun';

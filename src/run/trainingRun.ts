@@ -351,6 +351,12 @@ export class TrainingRun {
   }
 }
 
+/** The closing evaluation of a run (measured only: no blob restart now), unless its last step was just measured (null then). */
+export async function finalEvaluation(run: TrainingRun): Promise<CurvePoint | null> {
+  if (run.totalSteps === 0 || run.curve.at(-1)?.step === run.totalSteps) return null;
+  return run.evaluate(false);
+}
+
 /** A curve point with held-out scores. */
 export type ScoredPoint = CurvePoint & { result: EvalResult };
 export function isScored(p: CurvePoint): p is ScoredPoint {

@@ -4,7 +4,7 @@ import { startWorker } from './client';
 import { BackendBadge, BackendBanner } from './components/Backend';
 import { DatasetPanel } from './components/DatasetPanel';
 import { TrainingPanel } from './components/TrainingPanel';
-import { LossChart, MetricsChart } from './components/Charts';
+import { DependenceChart, LossChart, MetricsChart, StartsPanel } from './components/Charts';
 import { PreviewPanel } from './components/Previews';
 import { ResumeBanner, RunFilesPanel } from './components/RunPanel';
 import { SegmentPanel } from './components/SegmentPanel';
@@ -53,6 +53,8 @@ export function App() {
         <div className="col wide">
           <LossChart />
           <MetricsChart />
+          <DependenceChart />
+          <StartsPanel />
           <PreviewPanel />
           <SegmentPanel />
         </div>

@@ -5,7 +5,7 @@
  * named actions.
  */
 import { validateConfig, type RedoConfig } from '../redo/config';
-import type { BackendName, DemoKind, FileEntry, FromWorker, LoopOptions, SegmentSource, ToWorker } from '../worker/protocol';
+import type { BackendName, DemoKind, FileEntry, FromWorker, LoopOptions, SegmentSource, ToWorker, WhichF } from '../worker/protocol';
 import { datasetNameOf, splitMasks } from './files';
 import { handOverFiles } from './handOver';
 import { harnessFlags } from './query';
@@ -42,9 +42,9 @@ const supervisor = new WorkerSupervisor({
     return { post: (msg, transfer = []) => w.postMessage(msg, transfer), terminate: () => w.terminate() };
   },
   onMessage: (msg) => {
-    if (msg.type === 'export-ready' && segmenterPending) return void finishSegmenterExport(msg);
+    if (msg.type === 'export-ready' && msg.kind === 'run' && segmenterPending) return void finishSegmenterExport(msg);
     if (msg.type === 'error' && msg.context === 'export') segmenterPending = false;
-    if (msg.type === 'export-ready') download(msg.bytes, msg.fileName, 'application/zip');
+    if (msg.type === 'export-ready') download(msg.bytes, msg.fileName, msg.kind === 'run' ? 'application/zip' : 'application/octet-stream');
     if (msg.type === 'checksums') checksumWaiters.splice(0).forEach((resolve) => resolve(msg));
     if (msg.type === 'ingest-progress' && flags.testHooks) progressSeen.push({ done: msg.done, total: msg.total });
     useStudio.getState().receive(msg);
@@ -161,8 +161,13 @@ export function startTraining(): void {
     s.reportError('training', e instanceof Error ? e.message : String(e));
     return;
   }
+  const { count, steps } = s.starts;
+  if (count > 1 && !(Number.isInteger(count) && Number.isInteger(steps) && steps >= 1)) {
+    s.reportError('training', `starts: a whole number of starts and of iterations per start (≥ 1), got ${count} × ${steps}`);
+    return;
+  }
   s.trainingStarted();
-  call({ type: 'start', datasetId: d.id, config, seed: s.seed, options: s.options });
+  call({ type: 'start', datasetId: d.id, config, seed: s.seed, options: s.options, ...(count > 1 ? { starts: s.starts } : {}) });
 }
 
 export function pauseTraining(): void {
@@ -238,8 +243,15 @@ export function continueImported(datasetId: string): void {
   call({ type: 'continue-imported', datasetId, options: useStudio.getState().options });
 }
 
-export function segmentImages(source: SegmentSource, files: FileEntry[]): void {
+/** The current run's mask network F alone (.safetensors): its best one (held-out IoU) or its latest. */
+export function exportWeights(which: WhichF): void {
+  useStudio.getState().exportStarted();
+  call({ type: 'export-weights', which });
+}
+
+/** `which`: with the current run, its best F or its latest. */
+export function segmentImages(source: SegmentSource, files: FileEntry[], which: WhichF = 'last'): void {
   if (!files.length) return;
   useStudio.getState().segmentStarted();
-  call({ type: 'segment', source, files });
+  call({ type: 'segment', source, files, which });
 }

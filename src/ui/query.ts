@@ -1,10 +1,11 @@
 /**
  * Initial settings, overridable from the URL query (handy for tests and for sharing a setup):
  * `?backend=webgpu|wasm|webgl|cpu&preset=tiny&batch=4&regions=2&size=32&steps=2000&seed=1`
- * `&ckptEvery=50&previewEvery=25&lossEvery=5`.
+ * `&ckptEvery=50&previewEvery=25&lossEvery=5`; best of K starts: `&starts=3&startSteps=300` (also what the objects demo
+ * uses when given, e.g. fewer iterations in tests).
  */
 import { PRESET_NAMES, preset, type PresetName, type RedoConfig } from '../redo/config';
-import type { BackendName, LoopOptions } from '../worker/protocol';
+import type { BackendName, LoopOptions, StartsPlan } from '../worker/protocol';
 
 export interface InitialSettings {
   backend: BackendName;
@@ -12,10 +13,15 @@ export interface InitialSettings {
   config: RedoConfig;
   seed: number;
   options: LoopOptions;
+  /** Best of K starts for a new run (count 1: a plain run). */
+  starts: StartsPlan;
+  /** True when the URL set the starts (the objects demo then keeps them instead of its own). */
+  startsFromUrl: boolean;
 }
 
 export const DEFAULT_PRESET: PresetName = 'small-64';
 export const DEFAULT_OPTIONS: LoopOptions = { lossEvery: 5, previewEvery: 50, checkpointEvery: 200, maxSteps: 20_000 };
+export const DEFAULT_STARTS: StartsPlan = { count: 1, steps: 300 };
 
 function int(q: URLSearchParams, key: string): number | undefined {
   const v = q.get(key);
@@ -49,7 +55,11 @@ export function initialSettings(search: string = typeof location !== 'undefined'
     checkpointEvery: int(q, 'ckptEvery') ?? DEFAULT_OPTIONS.checkpointEvery,
     maxSteps: int(q, 'steps') || DEFAULT_OPTIONS.maxSteps,
   };
-  return { backend, presetName, config, seed: int(q, 'seed') ?? 1, options };
+  const count = int(q, 'starts');
+  const steps = int(q, 'startSteps');
+  const starts: StartsPlan = { count: count && count >= 1 ? count : DEFAULT_STARTS.count, steps: steps || DEFAULT_STARTS.steps };
+  const startsFromUrl = count !== undefined || steps !== undefined;
+  return { backend, presetName, config, seed: int(q, 'seed') ?? 1, options, starts, startsFromUrl };
 }
 
 /** The worker watchdog's default: no message for this long and the worker is restarted (a step may take long on CPU). */

@@ -9,7 +9,8 @@ import { create, type StateCreator } from 'zustand';
 import { PRESETS, preset, type PresetName, type RedoConfig } from '../redo/config';
 import type { DatasetSummary, RunRecord } from '../data/records';
 import type { IngestResult, Rejected } from '../data/ingest';
-import { appendHistory, emptyHistory, type LossHistory } from '../formats/history';
+import { appendHistory, emptyHistory, putHistory, type LossHistory } from '../formats/history';
+import type { StartRecord } from '../formats/runArchive';
 import type { PreviewSet } from '../run/previews';
 import {
   idleStatus,
@@ -20,6 +21,7 @@ import {
   type ImportedModel,
   type LoopOptions,
   type SegmentedImage,
+  type StartsPlan,
   type TrainingStatus,
 } from '../worker/protocol';
 import { initialSettings } from './query';
@@ -51,11 +53,16 @@ interface SettingsSlice {
   config: RedoConfig;
   seed: number;
   options: LoopOptions;
+  /** Best of K starts for the next new run (count 1: a plain run). */
+  starts: StartsPlan;
+  /** The URL chose the starts: a demo keeps them. */
+  startsFromUrl: boolean;
   smoothing: number;
   setPreset(name: PresetName): void;
   setConfig(patch: Partial<RedoConfig>): void;
   setOptions(patch: Partial<LoopOptions>): void;
   setSeed(seed: number): void;
+  setStarts(patch: Partial<StartsPlan>): void;
   setSmoothing(v: number): void;
 }
 
@@ -86,6 +93,8 @@ interface RunSlice {
   historyVersion: number;
   historyRunId: string | null;
   previews: PreviewSet | null;
+  /** The best-of-K search of the current run: every start's scores and curve, the one training or kept. */
+  search: { runId: string; plan: StartsPlan; records: StartRecord[]; current: number | null } | null;
   runs: RunRecord[];
   runsLoaded: boolean;
   resumeDismissed: boolean;
@@ -161,6 +170,8 @@ const settingsSlice: Slice<SettingsSlice> = (set, get) => ({
   config: settings.config,
   seed: settings.seed,
   options: settings.options,
+  starts: settings.starts,
+  startsFromUrl: settings.startsFromUrl,
   smoothing: 0.9,
   setPreset(name) {
     const size = get().config.imageSize;
@@ -174,6 +185,9 @@ const settingsSlice: Slice<SettingsSlice> = (set, get) => ({
   },
   setSeed(seed) {
     set({ seed });
+  },
+  setStarts(patch) {
+    set((s) => ({ starts: { ...s.starts, ...patch } }));
   },
   setSmoothing(v) {
     set({ smoothing: v });
@@ -211,6 +225,7 @@ const runSlice: Slice<RunSlice> = (set) => ({
   historyVersion: 0,
   historyRunId: null,
   previews: null,
+  search: null,
   runs: [],
   runsLoaded: false,
   resumeDismissed: false,
@@ -218,7 +233,7 @@ const runSlice: Slice<RunSlice> = (set) => ({
   recovery: null,
   runLocked: null,
   trainingStarted() {
-    set({ previews: null, lastCheckpoint: null, recovery: null, runLocked: null });
+    set({ previews: null, search: null, lastCheckpoint: null, recovery: null, runLocked: null });
   },
   dismissResume() {
     set({ resumeDismissed: true, recovery: null, runLocked: null });
@@ -228,6 +243,7 @@ const runSlice: Slice<RunSlice> = (set) => ({
       recovery: { sentences: [sentence], runId: s.status.runId ?? s.recovery?.runId ?? null },
       status: idleStatus(),
       previews: null,
+      search: null,
       resumeDismissed: false,
       runLocked: null,
     }));
@@ -341,15 +357,26 @@ export const useStudio = create<StudioState>()((set, get, store) => ({
         if (msg.reset || s.historyRunId !== msg.runId) {
           const h = emptyHistory();
           appendHistory(h, msg.chunk);
-          set({ history: h, historyRunId: msg.runId, historyVersion: s.historyVersion + 1, ...(msg.reset ? { previews: null } : {}) });
+          const otherRun = s.search !== null && s.search.runId !== msg.runId;
+          set({
+            history: h,
+            historyRunId: msg.runId,
+            historyVersion: s.historyVersion + 1,
+            ...(msg.reset ? { previews: null } : {}),
+            ...(otherRun ? { search: null } : {}),
+          });
         } else {
-          appendHistory(s.history, msg.chunk);
+          // entries from `from` on replace what is held (an evaluation wrote into the last one), the rest appended
+          putHistory(s.history, Math.min(msg.from, s.history.step.length), msg.chunk);
           set({ historyVersion: s.historyVersion + 1 });
         }
         return;
       }
       case 'previews':
         set({ previews: msg.previews });
+        return;
+      case 'starts':
+        set({ search: { runId: msg.runId, plan: msg.plan, records: msg.records, current: msg.current } });
         return;
       case 'checkpoint-saved':
         set({ lastCheckpoint: { step: msg.step, ms: msg.ms } });

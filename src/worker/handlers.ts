@@ -10,7 +10,7 @@ import { weightsChecksum } from '../redo/weights';
 import { createDemoDataset, createObjectsDemoDataset, deleteDataset, listDatasets, loadDataset } from '../data/datasets';
 import { ingestDataset, IngestError, type IngestInput } from '../data/ingest';
 import { deleteRun, listRuns, loadLatestCheckpoint } from '../data/checkpoints';
-import { readRunArchive, readWeightsFile } from '../formats/runArchive';
+import { readRunArchive, readWeightsFile, type BestF, type StartRecord } from '../formats/runArchive';
 import { emptyHistory, type LossHistory } from '../formats/history';
 import { isZip } from '../formats/zip';
 import { destroyDevice, selectBackend, watchDeviceLoss } from './backend';
@@ -35,6 +35,9 @@ interface Imported {
   weights: Map<string, NamedTensorData>;
   state?: TrainingState;
   history?: LossHistory;
+  /** A run archive's best F and best-of-K starts, carried into the run it continues as. */
+  best?: BestF;
+  starts?: StartRecord[];
 }
 
 /** Everything the worker holds between messages. */
@@ -123,6 +126,7 @@ export function createWorkerHandler(post: Post, locks = new RunLocks(platformLoc
     };
     w.session = s;
     s.postFullHistory();
+    s.postStarts();
     return s;
   };
 
@@ -160,7 +164,18 @@ export function createWorkerHandler(post: Post, locks = new RunLocks(platformLoc
     const ckpt = await loadLatestCheckpoint(runId);
     if (!ckpt) throw new Error(`run ${runId} has no complete checkpoint`);
     const dataset = await loadDataset(record.datasetId);
-    const s = open(TrainingSession.restore({ runId, dataset, state: ckpt.state, history: ckpt.history, options, post }));
+    const s = open(
+      TrainingSession.restore({
+        runId,
+        dataset,
+        state: ckpt.state,
+        history: ckpt.history,
+        options,
+        post,
+        best: ckpt.best,
+        starts: ckpt.starts,
+      }),
+    );
     s.postStatus(true);
     if (autostart) s.start();
     else await s.previewNow();
@@ -234,7 +249,16 @@ export function createWorkerHandler(post: Post, locks = new RunLocks(platformLoc
     const { options } = msg;
     const s = open(
       imp.state
-        ? TrainingSession.restore({ runId, dataset, state: imp.state, history: imp.history ?? emptyHistory(), options, post })
+        ? TrainingSession.restore({
+            runId,
+            dataset,
+            state: imp.state,
+            history: imp.history ?? emptyHistory(),
+            options,
+            post,
+            best: imp.best ?? null,
+            starts: imp.starts ?? [],
+          })
         : TrainingSession.create({ runId, dataset, config: imp.model.config, seed: 0, options, post, weights: imp.weights }),
     );
     await s.exclusive(() => s.checkpoint()); // persisted at once: a reload offers it
@@ -252,7 +276,7 @@ export function createWorkerHandler(post: Post, locks = new RunLocks(platformLoc
     } else {
       const s = requireSession('no current model: start or resume a run, or import one');
       config = s.config;
-      weights = await s.maskWeights();
+      weights = await s.maskWeights(msg.which ?? 'last');
     }
     const r = await segmentFiles(config, weights, msg.files);
     post({ type: 'segmented', images: r.images, rejected: r.rejected });
@@ -323,7 +347,8 @@ export function createWorkerHandler(post: Post, locks = new RunLocks(platformLoc
         const dataset = await loadDataset(m.datasetId);
         const runId = newRunId();
         await claimNew(runId);
-        open(TrainingSession.create({ runId, dataset, config: m.config, seed: m.seed, options: m.options, post })).start();
+        const starts = m.starts && m.starts.count >= 2 ? { starts: m.starts } : {};
+        open(TrainingSession.create({ runId, dataset, config: m.config, seed: m.seed, options: m.options, post, ...starts })).start();
       },
       then: ['status', 'runs'],
     },
@@ -344,8 +369,16 @@ export function createWorkerHandler(post: Post, locks = new RunLocks(platformLoc
       run: async () => {
         const s = requireSession('no run to export: start or resume one first');
         const bytes = await s.exportArchive();
-        const safeName = (s.dataset.summary.name || 'run').replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 40);
-        post({ type: 'export-ready', fileName: `redo-${safeName}-step${s.trainer.iteration}.zip`, bytes }, [bytes.buffer]);
+        post({ type: 'export-ready', fileName: `redo-${safeName(s)}-step${s.trainer.iteration}.zip`, bytes, kind: 'run' }, [bytes.buffer]);
+      },
+    },
+    'export-weights': {
+      context: 'export',
+      run: async (m) => {
+        const s = requireSession('no run to export: start or resume one first');
+        const { bytes, step } = await s.exportMaskWeights(m.which);
+        const fileName = `redo-${safeName(s)}-F-${m.which}-step${step}.safetensors`;
+        post({ type: 'export-ready', fileName, bytes, kind: 'weights' }, [bytes.buffer]);
       },
     },
     import: { context: 'import', run: importFile },
@@ -404,6 +437,11 @@ export function createWorkerHandler(post: Post, locks = new RunLocks(platformLoc
   return dispatch;
 }
 
+/** The dataset's name as a file-name part. */
+function safeName(s: TrainingSession): string {
+  return (s.dataset.summary.name || 'run').replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 40);
+}
+
 async function importArchive(fileName: string, bytes: Uint8Array): Promise<Imported> {
   const r = await readRunArchive(bytes, fileName); // throws ArchiveError with the reason
   const m = r.manifest;
@@ -412,6 +450,8 @@ async function importArchive(fileName: string, bytes: Uint8Array): Promise<Impor
     weights: r.state.weights,
     state: r.state,
     history: r.history,
+    ...(r.best ? { best: r.best } : {}),
+    ...(m.starts ? { starts: m.starts } : {}),
   };
 }
 

@@ -6,7 +6,7 @@
 import type { RedoConfig } from '../redo/config';
 import type { DatasetSummary, RunRecord } from '../data/records';
 import type { IngestResult, Rejected } from '../data/ingest';
-import type { RunManifest } from '../formats/runArchive';
+import type { RunManifest, StartRecord } from '../formats/runArchive';
 import type { LossHistory } from '../formats/history';
 import type { PreviewSet } from '../run/previews';
 
@@ -47,6 +47,22 @@ export interface LoopOptions {
   maxSteps: number;
 }
 
+/** Best of K starts (src/run/starts.ts): `count` starts of `steps` iterations each, ranked; the best one continues. */
+export interface StartsPlan {
+  count: number;
+  steps: number;
+}
+
+/** A restart of either watch: which, at what step of the run, and why in words. */
+export interface RestartNote {
+  kind: 'collapse' | 'blob';
+  step: number;
+  why: string;
+}
+
+/** Which mask network F an export or a segmentation uses: the best held-out IoU so far, or the latest. */
+export type WhichF = 'best' | 'last';
+
 export type RunState = 'idle' | 'loading' | 'running' | 'pausing' | 'paused' | 'stopped' | 'finished';
 
 export interface TrainingStatus {
@@ -57,8 +73,14 @@ export interface TrainingStatus {
   config: RedoConfig | null;
   /** Trainer iteration (iterations since the last (re)initialisation, as checkpoints and archives count them). */
   step: number;
-  /** Collapse restarts so far. */
+  /** Restarts so far, of either watch (collapse and blob). */
   restarts: number;
+  /** Of `restarts`, those of the blob watch (the masks stopped depending on the image). */
+  blobRestarts: number;
+  /** The latest restart, with its reason (null before the first in this session). */
+  lastRestart: RestartNote | null;
+  /** The F with the best held-out IoU so far (runs with held-out masks): the run's step it is from and its IoU. */
+  best: { step: number; iou: number } | null;
   /** Steps done in this run across restarts (the loss chart's x axis). */
   totalSteps: number;
   maxSteps: number;
@@ -87,6 +109,9 @@ export function idleStatus(numTensors = 0): TrainingStatus {
     config: null,
     step: 0,
     restarts: 0,
+    blobRestarts: 0,
+    lastRestart: null,
+    best: null,
     totalSteps: 0,
     maxSteps: 0,
     itPerSec: 0,
@@ -159,16 +184,20 @@ export type ToWorker =
   | { type: 'delete-dataset'; id: string }
   | { type: 'list-runs' }
   | { type: 'delete-run'; runId: string }
-  | { type: 'start'; datasetId: string; config: RedoConfig; seed: number; options: LoopOptions }
+  /** A new run; with `starts` (count ≥ 2), best of K starts first (the kept start continues). */
+  | { type: 'start'; datasetId: string; config: RedoConfig; seed: number; options: LoopOptions; starts?: StartsPlan }
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'stop' }
   | { type: 'set-options'; options: Partial<LoopOptions> }
   | { type: 'resume-run'; runId: string; options: LoopOptions; autostart: boolean }
   | { type: 'export' }
+  /** The mask network F alone (.safetensors), the best one or the latest. */
+  | { type: 'export-weights'; which: WhichF }
   | { type: 'import'; fileName: string; file: Blob; fallbackConfig: RedoConfig }
   | { type: 'continue-imported'; datasetId: string; options: LoopOptions }
-  | { type: 'segment'; source: SegmentSource; files: FileEntry[] }
+  /** `which`: with the current run, its best F or its latest (default). */
+  | { type: 'segment'; source: SegmentSource; files: FileEntry[]; which?: WhichF }
   /** The page's watchdog: answered at once with `pong` (a worker that stops answering is restarted). */
   | { type: 'ping' }
   /** Opens a run another tab holds as soon as that tab releases it (its Web Lock); `run-locked` with waiting until then. */
@@ -188,11 +217,16 @@ export type FromWorker =
   | { type: 'ingest-failed'; message: string; rejected: Rejected[] }
   | { type: 'runs'; list: RunRecord[] }
   | { type: 'status'; status: TrainingStatus }
-  /** New loss entries (reset: replace everything shown so far, e.g. a resumed run's whole history). */
-  | { type: 'losses'; runId: string; chunk: LossHistory; reset: boolean }
+  /**
+   * Loss entries from index `from` of the run's history on (reset: replace everything shown so far, e.g. a resumed
+   * run's whole history). `from` below what the page holds re-sends entries an evaluation wrote into.
+   */
+  | { type: 'losses'; runId: string; chunk: LossHistory; reset: boolean; from: number }
+  /** A best-of-K search: every start so far (`current`: the one training now, its record so far; null once ranked). */
+  | { type: 'starts'; runId: string; plan: StartsPlan; records: StartRecord[]; current: number | null }
   | { type: 'previews'; runId: string; previews: PreviewSet }
   | { type: 'checkpoint-saved'; runId: string; step: number; ms: number }
-  | { type: 'export-ready'; fileName: string; bytes: Uint8Array }
+  | { type: 'export-ready'; fileName: string; bytes: Uint8Array; kind: 'run' | 'weights' }
   | { type: 'imported'; model: ImportedModel }
   | { type: 'segmented'; images: SegmentedImage[]; rejected: Rejected[] }
   | { type: 'error'; context: ErrorContext; message: string }

@@ -6,19 +6,28 @@
  * requests are seen within a step; on WebGPU a queue fence (no readback) keeps the worker at most one step ahead of
  * the GPU. Everything that must see the model between two steps (checkpoint, export, segmentation with the current
  * model) runs under `exclusive`, a FIFO lock that the loop also takes for each step.
+ *
+ * Best of K starts (src/run/starts.ts, shared with the headless trainer): a new run with a starts plan trains K runs
+ * from seeds derived from its seed, `steps` iterations each, scores each (held-out IoU, else 1 − pairIoU), keeps the
+ * best one's run alive (the others are disposed as soon as they are beaten) and continues it. No checkpoint is
+ * written during the search (a reload then starts over); the kept run's first checkpoint carries every start's record.
  */
 import * as tf from '../redo/tf';
 import { NonFiniteError, Rng, type NamedTensorData, type RedoConfig, type TrainingState, type ImageSet, type Planes } from '../redo';
 import { saveCheckpoint } from '../data/checkpoints';
+import { CollapseWatch } from '../redo/collapse';
+import type { BestF, StartRecord } from '../formats/runArchive';
+import { maskNetworkFile } from '../formats/maskWeights';
 import type { DatasetSummary } from '../data/records';
 import { historySince, type LossHistory } from '../formats/history';
 import { objectEvalSet, type EvalSet } from '../run/evaluate';
 import { spreadIndices } from '../redo/batches';
 import { RateMeter } from '../run/rate';
-import { TrainingRun, type LossReading, type RunData, type Schedule } from '../run/trainingRun';
+import { finalEvaluation, TrainingRun, type CurvePoint, type LossReading, type RunData, type Schedule } from '../run/trainingRun';
+import { keepBest, startRecord, startSeed } from '../run/starts';
 import type { PreviewSet } from '../run/previews';
 import { gpuBytes, gpuFence } from './backend';
-import type { FromWorker, LoopOptions, RunState, TrainingStatus } from './protocol';
+import type { FromWorker, LoopOptions, RestartNote, RunState, StartsPlan, TrainingStatus, WhichF } from './protocol';
 
 export interface LoadedDataset {
   summary: DatasetSummary;
@@ -33,6 +42,17 @@ export type Post = (msg: FromWorker, transfer?: Transferable[]) => void;
 const EVAL_MAX = 32;
 const STATUS_INTERVAL_MS = 250;
 
+/** A best-of-K search in progress: the finished starts' records and the run of the best one so far. */
+interface StartsSearch {
+  plan: StartsPlan;
+  seed: number;
+  /** The start training now. */
+  k: number;
+  records: StartRecord[];
+  kept: TrainingRun | null;
+  make: (seed: number) => TrainingRun;
+}
+
 export class TrainingSession {
   state: RunState = 'paused';
   options: LoopOptions;
@@ -41,6 +61,8 @@ export class TrainingSession {
   failure: string | null = null;
   /** Called once the loop has ended on such a failure (the worker drops the run; its last good checkpoint stays). */
   onFailure: (() => void) | null = null;
+  /** The latest restart of either watch, with its reason. */
+  lastRestart: RestartNote | null = null;
 
   private chain: Promise<unknown> = Promise.resolve();
   private loopDone: Promise<void> | null = null;
@@ -54,16 +76,27 @@ export class TrainingSession {
   /** The first step after a start or resume is reported at once, not at the next 250 ms status tick. */
   private firstStepPending = false;
   private disposed = false;
+  private search: StartsSearch | null = null;
 
   private constructor(
     readonly runId: string,
     readonly dataset: LoadedDataset,
-    readonly run: TrainingRun,
+    private current: TrainingRun,
     options: LoopOptions,
     private readonly post: Post,
   ) {
     this.options = options;
-    this.postedUpTo = run.history.step.length;
+    this.postedUpTo = current.history.step.length;
+  }
+
+  /** The run training now (during a best-of-K search: the start in progress). */
+  get run(): TrainingRun {
+    return this.current;
+  }
+
+  /** True while a best-of-K search is still running its starts. */
+  get searching(): boolean {
+    return this.search !== null;
   }
 
   /** A new run from scratch (or from imported weights without optimizer state). */
@@ -75,15 +108,25 @@ export class TrainingSession {
     options: LoopOptions;
     post: Post;
     weights?: ReadonlyMap<string, NamedTensorData>;
+    /** Best of K starts first (count ≥ 2; start 0 is `seed` itself). */
+    starts?: StartsPlan;
   }): TrainingSession {
-    const run = TrainingRun.create({
-      config: a.config,
-      seed: a.seed,
-      ...runInputs(a.dataset),
-      ...(a.weights ? { weights: a.weights } : {}),
-      fence: gpuFence,
-    });
-    return new TrainingSession(a.runId, a.dataset, run, a.options, a.post);
+    const make = (seed: number) =>
+      TrainingRun.create({
+        config: a.config,
+        seed,
+        ...runInputs(a.dataset),
+        ...(a.weights ? { weights: a.weights } : {}),
+        fence: gpuFence,
+      });
+    const s = new TrainingSession(a.runId, a.dataset, make(startSeed(a.seed, 0)), a.options, a.post);
+    const plan = a.starts;
+    if (plan && plan.count >= 2) {
+      if (!Number.isInteger(plan.count) || !Number.isInteger(plan.steps) || plan.steps < 1)
+        throw new Error(`starts: a whole number of starts and of iterations per start (≥ 1), got ${plan.count} × ${plan.steps}`);
+      s.search = { plan, seed: a.seed, k: 0, records: [], kept: null, make };
+    }
+    return s;
   }
 
   /** A run continued from a checkpoint or an imported archive: same weights, optimizer state, counters and seed. */
@@ -94,8 +137,18 @@ export class TrainingSession {
     history: LossHistory;
     options: LoopOptions;
     post: Post;
+    /** What the checkpoint or archive kept beside the state: the best F, a best-of-K search's starts. */
+    best?: BestF | null;
+    starts?: StartRecord[];
   }): TrainingSession {
-    const run = TrainingRun.restore({ state: a.state, history: a.history, ...runInputs(a.dataset), fence: gpuFence });
+    const run = TrainingRun.restore({
+      state: a.state,
+      history: a.history,
+      ...runInputs(a.dataset),
+      fence: gpuFence,
+      best: a.best ?? null,
+      starts: a.starts ?? [],
+    });
     const s = new TrainingSession(a.runId, a.dataset, run, a.options, a.post);
     s.lastCheckpointStep = a.state.iteration;
     return s;
@@ -185,7 +238,7 @@ export class TrainingSession {
           this.accumulateElapsed();
         }
         try {
-          if (this.lastCheckpointStep !== this.trainer.iteration || this.unsaved) await this.checkpoint();
+          if (!this.search && (this.lastCheckpointStep !== this.trainer.iteration || this.unsaved)) await this.checkpoint();
         } catch (e) {
           if (e instanceof NonFiniteError) this.fail(e);
           else this.post({ type: 'error', context: 'checkpoint', message: errorText(e) });
@@ -225,15 +278,84 @@ export class TrainingSession {
     this.rate.tick(performance.now());
     this.noteRestarts(r.readings);
     if (r.previews) this.postPreviews(r.previews);
+    if (r.evaluation) this.noteEvaluation(r.evaluation);
     this.postHistory();
-    if (r.checkpointDue) await this.checkpoint();
-    if (this.trainer.iteration >= this.options.maxSteps) this.state = 'pausing';
+    const search = this.search;
+    if (search) {
+      if (r.evaluation) this.postStarts();
+      if (this.run.totalSteps >= Math.min(search.plan.steps, this.options.maxSteps)) await this.endStart(search);
+    } else if (r.checkpointDue) await this.checkpoint();
+    if (!this.search && this.trainer.iteration >= this.options.maxSteps) this.state = 'pausing';
     this.postStatus(this.firstStepPending);
     this.firstStepPending = false;
   }
 
+  /** A collapse restart among the readings: noted with its reason, the page told at once. */
   private noteRestarts(readings: LossReading[]): void {
-    if (readings.some((r) => r.restarted)) this.postStatus(true);
+    const r = readings.find((x) => x.restarted);
+    if (!r) return;
+    const c = this.config;
+    const why = new CollapseWatch(c.collapseThreshold, c.collapseLastIteration, c.collapseBinaryThreshold).describe(
+      r.losses.minArea,
+      r.losses.minAreaBinary,
+    );
+    this.lastRestart = { kind: 'collapse', step: r.step, why };
+    this.postStatus(true);
+  }
+
+  /**
+   * An evaluation wrote into the history's last entry (accuracy / IoU, spread / pairIoU): that entry goes to the page
+   * again with the next chunk. A blob restart is noted with its reason.
+   */
+  private noteEvaluation(p: CurvePoint): void {
+    this.postedUpTo = Math.min(this.postedUpTo, Math.max(0, this.history.step.length - 1));
+    if (p.blobRestart) {
+      this.lastRestart = { kind: 'blob', step: p.step, why: p.blobRestart };
+      this.postStatus(true);
+    }
+  }
+
+  /**
+   * The start in progress has had its iterations: measured at its last step, scored and ranked (./starts.ts); the
+   * best so far stays alive, the others are disposed. Then the next start, or, after the last, the kept one goes on.
+   */
+  private async endStart(search: StartsSearch): Promise<void> {
+    await this.settle();
+    const closing = await finalEvaluation(this.run);
+    if (closing) this.noteEvaluation(closing);
+    this.postHistory();
+    search.records.push(startRecord(search.k, this.run));
+    const best = keepBest(search.records);
+    if (best === search.k) {
+      search.kept?.dispose();
+      search.kept = this.run;
+    } else this.run.dispose();
+    search.k += 1;
+    if (search.k < search.plan.count) {
+      this.current = search.make(startSeed(search.seed, search.k));
+    } else {
+      this.current = search.kept!;
+      this.current.starts = search.records;
+      this.search = null;
+    }
+    this.postFullHistory();
+    this.postStarts();
+    this.postStatus(true);
+    if (!this.search) await this.checkpoint(); // the kept start is the run: stored at once, a reload offers it
+  }
+
+  /** The starts so far (during a search, the one training now with its record so far). */
+  postStarts(): void {
+    const search = this.search;
+    if (!search) {
+      if (this.run.starts.length === 0) return;
+      const plan = { count: this.run.starts.length, steps: this.run.starts[0]!.steps };
+      this.post({ type: 'starts', runId: this.runId, plan, records: this.run.starts, current: null });
+      return;
+    }
+    const records = search.records.slice();
+    if (this.run.curve.length > 0) records.push(startRecord(search.k, this.run));
+    this.post({ type: 'starts', runId: this.runId, plan: search.plan, records, current: search.k });
   }
 
   /** Waits for the GPU, reads every pending loss and posts them (NonFiniteError when a reading is NaN / Inf). */
@@ -245,15 +367,16 @@ export class TrainingSession {
   private postHistory(): void {
     const h = this.history;
     if (this.postedUpTo >= h.step.length) return;
-    const chunk = historySince(h, this.postedUpTo);
+    const from = this.postedUpTo;
+    const chunk = historySince(h, from);
     this.postedUpTo = h.step.length;
-    this.post({ type: 'losses', runId: this.runId, chunk, reset: false });
+    this.post({ type: 'losses', runId: this.runId, chunk, reset: false, from });
   }
 
   /** The whole history (after a restore), replacing what the UI shows. */
   postFullHistory(): void {
     this.postedUpTo = this.history.step.length;
-    this.post({ type: 'losses', runId: this.runId, chunk: historySince(this.history), reset: true });
+    this.post({ type: 'losses', runId: this.runId, chunk: historySince(this.history), reset: true, from: 0 });
   }
 
   /** A copy goes to the page (its buffers transferred); the run keeps its own for the archive. */
@@ -276,7 +399,7 @@ export class TrainingSession {
     await this.settle();
     const t0 = performance.now();
     const state = await this.run.captureState();
-    await saveCheckpoint(this.runId, this.dataset.summary.id, state, this.history);
+    await saveCheckpoint(this.runId, this.dataset.summary.id, state, this.history, { best: this.run.best, starts: this.run.starts });
     this.lastCheckpointStep = state.iteration;
     this.unsaved = false;
     this.post({ type: 'checkpoint-saved', runId: this.runId, step: state.iteration, ms: performance.now() - t0 });
@@ -291,16 +414,38 @@ export class TrainingSession {
     });
   }
 
-  /** The mask network's weights now (for segmentation with the current model). */
-  maskWeights(): Promise<Map<string, NamedTensorData>> {
+  /** The mask network's weights now, or the best ones kept (for segmentation and export with the current model). */
+  maskWeights(which: WhichF = 'last'): Promise<ReadonlyMap<string, NamedTensorData>> {
+    if (which === 'best') return Promise.resolve(this.bestF().weights);
     return this.exclusive(() => this.run.maskWeights());
+  }
+
+  /** F alone as a .safetensors file (the run's config, the iteration it is from and the seed in its metadata). */
+  exportMaskWeights(which: WhichF): Promise<{ bytes: Uint8Array; step: number }> {
+    return this.exclusive(async () => {
+      await this.settle();
+      const run = this.run;
+      const seed = run.trainer.seed;
+      if (which === 'best') {
+        const b = this.bestF();
+        return { bytes: maskNetworkFile({ config: run.config, weights: b.weights, step: b.iteration, seed }), step: b.step };
+      }
+      const bytes = maskNetworkFile({ config: run.config, weights: await run.maskWeights(), step: run.trainer.iteration, seed });
+      return { bytes, step: run.totalSteps };
+    });
+  }
+
+  private bestF(): BestF {
+    const b = this.run.best;
+    if (!b) throw new Error('no best F: it is kept for runs on a dataset with masks, from their first evaluation');
+    return b;
   }
 
   /** Renders previews (and measures, with ground truth) now, e.g. right after a restore, outside the loop. */
   previewNow(): Promise<void> {
     return this.exclusive(async () => {
       this.postPreviews(await this.run.renderPreviews());
-      await this.run.evaluate();
+      this.noteEvaluation(await this.run.evaluate(false)); // measured only: no blob restart on opening a run
       this.postHistory();
     });
   }
@@ -323,6 +468,9 @@ export class TrainingSession {
       config: this.config,
       step: this.trainer.iteration,
       restarts: this.trainer.restarts,
+      blobRestarts: this.trainer.blobRestarts,
+      lastRestart: this.lastRestart,
+      best: this.run.best ? { step: this.run.best.step, iou: this.run.best.iou } : null,
       totalSteps: this.run.totalSteps,
       maxSteps: this.options.maxSteps,
       itPerSec: ips,
@@ -343,10 +491,11 @@ export class TrainingSession {
     this.post({ type: 'status', status: this.status() });
   }
 
-  /** Frees every tensor of the run (call after pause/stop). */
+  /** Frees every tensor of the run (call after pause/stop), and a search's kept start. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    if (this.search?.kept && this.search.kept !== this.run) this.search.kept.dispose();
     this.run.dispose();
   }
 }

@@ -2,6 +2,8 @@ import { useEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { useStudio } from '../store';
+import type { LossHistory } from '../../formats/history';
+import type { StartRecord } from '../../formats/runArchive';
 
 /** Exponential moving average with TensorBoard's debiasing; NaN entries are skipped (kept as gaps). */
 export function smooth(values: number[], weight: number): Array<number | null> {
@@ -168,4 +170,155 @@ function MetricsPlot(props: { version: number }) {
       <div ref={ref} data-testid="metrics-chart" className="plot" />
     </section>
   );
+}
+
+/** The entries of a history where `key` was measured: steps and values (x and y of a curve of evaluations). */
+function measured(h: LossHistory, key: 'spread' | 'pairIoU'): { xs: number[]; ys: number[] } {
+  const xs: number[] = [];
+  const ys: number[] = [];
+  const col = h[key] ?? [];
+  for (let i = 0; i < col.length; i++) {
+    if (!Number.isFinite(col[i]!)) continue;
+    xs.push(h.step[i]!);
+    ys.push(col[i]!);
+  }
+  return { xs, ys };
+}
+
+/** The last image-dependence reading of a history (label-free, read with every evaluation), or null before the first. */
+export function latestDependence(h: LossHistory): { step: number; spread: number; pairIoU: number } | null {
+  const s = h.spread;
+  const p = h.pairIoU;
+  if (!s || !p) return null;
+  for (let i = s.length - 1; i >= 0; i--) if (Number.isFinite(s[i]!)) return { step: h.step[i]!, spread: s[i]!, pairIoU: p[i]! };
+  return null;
+}
+
+/**
+ * How much F's masks depend on the image, without labels (src/redo/metrics.ts imageDependence): the binarised masks'
+ * pairwise IoU (1: one blob for every image) and the soft masks' per-pixel spread across images (0: the same).
+ */
+export function DependenceChart() {
+  const version = useStudio((s) => s.historyVersion);
+  const shown = useStudio((s) => !!s.history.pairIoU);
+  return shown ? <DependencePlot version={version} /> : null;
+}
+
+function DependencePlot(props: { version: number }) {
+  const ref = useRef<HTMLDivElement>(null);
+  const latest = latestDependence(useStudio.getState().history);
+  useChart(
+    ref,
+    (width) => ({
+      width,
+      height: 160,
+      scales: { x: { time: false }, y: { range: [0, 1] } },
+      axes: [{ label: 'step' }, {}],
+      series: [
+        { label: 'step' },
+        { label: 'pairwise IoU of masks', stroke: '#c0392b', width: 1.5, spanGaps: true },
+        { label: 'spread of masks', stroke: '#16a085', width: 1.5, spanGaps: true },
+      ],
+    }),
+    () => {
+      const h = useStudio.getState().history;
+      const p = measured(h, 'pairIoU');
+      const s = measured(h, 'spread');
+      return [p.xs, p.ys, s.ys] as uPlot.AlignedData;
+    },
+    [props.version],
+  );
+  return (
+    <section className="panel chart" aria-labelledby="dependence-title">
+      <h2 id="dependence-title">Image dependence (no labels)</h2>
+      <p data-testid="dependence-latest">
+        {latest
+          ? `step ${latest.step}: masks' pairwise IoU ${latest.pairIoU.toFixed(3)}, spread ${latest.spread.toFixed(3)}`
+          : 'measured with the previews'}
+        <span className="muted"> · one blob for every image reads pairwise IoU ≈ 1, spread ≈ 0</span>
+      </p>
+      <div ref={ref} data-testid="dependence-chart" className="plot" />
+    </section>
+  );
+}
+
+const START_COLOURS = ['#e0533d', '#3d7be0', '#2ca05a', '#8a3de0', '#e0a23d', '#16a085', '#7f8c8d', '#c0392b'];
+
+/** What a start's curve draws: held-out IoU where the run has masks, else the masks' pairwise IoU. */
+function startValue(p: StartRecord['curve'][number], byIoU: boolean): number {
+  return (byIoU ? p.iou : p.pairIoU) ?? NaN;
+}
+
+/** A best-of-K search: every start's curve and scores, the one training now, the one kept. */
+export function StartsPanel() {
+  const search = useStudio((s) => s.search);
+  const runId = useStudio((s) => s.status.runId);
+  if (!search || search.runId !== runId || search.records.length === 0) return null;
+  return <StartsView search={search} />;
+}
+
+function StartsView(props: { search: NonNullable<ReturnType<typeof useStudio.getState>['search']> }) {
+  const { plan, records, current } = props.search;
+  const ref = useRef<HTMLDivElement>(null);
+  const byIoU = records.some((r) => r.rankedBy === 'held-out IoU');
+  const key = `${records.length}-${byIoU}-${current}`;
+  return (
+    <section className="panel chart" aria-labelledby="starts-title">
+      <h2 id="starts-title">
+        Best of {plan.count} starts <span className="muted">({plan.steps} iterations each)</span>
+      </h2>
+      <p className="muted" data-testid="starts-state">
+        {current !== null
+          ? `start ${current + 1} of ${plan.count} training; ranked by ${byIoU ? 'held-out IoU' : '1 − pairwise IoU of the masks'}`
+          : `kept start ${records.findIndex((r) => r.kept) + 1}; it goes on training`}
+      </p>
+      <ol className="starts" data-testid="starts-list">
+        {records.map((r, i) => (
+          <li key={r.start} data-testid="start-item" data-kept={r.kept && current === null ? 'true' : 'false'}>
+            <span style={{ color: START_COLOURS[i % START_COLOURS.length] }}>■</span> seed {r.seed} · {r.steps} steps ·{' '}
+            {r.iou !== undefined ? `held-out IoU ${r.iou.toFixed(3)} · ` : ''}pairwise IoU {r.pairIoU.toFixed(3)} · spread{' '}
+            {r.spread.toFixed(3)}
+            {i === current ? <em> (training)</em> : null}
+            {r.kept && current === null ? <strong data-testid="start-kept"> ✓ kept</strong> : null}
+          </li>
+        ))}
+      </ol>
+      <StartsPlot key={key} records={records} byIoU={byIoU} container={ref} />
+      <div ref={ref} data-testid="starts-chart" className="plot" />
+    </section>
+  );
+}
+
+/** One series per start, on the steps of all of them. */
+function StartsPlot(props: { records: StartRecord[]; byIoU: boolean; container: React.RefObject<HTMLDivElement | null> }) {
+  const { records, byIoU } = props;
+  const data = (): uPlot.AlignedData => {
+    const xs = [...new Set(records.flatMap((r) => r.curve.map((p) => p.step)))].sort((a, b) => a - b);
+    const ys = records.map((r) => {
+      const at = new Map(r.curve.map((p) => [p.step, startValue(p, byIoU)]));
+      return xs.map((x) => at.get(x) ?? null);
+    });
+    return [xs, ...ys] as uPlot.AlignedData;
+  };
+  useChart(
+    props.container,
+    (width) => ({
+      width,
+      height: 160,
+      scales: { x: { time: false }, y: { range: [0, 1] } },
+      axes: [{ label: 'step of the start' }, { label: byIoU ? 'held-out IoU' : 'pairwise IoU' }],
+      series: [
+        { label: 'step' },
+        ...records.map((r, i) => ({
+          label: `start ${r.start + 1}${r.kept ? ' (kept)' : ''}`,
+          stroke: START_COLOURS[i % START_COLOURS.length]!,
+          width: r.kept ? 2.5 : 1.2,
+          spanGaps: true,
+        })),
+      ],
+    }),
+    data,
+    [records],
+  );
+  return null;
 }

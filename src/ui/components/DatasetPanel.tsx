@@ -2,7 +2,7 @@ import { useEffect, useEffectEvent, useRef, useState, type DragEvent } from 'rea
 import { useStudio } from '../store';
 import { createDemo, deleteDataset, ingestFiles } from '../client';
 import { filesFromDrop, filesFromList } from '../files';
-import type { DemoKind, FileEntry } from '../../worker/protocol';
+import type { DemoKind, FileEntry, StartsPlan } from '../../worker/protocol';
 import { PRESETS, type PresetName } from '../../redo/config';
 import { describeStorage } from '../storage';
 
@@ -10,9 +10,13 @@ import { describeStorage } from '../storage';
 const LIST_MAX = 200;
 
 const DEMO_COUNT = 2000;
-const DEMOS: Record<DemoKind, { title: string; preset: PresetName }> = {
+/**
+ * The demos' presets; objects on photos trains best of 3 starts of 300 iterations (which basin a run lands in is
+ * chance: docs/recipe-objects-32.md), unless the URL sets `starts` / `startSteps`.
+ */
+const DEMOS: Record<DemoKind, { title: string; preset: PresetName; starts?: StartsPlan }> = {
   c2mnist: { title: 'colored-2-MNIST', preset: 'c2mnist-64' },
-  objects: { title: 'objects-on-photos', preset: 'objects-32' },
+  objects: { title: 'objects-on-photos', preset: 'objects-32', starts: { count: 3, steps: 300 } },
 };
 
 export function DatasetPanel() {
@@ -63,6 +67,8 @@ export function DatasetPanel() {
     const own = DEMOS[kind].preset;
     const fromUrl = new URLSearchParams(location.search).has('preset');
     if (!fromUrl) st.setPreset(own);
+    const starts = DEMOS[kind].starts;
+    if (starts && !st.startsFromUrl) st.setStarts(starts);
     const demoSize = fromUrl ? st.config.imageSize : PRESETS[own].imageSize;
     createDemo(kind, DEMOS[kind].title, demoSize, DEMO_COUNT);
   };

@@ -1,5 +1,7 @@
 import { useStudio } from '../store';
-import { continueImported, deleteRun, exportRun, exportSegmenter, importFile, resumeRun, takeOverRun } from '../client';
+import { useState } from 'react';
+import { continueImported, deleteRun, exportRun, exportSegmenter, exportWeights, importFile, resumeRun, takeOverRun } from '../client';
+import type { TrainingStatus, WhichF } from '../../worker/protocol';
 import { formatBytes } from '../format';
 
 /**
@@ -74,7 +76,23 @@ export function ResumeBanner() {
   );
 }
 
-/** Export the run as a zip; import a run archive or a bare weights file. */
+/**
+ * The choice of F for export and segmentation: the best held-out IoU so far (runs on a dataset with masks) or the
+ * latest, each with the step of the run it is from.
+ */
+export function WhichFSelect(props: { status: TrainingStatus; value: WhichF; onChange: (w: WhichF) => void; testId: string }) {
+  const { best, totalSteps } = props.status;
+  return (
+    <select value={best ? props.value : 'last'} data-testid={props.testId} onChange={(e) => props.onChange(e.target.value as WhichF)}>
+      <option value="last">last F — step {totalSteps}</option>
+      <option value="best" disabled={!best}>
+        {best ? `best F — step ${best.step}, held-out IoU ${best.iou.toFixed(3)}` : 'best F — needs a dataset with masks'}
+      </option>
+    </select>
+  );
+}
+
+/** Export the run as a zip (latest state and best F), or F alone (best or last); import a run archive or a bare weights file. */
 export function RunFilesPanel() {
   const status = useStudio((s) => s.status);
   const exportBusy = useStudio((s) => s.exportBusy);
@@ -85,6 +103,7 @@ export function RunFilesPanel() {
   const selected = useStudio((s) => s.selectedDatasetId);
   const datasets = useStudio((s) => s.datasets);
   const ds = datasets.find((d) => d.id === selected);
+  const [which, setWhich] = useState<WhichF>('best');
 
   return (
     <section className="panel" aria-labelledby="files-title">
@@ -106,6 +125,16 @@ export function RunFilesPanel() {
             {lastExport.fileName} ({formatBytes(lastExport.bytes)})
           </span>
         )}
+      </div>
+      <div className="row">
+        <button
+          data-testid="export-weights"
+          disabled={!status.runId || exportBusy}
+          onClick={() => exportWeights(status.best ? which : 'last')}
+        >
+          Export F (.safetensors)
+        </button>
+        <WhichFSelect status={status} value={which} onChange={setWhich} testId="export-which" />
       </div>
       <div className="row">
         <label className="filebutton">

@@ -2,7 +2,8 @@ import { useEffect, useMemo, useState, type DragEvent } from 'react';
 import { useStudio } from '../store';
 import { segmentImages } from '../client';
 import { filesFromDrop, filesFromList } from '../files';
-import type { FileEntry, SegmentSource } from '../../worker/protocol';
+import type { FileEntry, SegmentSource, WhichF } from '../../worker/protocol';
+import { WhichFSelect } from './RunPanel';
 
 function baseName(name: string): string {
   const b = name.split('/').pop() ?? name;
@@ -12,7 +13,9 @@ function baseName(name: string): string {
 /** Segment new images with the current or an imported model; see and download masks and cut-outs. */
 export function SegmentPanel() {
   const imported = useStudio((s) => s.imported);
-  const runId = useStudio((s) => s.status.runId);
+  const status = useStudio((s) => s.status);
+  const runId = status.runId;
+  const [which, setWhich] = useState<WhichF>('best');
   const busy = useStudio((s) => s.segmentBusy);
   const results = useStudio((s) => s.segmented);
   const rejected = useStudio((s) => s.segmentRejected);
@@ -35,7 +38,7 @@ export function SegmentPanel() {
     [urls],
   );
 
-  const run = (files: FileEntry[]) => segmentImages(effective, files);
+  const run = (files: FileEntry[]) => segmentImages(effective, files, status.best ? which : 'last');
   const onDrop = (e: DragEvent) => {
     e.preventDefault();
     void filesFromDrop(e.dataTransfer).then(run);
@@ -58,6 +61,7 @@ export function SegmentPanel() {
               </option>
             </select>
           </label>
+          {effective === 'current' && runId && <WhichFSelect status={status} value={which} onChange={setWhich} testId="segment-which" />}
           <label className="filebutton">
             Images…
             <input

@@ -4,6 +4,7 @@ import { pauseTraining, resumeTraining, setLoopOptions, startTraining, stopTrain
 import { PRESET_NAMES, type PresetName, type RedoConfig } from '../../redo/config';
 import type { LoopOptions } from '../../worker/protocol';
 import { formatAreas, formatBytes, formatDuration, formatRate } from '../format';
+import { latestDependence } from './Charts';
 
 function Num(props: {
   label: string;
@@ -54,6 +55,9 @@ export function TrainingPanel() {
   const autoStart = useStudio((s) => s.autoStartDemo);
   const ingest = useStudio((s) => s.ingest);
   const lastCheckpoint = useStudio((s) => s.lastCheckpoint);
+  const starts = useStudio((s) => s.starts);
+  useStudio((s) => s.historyVersion); // the dependence stat is read from the history
+  const dependence = latestDependence(useStudio.getState().history);
   const st = useStudio.getState();
 
   useEffect(() => {
@@ -111,10 +115,16 @@ export function TrainingPanel() {
           {formatDuration(status.etaMs)}
         </Stat>
         <Stat label="collapse restarts" testId="restarts">
-          {status.restarts}
+          {status.restarts - status.blobRestarts}
+        </Stat>
+        <Stat label="blob restarts" testId="blob-restarts">
+          {status.blobRestarts}
         </Stat>
         <Stat label="smallest region (soft / mask ≥ 0.5)" testId="min-area">
           {formatAreas(status)}
+        </Stat>
+        <Stat label="masks' pairwise IoU / spread" testId="dependence">
+          {dependence ? `${dependence.pairIoU.toFixed(3)} / ${dependence.spread.toFixed(3)}` : '—'}
         </Stat>
         <Stat label="last checkpoint" testId="last-checkpoint">
           {checkpointStep === null ? '—' : checkpointStep}
@@ -123,6 +133,12 @@ export function TrainingPanel() {
           {status.numTensors} / {formatBytes(status.numBytesInGPU)}
         </Stat>
       </div>
+      {status.lastRestart && (
+        <p className="warn-text" role="status" data-testid="last-restart" data-kind={status.lastRestart.kind}>
+          Restarted at step {status.lastRestart.step} by the {status.lastRestart.kind === 'blob' ? 'blob' : 'collapse'} watch:{' '}
+          {status.lastRestart.why}; all networks re-initialised.
+        </p>
+      )}
       {status.datasetName && (
         <p className="muted" data-testid="run-info">
           Run on “{status.datasetName}”{shape} · <code className="muted">{status.runId}</code>
@@ -162,6 +178,22 @@ export function TrainingPanel() {
           <Num label="lr δ" value={config.lrZ} step={1e-5} onChange={(v) => set({ lrZ: v })} />
           <Num label="nz" value={config.nz} min={1} onChange={(v) => set({ nz: v })} />
           <Num label="seed" value={seed} onChange={(v) => st.setSeed(v)} />
+          <Num
+            label="starts"
+            value={starts.count}
+            min={1}
+            onChange={(v) => st.setStarts({ count: Math.max(1, Math.round(v)) })}
+            testId="opt-starts"
+            title="best of K starts: K runs from seeds derived from the seed, ranked (held-out IoU, else image dependence); the best goes on (1: a plain run)"
+          />
+          <Num
+            label="iterations per start"
+            value={starts.steps}
+            min={1}
+            disabled={starts.count < 2}
+            onChange={(v) => st.setStarts({ steps: Math.max(1, Math.round(v)) })}
+            testId="opt-start-steps"
+          />
         </div>
         <div className="grid">
           <Num label="steps" value={options.maxSteps} min={1} onChange={(v) => setOpt({ maxSteps: v })} testId="opt-steps" />

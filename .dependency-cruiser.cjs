@@ -12,11 +12,16 @@
  *        ↓
  *   src/formats       (pure file formats: run archive, safetensors, zip, losses.csv, PNG)
  *        ↓
+ *   src/datagen       (the synthetic data sets: colored-2-MNIST, objects on photos; pure, seeded by src/redo's Rng)
+ *        ↓
  *   src/redo          (pure TF.js: the model, its training step, metrics)
+ *        ↓
+ *   src/kernels       (TF.js backend kernels for cpu, wasm, webgpu and the fused ops; registered by src/redo/tf.ts)
  *
- * A layer may import any layer below it (type-only imports count too); Node's built-in modules only in src/node.
+ * A layer may import any layer below it (type-only imports count too); src/kernels imports only packages. Node's
+ * built-in modules only in src/node.
  */
-const layers = ['redo', 'formats', 'data', 'run', 'worker'];
+const layers = ['kernels', 'redo', 'datagen', 'formats', 'data', 'run', 'worker'];
 
 /** `from` may not import anything above it. */
 const upward = layers.map((layer, i) => ({

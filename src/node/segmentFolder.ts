@@ -21,7 +21,7 @@ import { predictMasks } from '../run/evaluate';
 import { inferConfigFromWeights, RedoModel, Segmenter, type NamedTensorData, type RedoConfig } from '../redo';
 import { objectScore, type ObjectScore } from '../redo/metrics';
 import { maskWeightsFile, parseConfig, readRunArchive } from '../formats/runArchive';
-import { resampleWindow } from '../redo/data/objectsOnPhotos';
+import { resampleWindow } from '../datagen/objectsOnPhotos';
 import { decodeFile, listFiles, readImageFolder, type Skipped } from './imageFolder';
 import { DecodeRefusal } from '../data/decode';
 import { decodeSafetensors } from '../formats/safetensors';

@@ -4,7 +4,7 @@
  *
  *   src/ui, src/node  (adapters: the page, the command line)
  *        ↓          ↘
- *        ↓            src/segmenter  (F in any page, bundled alone: imports src/formats and src/redo only)
+ *        ↓            src/segmenter  (F in any page, bundled alone: imports src/formats, src/datagen and src/redo only)
  *   src/worker        (the studio's worker: its port, the lock, IndexedDB)
  *        ↓
  *   src/run           (the run core: no DOM, no Node APIs)
@@ -13,11 +13,16 @@
  *        ↓
  *   src/formats       (pure file formats: run archive, safetensors, zip, losses.csv, PNG)
  *        ↓
+ *   src/datagen       (the synthetic data sets: colored-2-MNIST, objects on photos; pure, seeded by src/redo's Rng)
+ *        ↓
  *   src/redo          (pure TF.js: the model, its training step, metrics)
+ *        ↓
+ *   src/kernels       (TF.js backend kernels for cpu, wasm, webgpu and the fused ops; registered by src/redo/tf.ts)
  *
- * A layer may import any layer below it (type-only imports count too); Node's built-in modules only in src/node.
+ * A layer may import any layer below it (type-only imports count too); src/kernels imports only packages. Node's
+ * built-in modules only in src/node.
  */
-const layers = ['redo', 'formats', 'data', 'run', 'worker'];
+const layers = ['kernels', 'redo', 'datagen', 'formats', 'data', 'run', 'worker'];
 
 /** `from` may not import anything above it. */
 const upward = layers.map((layer, i) => ({
@@ -40,10 +45,11 @@ module.exports = {
     ...upward,
     {
       name: 'segmenter-imports-down',
-      comment: 'src/segmenter is bundled alone for pages outside the studio: the model (src/redo) and file formats only',
+      comment:
+        'src/segmenter is bundled alone for pages outside the studio: the model (src/redo), its image resampling (src/datagen) and file formats only',
       severity: 'error',
       from: { path: '^src/segmenter/' },
-      to: { path: '^src/(?!(redo|formats|segmenter)/)' },
+      to: { path: '^src/(?!(kernels|redo|datagen|formats|segmenter)/)' },
     },
     {
       name: 'ui-not-node',

@@ -1,6 +1,6 @@
 /**
  * ms per trainStep on the CPU backends (TF.js `cpu`, plain JS, and `wasm`, tfjs-backend-wasm with XNNPACK and
- * src/redo/wasmKernels.ts; one thread under Node), median of repeated steps after warm-up, one preset per argument.
+ * src/kernels/wasmKernels.ts; one thread under Node), median of repeated steps after warm-up, one preset per argument.
  * `npx tsx bench/trainstep-cpu.ts tiny c2mnist-64 --batch 2 --steps 5 --backends cpu,wasm` — with both backends each
  * row gives both medians and the speed-up of wasm over cpu (models of the same seed, the steps of one backend after
  * the other's).
@@ -9,13 +9,13 @@
  * op wrappers, gradient tape, bookkeeping); printed after each backend's row.
  * `--compare-kernels` (cpu only): every timed step runs twice (alternating which goes first), once with
  * tfjs-backend-cpu's own kernels and convolutions as its Conv2D (filter gradient as a forward convolution), once with
- * src/redo/cpuKernels.ts and im2col convolutions (src/redo/layers.ts cpuConv); the table gives both medians and the ratio.
+ * src/kernels/cpuKernels.ts and im2col convolutions (src/redo/layers.ts cpuConv); the table gives both medians and the ratio.
  */
 import * as tf from '../src/redo/tf';
 import { preset, RedoModel, RedoTrainer, readLosses, disposeLosses } from '../src/redo';
 import { median } from '../src/node/progress';
 import { list, num, positionals, switchOn } from './cliFlags';
-import { useFastCpuKernels } from '../src/redo/cpuKernels';
+import { useFastCpuKernels } from '../src/kernels/cpuKernels';
 import { DEFAULT_PATCH_LIMIT, setCpuConvPatchLimit } from '../src/redo/layers';
 
 const COMPARE = switchOn('compare-kernels');

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { zipSync } from 'fflate';
 import { encode } from 'fast-png';
-import { generateColored2Mnist } from '../src/redo/data/colored2mnist';
+import { generateColored2Mnist } from '../src/datagen/colored2mnist';
 import { loadMnistDigitsNode } from '../src/node/mnistNode';
 
 export const FIXTURE_ROOT = process.env.E2E_FIXTURES ?? join(tmpdir(), 'redo-studio-e2e-fixtures');

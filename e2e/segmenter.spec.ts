@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { encode } from 'fast-png';
 import { expect, test, type Route } from '@playwright/test';
 import { generateSplits, loadObjectSources, writeImageSet } from '../src/node/objectSources';
-import { resampleWindow } from '../src/redo/data/objectsOnPhotos';
+import { resampleWindow } from '../src/datagen/objectsOnPhotos';
 import { decodeSafetensors } from '../src/formats/safetensors';
 import { CDN, SEGMENTER_MODULE, segmenterPage } from '../src/segmenter/page';
 import { DATASET_DIR } from './fixtures';

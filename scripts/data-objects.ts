@@ -1,6 +1,6 @@
 /**
  * `npm run data:objects -- --size 32 --train 2000 --test 500 --seed 1 --out DIR`: the objects-on-photos data set
- * (src/redo/data/objectsOnPhotos.ts) from the committed sources in public/objects/, as DIR/train and DIR/test,
+ * (src/datagen/objectsOnPhotos.ts) from the committed sources in public/objects/, as DIR/train and DIR/test,
  * each `images/` + `masks/` (same names; mask 255 = object), plus DIR/dataset.json and DIR/CREDITS.md.
  * `--sources DIR` reads the sources from another folder than public/objects (the GPU kit carries its own copy).
  */

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadMnistDigitsNode } from '../src/node/mnistNode';
-import { packedMnistSize, packMnistDigits } from '../src/redo/data/mnistDigits';
+import { packedMnistSize, packMnistDigits } from '../src/datagen/mnistDigits';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const target = join(root, 'public', 'mnist-digits.bin');

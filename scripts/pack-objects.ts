@@ -1,5 +1,5 @@
 /**
- * Builds `public/objects/`, the committed sources of the objects-on-photos data set (src/redo/data/objectsOnPhotos.ts):
+ * Builds `public/objects/`, the committed sources of the objects-on-photos data set (src/datagen/objectsOnPhotos.ts):
  * two emoji atlases (train and test emoji disjoint) and a dozen photographs, with their credits. Run it only to
  * change the sources; the data set generator (`npm run data:objects`) and the studio read the committed output.
  *

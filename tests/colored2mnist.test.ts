@@ -7,8 +7,8 @@ import {
   splitDigits,
   unpackMnistDigits,
   type MnistDigits,
-} from '../src/redo/data/mnistDigits';
-import { coloredMnistDigitSize, generateColored2Mnist, type Colored2Mnist } from '../src/redo/data/colored2mnist';
+} from '../src/datagen/mnistDigits';
+import { coloredMnistDigitSize, generateColored2Mnist, type Colored2Mnist } from '../src/datagen/colored2mnist';
 
 const digits = loadMnistDigitsNode();
 

@@ -1,11 +1,11 @@
 /**
- * src/redo/cpuKernels.ts: the strided kernels that replace tfjs-backend-cpu's give exactly (bit for bit) what a plain
+ * src/kernels/cpuKernels.ts: the strided kernels that replace tfjs-backend-cpu's give exactly (bit for bit) what a plain
  * per-element reference gives and what tfjs's own kernels give, for the patterns the models use and the odd ones.
  */
 import { describe, expect, it } from 'vitest';
 import * as tf from '../src/redo/tf';
-import { useFastCpuKernels } from '../src/redo/cpuKernels';
-import { broadcastStrides, mergeDims } from '../src/redo/strided';
+import { useFastCpuKernels } from '../src/kernels/cpuKernels';
+import { broadcastStrides, mergeDims } from '../src/kernels/strided';
 
 function seeded(n: number, seed: number): Float32Array {
   let s = seed >>> 0 || 1;

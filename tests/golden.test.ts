@@ -40,8 +40,8 @@ function checkGradient(c: Comparison, networkScale: number): void {
 
 const networkOf = (gradName: string) => gradName.split('.')[1]!;
 
-// Every path at the same tolerances: wasm (XNNPACK and src/redo/wasmKernels.ts), cpu (src/redo/cpuKernels.ts) and webgpu
-// in Node (Dawn on SwiftShader here; the WGSL programs of src/redo/webgpuKernels.ts).
+// Every path at the same tolerances: wasm (XNNPACK and src/kernels/wasmKernels.ts), cpu (src/kernels/cpuKernels.ts) and webgpu
+// in Node (Dawn on SwiftShader here; the WGSL programs of src/kernels/webgpuKernels.ts).
 describe.each(['wasm', 'cpu', 'webgpu'])('on the %s backend', (backend) => {
   // webgpu here is SwiftShader, a GPU emulated on the CPU: the training iteration takes 10+ minutes on a shared machine
   const limit = backend === 'webgpu' ? 2_400_000 : 600_000;

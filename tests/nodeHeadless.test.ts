@@ -16,7 +16,7 @@ import { leakVerdict, markdownTable } from '../src/node/benchUtil';
 import { generateSet } from '../src/node/c2mnist';
 import { loadMnistDigitsNode } from '../src/node/mnistNode';
 import { imageSlice } from '../src/redo/batches';
-import { splitDigits } from '../src/redo/data/mnistDigits';
+import { splitDigits } from '../src/datagen/mnistDigits';
 import { resizeCropRgb } from '../src/data/resize';
 
 describe('parseTrainArgs', () => {

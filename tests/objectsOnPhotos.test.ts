@@ -1,6 +1,6 @@
-/** The objects-on-photos data set (src/redo/data/objectsOnPhotos.ts) from the committed sources (public/objects). */
+/** The objects-on-photos data set (src/datagen/objectsOnPhotos.ts) from the committed sources (public/objects). */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { generateObjectsOnPhotos, resampleWindow, type ObjectSources, type Photo, type Sprite } from '../src/redo/data/objectsOnPhotos';
+import { generateObjectsOnPhotos, resampleWindow, type ObjectSources, type Photo, type Sprite } from '../src/datagen/objectsOnPhotos';
 import { generateSplits, loadObjectSources } from '../src/node/objectSources';
 
 let src: ObjectSources;

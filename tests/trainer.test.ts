@@ -2,9 +2,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '../src/redo/tf';
 import { preset, RedoModel, RedoTrainer, readLosses, disposeLosses, type LossValues } from '../src/redo';
-import { generateColored2Mnist } from '../src/redo/data/colored2mnist';
+import { generateColored2Mnist } from '../src/datagen/colored2mnist';
 import { loadMnistDigitsNode } from '../src/node/mnistNode';
-import { splitDigits } from '../src/redo/data/mnistDigits';
+import { splitDigits } from '../src/datagen/mnistDigits';
 import { smallestBinaryRegionArea, smallestRegionArea } from '../src/redo/losses';
 import { CollapseWatch } from '../src/redo/collapse';
 import { Rng } from '../src/redo/random';

@@ -1,5 +1,5 @@
 /**
- * src/redo/wasmKernels.ts and src/redo/fusedOps.ts: every kernel registered for `wasm` gives what the cpu backend
+ * src/kernels/wasmKernels.ts and src/kernels/fusedOps.ts: every kernel registered for `wasm` gives what the cpu backend
  * gives (copies bit for bit, arithmetic to float32 rounding), for the patterns ReDO uses and odd ones (strides,
  * paddings, batch broadcast, transposes, ties); the fused spectral-norm and instance-norm ops equal the composed TF.js
  * ops they replace, values and gradients; and wasm training steps hold the tensor count, bytes and the backend's data
@@ -11,7 +11,7 @@ import { preset, RedoModel, RedoTrainer, disposeLosses, readLosses } from '../sr
 import { instanceNorm, SNConv } from '../src/redo/layers';
 import { ParamStore } from '../src/redo/params';
 import { Rng } from '../src/redo/random';
-import { useFastWasmKernels, FUSED } from '../src/redo/wasmKernels';
+import { useFastWasmKernels, FUSED } from '../src/kernels/wasmKernels';
 
 const values = (shape: number[], seed: number) =>
   Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i * 0.37 + seed));

@@ -1,5 +1,5 @@
 /**
- * src/redo/webgpuKernels.ts on Node webgpu (Dawn on SwiftShader): the fused spectral-norm and instance-norm WGSL
+ * src/kernels/webgpuKernels.ts on Node webgpu (Dawn on SwiftShader): the fused spectral-norm and instance-norm WGSL
  * programs give what the composed TF.js ops they replace give on the same backend, values and gradients (tf.grad
  * through the fused op against tf.grad through the composed ops), on small shapes and on shapes past one workgroup
  * (K > 256, C > 32 channels, odd H·W); tensors are not leaked; and one `tiny` training step encodes far fewer GPU
@@ -12,8 +12,8 @@ import { instanceNorm, instanceNormAffineRelu, SNConv } from '../src/redo/layers
 import { ParamStore } from '../src/redo/params';
 import { Rng } from '../src/redo/random';
 import { Adam } from '../src/redo/adam';
-import { useWebgpuFusedKernels, useWebgpuKernelOverrides } from '../src/redo/webgpuKernels';
-import { INSTANCE_NORM, INSTANCE_NORM_GRAD, SN_NORMALIZE_GRAD } from '../src/redo/fusedOps';
+import { useWebgpuFusedKernels, useWebgpuKernelOverrides } from '../src/kernels/webgpuKernels';
+import { INSTANCE_NORM, INSTANCE_NORM_GRAD, SN_NORMALIZE_GRAD } from '../src/kernels/fusedOps';
 import { setupBackend } from '../src/node/backend';
 import { WorkCounter } from '../src/worker/dispatchCounter';
 

@@ -1,7 +1,7 @@
 /**
- * The web-platform globals that src/redo, src/formats and src/run use and that every runtime they run in has (a
- * page, a worker, Node). tsconfig.core.json type-checks those folders with these and the ES library only, in
- * place of the DOM and Node typings: a DOM or Node API used there fails `npm run typecheck`.
+ * The web-platform globals that src/kernels, src/redo, src/datagen, src/formats and src/run use and that every
+ * runtime they run in has (a page, a worker, Node). tsconfig.core.json type-checks those folders with these and the
+ * ES library only, in place of the DOM and Node typings: a DOM or Node API used there fails `npm run typecheck`.
  */
 declare class TextEncoder {
   encode(input?: string): Uint8Array<ArrayBuffer>;

@@ -4,9 +4,9 @@
  * size·size bytes in {0, 1}; loading converts them to the float ranges the model uses.
  */
 import type { ImageSet } from '../redo/batches';
-import { generateColored2Mnist } from '../redo/data/colored2mnist';
-import { splitDigits, unpackMnistDigits, type MnistDigits } from '../redo/data/mnistDigits';
-import { generateObjectsOnPhotos, parseSourcesIndex, spritesOf, type Photo } from '../redo/data/objectsOnPhotos';
+import { generateColored2Mnist } from '../datagen/colored2mnist';
+import { splitDigits, unpackMnistDigits, type MnistDigits } from '../datagen/mnistDigits';
+import { generateObjectsOnPhotos, parseSourcesIndex, spritesOf, type Photo } from '../datagen/objectsOnPhotos';
 import { decodeImage, type DecodedPixels } from './decode';
 import { imageRange, openStudioDb, type DatasetRow, type ImageRow, type StudioDatabase } from './db';
 import type { DatasetSummary } from './records';
@@ -236,7 +236,7 @@ function rgbOf(p: DecodedPixels): Uint8Array {
 }
 
 /**
- * Objects on photos (src/redo/data/objectsOnPhotos.ts): `count` images of side `size` made from the training emoji
+ * Objects on photos (src/datagen/objectsOnPhotos.ts): `count` images of side `size` made from the training emoji
  * and the photographs in public/objects/, with their exact object masks, so accuracy and IoU run live.
  */
 export async function createObjectsDemoDataset(size: number, count: number, seed = OBJECTS_DEMO_SEED): Promise<DatasetSummary> {

@@ -11,7 +11,7 @@
  * Only the S×S output pixels inside the crop are computed; the result equals resizing the whole image and
  * cropping afterwards.
  */
-import { applyTaps, triangleTaps, type Taps } from '../redo/data/resample';
+import { applyTaps, triangleTaps, type Taps } from '../datagen/resample';
 
 export interface CropGeometry {
   /** Size of the whole image after Resize(S). */

@@ -7,8 +7,8 @@
  *   count give the same images headless and in the browser.
  * - Held-out images: the TEST split (digits the training set never uses), another seed, same 8-bit rounding.
  */
-import { generateColored2Mnist } from '../redo/data/colored2mnist';
-import { splitDigits, type MnistDigits } from '../redo/data/mnistDigits';
+import { generateColored2Mnist } from '../datagen/colored2mnist';
+import { splitDigits, type MnistDigits } from '../datagen/mnistDigits';
 import type { ImageSet } from '../redo/batches';
 import type { RedoConfig } from '../redo/config';
 import type { EvalSet } from '../run/evaluate';

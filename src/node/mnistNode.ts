@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { binarisePixel, MNIST_PIXELS, type MnistDigits } from '../redo/data/mnistDigits';
+import { binarisePixel, MNIST_PIXELS, type MnistDigits } from '../datagen/mnistDigits';
 
 let cached: MnistDigits | undefined;
 

@@ -17,7 +17,7 @@ import {
   type Photo,
   type ObjectSources,
   type Sprite,
-} from '../redo/data/objectsOnPhotos';
+} from '../datagen/objectsOnPhotos';
 
 export const OBJECT_SOURCES_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'public', 'objects');
 

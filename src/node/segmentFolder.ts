@@ -21,7 +21,7 @@ import * as tf from '../redo/tf';
 import { imageSlice, type ImageSet } from '../redo/batches';
 import { predictMasks } from '../run/evaluate';
 import { inferConfigFromWeights, RedoModel, Segmenter, type NamedTensorData, type RedoConfig } from '../redo';
-import { maskAtSize, modelInput } from '../redo/segment';
+import { maskAtSize, modelInput } from '../datagen/segmentIO';
 import { objectScore, type ObjectScore } from '../redo/metrics';
 import { parseConfig, readRunArchive } from '../formats/runArchive';
 import { decodeFile, listFiles, readImageFolder, type Skipped } from './imageFolder';

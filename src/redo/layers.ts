@@ -1,6 +1,6 @@
 import * as tf from './tf';
 import type { ParamStore } from './params';
-import { fusedInstanceNorm, fusedInstanceNormAffineRelu, snNormalize, snPowerIteration } from './fusedOps';
+import { fusedInstanceNorm, fusedInstanceNormAffineRelu, snNormalize, snPowerIteration } from '../kernels/fusedOps';
 
 /**
  * The building blocks of the four networks. Each layer registers its tensors in the ParamStore under the

@@ -5,15 +5,15 @@
  */
 export * from '@tensorflow/tfjs';
 
-// Strided broadcast / transpose kernels over tfjs-backend-cpu's per-element ones (src/redo/cpuKernels.ts).
-import { useFastCpuKernels } from './cpuKernels';
+// Strided broadcast / transpose kernels over tfjs-backend-cpu's per-element ones (src/kernels/cpuKernels.ts).
+import { useFastCpuKernels } from '../kernels/cpuKernels';
 useFastCpuKernels();
 
-// The wasm backend (tfjs-backend-wasm, XNNPACK) with the kernels it needs to train (src/redo/wasmKernels.ts).
-import { useFastWasmKernels } from './wasmKernels';
+// The wasm backend (tfjs-backend-wasm, XNNPACK) with the kernels it needs to train (src/kernels/wasmKernels.ts).
+import { useFastWasmKernels } from '../kernels/wasmKernels';
 useFastWasmKernels();
 
-// The same fused kernels as WGSL programs for the webgpu backend (src/redo/webgpuKernels.ts; registered by name, so
+// The same fused kernels as WGSL programs for the webgpu backend (src/kernels/webgpuKernels.ts; registered by name, so
 // nothing of tfjs-backend-webgpu is loaded here).
-import { useWebgpuFusedKernels } from './webgpuKernels';
+import { useWebgpuFusedKernels } from '../kernels/webgpuKernels';
 useWebgpuFusedKernels();

@@ -12,7 +12,8 @@
  */
 import { parseConfig } from '../formats/runArchive';
 import { decodeSafetensors } from '../formats/safetensors';
-import { maskAtSize, modelInput, Segmenter as MaskNetwork } from '../redo/segment';
+import { Segmenter as MaskNetwork } from '../redo/segment';
+import { maskAtSize, modelInput } from '../datagen/segmentIO';
 import type { RedoConfig } from '../redo/config';
 
 /** A soft mask at the image's own size: `data[y * width + x]` in [0, 1], 1 where F puts the region. */

@@ -7,9 +7,9 @@ import '@tensorflow/tfjs-backend-webgpu';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import type { AdapterInfo, BackendName, BackendReport } from './protocol';
 import { availableThreads, startWasm, wasmThreads } from './wasmSetup';
-import { useWebgpuKernelOverrides } from '../redo/webgpuKernels';
+import { useWebgpuKernelOverrides } from '../kernels/webgpuKernels';
 
-// After tfjs-backend-webgpu's own registrations (src/redo/webgpuKernels.ts: a one-program Sum over middle axes).
+// After tfjs-backend-webgpu's own registrations (src/kernels/webgpuKernels.ts: a one-program Sum over middle axes).
 useWebgpuKernelOverrides();
 
 const ALL: BackendName[] = ['webgpu', 'wasm', 'webgl', 'cpu'];

@@ -14,7 +14,7 @@
  *   with one typed-array set() per innermost row (per pixel when concatenating channels); here one strided walk.
  * - Identity, and Cast to the same dtype: the input's memory shared (as the cpu backend and wasm's own Reshape do)
  *   instead of a fresh copy (thousands per training step: every tensor saved for a gradient is cloned).
- * - The fused kernels of src/redo/fusedOps.ts (spectral norm, instance norm), over the WebAssembly heap.
+ * - The fused kernels of src/kernels/fusedOps.ts (spectral norm, instance norm), over the WebAssembly heap.
  * By hand because no library provides these kernels for tfjs-backend-wasm; the heavy arithmetic stays in XNNPACK.
  * Each falls back to tfjs-backend-wasm's own kernel outside what it handles (other dtypes, layouts, paddings).
  */
@@ -482,7 +482,7 @@ const storage: FusedStorage = {
 };
 
 /**
- * Registers these kernels and the fused ones of src/redo/fusedOps.ts for `wasm` (`on`), or puts tfjs-backend-wasm's
+ * Registers these kernels and the fused ones of src/kernels/fusedOps.ts for `wasm` (`on`), or puts tfjs-backend-wasm's
  * own back (a kernel it lacks then throws; without the fused kernels src/redo/layers.ts composes TF.js ops);
  * `only`: just the kernels named (the fused ones by the name FUSED). Registered before the backend starts; each
  * one's setupFunc also sets up the original it may fall back to, so a benchmark can switch back and forth later.

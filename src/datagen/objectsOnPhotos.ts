@@ -14,7 +14,7 @@
  *
  * Randomness comes only from `Rng(seed)`: same sources, options and seed ⇒ bit-identical output.
  */
-import { Rng } from '../random';
+import { Rng } from '../redo/random';
 import { applyTaps, triangleTaps } from './resample';
 
 /** An RGBA sprite, cropped to the bounding box of its non-transparent pixels. */

@@ -4,7 +4,7 @@
  * kernels: on backends that pay a fixed cost per kernel (wasm: engine bookkeeping, heap allocation, a call into
  * WebAssembly), that cost, not arithmetic, is most of a small model's step.
  *
- * Registered for `wasm` (src/redo/wasmKernels.ts gives the storage); where the active backend has no such kernel,
+ * Registered for `wasm` (src/kernels/wasmKernels.ts gives the storage); where the active backend has no such kernel,
  * the ops here return null and src/redo/layers.ts composes the same maths from TF.js ops. Sums run in double and
  * round once to float32. By hand because no library fuses these for TF.js.
  */
@@ -15,7 +15,7 @@ export const SN_NORMALIZE = 'RedoSNNormalize';
 export const SN_NORMALIZE_GRAD = 'RedoSNNormalizeGrad';
 export const INSTANCE_NORM = 'RedoInstanceNorm';
 export const INSTANCE_NORM_GRAD = 'RedoInstanceNormGrad';
-/** Adam's update of a flat parameter vector, and its split back into parameters (webgpu only: src/redo/webgpuKernels.ts). */
+/** Adam's update of a flat parameter vector, and its split back into parameters (webgpu only: src/kernels/webgpuKernels.ts). */
 export const ADAM_UPDATE = 'RedoAdamUpdate';
 /** relu(instanceNorm(x)·γ + β) and its gradient in x, γ, β (webgpu only). */
 export const INSTANCE_NORM_AFFINE_RELU = 'RedoInstanceNormAffineRelu';

@@ -21,7 +21,7 @@
  *
  * Randomness comes only from `Rng(seed)`; same digits, options and seed ⇒ bit-identical output.
  */
-import { Rng } from '../random';
+import { Rng } from '../redo/random';
 import { MNIST_PIXELS, MNIST_SIDE, type MnistDigits } from './mnistDigits';
 
 export type Colored2MnistOptions = {

@@ -1,5 +1,5 @@
 /**
- * The fused kernels of src/redo/fusedOps.ts as WGSL programs for TF.js's `webgpu` backend, ONE dispatch each where
+ * The fused kernels of src/kernels/fusedOps.ts as WGSL programs for TF.js's `webgpu` backend, ONE dispatch each where
  * TF.js composes 2–25 (as many dispatches, each with its bind group, uniform buffer and pass bookkeeping):
  * - spectral norm's power iteration, W/σ, its gradient: one workgroup each (a matrix–vector product or a sum, reduced
  *   in workgroup memory, then the elementwise part; the power iteration's second half reads the first's v after a
@@ -15,7 +15,7 @@
  * here and encoded through the backend's recordAndSubmit (see Spec). Sums run in float32 as TF.js's own reductions do
  * (per thread over a strided range, then a tree in workgroup memory).
  * By hand because TF.js has no such fused kernels for WebGPU; registered for `webgpu` only (wasm has its own for spectral
- * and instance norm in src/redo/wasmKernels.ts; elsewhere src/redo/layers.ts and adam.ts compose TF.js ops).
+ * and instance norm in src/kernels/wasmKernels.ts; elsewhere src/redo/layers.ts and adam.ts compose TF.js ops).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';

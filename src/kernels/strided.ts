@@ -1,6 +1,6 @@
 /**
  * Strided walks over row-major typed arrays, shared by the kernels registered for TF.js's `cpu` backend
- * (src/redo/cpuKernels.ts, over its JS arrays) and for `wasm` (src/redo/wasmKernels.ts, over the WebAssembly heap):
+ * (src/kernels/cpuKernels.ts, over its JS arrays) and for `wasm` (src/kernels/wasmKernels.ts, over the WebAssembly heap):
  * broadcast strides, dimension merging, an odometer over the outer dimensions with a tight loop over the
  * innermost, and the copies (slice, concat, transpose) built on them. Pure functions, no TF.js state.
  */

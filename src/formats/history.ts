@@ -3,6 +3,18 @@
  * studio appends them), and its text form `losses.csv` (the run archive's and the checkpoints' column names).
  * Pure: no DOM, no Node APIs.
  */
+import { KNOB_KEYS, type KnobKey } from '../redo/config';
+
+/**
+ * A knob turned mid-run (issue 21): at the run's step `step` (the change applies from step + 1 on), `field` went from
+ * `from` to `to`.
+ */
+export interface KnobChange {
+  step: number;
+  field: KnobKey;
+  from: number;
+  to: number;
+}
 
 /** Loss curves: entry i of every array belongs to step[i] (accuracy / iou only where measured). */
 export interface LossHistory {
@@ -19,6 +31,8 @@ export interface LossHistory {
   /** Image dependence of F's masks on the run's panel (src/redo/metrics.ts imageDependence): NaN where not read. */
   spread?: number[];
   pairIoU?: number[];
+  /** Knobs turned mid-run, in order (absent until the first; not a column: the archive keeps it in its manifest). */
+  knobs?: KnobChange[];
 }
 
 /** The loss columns every entry has (accuracy / iou come and go with ground truth). */
@@ -80,7 +94,32 @@ export function historySince(h: LossHistory, from = 0): LossHistory {
     const a = h[k];
     if (a) out[k] = a.slice(from);
   }
+  if (h.knobs) out.knobs = h.knobs.map((c) => ({ ...c })); // every chunk carries the whole (short) list
   return out;
+}
+
+/** Records a knob change (the list is made on the first). */
+export function recordKnobChange(h: LossHistory, c: KnobChange): void {
+  (h.knobs ??= []).push(c);
+}
+
+/** A list of knob changes read from a file: checked entry by entry; throws Error naming the first that is not one. */
+export function parseKnobChanges(raw: unknown): KnobChange[] {
+  if (!Array.isArray(raw)) throw new Error('knob changes must be a list');
+  return raw.map((c: unknown, i) => {
+    const r = c as Partial<Record<keyof KnobChange, unknown>> | null;
+    const ok =
+      typeof r === 'object' &&
+      r !== null &&
+      Number.isInteger(r.step) &&
+      (r.step as number) >= 0 &&
+      typeof r.field === 'string' &&
+      (KNOB_KEYS as readonly string[]).includes(r.field) &&
+      typeof r.from === 'number' &&
+      typeof r.to === 'number';
+    if (!ok) throw new Error(`knob change ${i} must be { step, field (${KNOB_KEYS.join(', ')}), from, to }`);
+    return { step: r.step as number, field: r.field as KnobKey, from: r.from as number, to: r.to as number };
+  });
 }
 
 /** A deep copy. */
@@ -109,6 +148,7 @@ export function appendHistory(target: LossHistory, chunk: LossHistory): void {
     while (col.length < before) col.push(NaN);
     col.push(...add);
   }
+  if (chunk.knobs) target.knobs = chunk.knobs.map((c) => ({ ...c }));
 }
 
 /**

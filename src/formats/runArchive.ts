@@ -5,7 +5,8 @@
  * - manifest.json: format 'redo-studio-run', formatVersion, config, step (iterations since the last
  *   (re)initialisation), restarts (and blobRestarts, those of the blob watch), seed, dataset summary, metrics,
  *   createdAt, app (name and version); where they exist, `best` (the step and held-out IoU of best-F.safetensors)
- *   and `starts` (a best-of-K search's every start: seed, scores, curve, which was kept).
+ *   and `starts` (a best-of-K search's every start: seed, scores, curve, which was kept); `knobChanges`: the knobs
+ *   turned mid-run (issue 21), each { step, field, from, to } in order (absent when none was: older archives open).
  * - best-F.safetensors (runs with held-out masks): the mask network F with the best held-out IoU seen, F alone
  *   with the run's config, step and seed in its metadata (as `redo mask-weights` writes it).
  * - weights.safetensors: every model tensor under the reference PyTorch state_dict names, torch layout
@@ -39,7 +40,7 @@ import {
 import { PRESETS, withLegacyDefaults } from '../redo/config';
 import { decodeSafetensors, encodeSafetensors } from './safetensors';
 import { maskNetworkFile } from './maskWeights';
-import { historyFromCsv, historyToCsv, type LossHistory } from './history';
+import { historyFromCsv, historyToCsv, parseKnobChanges, type KnobChange, type LossHistory } from './history';
 import { isZip, readZip, ZipError } from './zip';
 import { version as appVersion } from '../../package.json';
 
@@ -62,6 +63,8 @@ export interface RunManifest {
   /** best-F.safetensors: the run's step it is from and its held-out IoU. */
   best?: { step: number; iou: number };
   starts?: StartRecord[];
+  /** Knobs turned mid-run, in order: the run's step after which each applied, the field, its old and new value. */
+  knobChanges?: KnobChange[];
   createdAt: string;
   app: string;
 }
@@ -254,6 +257,12 @@ function parseManifest(text: string): RunManifest {
     best = { step: b.step, iou: b.iou };
   }
   const starts = m.starts === undefined ? undefined : parseStarts(m.starts);
+  let knobChanges: KnobChange[] | undefined;
+  try {
+    knobChanges = m.knobChanges === undefined ? undefined : parseKnobChanges(m.knobChanges);
+  } catch (e) {
+    throw new ArchiveError(`corrupt archive: manifest ${e instanceof Error ? e.message : String(e)}`);
+  }
   if (typeof m.createdAt !== 'string' || typeof m.app !== 'string')
     throw new ArchiveError('corrupt archive: manifest createdAt and app must be strings');
   return {
@@ -268,6 +277,7 @@ function parseManifest(text: string): RunManifest {
     ...(isCount(m.blobRestarts) ? { blobRestarts: m.blobRestarts } : {}),
     ...(best ? { best } : {}),
     ...(starts ? { starts } : {}),
+    ...(knobChanges ? { knobChanges } : {}),
     createdAt: m.createdAt,
     app: m.app,
   };
@@ -318,6 +328,7 @@ export async function buildRunArchive(a: {
     ...(a.metrics ? { metrics: a.metrics } : {}),
     ...(a.best ? { best: { step: a.best.step, iou: a.best.iou } } : {}),
     ...(a.starts ? { starts: a.starts } : {}),
+    ...(a.history.knobs?.length ? { knobChanges: a.history.knobs } : {}),
     createdAt: createdAt.toISOString(),
     app: APP_NAME,
   };
@@ -413,6 +424,7 @@ export async function readRunArchive(
     if (e instanceof ArchiveError) throw e;
     throw new ArchiveError(`corrupt archive: losses.csv: ${e instanceof Error ? e.message : String(e)}`);
   }
+  if (manifest.knobChanges) history.knobs = manifest.knobChanges;
 
   try {
     assertFiniteTensors(weights, 'weights.safetensors');

@@ -3,7 +3,8 @@
  * and signals. See TRAIN_USAGE in ./args.ts and the README's *Headless trainer*.
  */
 import * as tf from '../redo/tf';
-import { preset, withTrainingSettings, type RedoConfig } from '../redo/config';
+import { KNOB_KEYS, preset, withTrainingSettings, type RedoConfig } from '../redo/config';
+import { recordKnobChange, type KnobChange } from '../formats/history';
 import { CollapseWatch } from '../redo/collapse';
 import { parseTrainArgs, TRAIN_USAGE, type TrainOptions } from './args';
 import { ArgsError } from './cli';
@@ -150,12 +151,25 @@ export async function trainMain(argv: string[]): Promise<number> {
       return 2;
     }
     const archived = resumed.state.config;
+    // The archive's config holds the settings the run trained with last, knobs turned in the studio included
+    // (issue 21): the run goes on with them; the history of those changes is logged and kept.
+    const recorded = resumed.history.knobs ?? [];
+    if (recorded.length)
+      out.log(
+        `--resume: knobs turned during the run (kept): ${recorded.map(describeKnobChange).join('; ')}; ` +
+          `training goes on with ${KNOB_KEYS.map((k) => `${k}=${archived[k]}`).join(', ')}`,
+      );
     const changed = (Object.keys(config) as Array<keyof RedoConfig>).filter((k) => config[k] !== archived[k]);
     if (changed.length)
       out.log(
         `--resume: training settings changed: ${changed.map((k) => `${k} ${String(archived[k])} → ${String(config[k])}`).join(', ')}`,
       );
-    resumed = { ...resumed, state: { ...resumed.state, config } };
+    // Knobs changed on the command line join the run's history of changes, at the step it resumes from.
+    const at = Math.max(resumed.state.iteration, resumed.history.step.at(-1) ?? 0);
+    const history = { ...resumed.history, ...(resumed.history.knobs ? { knobs: resumed.history.knobs.slice() } : {}) };
+    for (const field of KNOB_KEYS)
+      if (config[field] !== archived[field]) recordKnobChange(history, { step: at, field, from: archived[field], to: config[field] });
+    resumed = { ...resumed, history, state: { ...resumed.state, config } };
     out.log(
       `resuming ${o.resume}: step ${resumed.history.step.at(-1) ?? 0} (iteration ${resumed.state.iteration}, ` +
         `restarts ${resumed.state.restarts}), dataset "${resumed.manifest.dataset.name}"`,
@@ -369,4 +383,9 @@ export async function trainMain(argv: string[]): Promise<number> {
   );
   run.dispose();
   return stopRequested ? 130 : 0;
+}
+
+/** One recorded knob change in words: `at step 12: lrF 0.00001 → 0.00002`. */
+export function describeKnobChange(c: KnobChange): string {
+  return `at step ${c.step}: ${c.field} ${c.from} → ${c.to}`;
 }

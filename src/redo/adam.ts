@@ -25,7 +25,7 @@ export class Adam {
 
   constructor(
     readonly params: ReadonlyArray<{ key: string; variable: tf.Variable }>,
-    readonly options: AdamOptions,
+    private opts: AdamOptions,
   ) {
     this.sizes = params.map((p) => p.variable.size);
     const total = this.sizes.reduce((a, b) => a + b, 0);
@@ -41,6 +41,18 @@ export class Adam {
     this.v = zeros();
   }
 
+  get options(): Readonly<AdamOptions> {
+    return this.opts;
+  }
+
+  /**
+   * New settings from the next step on (a knob turned mid-run): the moments and the step count stay, as they do when
+   * torch.optim.Adam's param_groups are edited between steps.
+   */
+  setOptions(patch: Partial<AdamOptions>): void {
+    this.opts = { ...this.opts, ...patch };
+  }
+
   get stepCount(): number {
     return this.t;
   }
@@ -48,7 +60,7 @@ export class Adam {
   /** grads keyed by parameter key; every parameter of this optimizer must have one. */
   apply(grads: ReadonlyMap<string, tf.Tensor>): void {
     this.t += 1;
-    const { lr, beta1, beta2, epsilon, weightDecay } = this.options;
+    const { lr, beta1, beta2, epsilon, weightDecay } = this.opts;
     const bc1 = 1 - beta1 ** this.t;
     const bc2 = 1 - beta2 ** this.t;
     tf.tidy(() => {

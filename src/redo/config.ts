@@ -190,6 +190,31 @@ export function withLegacyDefaults<T extends object>(c: T): T & Partial<RedoConf
 export const SHAPE_KEYS = ['imageSize', 'nRegions', 'nz', 'nfF', 'nfG', 'nfD', 'nfZ', 'attentionG', 'attentionD'] as const;
 
 /**
+ * The knobs a run may turn while it trains (issue 21): the four learning rates, λz and Adam's β. A change applies from
+ * the next iteration, on the live optimizers (their moments and step counts kept).
+ */
+export const KNOB_KEYS = ['lrF', 'lrG', 'lrD', 'lrZ', 'lambdaZ', 'adamBeta1', 'adamBeta2'] as const;
+export type KnobKey = (typeof KNOB_KEYS)[number];
+export type Knobs = Pick<RedoConfig, KnobKey>;
+
+/** Why the shape fields stay locked in a running model (the studio shows it beside them). */
+export const SHAPE_LOCK_REASON = "they decide the networks' shapes: a trained model cannot change them (start a new run)";
+
+/** Throws naming the first knob that is not a number a run can train with (Adam's β in [0, 1)). */
+export function validateKnobs(k: Partial<Knobs>): void {
+  for (const key of Object.keys(k)) {
+    if ((SHAPE_KEYS as readonly string[]).includes(key)) throw new Error(`${key} is locked: ${SHAPE_LOCK_REASON}`);
+    if (!(KNOB_KEYS as readonly string[]).includes(key)) throw new Error(`${key} is not a knob that can change while a run trains`);
+  }
+  for (const key of KNOB_KEYS) {
+    const v = k[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new Error(`${key} must be a finite number ≥ 0, got ${String(v)}`);
+    if ((key === 'adamBeta1' || key === 'adamBeta2') && v >= 1) throw new Error(`${key} must be below 1, got ${v}`);
+  }
+}
+
+/**
  * A trained model's config with new training settings (learning rates, batch, λz, Adam, collapse watch): what
  * continuing a run with other settings may change. Throws naming the first shape field asked for.
  */

@@ -1,5 +1,5 @@
 import * as tf from './tf';
-import { validateConfig, type RedoConfig } from './config';
+import { validateConfig, withTrainingSettings, type RedoConfig } from './config';
 import { ParamStore } from './params';
 import { Rng } from './random';
 import { MaskNet } from './maskNet';
@@ -16,7 +16,7 @@ export type NetworkId = keyof typeof NETWORKS;
  * tensor in one ParamStore under the reference's state_dict keys.
  */
 export class RedoModel {
-  readonly config: RedoConfig;
+  private cfg: RedoConfig;
   readonly store: ParamStore;
   readonly F: MaskNet;
   readonly G: Generators;
@@ -25,12 +25,21 @@ export class RedoModel {
 
   /** `options.uninitialised`: all tensors zero, for shape checks or weights loaded right after. */
   constructor(config: RedoConfig, seed = 0, options: { uninitialised?: boolean } = {}) {
-    this.config = validateConfig(config);
+    this.cfg = validateConfig(config);
     this.store = new ParamStore(new Rng(seed), config.initGain, options.uninitialised ?? false);
     this.F = new MaskNet(this.store, config, NETWORKS.F);
     this.G = new Generators(this.store, config, NETWORKS.G);
     this.D = new Discriminator(this.store, NETWORKS.D, config.nfD, config.imageSize, 1, config.attentionD);
     this.Z = new Discriminator(this.store, `${NETWORKS.Z}.net`, config.nfZ, config.imageSize, config.nRegions * config.nz, false);
+  }
+
+  get config(): RedoConfig {
+    return this.cfg;
+  }
+
+  /** New training settings (a knob turned mid-run); throws, changing nothing, when a shape field would change. */
+  setTrainingSettings(overrides: Partial<RedoConfig>): void {
+    this.cfg = withTrainingSettings(this.cfg, overrides);
   }
 
   /** One power iteration in every spectrally normalised layer of a network (what a torch train-mode forward does first). */

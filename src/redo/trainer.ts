@@ -1,5 +1,5 @@
 import * as tf from './tf';
-import type { RedoConfig } from './config';
+import { validateKnobs, type Knobs, type RedoConfig } from './config';
 import type { RedoModel, NetworkId } from './redo';
 import { Adam } from './adam';
 import { CollapseWatch } from './collapse';
@@ -77,7 +77,6 @@ type Named = Array<{ key: string; variable: tf.Variable }>;
  */
 export class RedoTrainer {
   readonly model: RedoModel;
-  readonly config: RedoConfig;
   private readonly optimizers: Record<NetworkId, Adam>;
   private readonly collapseWatch: CollapseWatch;
   /** Iterations since the last (re)initialisation. */
@@ -92,7 +91,6 @@ export class RedoTrainer {
     readonly seed = 0,
   ) {
     this.model = model;
-    this.config = model.config;
     const c = this.config;
     const adam = (net: NetworkId, lr: number, weightDecay = 0) =>
       new Adam(model.trainableVariables(net), { lr, beta1: c.adamBeta1, beta2: c.adamBeta2, epsilon: c.adamEpsilon, weightDecay });
@@ -103,6 +101,24 @@ export class RedoTrainer {
       D: adam('D', c.lrD),
     };
     this.collapseWatch = new CollapseWatch(c.collapseThreshold, c.collapseLastIteration, c.collapseBinaryThreshold);
+  }
+
+  /** The model's config: the current training settings (knobs turned mid-run included). */
+  get config(): RedoConfig {
+    return this.model.config;
+  }
+
+  /**
+   * Turns knobs (learning rates, λz, Adam's β) from the next iteration on: the config (so checkpoints and archives
+   * carry the values) and the live optimizers, whose moments and step counts stay. Validates before changing anything.
+   */
+  setKnobs(k: Partial<Knobs>): void {
+    validateKnobs(k);
+    this.model.setTrainingSettings(k);
+    const c = this.config;
+    const lr: Record<NetworkId, number> = { F: c.lrF, G: c.lrG, Z: c.lrZ, D: c.lrD };
+    for (const net of Object.keys(this.optimizers) as NetworkId[])
+      this.optimizers[net].setOptions({ lr: lr[net], beta1: c.adamBeta1, beta2: c.adamBeta2 });
   }
 
   optimizer(net: NetworkId): Adam {

@@ -39,7 +39,17 @@ import {
   type StepLosses,
   type TrainingState,
 } from '../redo';
-import { cloneHistory, emptyHistory, recordDependence, recordLosses, withMetricColumns, type LossHistory } from '../formats/history';
+import {
+  cloneHistory,
+  emptyHistory,
+  recordDependence,
+  recordKnobChange,
+  recordLosses,
+  withMetricColumns,
+  type KnobChange,
+  type LossHistory,
+} from '../formats/history';
+import { KNOB_KEYS, validateKnobs, type Knobs } from '../redo/config';
 import { buildRunArchive, type BestF, type RunManifest, type StartRecord } from '../formats/runArchive';
 import { BlobWatch } from '../redo/collapse';
 import type { ImageDependence } from '../redo/metrics';
@@ -191,6 +201,29 @@ export class TrainingRun {
 
   get config(): RedoConfig {
     return this.model.config;
+  }
+
+  /**
+   * Turns knobs (src/redo/config.ts KNOB_KEYS) from the next step on: the trainer's config and live optimizers change
+   * (moments kept), and each field whose value changes is recorded in the history at the run's step now. Call it
+   * between steps. Returns the changes recorded (none when every value was already so); throws, changing nothing,
+   * on a value a run cannot train with.
+   */
+  setKnobs(k: Partial<Knobs>): KnobChange[] {
+    validateKnobs(k);
+    const before = this.config;
+    const changed: Partial<Knobs> = {};
+    const changes: KnobChange[] = [];
+    for (const field of KNOB_KEYS) {
+      const to = k[field];
+      if (to === undefined || Object.is(to, before[field])) continue;
+      changed[field] = to;
+      changes.push({ step: this.totalSteps, field, from: before[field], to });
+    }
+    if (changes.length === 0) return [];
+    this.trainer.setKnobs(changed);
+    for (const c of changes) recordKnobChange(this.history, c);
+    return changes;
   }
 
   /** True on a device the run waits on between steps (WebGPU): the wait itself lets other work in. */

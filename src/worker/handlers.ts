@@ -363,6 +363,21 @@ export function createWorkerHandler(post: Post, locks = new RunLocks(platformLoc
     },
     stop: { context: 'training', run: async () => w.session?.stop(), then: ['runs'] },
     'set-options': { context: 'training', run: async (m) => w.session?.setOptions(m.options) },
+    step: {
+      context: 'training',
+      run: async () => {
+        requireBackend();
+        await requireSession('no run to step: start or resume one, then pause it').step();
+      },
+      then: ['runs'],
+    },
+    'set-knobs': {
+      context: 'training',
+      run: async (m) => {
+        await requireSession('no run to change: start or resume one first').setKnobs(m.knobs);
+      },
+      then: ['status'],
+    },
     'resume-run': { context: 'checkpoint', run: (m) => resumeRun(m.runId, m.options, m.autostart), then: ['status'] },
     export: {
       context: 'export',

@@ -3,7 +3,7 @@
  * discriminated unions on `type`; nothing else crosses the boundary. Big payloads (previews, zip bytes) are
  * sent as transferables.
  */
-import type { RedoConfig } from '../redo/config';
+import type { Knobs, RedoConfig } from '../redo/config';
 import type { DatasetSummary, RunRecord } from '../data/records';
 import type { IngestResult, Rejected } from '../data/ingest';
 import type { RunManifest, StartRecord } from '../formats/runArchive';
@@ -190,6 +190,10 @@ export type ToWorker =
   | { type: 'resume' }
   | { type: 'stop' }
   | { type: 'set-options'; options: Partial<LoopOptions> }
+  /** Step: exactly one iteration of the paused run (every view updated at that step, a checkpoint written). */
+  | { type: 'step' }
+  /** Knobs mid-run: learning rates, λz, Adam's β from the next iteration on (recorded in the run's history). */
+  | { type: 'set-knobs'; knobs: Partial<Knobs> }
   | { type: 'resume-run'; runId: string; options: LoopOptions; autostart: boolean }
   | { type: 'export' }
   /** The mask network F alone (.safetensors), the best one or the latest. */

@@ -19,11 +19,20 @@ import { CollapseWatch } from '../redo/collapse';
 import type { BestF, StartRecord } from '../formats/runArchive';
 import { maskNetworkFile } from '../formats/maskWeights';
 import type { DatasetSummary } from '../data/records';
-import { historySince, type LossHistory } from '../formats/history';
+import { historySince, type KnobChange, type LossHistory } from '../formats/history';
+import type { Knobs } from '../redo/config';
 import { objectEvalSet, type EvalSet } from '../run/evaluate';
 import { spreadIndices } from '../redo/batches';
 import { RateMeter } from '../run/rate';
-import { finalEvaluation, TrainingRun, type CurvePoint, type LossReading, type RunData, type Schedule } from '../run/trainingRun';
+import {
+  finalEvaluation,
+  TrainingRun,
+  type CurvePoint,
+  type LossReading,
+  type RunData,
+  type Schedule,
+  type StepReport,
+} from '../run/trainingRun';
 import { keepBest, startRecord, startSeed } from '../run/starts';
 import type { PreviewSet } from '../run/previews';
 import { gpuBytes, gpuFence } from './backend';
@@ -273,6 +282,76 @@ export class TrainingSession {
 
   private async oneStep(): Promise<void> {
     if (this.state !== 'running') return;
+    await this.advance();
+    if (!this.search && this.trainer.iteration >= this.options.maxSteps) this.state = 'pausing';
+    this.postStatus(this.firstStepPending);
+    this.firstStepPending = false;
+  }
+
+  /**
+   * Step (issue 21): exactly one iteration of a paused run, the same `advance` the loop takes (so the step counter,
+   * the z and batch streams, the scheduled previews / evaluations / checkpoints are those of an uninterrupted run);
+   * then every pending loss is read and posted, the masks panel and Figure 2 rendered at that step (unless the
+   * schedule just did) and a checkpoint written, as a pause would. The run stays paused ('finished' at maxSteps).
+   */
+  step(): Promise<void> {
+    if (this.disposed || this.state !== 'paused')
+      return Promise.reject(new Error(`Step runs one iteration of a paused run; this run is ${this.state}`));
+    if (this.trainer.iteration >= this.options.maxSteps)
+      return Promise.reject(new Error(`the run has reached its ${this.options.maxSteps} steps: raise "steps" to go on`));
+    return this.exclusive(async () => {
+      if (this.state !== 'paused') return; // resumed meanwhile: the loop steps
+      const t0 = performance.now();
+      try {
+        const r = await this.advance();
+        await this.settle();
+        if (!r.previews) this.postPreviews(await this.run.renderPreviews());
+        if (!this.search && this.unsaved) await this.checkpoint();
+      } catch (e) {
+        if (e instanceof NonFiniteError) {
+          this.fail(e);
+          this.onFailure?.();
+          return;
+        }
+        throw e;
+      } finally {
+        this.elapsedBefore += performance.now() - t0;
+      }
+      if (!this.search && this.trainer.iteration >= this.options.maxSteps) this.state = 'finished';
+      this.postStatus(true);
+    });
+  }
+
+  /**
+   * Knobs mid-run (issue 21): the learning rates, λz and Adam's β, from the next iteration on (between two steps,
+   * under the lock), recorded in the history (the page draws a line at the step; checkpoints and archives keep it).
+   * Refused during a best-of-K search (each start must train with the settings it is ranked on).
+   */
+  setKnobs(k: Partial<Knobs>): Promise<KnobChange[]> {
+    if (this.search) return Promise.reject(new Error('knobs can change once the best-of-K search has kept its start'));
+    if (this.failure) return Promise.reject(new Error('this run stopped on a non-finite value: resume its last checkpoint first'));
+    return this.exclusive(async () => {
+      const changes = this.run.setKnobs(k);
+      if (changes.length > 0) {
+        this.unsaved = true;
+        this.postKnobs();
+        // A paused run is stored at once (a reload keeps the change); a running one with its next checkpoint.
+        if (this.state !== 'running' && this.state !== 'pausing') await this.checkpoint();
+        this.postStatus(true);
+      }
+      return changes;
+    });
+  }
+
+  /** The history's knob changes reach the page: an empty chunk (entries from the end) carries the whole list. */
+  private postKnobs(): void {
+    this.postHistory();
+    const h = this.history;
+    this.post({ type: 'losses', runId: this.runId, chunk: historySince(h, h.step.length), reset: false, from: h.step.length });
+  }
+
+  /** One step of the run and the work due after it (the loop's and Step's). */
+  private async advance(): Promise<StepReport> {
     const r = await this.run.step(this.schedule());
     this.unsaved = true;
     this.rate.tick(performance.now());
@@ -285,9 +364,7 @@ export class TrainingSession {
       if (r.evaluation) this.postStarts();
       if (this.run.totalSteps >= Math.min(search.plan.steps, this.options.maxSteps)) await this.endStart(search);
     } else if (r.checkpointDue) await this.checkpoint();
-    if (!this.search && this.trainer.iteration >= this.options.maxSteps) this.state = 'pausing';
-    this.postStatus(this.firstStepPending);
-    this.firstStepPending = false;
+    return r;
   }
 
   /** A collapse restart among the readings: noted with its reason, the page told at once. */

@@ -8,6 +8,7 @@ import { DependenceChart, LossChart, MetricsChart, StartsPanel } from './compone
 import { PreviewPanel } from './components/Previews';
 import { ResumeBanner, RunFilesPanel } from './components/RunPanel';
 import { SegmentPanel } from './components/SegmentPanel';
+import { KeyboardShortcuts } from './components/Keyboard';
 
 function Errors() {
   const errors = useStudio((s) => s.errors);
@@ -39,7 +40,10 @@ export function App() {
           <h1>ReDO Studio</h1>
           <p className="muted">Unsupervised object segmentation by redrawing — trained in your browser, in a worker, on the GPU.</p>
         </div>
-        <BackendBadge />
+        <div className="row">
+          <BackendBadge />
+          <KeyboardShortcuts />
+        </div>
       </header>
       <BackendBanner />
       <ResumeBanner />

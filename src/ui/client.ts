@@ -4,7 +4,7 @@
  * the store (./store.ts) only records state: the worker's messages go to its `receive`, the UI's intents to its
  * named actions.
  */
-import { validateConfig, type RedoConfig } from '../redo/config';
+import { validateConfig, type Knobs, type RedoConfig } from '../redo/config';
 import type { BackendName, DemoKind, FileEntry, FromWorker, LoopOptions, SegmentSource, ToWorker, WhichF } from '../worker/protocol';
 import { datasetNameOf, splitMasks } from './files';
 import { handOverFiles } from './handOver';
@@ -176,6 +176,16 @@ export function pauseTraining(): void {
 
 export function resumeTraining(): void {
   call({ type: 'resume' });
+}
+
+/** Step: exactly one iteration of the paused run (every view then shows that step). */
+export function stepTraining(): void {
+  call({ type: 'step' });
+}
+
+/** Knobs mid-run: learning rates, λz, Adam's β, from the next iteration on (checked in the worker). */
+export function setKnobs(knobs: Partial<Knobs>): void {
+  call({ type: 'set-knobs', knobs });
 }
 
 export function stopTraining(): void {

@@ -2,7 +2,7 @@ import { useEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { useStudio } from '../store';
-import type { LossHistory } from '../../formats/history';
+import type { KnobChange, LossHistory } from '../../formats/history';
 import type { StartRecord } from '../../formats/runArchive';
 
 /** Exponential moving average with TensorBoard's debiasing; NaN entries are skipped (kept as gaps). */
@@ -23,17 +23,111 @@ export function smooth(values: number[], weight: number): Array<number | null> {
   return out;
 }
 
+/** How a knob change reads on a curve's mark and in the lists: `lrF 1e-5 → 2e-5`. */
+export function knobLabel(c: KnobChange): string {
+  return `${KNOB_LABELS[c.field]} ${formatKnob(c.from)} → ${formatKnob(c.to)}`;
+}
+
+export const KNOB_LABELS: Record<KnobChange['field'], string> = {
+  lrF: 'lr F',
+  lrG: 'lr G',
+  lrD: 'lr D',
+  lrZ: 'lr δ',
+  lambdaZ: 'λz',
+  adamBeta1: 'β1',
+  adamBeta2: 'β2',
+};
+
+export function formatKnob(v: number): string {
+  return v !== 0 && Math.abs(v) < 1e-3 ? v.toExponential() : String(v);
+}
+
+/**
+ * Knob changes (issue 21) as marked vertical lines on a history curve: one dashed line per step where knobs were
+ * turned (they apply from the next step), labelled with the fields. The container's `data-knob-lines` says how many
+ * lines the last draw put on the canvas (the e2e test reads it).
+ */
+function knobLines(): uPlot.Plugin {
+  return {
+    hooks: {
+      draw: (u: uPlot) => {
+        const knobs = useStudio.getState().history.knobs ?? [];
+        const byStep = new Map<number, KnobChange[]>();
+        for (const c of knobs) byStep.set(c.step, [...(byStep.get(c.step) ?? []), c]);
+        const ctx = u.ctx;
+        const { left, top, width, height } = u.bbox;
+        let drawn = 0;
+        ctx.save();
+        ctx.beginPath();
+        ctx.rect(left, top, width, height);
+        ctx.clip();
+        ctx.strokeStyle = '#b8860b';
+        ctx.fillStyle = '#8a6508';
+        ctx.lineWidth = 1.5 * devicePixelRatio;
+        ctx.setLineDash([5 * devicePixelRatio, 4 * devicePixelRatio]);
+        ctx.font = `${11 * devicePixelRatio}px sans-serif`;
+        for (const [step, changes] of byStep) {
+          const x = Math.round(u.valToPos(step, 'x', true));
+          if (!Number.isFinite(x) || x < left - 1 || x > left + width + 1) continue;
+          ctx.beginPath();
+          ctx.moveTo(x, top);
+          ctx.lineTo(x, top + height);
+          ctx.stroke();
+          const text = changes.map((c) => KNOB_LABELS[c.field]).join(', ');
+          const tw = ctx.measureText(text).width;
+          ctx.fillText(text, Math.min(x + 3 * devicePixelRatio, left + width - tw), top + 12 * devicePixelRatio);
+          drawn++;
+        }
+        ctx.restore();
+        u.root.parentElement?.setAttribute('data-knob-lines', String(drawn));
+      },
+    },
+  };
+}
+
+/**
+ * The x range of a curve of evaluations: the whole run's steps (as the loss chart), so that the curves line up and a
+ * knob change between two evaluations is drawn where it happened.
+ */
+function wholeRun(_u: uPlot, min: number | null, max: number | null): uPlot.Range.MinMax {
+  const steps = useStudio.getState().history.step;
+  const lo = Math.min(min ?? Infinity, steps[0] ?? Infinity);
+  const hi = Math.max(max ?? -Infinity, steps.at(-1) ?? -Infinity);
+  if (!Number.isFinite(lo) || !Number.isFinite(hi)) return [0, 1];
+  return lo === hi ? [lo - 1, hi + 1] : [lo, hi];
+}
+
+/** Every knob change of the run, under a curve: what its marked lines stand for. */
+function KnobMarks() {
+  useStudio((s) => s.historyVersion);
+  const knobs = useStudio.getState().history.knobs ?? [];
+  if (knobs.length === 0) return null;
+  return (
+    <p className="knob-marks muted" data-testid="knob-marks">
+      <span className="knob-swatch">┆</span> knobs turned:{' '}
+      {knobs.map((c, i) => (
+        <span key={i} data-testid="knob-mark" data-step={c.step} data-field={c.field}>
+          {i > 0 ? ' · ' : ''}after step {c.step}: {knobLabel(c)}
+        </span>
+      ))}
+    </p>
+  );
+}
+
 function useChart(
   container: React.RefObject<HTMLDivElement | null>,
   makeOpts: (width: number) => uPlot.Options,
   data: () => uPlot.AlignedData,
   deps: unknown[],
+  marks = false,
 ): void {
   const plot = useRef<uPlot | null>(null);
   useEffect(() => {
     const el = container.current;
     if (!el) return;
-    const u = new uPlot(makeOpts(Math.max(300, el.clientWidth)), data(), el);
+    const opts = makeOpts(Math.max(300, el.clientWidth));
+    if (marks) opts.plugins = [...(opts.plugins ?? []), knobLines()];
+    const u = new uPlot(opts, data(), el);
     plot.current = u;
     const ro = new ResizeObserver(() => u.setSize({ width: Math.max(300, el.clientWidth), height: u.height }));
     ro.observe(el);
@@ -83,6 +177,7 @@ export function LossChart() {
       return [h.step, smooth(h.gAdv, w), smooth(h.gRecZ, w), smooth(d, w)] as uPlot.AlignedData;
     },
     [version, smoothing],
+    true,
   );
   return (
     <section className="panel chart" aria-labelledby="loss-title">
@@ -106,6 +201,7 @@ export function LossChart() {
         </span>
       </div>
       <div ref={ref} data-testid="loss-chart" className="plot" />
+      <KnobMarks />
     </section>
   );
 }
@@ -135,7 +231,7 @@ function MetricsPlot(props: { version: number }) {
     (width) => ({
       width,
       height: 180,
-      scales: { x: { time: false }, y: { range: [0, 1] } },
+      scales: { x: { time: false, range: wholeRun }, y: { range: [0, 1] } },
       axes: [{ label: 'step' }, {}],
       series: [
         { label: 'step' },
@@ -158,6 +254,7 @@ function MetricsPlot(props: { version: number }) {
       return [xs, acc, iou] as uPlot.AlignedData;
     },
     [props.version],
+    true,
   );
   return (
     <section className="panel chart" aria-labelledby="metrics-title">
@@ -168,6 +265,7 @@ function MetricsPlot(props: { version: number }) {
           : 'measured with the previews'}
       </p>
       <div ref={ref} data-testid="metrics-chart" className="plot" />
+      <KnobMarks />
     </section>
   );
 }
@@ -212,7 +310,7 @@ function DependencePlot(props: { version: number }) {
     (width) => ({
       width,
       height: 160,
-      scales: { x: { time: false }, y: { range: [0, 1] } },
+      scales: { x: { time: false, range: wholeRun }, y: { range: [0, 1] } },
       axes: [{ label: 'step' }, {}],
       series: [
         { label: 'step' },
@@ -227,6 +325,7 @@ function DependencePlot(props: { version: number }) {
       return [p.xs, p.ys, s.ys] as uPlot.AlignedData;
     },
     [props.version],
+    true,
   );
   return (
     <section className="panel chart" aria-labelledby="dependence-title">
@@ -238,6 +337,7 @@ function DependencePlot(props: { version: number }) {
         <span className="muted"> · one blob for every image reads pairwise IoU ≈ 1, spread ≈ 0</span>
       </p>
       <div ref={ref} data-testid="dependence-chart" className="plot" />
+      <KnobMarks />
     </section>
   );
 }

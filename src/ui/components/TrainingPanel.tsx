@@ -1,10 +1,10 @@
-import { useEffect, type ReactNode } from 'react';
+import { useEffect, useState, type ReactNode } from 'react';
 import { useStudio } from '../store';
-import { pauseTraining, resumeTraining, setLoopOptions, startTraining, stopTraining } from '../client';
-import { PRESET_NAMES, type PresetName, type RedoConfig } from '../../redo/config';
+import { pauseTraining, resumeTraining, setKnobs, setLoopOptions, startTraining, stepTraining, stopTraining } from '../client';
+import { KNOB_KEYS, PRESET_NAMES, SHAPE_KEYS, SHAPE_LOCK_REASON, type Knobs, type PresetName, type RedoConfig } from '../../redo/config';
 import type { LoopOptions } from '../../worker/protocol';
 import { formatAreas, formatBytes, formatDuration, formatRate } from '../format';
-import { latestDependence } from './Charts';
+import { KNOB_LABELS, formatKnob, knobLabel, latestDependence } from './Charts';
 
 function Num(props: {
   label: string;
@@ -75,6 +75,7 @@ export function TrainingPanel() {
   const hasRun = status.runId !== null;
   const canStart = !!selected && !!backend?.active && state !== 'running' && state !== 'pausing' && state !== 'loading';
   const checkpointStep = status.lastCheckpointStep ?? lastCheckpoint?.step ?? null;
+  const canStep = state === 'paused' && !!backend?.active && status.step < status.maxSteps;
 
   const shape = status.config
     ? ` · ${status.config.imageSize}px · ${status.config.nRegions} regions · batch ${status.config.batchSize}`
@@ -91,6 +92,14 @@ export function TrainingPanel() {
         </button>
         <button onClick={resumeTraining} disabled={!(state === 'paused' || state === 'finished') || !backend?.active} data-testid="resume">
           Resume
+        </button>
+        <button
+          onClick={stepTraining}
+          disabled={!canStep}
+          data-testid="step-once"
+          title="One iteration of the paused run; every view then shows that step (key s)"
+        >
+          Step
         </button>
         <button onClick={stopTraining} disabled={!hasRun || state === 'stopped'} data-testid="stop">
           Stop
@@ -144,6 +153,8 @@ export function TrainingPanel() {
           Run on “{status.datasetName}”{shape} · <code className="muted">{status.runId}</code>
         </p>
       )}
+
+      {status.config && hasRun && <KnobsPanel config={status.config} state={state} />}
 
       <details open className="settings">
         <summary>Settings {hasRun ? <span className="muted">(model settings apply to the next new run)</span> : null}</summary>
@@ -222,5 +233,79 @@ export function TrainingPanel() {
         </div>
       </details>
     </section>
+  );
+}
+
+/**
+ * Knobs mid-run (issue 21): the learning rates, λz and Adam's β of the open run, changed while it runs or is paused;
+ * they apply from the next iteration, are drawn on every curve and kept in the run's history. The shape fields stay
+ * locked, with the reason.
+ */
+function KnobsPanel(props: { config: RedoConfig; state: string }) {
+  const { config } = props;
+  const [draft, setDraft] = useState<Partial<Knobs>>({});
+  const knobs = useStudio((s) => s.history.knobs) ?? [];
+  useStudio((s) => s.historyVersion);
+  const editable = props.state === 'running' || props.state === 'paused' || props.state === 'finished';
+  const changed = KNOB_KEYS.filter((k) => draft[k] !== undefined && draft[k] !== config[k]);
+  const apply = () => {
+    const patch: Partial<Knobs> = {};
+    for (const k of changed) patch[k] = draft[k];
+    setKnobs(patch);
+    setDraft({});
+  };
+  return (
+    <details open className="settings knobs" data-testid="knobs">
+      <summary>
+        Knobs <span className="muted">(this run, from the next iteration)</span>
+      </summary>
+      <div className="grid">
+        {KNOB_KEYS.map((k) => (
+          <label key={k} className="field">
+            <span>{KNOB_LABELS[k]}</span>
+            <input
+              type="number"
+              step="any"
+              min={0}
+              disabled={!editable}
+              data-testid={`knob-${k}`}
+              data-current={config[k]}
+              value={draft[k] ?? config[k]}
+              onChange={(e) => {
+                const v = e.target.valueAsNumber;
+                if (Number.isFinite(v)) setDraft((d) => ({ ...d, [k]: v }));
+              }}
+            />
+          </label>
+        ))}
+      </div>
+      <div className="row">
+        <button onClick={apply} disabled={!editable || changed.length === 0} data-testid="knob-apply">
+          Apply {changed.length ? `(${changed.map((k) => KNOB_LABELS[k]).join(', ')})` : ''}
+        </button>
+        {changed.length > 0 && (
+          <button className="small" onClick={() => setDraft({})}>
+            Reset
+          </button>
+        )}
+      </div>
+      <p className="muted" data-testid="shape-lock">
+        🔒 {SHAPE_KEYS.join(', ')}, locked: {SHAPE_LOCK_REASON}.
+      </p>
+      {knobs.length > 0 && (
+        <ol className="knob-changes" data-testid="knob-changes">
+          {knobs.map((c, i) => (
+            <li key={i} data-testid="knob-change" data-step={c.step} data-field={c.field} data-from={c.from} data-to={c.to}>
+              after step {c.step}: {knobLabel(c)}
+            </li>
+          ))}
+        </ol>
+      )}
+      {knobs.length === 0 && (
+        <p className="muted">
+          No knob turned yet: current {KNOB_KEYS.map((k) => `${KNOB_LABELS[k]} ${formatKnob(config[k])}`).join(' · ')}
+        </p>
+      )}
+    </details>
   );
 }

@@ -17,7 +17,8 @@
  * 3. Headless Chromium (bench/browser-speed.ts, started from here with the matching flags): per preset, webgpu,
  *    wasm on every core, wasm on one thread (wasm-1t), webgl and cpu; the studio's real loop (TrainingSession of
  *    src/worker/session.ts in a Web Worker) against
- *    bare trainStep calls (overhead, target ≤ 10 %) with its memory over `--loop-leak-steps` steps; the built
+ *    bare trainStep calls (overhead, target ≤ 10 %; the session carries issue 21's Step and knobs, unused here: they
+ *    must cost nothing) with its memory over `--loop-leak-steps` steps; the built
  *    studio's main thread (PerformanceObserver 'longtask' while it trains; target: none over 50 ms).
  * Exit code 1 when any memory check finds a leak or could not run; the overhead and long-task targets are
  * reported as met / missed (with --strict, a miss fails too).

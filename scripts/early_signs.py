@@ -1,7 +1,9 @@
 """Early signs of a run that will segment (issue 19, item 2): reads ref_train.py / `npm run train --curve` JSON-lines
 logs and prints, per run, the readings at an early iteration beside the outcome (the best held-out IoU by the
 outcome iteration), then for each reading whether one threshold separates the runs that rise past 0.55 from the
-rest. Usage: python3 scripts/early_signs.py [--at 500] [--outcome 2500] [--rise 0.55] NAME=FILE.jsonl ...
+rest. Usage: python3 scripts/early_signs.py [--at 500] [--outcome 2500] [--rise 0.55] NAME=FILE.jsonl[+MORE.jsonl] ...
+A run given as FILE+MORE reads both logs of one deterministic run (the same seed and flags): the early readings
+from FILE where it has them, the rest from MORE (e.g. a rerun that logs readings an older long log lacks).
 """
 import argparse, json, statistics
 
@@ -18,10 +20,12 @@ READINGS = [('iou', 'held-out IoU (labelled)', True), ('spread', 'spread', True)
             ('areaStd', 'area std 125..at', False)]
 rows = []
 for spec in o.runs:
-    name, path = spec.split('=', 1)
-    ev = [json.loads(l) for l in open(path) if l.strip()]
-    ev = [e for e in ev if e.get('kind') in ('eval', 'config', None) or 'iou' in e]
-    by = {e['it']: e for e in ev if e.get('kind') != 'end'}
+    name, paths = spec.split('=', 1)
+    by = {}
+    for path in reversed(paths.split('+')):  # the first file wins where both have an iteration
+        for l in open(path):
+            e = json.loads(l) if l.strip() else {}
+            if 'iou' in e and e.get('kind') != 'end': by[e['it']] = {**by.get(e['it'], {}), **e}
     if o.at not in by: continue
     last = max(by)
     reach = [by[i]['iou'] for i in by if i <= o.outcome and 'iou' in by[i]]

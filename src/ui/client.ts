@@ -106,8 +106,9 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 // ---------------------------------------------------------------------------------------------------------
 // Backend and datasets
 
-export function setBackend(backend: BackendName): void {
-  call({ type: 'set-backend', backend });
+/** `fallback`: if `backend` does not start, the best one that does (the worker's report says which, and why). */
+export function setBackend(backend: BackendName, fallback = false): void {
+  call({ type: 'set-backend', backend, ...(fallback ? { fallback } : {}) });
 }
 
 let handOvers = 0;

@@ -13,7 +13,7 @@ import { deleteRun, listRuns, loadLatestCheckpoint } from '../data/checkpoints';
 import { readRunArchive, readWeightsFile, type BestF, type StartRecord } from '../formats/runArchive';
 import { emptyHistory, type LossHistory } from '../formats/history';
 import { isZip } from '../formats/zip';
-import { destroyDevice, selectBackend, watchDeviceLoss } from './backend';
+import { destroyDevice, selectBackend, selectBestBackend, watchDeviceLoss } from './backend';
 import { platformLocks, RunLocks } from './runLock';
 import { segmentFiles } from './segmentImages';
 import { errorText, newRunId, TrainingSession, type Post } from './session';
@@ -130,10 +130,10 @@ export function createWorkerHandler(post: Post, locks = new RunLocks(platformLoc
     return s;
   };
 
-  const setBackend = async (requested: BackendName): Promise<void> => {
+  const setBackend = async (requested: BackendName, fallback = false): Promise<void> => {
     const s = w.session;
     if (s && (s.state === 'running' || s.state === 'pausing')) throw new Error('pause training before switching the backend');
-    const report = await selectBackend(requested);
+    const report = await (fallback ? selectBestBackend : selectBackend)(requested);
     w.backend = report.active;
     watchDeviceLoss((info) => post({ type: 'device-lost', ...info }));
     if (report.active && s) {
@@ -304,7 +304,7 @@ export function createWorkerHandler(post: Post, locks = new RunLocks(platformLoc
 
   const routes: Routes = {
     init: { context: 'backend', run: (m) => setBackend(m.backend), then: ['status'] },
-    'set-backend': { context: 'backend', run: (m) => setBackend(m.backend), then: ['status'] },
+    'set-backend': { context: 'backend', run: (m) => setBackend(m.backend, m.fallback), then: ['status'] },
     'list-datasets': { context: 'datasets', run: async () => undefined, then: ['datasets'] },
     ingest: { context: 'ingest', run: ingest, failure: ingestFailed },
     'ingest-part': {

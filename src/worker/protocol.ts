@@ -33,6 +33,11 @@ export interface BackendReport {
   fallbackReason?: string;
   /** Backends the user may switch to. */
   offered: BackendName[];
+  /**
+   * Set when this backend was chosen for the user (a demo clicked where `instead` did not work): the backend that
+   * failed first and why, and every backend tried before this one, each with its reason.
+   */
+  auto?: { instead: BackendName; tried: Array<{ backend: BackendName; reason: string }> };
 }
 
 /** Loop settings that can change while a run is going. */
@@ -41,6 +46,11 @@ export interface LoopOptions {
   lossEvery: number;
   /** Mask previews, the Figure-2 grid and (with ground truth) accuracy / IoU every this many steps. */
   previewEvery: number;
+  /**
+   * Previews also at step 0 and whenever this many seconds have passed since the last (default 10; 0: by steps
+   * only), so a slow machine still shows progress. Only the pictures: accuracy / IoU stay on `previewEvery`.
+   */
+  previewSeconds?: number;
   /** A checkpoint to IndexedDB every this many steps (and always on pause and stop). 0 = only on pause / stop. */
   checkpointEvery: number;
   /** The run ends (with a checkpoint) at this step. */
@@ -171,7 +181,8 @@ export type DemoKind = 'c2mnist' | 'objects';
 
 export type ToWorker =
   | { type: 'init'; backend: BackendName }
-  | { type: 'set-backend'; backend: BackendName }
+  /** `fallback`: if `backend` does not start, the next that works (BACKEND order), said so in the report's `auto`. */
+  | { type: 'set-backend'; backend: BackendName; fallback?: boolean }
   | { type: 'list-datasets' }
   /**
    * A part of the files of the ingest `handOver` (posted a few at a time: Chromium stats every posted File on the

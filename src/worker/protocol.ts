@@ -165,7 +165,21 @@ export interface ImportedModel {
   configSource?: string;
 }
 
-export type ErrorContext = 'backend' | 'ingest' | 'datasets' | 'training' | 'checkpoint' | 'export' | 'import' | 'segment' | 'runs';
+export type ErrorContext =
+  'backend' | 'ingest' | 'datasets' | 'training' | 'checkpoint' | 'export' | 'import' | 'segment' | 'runs' | 'compare';
+
+/** A run laid beside others (Compare runs): a stored run's latest checkpoint or an imported archive, without weights. */
+export interface ComparedRun {
+  /** The stored run's id, or `archive:<file name>`. */
+  id: string;
+  label: string;
+  source: 'stored' | 'archive';
+  config: RedoConfig;
+  seed: number;
+  /** The trainer's iteration of the checkpoint or archive. */
+  step: number;
+  history: LossHistory;
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // UI → worker
@@ -195,6 +209,10 @@ export type ToWorker =
   | { type: 'delete-dataset'; id: string }
   | { type: 'list-runs' }
   | { type: 'delete-run'; runId: string }
+  /** Stored runs to compare: each one's config, seed and history from its latest checkpoint (answered by `compared`). */
+  | { type: 'compare'; runIds: string[] }
+  /** A run archive (.zip) to compare, read and checked as an import is (answered by `compared`); nothing else changes. */
+  | { type: 'compare-archive'; fileName: string; file: Blob }
   /** A new run; with `starts` (count ≥ 2), best of K starts first (the kept start continues). */
   | { type: 'start'; datasetId: string; config: RedoConfig; seed: number; options: LoopOptions; starts?: StartsPlan }
   | { type: 'pause' }
@@ -227,6 +245,7 @@ export type FromWorker =
   | { type: 'ingest-done'; result: IngestResult; summary: DatasetSummary | null; ms: number }
   | { type: 'ingest-failed'; message: string; rejected: Rejected[] }
   | { type: 'runs'; list: RunRecord[] }
+  | { type: 'compared'; runs: ComparedRun[] }
   | { type: 'status'; status: TrainingStatus }
   /**
    * Loss entries from index `from` of the run's history on (reset: replace everything shown so far, e.g. a resumed

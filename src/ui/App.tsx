@@ -8,6 +8,8 @@ import { DependenceChart, LossChart, MetricsChart, StartsPanel } from './compone
 import { PreviewPanel } from './components/Previews';
 import { ResumeBanner, RunFilesPanel } from './components/RunPanel';
 import { SegmentPanel } from './components/SegmentPanel';
+import { ComparePanel } from './components/Compare';
+import { DemoGuide } from './components/DemoGuide';
 
 function Errors() {
   const errors = useStudio((s) => s.errors);
@@ -43,6 +45,7 @@ export function App() {
       </header>
       <BackendBanner />
       <ResumeBanner />
+      <DemoGuide />
       <Errors />
       <main>
         <div className="col">
@@ -57,6 +60,7 @@ export function App() {
           <StartsPanel />
           <PreviewPanel />
           <SegmentPanel />
+          <ComparePanel />
         </div>
       </main>
     </div>

@@ -284,7 +284,7 @@ export class TrainingSession {
   private schedule(): Schedule {
     const o = this.options;
     const seconds = this.previewSeconds();
-    const previewNow = o.previewEvery > 0 && seconds > 0 && performance.now() - this.lastPreviewAt >= seconds * 1000;
+    const previewNow = () => o.previewEvery > 0 && seconds > 0 && performance.now() - this.lastPreviewAt >= seconds * 1000;
     // accuracy / IoU are measured with every preview by steps (the clock's previews are pictures only)
     return {
       lossEvery: o.lossEvery,

@@ -34,7 +34,8 @@ const config = preset('tiny');
 
 const dataset = (): LoadedDataset => blobDataset(COUNT, SIZE);
 
-const options = (maxSteps: number): LoopOptions => ({ lossEvery: 2, previewEvery: 2, checkpointEvery: 0, maxSteps });
+// previewSeconds 0: previews by steps only (the clock's previews are tested on their own below)
+const options = (maxSteps: number): LoopOptions => ({ lossEvery: 2, previewEvery: 2, previewSeconds: 0, checkpointEvery: 0, maxSteps });
 
 describe('TrainingSession (the studio loop)', () => {
   beforeAll(async () => {
@@ -65,6 +66,27 @@ describe('TrainingSession (the studio loop)', () => {
     for (const a of measured) expect(a).toBeGreaterThanOrEqual(0);
     // The end of the run is checkpointed.
     expect(messages.some((m) => m.type === 'checkpoint-saved' && m.step === STEPS)).toBe(true);
+    s.dispose();
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+  });
+
+  it('shows the untrained model at step 0, then previews on the clock too, and trains the same', async () => {
+    messages.length = 0;
+    const tensorsBefore = tf.memory().numTensors;
+    // previewEvery 50 (none by steps here), a clock of 1 ms: step 0, then after every step
+    const opts: LoopOptions = { lossEvery: 5, previewEvery: 50, previewSeconds: 0.001, checkpointEvery: 0, maxSteps: 3 };
+    const s = TrainingSession.create({ runId: 'run-clock', dataset: dataset(), config, seed: SEED, options: opts, post });
+    s.start();
+    await until(() => s.state === 'finished', 'the run to finish');
+    const kinds = messages.filter((m) => m.type === 'previews' || m.type === 'losses').map((m) => m.type);
+    expect(kinds[0]).toBe('previews'); // before any loss: the untrained model
+    const previews = messages.filter((m) => m.type === 'previews');
+    expect(previews.map((m) => (m.type === 'previews' ? m.previews.step : -1))).toEqual([0, 1, 2, 3]);
+    // pictures only: accuracy / IoU stay on previewEvery (none here but the closing one, if any), the losses unchanged
+    expect(s.history.accuracy!.filter((a) => Number.isFinite(a)).length).toBe(0);
+    for (const [k, col] of [s.history.gAdv, s.history.gRecZ, s.history.dReal, s.history.dFake].entries()) {
+      expect(col).toEqual(straight[k]!.slice(0, 3));
+    }
     s.dispose();
     expect(tf.memory().numTensors).toBe(tensorsBefore);
   });

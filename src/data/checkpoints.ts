@@ -152,6 +152,19 @@ export async function loadLatestCheckpoint(runId: string): Promise<StoredCheckpo
   return { state, history: row.history, best, starts: row.starts ?? [] };
 }
 
+/** A run's latest checkpoint without its weights (to compare runs): config, seed, iteration and history; null if none. */
+export async function loadRunHistory(
+  runId: string,
+): Promise<{ config: TrainingState['config']; seed: number; iteration: number; history: LossHistory } | null> {
+  const db = await openStudioDb();
+  const tx = db.transaction(['runs', 'checkpoints'], 'readonly');
+  const run = await tx.objectStore('runs').get(runId);
+  const row = run?.latest ? await tx.objectStore('checkpoints').get(run.latest) : undefined;
+  await tx.done;
+  if (!row) return null;
+  return { config: withLegacyDefaults(row.config), seed: row.seed, iteration: row.iteration, history: row.history };
+}
+
 /** Runs with a checkpoint, most recently updated first. */
 export async function listRuns(): Promise<RunRecord[]> {
   const db = await openStudioDb();

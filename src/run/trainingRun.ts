@@ -71,6 +71,11 @@ export interface Schedule {
   /** Losses are read back (one readback) every this many steps; 1 = every step. */
   lossEvery: number;
   previewEvery: number;
+  /**
+   * Asked once the step is taken: previews after it whatever its number (the studio's clock, so that a slow machine
+   * still shows progress).
+   */
+  previewNow?: () => boolean;
   evalEvery: number;
   checkpointEvery: number;
 }
@@ -244,7 +249,7 @@ export class TrainingRun {
     }
     const step = this.totalSteps;
     const due = (every: number) => every > 0 && step % every === 0;
-    const previews = due(s.previewEvery);
+    const previews = due(s.previewEvery) || s.previewNow?.() === true;
     const evaluation = due(s.evalEvery);
     const checkpointDue = due(s.checkpointEvery);
     const readings =

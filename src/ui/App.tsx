@@ -9,6 +9,8 @@ import { PreviewPanel } from './components/Previews';
 import { ResumeBanner, RunFilesPanel } from './components/RunPanel';
 import { SegmentPanel } from './components/SegmentPanel';
 import { KeyboardShortcuts } from './components/Keyboard';
+import { ComparePanel } from './components/Compare';
+import { DemoGuide } from './components/DemoGuide';
 
 function Errors() {
   const errors = useStudio((s) => s.errors);
@@ -47,6 +49,7 @@ export function App() {
       </header>
       <BackendBanner />
       <ResumeBanner />
+      <DemoGuide />
       <Errors />
       <main>
         <div className="col">
@@ -61,6 +64,7 @@ export function App() {
           <StartsPanel />
           <PreviewPanel />
           <SegmentPanel />
+          <ComparePanel />
         </div>
       </main>
     </div>

@@ -50,6 +50,7 @@ const supervisor = new WorkerSupervisor({
     useStudio.getState().receive(msg);
     if (msg.type === 'datasets') readStorage(false);
     if (msg.type === 'ingest-done') readStorage(true); // a dataset is stored: ask the browser to keep it (persist()), once
+    if (msg.type === 'checkpoint-saved') call({ type: 'list-runs' }); // the stored runs (Compare runs, resume) with their new step
   },
   onStart: (after) => {
     const s = useStudio.getState();
@@ -106,8 +107,9 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 // ---------------------------------------------------------------------------------------------------------
 // Backend and datasets
 
-export function setBackend(backend: BackendName): void {
-  call({ type: 'set-backend', backend });
+/** `fallback`: if `backend` does not start, the best one that does (the worker's report says which, and why). */
+export function setBackend(backend: BackendName, fallback = false): void {
+  call({ type: 'set-backend', backend, ...(fallback ? { fallback } : {}) });
 }
 
 let handOvers = 0;
@@ -144,9 +146,13 @@ export function deleteDataset(id: string): void {
 // ---------------------------------------------------------------------------------------------------------
 // Training
 
-/** A new run on the selected dataset with the form's settings (checked here first: a refusal is shown, nothing sent). */
-export function startTraining(): void {
+/**
+ * A new run on the selected dataset with the form's settings (checked here first: a refusal is shown, nothing sent).
+ * `fromDemo`: the demo's own start (its guide stays); any other start ends the demo's guide.
+ */
+export function startTraining(fromDemo = false): void {
   const s = useStudio.getState();
+  if (!fromDemo) s.demoEnded();
   const d = s.datasets.find((x) => x.id === s.selectedDatasetId);
   if (!d) {
     s.reportError('training', 'choose or import a dataset first');
@@ -200,6 +206,7 @@ export function setLoopOptions(patch: Partial<LoopOptions>): void {
 
 /** Reopens a stored run from its last checkpoint (training at once, or paused). */
 export function resumeRun(runId: string, autostart: boolean): void {
+  useStudio.getState().demoEnded();
   call({ type: 'resume-run', runId, options: useStudio.getState().options, autostart });
 }
 
@@ -210,6 +217,38 @@ export function takeOverRun(runId: string): void {
 
 export function deleteRun(runId: string): void {
   call({ type: 'delete-run', runId });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Compare runs
+
+/** Adds stored runs to the comparison (their curves and configs come back as `compared`). */
+export function compareRuns(runIds: string[]): void {
+  if (!runIds.length) return;
+  useStudio.getState().compareStarted();
+  call({ type: 'compare', runIds });
+}
+
+/** Adds a run archive (.zip) to the comparison; it is read and checked, nothing else changes. */
+export function compareArchive(file: File): void {
+  useStudio.getState().compareStarted();
+  call({ type: 'compare-archive', fileName: file.name, file });
+}
+
+/** The committed objects-32 checkpoint (F alone, docs/recipe-objects-32.md), served with the app. */
+export const OBJECTS_CHECKPOINT = 'models/objects-32-F.safetensors';
+
+/** Imports the committed objects-32 checkpoint as weights, as a file chosen under Run files would be. */
+export function importObjectsCheckpoint(): void {
+  const s = useStudio.getState();
+  s.importStarted();
+  void fetch(`${import.meta.env.BASE_URL}${OBJECTS_CHECKPOINT}`)
+    .then(async (r) => {
+      if (!r.ok) throw new Error(`${OBJECTS_CHECKPOINT}: HTTP ${r.status}`);
+      const name = OBJECTS_CHECKPOINT.split('/').pop()!;
+      call({ type: 'import', fileName: name, file: await r.blob(), fallbackConfig: { ...s.config, imageSize: 32 } });
+    })
+    .catch((e: unknown) => s.receive({ type: 'error', context: 'import', message: e instanceof Error ? e.message : String(e) }));
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -16,6 +16,8 @@ import {
   idleStatus,
   type BackendName,
   type BackendReport,
+  type ComparedRun,
+  type DemoKind,
   type ErrorContext,
   type FromWorker,
   type ImportedModel,
@@ -127,6 +129,28 @@ interface FilesSlice {
   segmentStarted(): void;
 }
 
+/** A demo's run: which demo, its plan of starts, and the step count chosen from the measured speed (null until measured). */
+export interface DemoRun {
+  kind: DemoKind;
+  starts: StartsPlan;
+  /** The URL chose the step count (`&steps=`): the demo keeps it. */
+  stepsFromUrl: boolean;
+  plannedSteps: number | null;
+}
+
+/** The demo's guide and the runs laid side by side. */
+interface GuideSlice {
+  demo: DemoRun | null;
+  /** Compare runs: the runs loaded so far (stored ones and archives), in the order they were added. */
+  compared: ComparedRun[];
+  compareBusy: boolean;
+  demoStarted(demo: Omit<DemoRun, 'plannedSteps'>): void;
+  demoPlanned(steps: number): void;
+  demoEnded(): void;
+  compareStarted(): void;
+  compareRemove(id: string): void;
+}
+
 interface ErrorsSlice {
   errors: StudioError[];
   /** An error to show (from the worker, or the UI's own checks before asking it). */
@@ -138,6 +162,7 @@ export type StudioState = SettingsSlice &
   DatasetsSlice &
   RunSlice &
   FilesSlice &
+  GuideSlice &
   ErrorsSlice & {
     /** Every message of the worker. */
     receive(msg: FromWorker): void;
@@ -273,6 +298,27 @@ const filesSlice: Slice<FilesSlice> = (set) => ({
   },
 });
 
+const guideSlice: Slice<GuideSlice> = (set) => ({
+  demo: null,
+  compared: [],
+  compareBusy: false,
+  demoStarted(demo) {
+    set({ demo: { ...demo, plannedSteps: null } });
+  },
+  demoPlanned(steps) {
+    set((s) => (s.demo ? { demo: { ...s.demo, plannedSteps: steps } } : {}));
+  },
+  demoEnded() {
+    set({ demo: null });
+  },
+  compareStarted() {
+    set({ compareBusy: true });
+  },
+  compareRemove(id) {
+    set((s) => ({ compared: s.compared.filter((r) => r.id !== id) }));
+  },
+});
+
 let errorId = 0;
 
 const errorsSlice: Slice<ErrorsSlice> = (set) => ({
@@ -290,6 +336,7 @@ export const useStudio = create<StudioState>()((set, get, store) => ({
   ...datasetsSlice(set, get, store),
   ...runSlice(set, get, store),
   ...filesSlice(set, get, store),
+  ...guideSlice(set, get, store),
   ...errorsSlice(set, get, store),
 
   receive(msg) {
@@ -339,6 +386,17 @@ export const useStudio = create<StudioState>()((set, get, store) => ({
       case 'runs':
         set({ runs: msg.list, runsLoaded: true });
         return;
+      case 'compared': {
+        // a run loaded again (a newer checkpoint, the same archive) replaces its earlier curves in place
+        const compared = get().compared.slice();
+        for (const r of msg.runs) {
+          const i = compared.findIndex((c) => c.id === r.id);
+          if (i >= 0) compared[i] = r;
+          else compared.push(r);
+        }
+        set({ compared, compareBusy: false });
+        return;
+      }
       case 'status': {
         const st = msg.status;
         set(st.runId !== get().historyRunId && st.runId !== null ? { status: st, historyRunId: st.runId } : { status: st });
@@ -395,6 +453,7 @@ export const useStudio = create<StudioState>()((set, get, store) => ({
         if (msg.context === 'import') set({ importError: msg.message, importBusy: false });
         if (msg.context === 'export') set({ exportBusy: false });
         if (msg.context === 'segment') set({ segmentBusy: false });
+        if (msg.context === 'compare') set({ compareBusy: false });
         get().reportError(msg.context, msg.message);
         return;
     }

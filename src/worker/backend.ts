@@ -71,6 +71,25 @@ export async function selectBackend(requested: BackendName, opts: { wasmThreads?
 }
 
 /**
+ * `requested`, or when it does not start the first of the others that does (WebGPU, WebAssembly, WebGL, CPU in
+ * that order): for a demo clicked where WebGPU is missing. Never silent: the report's `auto` names what failed and
+ * why, and `fallbackReason` is the first failure's reason. All failed: the last report (active null).
+ */
+export async function selectBestBackend(requested: BackendName, opts: { wasmThreads?: number } = {}): Promise<BackendReport> {
+  const first = await selectBackend(requested, opts);
+  if (first.active) return first;
+  const tried: Array<{ backend: BackendName; reason: string }> = [{ backend: requested, reason: first.fallbackReason ?? '' }];
+  for (const b of ALL.filter((x) => x !== requested)) {
+    const last = await selectBackend(b, opts);
+    if (last.active) {
+      return { ...last, fallbackReason: first.fallbackReason, auto: { instead: requested, tried } };
+    }
+    tried.push({ backend: b, reason: last.fallbackReason ?? '' });
+  }
+  return { ...first, fallbackReason: tried.map((t) => `${t.backend}: ${t.reason}`).join(' ') };
+}
+
+/**
  * Waits until the GPU has finished what was submitted so far (WebGPU only; no readback). Keeps the worker
  * at most one step ahead of the GPU, so a pause takes effect within a step.
  */

@@ -9,17 +9,18 @@ import type { NamedTensorData, RedoConfig, TrainingState } from '../redo';
 import { weightsChecksum } from '../redo/weights';
 import { createDemoDataset, createObjectsDemoDataset, deleteDataset, listDatasets, loadDataset } from '../data/datasets';
 import { ingestDataset, IngestError, type IngestInput } from '../data/ingest';
-import { deleteRun, listRuns, loadLatestCheckpoint } from '../data/checkpoints';
+import { deleteRun, listRuns, loadLatestCheckpoint, loadRunHistory } from '../data/checkpoints';
 import { readRunArchive, readWeightsFile, type BestF, type StartRecord } from '../formats/runArchive';
 import { emptyHistory, type LossHistory } from '../formats/history';
 import { isZip } from '../formats/zip';
-import { destroyDevice, selectBackend, watchDeviceLoss } from './backend';
+import { destroyDevice, selectBackend, selectBestBackend, watchDeviceLoss } from './backend';
 import { platformLocks, RunLocks } from './runLock';
 import { segmentFiles } from './segmentImages';
 import { errorText, newRunId, TrainingSession, type Post } from './session';
 import {
   idleStatus,
   type BackendName,
+  type ComparedRun,
   type ErrorContext,
   type FileEntry,
   type FromWorker,
@@ -130,10 +131,10 @@ export function createWorkerHandler(post: Post, locks = new RunLocks(platformLoc
     return s;
   };
 
-  const setBackend = async (requested: BackendName): Promise<void> => {
+  const setBackend = async (requested: BackendName, fallback = false): Promise<void> => {
     const s = w.session;
     if (s && (s.state === 'running' || s.state === 'pausing')) throw new Error('pause training before switching the backend');
-    const report = await selectBackend(requested);
+    const report = await (fallback ? selectBestBackend : selectBackend)(requested);
     w.backend = report.active;
     watchDeviceLoss((info) => post({ type: 'device-lost', ...info }));
     if (report.active && s) {
@@ -296,6 +297,34 @@ export function createWorkerHandler(post: Post, locks = new RunLocks(platformLoc
     post({ type: 'checksums', runId: s?.runId ?? null, live, checkpoint });
   };
 
+  /** Stored runs' config, seed and history (their latest checkpoints, weights left unread) for Compare runs. */
+  const compare = async (msg: Extract<ToWorker, { type: 'compare' }>): Promise<void> => {
+    const runs: ComparedRun[] = [];
+    for (const runId of msg.runIds) {
+      const r = await loadRunHistory(runId);
+      if (!r) throw new Error(`run ${runId} has no checkpoint (deleted?)`);
+      runs.push({ id: runId, label: runId, source: 'stored', config: r.config, seed: r.seed, step: r.iteration, history: r.history });
+    }
+    post({ type: 'compared', runs });
+  };
+
+  /** A run archive read and checked as an import is (its shapes on a model: a backend), kept only as curves to compare. */
+  const compareArchive = async (msg: Extract<ToWorker, { type: 'compare-archive' }>): Promise<void> => {
+    requireBackend();
+    const r = await readRunArchive(new Uint8Array(await msg.file.arrayBuffer()), msg.fileName);
+    const m = r.manifest;
+    const run: ComparedRun = {
+      id: `archive:${msg.fileName}`,
+      label: msg.fileName,
+      source: 'archive',
+      config: m.config,
+      seed: m.seed,
+      step: m.step,
+      history: r.history,
+    };
+    post({ type: 'compared', runs: [run] });
+  };
+
   const ingestFailed = (e: unknown): FromWorker => ({
     type: 'ingest-failed',
     message: errorText(e),
@@ -304,7 +333,7 @@ export function createWorkerHandler(post: Post, locks = new RunLocks(platformLoc
 
   const routes: Routes = {
     init: { context: 'backend', run: (m) => setBackend(m.backend), then: ['status'] },
-    'set-backend': { context: 'backend', run: (m) => setBackend(m.backend), then: ['status'] },
+    'set-backend': { context: 'backend', run: (m) => setBackend(m.backend, m.fallback), then: ['status'] },
     'list-datasets': { context: 'datasets', run: async () => undefined, then: ['datasets'] },
     ingest: { context: 'ingest', run: ingest, failure: ingestFailed },
     'ingest-part': {
@@ -326,6 +355,8 @@ export function createWorkerHandler(post: Post, locks = new RunLocks(platformLoc
       then: ['datasets'],
     },
     'list-runs': { context: 'runs', run: async () => undefined, then: ['runs'] },
+    compare: { context: 'compare', run: compare },
+    'compare-archive': { context: 'compare', run: compareArchive },
     'delete-run': {
       context: 'runs',
       run: async (m) => {

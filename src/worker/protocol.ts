@@ -33,6 +33,11 @@ export interface BackendReport {
   fallbackReason?: string;
   /** Backends the user may switch to. */
   offered: BackendName[];
+  /**
+   * Set when this backend was chosen for the user (a demo clicked where `instead` did not work): the backend that
+   * failed first and why, and every backend tried before this one, each with its reason.
+   */
+  auto?: { instead: BackendName; tried: Array<{ backend: BackendName; reason: string }> };
 }
 
 /** Loop settings that can change while a run is going. */
@@ -41,6 +46,11 @@ export interface LoopOptions {
   lossEvery: number;
   /** Mask previews, the Figure-2 grid and (with ground truth) accuracy / IoU every this many steps. */
   previewEvery: number;
+  /**
+   * Previews also at step 0 and whenever this many seconds have passed since the last (default 10; 0: by steps
+   * only), so a slow machine still shows progress. Only the pictures: accuracy / IoU stay on `previewEvery`.
+   */
+  previewSeconds?: number;
   /** A checkpoint to IndexedDB every this many steps (and always on pause and stop). 0 = only on pause / stop. */
   checkpointEvery: number;
   /** The run ends (with a checkpoint) at this step. */
@@ -155,7 +165,21 @@ export interface ImportedModel {
   configSource?: string;
 }
 
-export type ErrorContext = 'backend' | 'ingest' | 'datasets' | 'training' | 'checkpoint' | 'export' | 'import' | 'segment' | 'runs';
+export type ErrorContext =
+  'backend' | 'ingest' | 'datasets' | 'training' | 'checkpoint' | 'export' | 'import' | 'segment' | 'runs' | 'compare';
+
+/** A run laid beside others (Compare runs): a stored run's latest checkpoint or an imported archive, without weights. */
+export interface ComparedRun {
+  /** The stored run's id, or `archive:<file name>`. */
+  id: string;
+  label: string;
+  source: 'stored' | 'archive';
+  config: RedoConfig;
+  seed: number;
+  /** The trainer's iteration of the checkpoint or archive. */
+  step: number;
+  history: LossHistory;
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // UI → worker
@@ -171,7 +195,8 @@ export type DemoKind = 'c2mnist' | 'objects';
 
 export type ToWorker =
   | { type: 'init'; backend: BackendName }
-  | { type: 'set-backend'; backend: BackendName }
+  /** `fallback`: if `backend` does not start, the next that works (BACKEND order), said so in the report's `auto`. */
+  | { type: 'set-backend'; backend: BackendName; fallback?: boolean }
   | { type: 'list-datasets' }
   /**
    * A part of the files of the ingest `handOver` (posted a few at a time: Chromium stats every posted File on the
@@ -184,6 +209,10 @@ export type ToWorker =
   | { type: 'delete-dataset'; id: string }
   | { type: 'list-runs' }
   | { type: 'delete-run'; runId: string }
+  /** Stored runs to compare: each one's config, seed and history from its latest checkpoint (answered by `compared`). */
+  | { type: 'compare'; runIds: string[] }
+  /** A run archive (.zip) to compare, read and checked as an import is (answered by `compared`); nothing else changes. */
+  | { type: 'compare-archive'; fileName: string; file: Blob }
   /** A new run; with `starts` (count ≥ 2), best of K starts first (the kept start continues). */
   | { type: 'start'; datasetId: string; config: RedoConfig; seed: number; options: LoopOptions; starts?: StartsPlan }
   | { type: 'pause' }
@@ -220,6 +249,7 @@ export type FromWorker =
   | { type: 'ingest-done'; result: IngestResult; summary: DatasetSummary | null; ms: number }
   | { type: 'ingest-failed'; message: string; rejected: Rejected[] }
   | { type: 'runs'; list: RunRecord[] }
+  | { type: 'compared'; runs: ComparedRun[] }
   | { type: 'status'; status: TrainingStatus }
   /**
    * Loss entries from index `from` of the run's history on (reset: replace everything shown so far, e.g. a resumed

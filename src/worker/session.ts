@@ -50,6 +50,8 @@ export type Post = (msg: FromWorker, transfer?: Transferable[]) => void;
 /** Images of a dataset with masks that accuracy / IoU are measured on at every preview. */
 const EVAL_MAX = 32;
 const STATUS_INTERVAL_MS = 250;
+/** The previews' time cadence by default (LoopOptions.previewSeconds). */
+export const PREVIEW_SECONDS = 10;
 
 /** A best-of-K search in progress: the finished starts' records and the run of the best one so far. */
 interface StartsSearch {
@@ -86,6 +88,8 @@ export class TrainingSession {
   private firstStepPending = false;
   private disposed = false;
   private search: StartsSearch | null = null;
+  /** When the last previews were rendered (performance.now()), for the time cadence. */
+  private lastPreviewAt = 0;
 
   private constructor(
     readonly runId: string,
@@ -224,6 +228,7 @@ export class TrainingSession {
 
   private async loop(): Promise<void> {
     try {
+      await this.exclusive(() => this.previewsAtStart());
       while (this.state === 'running') {
         await this.exclusive(() => this.oneStep());
         if (!this.run.waitsOnDevice) await macrotask(); // CPU / WebGL: let messages in
@@ -274,10 +279,29 @@ export class TrainingSession {
     this.post({ type: 'error', context: 'training', message: this.failure });
   }
 
+  private previewSeconds(): number {
+    return this.options.previewSeconds ?? PREVIEW_SECONDS;
+  }
+
+  /** A new run's masks and Figure 2 before its first step (the untrained model), unless previews are off. */
+  private async previewsAtStart(): Promise<void> {
+    if (this.state !== 'running' || this.run.totalSteps > 0 || this.run.lastPreviews) return;
+    if (this.options.previewEvery <= 0 || this.previewSeconds() <= 0) return;
+    this.postPreviews(await this.run.renderPreviews());
+  }
+
   private schedule(): Schedule {
     const o = this.options;
-    // accuracy / IoU are measured with every preview
-    return { lossEvery: o.lossEvery, previewEvery: o.previewEvery, evalEvery: o.previewEvery, checkpointEvery: o.checkpointEvery };
+    const seconds = this.previewSeconds();
+    const previewNow = () => o.previewEvery > 0 && seconds > 0 && performance.now() - this.lastPreviewAt >= seconds * 1000;
+    // accuracy / IoU are measured with every preview by steps (the clock's previews are pictures only)
+    return {
+      lossEvery: o.lossEvery,
+      previewEvery: o.previewEvery,
+      previewNow,
+      evalEvery: o.previewEvery,
+      checkpointEvery: o.checkpointEvery,
+    };
   }
 
   private async oneStep(): Promise<void> {
@@ -458,6 +482,7 @@ export class TrainingSession {
 
   /** A copy goes to the page (its buffers transferred); the run keeps its own for the archive. */
   private postPreviews(previews: PreviewSet): void {
+    this.lastPreviewAt = performance.now();
     const copy: PreviewSet = {
       ...previews,
       overlay: { ...previews.overlay, data: previews.overlay.data.slice() },
@@ -536,7 +561,7 @@ export class TrainingSession {
 
   status(): TrainingStatus {
     const ips = this.state === 'running' || this.state === 'pausing' ? this.rate.rate() : 0;
-    const remaining = Math.max(0, this.options.maxSteps - this.trainer.iteration);
+    const remaining = this.remainingSteps();
     return {
       state: this.state,
       runId: this.runId,
@@ -559,6 +584,16 @@ export class TrainingSession {
       numTensors: tf.memory().numTensors,
       numBytesInGPU: gpuBytes(),
     };
+  }
+
+  /** Iterations left to maxSteps; during a best-of-K search, the starts still to train count too. */
+  private remainingSteps(): number {
+    const max = this.options.maxSteps;
+    const search = this.search;
+    if (!search) return Math.max(0, max - this.trainer.iteration);
+    const perStart = Math.min(search.plan.steps, max);
+    const thisStart = Math.max(0, perStart - this.run.totalSteps);
+    return thisStart + (search.plan.count - search.k - 1) * perStart + Math.max(0, max - perStart);
   }
 
   postStatus(force: boolean): void {

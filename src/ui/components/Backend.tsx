@@ -61,6 +61,28 @@ export function BackendBanner() {
       </div>
     );
   }
+  if (report.auto) {
+    // chosen for the user (a demo clicked where WebGPU is missing): what failed and why, and what runs instead
+    const { instead, tried } = report.auto;
+    return (
+      <div className="banner warn" data-testid="backend-fallback">
+        <span data-testid="backend-auto">
+          <strong>{LABEL[instead]} is not available</strong>
+          {tried[0]?.reason ? ` (${tried[0].reason.replace(/\.$/, '')})` : ''}, so the demo started on{' '}
+          <strong>{LABEL[report.active]}</strong>, the best backend that works here
+          {report.active === 'wasm' ? ` (the fast CPU path, ${threadsText(report.threads)})` : ''}.
+          {tried
+            .slice(1)
+            .map((t) => ` ${LABEL[t.backend]} did not start either: ${t.reason}`)
+            .join('')}{' '}
+          It is slower than WebGPU on a GPU.
+        </span>{' '}
+        <button disabled={busy} onClick={() => choose('webgpu')}>
+          Try WebGPU again
+        </button>
+      </div>
+    );
+  }
   if (report.active !== 'webgpu') {
     return (
       <div className="banner warn" data-testid="backend-fallback">

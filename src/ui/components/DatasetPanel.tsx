@@ -1,10 +1,11 @@
 import { useEffect, useEffectEvent, useRef, useState, type DragEvent } from 'react';
 import { useStudio } from '../store';
-import { createDemo, deleteDataset, ingestFiles } from '../client';
+import { createDemo, deleteDataset, ingestFiles, setBackend } from '../client';
 import { filesFromDrop, filesFromList } from '../files';
 import type { DemoKind, FileEntry, StartsPlan } from '../../worker/protocol';
 import { PRESETS, type PresetName } from '../../redo/config';
 import { describeStorage } from '../storage';
+import { demoSteps } from '../demoPlan';
 
 /** Skipped files and warnings shown at most (a 10,000-file folder of non-images must not render 10,000 rows at once). */
 const LIST_MAX = 200;
@@ -70,6 +71,13 @@ export function DatasetPanel() {
     const starts = DEMOS[kind].starts;
     if (starts && !st.startsFromUrl) st.setStarts(starts);
     const demoSize = fromUrl ? st.config.imageSize : PRESETS[own].imageSize;
+    // No backend yet (WebGPU missing): the best one that works, said so in the banner; never silently.
+    if (!st.backend?.active) setBackend(st.backend?.requested ?? st.requestedBackend, true);
+    const plan = useStudio.getState().starts;
+    const stepsFromUrl = new URLSearchParams(location.search).has('steps');
+    // Until its speed is measured the demo counts its fewest steps (the ETA never reads 20,000 default steps).
+    if (!stepsFromUrl) st.setOptions({ maxSteps: demoSteps(0, plan) });
+    useStudio.getState().demoStarted({ kind, starts: plan, stepsFromUrl });
     createDemo(kind, DEMOS[kind].title, demoSize, DEMO_COUNT);
   };
 

@@ -63,7 +63,7 @@ export function TrainingPanel() {
   useEffect(() => {
     if (autoStart && !ingest.running && ingest.summary && backend?.active) {
       useStudio.getState().autoStartConsumed();
-      startTraining();
+      startTraining(true);
     }
   }, [autoStart, ingest.running, ingest.summary, backend?.active]);
 
@@ -84,7 +84,13 @@ export function TrainingPanel() {
     <section className="panel" aria-labelledby="train-title">
       <h2 id="train-title">2 · Training</h2>
       <div className="controls row">
-        <button className="primary" onClick={startTraining} disabled={!canStart} data-testid="start" title="A new run with these settings">
+        <button
+          className="primary"
+          onClick={() => startTraining()}
+          disabled={!canStart}
+          data-testid="start"
+          title="A new run with these settings"
+        >
           {hasRun ? 'New run' : 'Start'}
         </button>
         <button onClick={pauseTraining} disabled={!running} data-testid="pause">

@@ -117,6 +117,12 @@ export const PRESETS: Record<PresetName, RedoConfig> = {
     nfZ: 16,
     batchSize: 16,
     lrF: 3e-5,
+    // The blob watch: with this recipe, the runs whose masks' pairwise IoU passed 0.85 between iterations 500 and 750
+    // had not segmented by 2,500, and those that segmented stayed under 0.82 there (docs/recipe-objects-32.md,
+    // "Early signs"). Past 750 a dip is no verdict: runs that segment later pass 0.85 around 1,000 too.
+    blobPairIoU: 0.85,
+    blobFrom: 500,
+    blobLastIteration: 750,
   },
   /** The smallest model that is still ReDO (32 px, attention on): what tests and the e2e run train. */
   tiny: {

@@ -194,6 +194,17 @@ export function TrainingPanel() {
           <Num label="lr D" value={config.lrD} step={1e-5} onChange={(v) => set({ lrD: v })} />
           <Num label="lr δ" value={config.lrZ} step={1e-5} onChange={(v) => set({ lrZ: v })} />
           <Num label="nz" value={config.nz} min={1} onChange={(v) => set({ nz: v })} />
+          <Num
+            label="blob watch: pairwise IoU over"
+            value={config.blobPairIoU}
+            step={0.01}
+            min={0}
+            onChange={(v) => set({ blobPairIoU: v })}
+            testId="cfg-blob-pairiou"
+            title="restart a run whose masks' pairwise IoU passes this between the two iterations below (the masks ignore the image); 0: off"
+          />
+          <Num label="blob watch from iteration" value={config.blobFrom} min={0} onChange={(v) => set({ blobFrom: v })} />
+          <Num label="… until iteration" value={config.blobLastIteration} min={0} onChange={(v) => set({ blobLastIteration: v })} />
           <Num label="seed" value={seed} onChange={(v) => st.setSeed(v)} />
           <Num
             label="starts"

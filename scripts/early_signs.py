@@ -15,9 +15,10 @@ p.add_argument('--rise', type=float, default=0.55)
 o = p.parse_args()
 
 # reading: (label, higher means "segments"?)
+# None: the direction is read off the runs (the segmenting runs' mean against the others')
 READINGS = [('iou', 'held-out IoU (labelled)', True), ('spread', 'spread', True), ('pairIoU', 'pairIoU', False),
-            ('flipIoU', 'flip agreement', True), ('dMargin', "D's margin", None), ('recZ', "δ's loss", False),
-            ('areaStd', 'area std 125..at', False)]
+            ('flipIoU', 'flip agreement', None), ('dMargin', "D's margin", None), ('recZ', "δ's loss", False),
+            ('areaStd', 'area std 125..at', None)]
 rows = []
 for spec in o.runs:
     name, paths = spec.split('=', 1)

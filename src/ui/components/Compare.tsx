@@ -37,7 +37,15 @@ export function ComparePanel() {
   const busy = useStudio((s) => s.compareBusy);
   const backend = useStudio((s) => s.backend?.active ?? null);
   const shownIds = new Set(compared.map((r) => r.id));
+  // A pick shows at once, while the worker reads the run (the curves follow when it answers).
+  const [asked, setAsked] = useState<ReadonlySet<string>>(new Set());
   const toggle = (runId: string, on: boolean) => {
+    setAsked((a) => {
+      const next = new Set(a);
+      if (on) next.add(runId);
+      else next.delete(runId);
+      return next;
+    });
     if (on) compareRuns([runId]);
     else useStudio.getState().compareRemove(runId);
   };
@@ -56,7 +64,7 @@ export function ComparePanel() {
                   type="checkbox"
                   data-testid="compare-pick"
                   data-run-id={r.runId}
-                  checked={shownIds.has(r.runId)}
+                  checked={shownIds.has(r.runId) || asked.has(r.runId)}
                   onChange={(e) => toggle(r.runId, e.target.checked)}
                 />{' '}
                 <code>{r.runId}</code>{' '}

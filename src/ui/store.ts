@@ -271,6 +271,9 @@ const runSlice: Slice<RunSlice> = (set) => ({
       search: null,
       resumeDismissed: false,
       runLocked: null,
+      // the list may predate the last checkpoint (its refresh died with the worker): offer only what the new one reads
+      runs: [],
+      runsLoaded: false,
     }));
   },
   recoveryNote(sentence) {

@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '../src/redo/tf';
 import { imageDependence } from '../src/redo/metrics';
 import { BlobWatch } from '../src/redo/collapse';
@@ -18,7 +18,7 @@ import { runSteps } from '../src/node/headless';
 import { TrainingRun } from '../src/run/trainingRun';
 import { keepBest, startSeed } from '../src/run/starts';
 import { c2mnistData } from '../src/node/c2mnist';
-import { trainMain } from '../src/node/trainCli';
+import { trainCaptured } from './helpers/trainCaptured';
 import { generateSplits, loadObjectSources, writeImageSet } from '../src/node/objectSources';
 import { loadModelFile, scoreFolder } from '../src/node/segmentFolder';
 
@@ -31,20 +31,6 @@ beforeAll(async () => {
   await writeImageSet(join(dir, 'obj', 'train'), train, 32);
   await writeImageSet(join(dir, 'obj', 'test'), test, 32);
 });
-
-async function trainCaptured(argv: string[]): Promise<{ code: number; lines: string[] }> {
-  let text = '';
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    text += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
-    return true;
-  });
-  try {
-    const code = await trainMain(argv);
-    return { code, lines: text.split('\n').filter(Boolean) };
-  } finally {
-    spy.mockRestore();
-  }
-}
 
 const objArgs = (out: string, more: string[]) => [
   ...['--dataset', join(dir, 'obj', 'train', 'images'), '--masks', join(dir, 'obj', 'train', 'masks')],

@@ -20,25 +20,12 @@ import { runSteps } from '../src/node/headless';
 import { TrainingRun } from '../src/run/trainingRun';
 import { c2mnistData } from '../src/node/c2mnist';
 import { trainMain } from '../src/node/trainCli';
+import { trainCaptured } from './helpers/trainCaptured';
 import { generateSplits, loadObjectSources, writeImageSet } from '../src/node/objectSources';
 import { loadModelFile, scoreFolder } from '../src/node/segmentFolder';
 
 const dir = mkdtempSync(join(tmpdir(), 'redo-headless-'));
 
-/** Runs trainMain with its terminal output captured (stdout lines). */
-async function trainCaptured(argv: string[]): Promise<{ code: number; lines: string[] }> {
-  let text = '';
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    text += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
-    return true;
-  });
-  try {
-    const code = await trainMain(argv);
-    return { code, lines: text.split('\n').filter(Boolean) };
-  } finally {
-    spy.mockRestore();
-  }
-}
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 beforeAll(async () => {
   await setupBackend('wasm');

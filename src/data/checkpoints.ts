@@ -131,12 +131,18 @@ export interface StoredCheckpoint {
   starts: StartRecord[];
 }
 
-export async function loadLatestCheckpoint(runId: string): Promise<StoredCheckpoint | null> {
+/** The row of a run's latest checkpoint, if any (one read of the runs and checkpoints stores). */
+async function latestRow(runId: string): Promise<CheckpointRow | undefined> {
   const db = await openStudioDb();
   const tx = db.transaction(['runs', 'checkpoints'], 'readonly');
   const run = await tx.objectStore('runs').get(runId);
   const row = run?.latest ? await tx.objectStore('checkpoints').get(run.latest) : undefined;
   await tx.done;
+  return row;
+}
+
+export async function loadLatestCheckpoint(runId: string): Promise<StoredCheckpoint | null> {
+  const row = await latestRow(runId);
   if (!row) return null;
   const state: TrainingState = {
     config: withLegacyDefaults(row.config), // a checkpoint older than a config field resumes as it ran
@@ -156,11 +162,7 @@ export async function loadLatestCheckpoint(runId: string): Promise<StoredCheckpo
 export async function loadRunHistory(
   runId: string,
 ): Promise<{ config: TrainingState['config']; seed: number; iteration: number; history: LossHistory } | null> {
-  const db = await openStudioDb();
-  const tx = db.transaction(['runs', 'checkpoints'], 'readonly');
-  const run = await tx.objectStore('runs').get(runId);
-  const row = run?.latest ? await tx.objectStore('checkpoints').get(run.latest) : undefined;
-  await tx.done;
+  const row = await latestRow(runId);
   if (!row) return null;
   return { config: withLegacyDefaults(row.config), seed: row.seed, iteration: row.iteration, history: row.history };
 }

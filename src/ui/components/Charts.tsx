@@ -114,7 +114,8 @@ function KnobMarks() {
   );
 }
 
-function useChart(
+/** A uPlot chart in `container`, sized to it and kept so on resize, its data refreshed when `deps` change. */
+export function useChart(
   container: React.RefObject<HTMLDivElement | null>,
   makeOpts: (width: number) => uPlot.Options,
   data: () => uPlot.AlignedData,

@@ -1,9 +1,8 @@
-import { useEffect, useRef, useState } from 'react';
-import uPlot from 'uplot';
+import { useRef, useState } from 'react';
 import { useStudio } from '../store';
 import { compareArchive, compareRuns } from '../client';
 import { alignByStep, configDiff, type Column } from '../compare';
-import { smooth } from './Charts';
+import { smooth, useChart } from './Charts';
 import type { ComparedRun } from '../../worker/protocol';
 
 const COLOURS = ['#e0533d', '#3d7be0', '#2ca05a', '#8a3de0', '#e0a23d', '#16a085', '#7f8c8d', '#c0392b'];
@@ -232,32 +231,22 @@ function Overlay(props: {
     props.column,
   );
   const points = data.slice(1).map((ys) => ys.filter((v) => v !== null).length);
-  useEffect(() => {
-    const el = ref.current;
-    if (!el) return;
-    const u = new uPlot(
-      {
-        width: Math.max(300, el.clientWidth),
-        height: 170,
-        scales: { x: { time: false }, y: props.range ? { range: props.range } : {} },
-        axes: [{ label: 'step' }, {}],
-        series: [
-          { label: 'step' },
-          ...props.labels.map((l, i) => ({ label: l, stroke: COLOURS[i % COLOURS.length]!, width: 1.5, spanGaps: true })),
-        ],
-      },
-      data,
-      el,
-    );
-    const ro = new ResizeObserver(() => u.setSize({ width: Math.max(300, el.clientWidth), height: u.height }));
-    ro.observe(el);
-    return () => {
-      ro.disconnect();
-      u.destroy();
-    };
-    // the parent remounts this (its key) when the runs, the column or the smoothing change
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, []);
+  // the parent remounts this (its key) when the runs, the column or the smoothing change: the data are set once
+  useChart(
+    ref,
+    (width) => ({
+      width,
+      height: 170,
+      scales: { x: { time: false }, y: props.range ? { range: props.range } : {} },
+      axes: [{ label: 'step' }, {}],
+      series: [
+        { label: 'step' },
+        ...props.labels.map((l, i) => ({ label: l, stroke: COLOURS[i % COLOURS.length]!, width: 1.5, spanGaps: true })),
+      ],
+    }),
+    () => data,
+    [],
+  );
   return (
     <div className="chart">
       <h3>

@@ -9,8 +9,9 @@
  *    webgpu (Dawn, the npm package `webgpu`): median ms per training iteration and images/s after warm-up; beside
  *    them the authors' PyTorch iteration at the same configuration on one CPU thread, timed in this run by
  *    ../shared/reference/ref_step_time.py (bench/pytorchRef.ts), right before the preset's Node rows; the iteration's FLOPs
- *    (src/redo/flops.ts), its effective GFLOP/s and their share of one core's WebAssembly SIMD peak, measured first in
- *    this run (bench/simdPeak.ts: f32x4 mul+add chains; relaxed-SIMD madd beside it where the runtime validates it);
+ *    (src/redo/flops.ts), its effective GFLOP/s and their share of one core's WebAssembly SIMD peak, measured in this
+ *    run before each preset's Node rows, the best kept (bench/simdPeak.ts: f32x4 mul+add chains; relaxed-SIMD madd
+ *    beside it where the runtime validates it);
  *    TF.js kernels and GPU dispatches per step (src/worker/dispatchCounter.ts).
  *    `--count-only a,b` counts the webgpu dispatches of presets too slow to time here (encoded, not waited for:
  *    countOnly below), at `--count-batch B` (default: each preset's own).

@@ -9,7 +9,10 @@
  *    webgpu (Dawn, the npm package `webgpu`): median ms per training iteration and images/s after warm-up; beside
  *    them the authors' PyTorch iteration at the same configuration on one CPU thread, timed in this run by
  *    ../shared/reference/ref_step_time.py (bench/pytorchRef.ts), right before the preset's Node rows; the iteration's FLOPs
- *    (src/redo/flops.ts) and effective TFLOP/s; TF.js kernels and GPU dispatches per step (src/worker/dispatchCounter.ts).
+ *    (src/redo/flops.ts), its effective GFLOP/s and their share of one core's WebAssembly SIMD peak, measured in this
+ *    run before each preset's Node rows, the best kept (bench/simdPeak.ts: f32x4 mul+add chains; relaxed-SIMD madd
+ *    beside it where the runtime validates it);
+ *    TF.js kernels and GPU dispatches per step (src/worker/dispatchCounter.ts).
  *    `--count-only a,b` counts the webgpu dispatches of presets too slow to time here (encoded, not waited for:
  *    countOnly below), at `--count-batch B` (default: each preset's own).
  * 2. Node memory: tf.memory() (tensor count, tensor bytes, WebGPU bytes in use / allocated) sampled over
@@ -20,8 +23,8 @@
  *    bare trainStep calls (overhead, target ≤ 10 %; the session carries issue 21's Step and knobs, unused here: they
  *    must cost nothing) with its memory over `--loop-leak-steps` steps; the built
  *    studio's main thread (PerformanceObserver 'longtask' while it trains; target: none over 50 ms).
- * Exit code 1 when any memory check finds a leak or could not run; the overhead and long-task targets are
- * reported as met / missed (with --strict, a miss fails too).
+ * Exit code 1 when any memory check finds a leak or could not run; the overhead and long-task targets and those of
+ * issues 11 and 20 are reported as met / missed / not measured (with --strict, a miss fails too).
  *
  * One iteration (speed tables) = sampleBatches + trainer.step + ONE batched `await readLosses()`: every timed
  * step ends with its readback (on WebGPU the device has finished it).
@@ -54,6 +57,8 @@ import { describeBackend, setupBackend, type BackendName, type VulkanChoice } fr
 import { markdownTable, type MemorySample } from '../src/node/benchUtil';
 import { median } from '../src/node/progress';
 import { fasterBy, longTaskVerdict, loopOverhead, memoryVerdict, ratio, withinFactor, type TargetRow } from '../bench/speedStats';
+import { gflops, issue20Targets, percentOf, type RunLine } from '../bench/speedStats';
+import { betterPeak, measureSimdPeak, type NoPeak, type SimdPeak } from '../bench/simdPeak';
 import { parseBatchFlag, parseSkipFlag } from '../bench/speedStats';
 import { timePytorch, type PytorchTiming } from '../bench/pytorchRef';
 import type { BrowserResults } from '../bench/browser-speed';
@@ -358,8 +363,6 @@ function runBrowser(presets: string[], extras: boolean): { results?: BrowserResu
   return { results };
 }
 
-/** Effective TFLOP/s of an iteration of `flops` taking `ms` (src/redo/flops.ts counts the FLOPs). */
-const tflopsCell = (flops: number, ms: number) => (flops / (ms / 1000) / 1e12).toPrecision(3);
 const countsCell = (c: WorkCounts | undefined, varies?: boolean) =>
   c ? `${c.kernels} / ${c.dispatches ?? '—'}${varies ? ' (varied)' : ''}` : '—';
 const countCells = (c: WorkCounts) => [c.kernels, c.dispatches ?? '—', c.submits ?? '—', c.readbacks ?? '—'];
@@ -368,6 +371,10 @@ const rate = (v: number | undefined) => (v === undefined ? '—' : v.toFixed(v <
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\s+/g, ' ');
 const blank = (n: number) => new Array<string>(n).fill('');
 const torchCell = (t: PytorchTiming) => `${fmt(t.medianMs)} ms (${fmt(t.minMs)}–${fmt(t.maxMs)})`;
+const peakCell = (p: SimdPeak | NoPeak) =>
+  'error' in p
+    ? `${p.kind}: not measured (${cell(p.error)})`
+    : `${p.kind} **${fmt(p.gflops, 1)} GFLOP/s** (best of ${p.runs} calls of ${p.iterations.toLocaleString('en')} iterations: ${fmt(p.bestMs, 1)} ms)`;
 
 /** Puts TF.js on `backend` (once per switch); the adapter in words, or the reason it failed. */
 async function useBackend(backend: BackendName, adapters: Record<string, string>): Promise<{ adapter?: string; error?: string }> {
@@ -402,6 +409,7 @@ async function main(): Promise<number> {
   // right before each preset's Node rows, so that both see the same load.
   let code = 0;
   const pytorch = new Map<string, PytorchTiming>();
+  const peaks: Array<SimdPeak | NoPeak> = [];
   for (const [i, p] of PRESETS.entries()) {
     if (PYTORCH && !skipped(p, 'pytorch', 'node')) {
       const batch = batchOf(p) || preset(p).batchSize;
@@ -409,6 +417,12 @@ async function main(): Promise<number> {
       const t = timePytorch(preset(p), batch, { steps: STEPS, refDir: flag('ref-dir') });
       process.stdout.write(`   ${t.error ? `failed: ${t.error}` : `median ${t.medianMs} ms/iter (torch ${t.torch})`}\n   ${t.command}\n`);
       pytorch.set(p, t);
+    }
+    // One core's SIMD peak (under a second) beside the preset's rows, under the same load; the best one is kept.
+    process.stdout.write(`== WebAssembly SIMD peak, one core\n`);
+    for (const [k, kind] of (['mul+add', 'relaxed madd'] as const).entries()) {
+      peaks[k] = betterPeak(peaks[k], await measureSimdPeak(kind));
+      process.stdout.write(`   ${peakCell(peaks[k]).replace(/\*/g, '')}\n`);
     }
     const timedHere = (b: BackendName) => BACKENDS.includes(b) && !skipped(p, b, 'node');
     for (const backend of NODE_ORDER.filter((b) => timedHere(b) || (i === 0 && LEAK_BACKENDS.includes(b)))) {
@@ -430,7 +444,7 @@ async function main(): Promise<number> {
       else browserErrors.push(`${p}: ${b.error}`);
     }
     const final = i === PRESETS.length - 1 && COUNT_ONLY.length === 0;
-    code = report({ started, loadStart, rows, counted, leaks, adapters, browserRuns, browserErrors, pytorch, final });
+    code = report({ started, loadStart, rows, counted, leaks, adapters, browserRuns, browserErrors, pytorch, peaks, final });
   }
   if (COUNT_ONLY.length) {
     const b = await useBackend('webgpu', adapters);
@@ -447,6 +461,7 @@ async function main(): Promise<number> {
         browserRuns,
         browserErrors,
         pytorch,
+        peaks,
         final: i === COUNT_ONLY.length - 1,
       });
     }
@@ -464,6 +479,8 @@ interface Collected {
   browserRuns: BrowserResults[];
   browserErrors: string[];
   pytorch: Map<string, PytorchTiming>;
+  /** one core's WebAssembly SIMD peak: mul+add, then relaxed madd */
+  peaks: Array<SimdPeak | NoPeak>;
   final: boolean;
 }
 
@@ -481,6 +498,7 @@ function report(c: Collected): number {
     : undefined;
   const browser = { error: c.browserErrors.length ? c.browserErrors.join('; ') : undefined };
   const loadEnd = os.loadavg();
+  const peak = c.peaks.find((p): p is SimdPeak => p.kind === 'mul+add' && !('error' in p))?.gflops;
 
   // ---- speed: Node and Chromium rows side by side, ratios within this run
   interface Line {
@@ -544,7 +562,7 @@ function report(c: Collected): number {
     [
       ...['preset', 'px', 'batch', 'runtime', 'backend', 'median ms/iter', 'min–max', 'images/s', 'timed steps'],
       ...['PyTorch ms/iter (1 thread)', 'time ÷ PyTorch', 'time ÷ Chromium webgpu', 'time ÷ Node cpu'],
-      ...['GFLOP/iter', 'effective TFLOP/s', 'kernels / dispatches per step'],
+      ...['GFLOP/iter', 'effective GFLOP/s', "% of one core's SIMD peak", 'kernels / dispatches per step'],
     ],
     lines.map((l) =>
       l.error || l.median === undefined
@@ -558,7 +576,7 @@ function report(c: Collected): number {
             '',
             '',
             l.timed,
-            ...blank(7),
+            ...blank(8),
           ]
         : [
             l.preset,
@@ -575,7 +593,8 @@ function report(c: Collected): number {
             ratio(l.median, refOf(l.preset, 'Chromium', 'webgpu')),
             ratio(l.median, refOf(l.preset, 'Node', 'cpu')),
             fmt(iterationFlops(preset(l.preset), l.batch) / 1e9, 2),
-            tflopsCell(iterationFlops(preset(l.preset), l.batch), l.median),
+            fmt(gflops(iterationFlops(preset(l.preset), l.batch), l.median), 1),
+            fmt(percentOf(gflops(iterationFlops(preset(l.preset), l.batch), l.median), peak), 1),
             countsCell(l.counts, l.countsVary),
           ],
     ),
@@ -727,6 +746,7 @@ function report(c: Collected): number {
     const label = `Chromium ${all?.backend ?? 'wasm'} ≥ 1.5× its own one-thread speed: ${p}, batch ${all?.batch ?? one?.batch}`;
     if (all || one) targets.push(fasterBy(label, all?.median, one?.median, 1.5));
   }
+  const flatRows: TargetRow[] = [];
   for (const l of mem.filter((m) => m.backend === 'wasm')) {
     const flat = !l.leak && !l.error && l.steps >= 200;
     const a = l.samples[0];
@@ -734,12 +754,35 @@ function report(c: Collected): number {
     const flatness = (x: MemorySample, y: MemorySample) => `tensors ${x.numTensors} → ${y.numTensors}, bytes ${x.numBytes} → ${y.numBytes}`;
     const what = a && z ? `${flatness(a, z)} over ${l.steps} steps` : (l.error ?? 'no samples');
     const met = l.error || (l.steps < 200 && !l.leak) ? null : flat; // fewer than 200 steps (--leak-steps) and flat: not the target's run
-    targets.push({ target: `tensor count and bytes flat over 200 wasm steps (${l.where})`, measured: cell(what), met });
+    flatRows.push({ target: `tensor count and bytes flat over 200 wasm steps (${l.where})`, measured: cell(what), met });
   }
-  const targetTable = markdownTable(
-    ['target', 'measured (this run)', 'verdict'],
-    targets.map((t) => [t.target, t.measured, t.met === null ? 'not measured' : t.met ? 'met' : 'MISSED']),
-  );
+  targets.push(...flatRows);
+  const targetTable = (rows: TargetRow[]) =>
+    markdownTable(
+      ['target', 'measured (this run)', 'verdict'],
+      rows.map((t) => [t.target, t.measured, t.met === null ? 'not measured' : t.met ? 'met' : 'MISSED']),
+    );
+
+  // ---- the targets of issue 20
+  const runLine = (l: Line | undefined): RunLine | undefined =>
+    l && {
+      batch: l.batch,
+      ...(l.median !== undefined ? { ms: l.median, flops: iterationFlops(preset(l.preset), l.batch) } : {}),
+      ...(l.counts ? { kernels: l.counts.kernels } : {}),
+    };
+  const byPreset = (where: string, key: string) =>
+    Object.fromEntries(PRESETS.flatMap((p) => (lineOf(p, where, key) ? [[p, runLine(lineOf(p, where, key))!]] : [])));
+  const targets20 = issue20Targets({
+    nodeWasm: byPreset('Node', 'wasm'),
+    chromium1t: byPreset('Chromium', 'wasm-1t'),
+    pytorch: Object.fromEntries(
+      [...c.pytorch].flatMap(([p, t]) =>
+        t.medianMs !== undefined ? [[p, { batch: batchOf(p) || preset(p).batchSize, ms: t.medianMs }]] : [],
+      ),
+    ),
+    peakGflops: peak,
+    memory: flatRows,
+  });
 
   // ---- long tasks in the studio
   const st = br?.studio ?? null;
@@ -808,7 +851,14 @@ function report(c: Collected): number {
     '',
     `## Targets (issue 11)`,
     '',
-    targetTable,
+    targetTable(targets),
+    '',
+    `## Targets (issue 20)`,
+    '',
+    `One core's WebAssembly SIMD peak, measured in this run before each preset's Node rows, the best kept (bench/simdPeak.ts; 2 FLOP per lane for a ` +
+      `mul and an add, or a fused madd): ${c.peaks.map(peakCell).join('; ')}. The speed table's share is of the mul+add peak.`,
+    '',
+    targetTable(targets20),
     '',
     `## The studio's loop against bare trainStep calls`,
     '',
@@ -846,6 +896,8 @@ function report(c: Collected): number {
         counted: c.counted,
         pytorch: Object.fromEntries(c.pytorch),
         targets,
+        targets20,
+        simdPeak: c.peaks,
         leaks,
         browser: br ?? null,
       },
@@ -862,7 +914,7 @@ function report(c: Collected): number {
     code = 1;
   }
   const missed = [
-    ...targets.filter((t) => t.met === false).map((t) => t.target),
+    ...new Set([...targets, ...targets20].filter((t) => t.met === false).map((t) => t.target)),
     ...overheads
       .filter((o) => o.pct === null || o.pct > 10)
       .map((o) => `studio loop overhead on ${o.backend}: ${o.pct === null ? 'not measured' : `${o.pct.toFixed(1)} %`}`),

@@ -1,10 +1,17 @@
 /**
  * The speed benchmark's pure helpers (bench/speedStats.ts, bench/pytorchRef.ts): overhead, memory, long-task and
- * target verdicts, its flags, the PyTorch reference's command line. No timing here.
+ * target verdicts (issues 11 and 20), its flags, the PyTorch reference's command line; and the SIMD peak kernels
+ * (bench/simdPeak.ts), compiled from their .wat and run very briefly.
  */
 import { describe, expect, it } from 'vitest';
 import {
+  atBatch,
+  atMost,
   fasterBy,
+  gflops,
+  issue20Targets,
+  percentOf,
+  shareOfPeak,
   longTaskVerdict,
   loopOverhead,
   memoryVerdict,
@@ -14,6 +21,7 @@ import {
   withinFactor,
 } from '../bench/speedStats';
 import { refArgs } from '../bench/pytorchRef';
+import { betterPeak, measureSimdPeak, peakBinary, peakKernel } from '../bench/simdPeak';
 import { preset } from '../src/redo/config';
 import type { MemorySample } from '../src/node/benchUtil';
 
@@ -74,6 +82,101 @@ describe('bench speed helpers', () => {
     expect(withinFactor('t', 300, 100, 3)).toMatchObject({ measured: '3.00× (300 vs 100 ms)', met: true });
     expect(withinFactor('t', 301, 100, 3).met).toBe(false);
     expect(withinFactor('t', 301, undefined, 3).met).toBeNull();
+  });
+
+  it('GFLOP/s, share of the peak, counts at most, batch-bound targets', () => {
+    expect(gflops(2e9, 100)).toBe(20);
+    expect(gflops(2e9, undefined)).toBeUndefined();
+    expect(percentOf(30, 40)).toBe(75);
+    expect(percentOf(30, 0)).toBeUndefined();
+    expect(shareOfPeak('t', 2.4e9, 100, 40, 60)).toEqual({ target: 't', measured: '24.0 GFLOP/s = 60 % of 40.0', met: true });
+    expect(shareOfPeak('t', 2.3e9, 100, 40, 60).met).toBe(false);
+    expect(shareOfPeak('t', 2.4e9, 100, undefined, 60)).toMatchObject({ measured: 'not measured', met: null });
+    expect(atMost('t', 1500, 1500, 'kernels')).toEqual({ target: 't', measured: '1500 kernels', met: true });
+    expect(atMost('t', 1501, 1500, 'kernels').met).toBe(false);
+    expect(atMost('t', undefined, 1500, 'kernels').met).toBeNull();
+    const row = { target: 't', measured: '1.00×', met: true };
+    expect(atBatch(row, 16, 16)).toBe(row);
+    expect(atBatch(row, 4, 16)).toEqual({ target: 't', measured: "1.00× at batch 4, not the target's 16", met: null });
+  });
+
+  it('issue 20: met / missed / not measured from the numbers of a run', () => {
+    const flat = { target: 'tensor count and bytes flat over 200 wasm steps (Node)', measured: 'tensors 5 → 5', met: true };
+    const rows = issue20Targets({
+      nodeWasm: {
+        'objects-32': { batch: 16, ms: 1000, flops: 30e9, kernels: 2000 },
+        'c2mnist-64': { batch: 2, ms: 1300, flops: 9e9 },
+        tiny: { batch: 2, ms: 150, flops: 1e9, kernels: 1400 },
+      },
+      pytorch: { 'objects-32': { batch: 16, ms: 700 }, 'c2mnist-64': { batch: 2, ms: 1000 }, tiny: { batch: 2, ms: 100 } },
+      chromium1t: { tiny: { batch: 2, ms: 160 }, 'c2mnist-64': { batch: 2, ms: 1500 } },
+      peakGflops: 45,
+      memory: [flat],
+    });
+    const verdicts = rows.map((r) => [r.target.split(':').pop()!.trim(), r.met]);
+    expect(verdicts).toEqual([
+      ['objects-32, batch 16', true], // 1000 / 700 = 1.43 ≤ 1.6
+      ['c2mnist-64, batch 2', false], // 1.30 > 1.2
+      ['tiny, batch 2', true], // 1.50 ≤ 1.5
+      ['objects-32, batch 16', true], // 30 GFLOP/s = 67 % of 45
+      ['tiny, batch 2', true], // 1400 ≤ 1500
+      ['tiny, batch 2', true], // 160 / 150 = 1.07
+      ['c2mnist-64, batch 2', false], // 1500 / 1300 = 1.15
+      ['tensor count and bytes flat over 200 wasm steps (Node)', true],
+    ]);
+    expect(rows[0]!.target).toMatch(/^Node wasm ÷ PyTorch per iteration ≤ 1.6×/);
+    expect(rows[3]!.measured).toBe('30.0 GFLOP/s = 67 % of 45.0');
+    expect(rows[4]!.measured).toBe('1400 kernels');
+    expect(rows[6]!.measured).toBe('1.15× (1500 vs 1300 ms)');
+  });
+
+  it('issue 20: a preset not run, another batch, no peak, no memory run: not measured', () => {
+    const rows = issue20Targets({
+      nodeWasm: { tiny: { batch: 4, ms: 300, flops: 2e9, kernels: 1400 } },
+      pytorch: { tiny: { batch: 4, ms: 100 } },
+      chromium1t: {},
+      memory: [],
+    });
+    expect(rows.map((r) => r.met)).toEqual([null, null, null, null, null, null, null]);
+    expect(rows[2]!.measured).toBe("3.00× (300 vs 100 ms) at batch 4, not the target's 2");
+    expect(rows[3]!.measured).toBe('not measured'); // objects-32 not run, and no peak
+    expect(rows.slice(5).map((r) => r.target)).toEqual([
+      'Chromium wasm-1t within 10 % of Node wasm',
+      'tensor count and bytes flat over 200 wasm steps',
+    ]);
+  });
+
+  it('the SIMD peak kernels compile from their .wat; mul+add runs, converges and gives a positive GFLOP/s', async () => {
+    const bytes = await peakBinary('mul+add');
+    expect(Array.from(bytes.subarray(0, 4))).toEqual([0x00, 0x61, 0x73, 0x6d]); // "\0asm"
+    expect(WebAssembly.validate(bytes)).toBe(true);
+    const k = (await peakKernel('mul+add'))!;
+    expect(k.flopsPerIteration).toBe(12 * 4 * 4 * 2); // chains × unrolled × lanes × (mul + add)
+    // every lane of the 12 chains converges to a / (1 − m) = 1 (m = a = 0.5): the sum of 48 lanes
+    expect(k.run(100, 0.5, 0.5)).toBe(48);
+    // one iteration = 4 unrolled steps from x_i = i: x_i / 16 + 15 / 16 on each of 4 lanes
+    expect(k.run(1, 0.5, 0.5)).toBe(4 * (66 / 16 + (12 * 15) / 16));
+    const p = await measureSimdPeak('mul+add', { iterations: 2000, runs: 2, warmup: 1 });
+    expect(p).toMatchObject({ kind: 'mul+add', iterations: 2000, runs: 2, result: 48 });
+    expect('gflops' in p && p.gflops > 0 && Number.isFinite(p.gflops)).toBe(true);
+  });
+
+  it('the peak kept over several measurements: the best, a failed one gives way', () => {
+    const m = (gflops: number) => ({ kind: 'mul+add' as const, gflops, bestMs: 1, iterations: 10, runs: 7, result: 48 });
+    const failed = { kind: 'mul+add' as const, error: 'x' };
+    expect(betterPeak(m(40), m(45))).toMatchObject({ gflops: 45, runs: 14 });
+    expect(betterPeak(m(45), m(40))).toMatchObject({ gflops: 45, runs: 14 });
+    expect(betterPeak(undefined, m(40))).toMatchObject({ gflops: 40, runs: 7 });
+    expect(betterPeak(failed, m(40))).toMatchObject({ gflops: 40 });
+    expect(betterPeak(m(40), failed)).toMatchObject({ gflops: 40 });
+    expect(betterPeak(undefined, failed)).toBe(failed);
+  });
+
+  it('relaxed madd: compiled by wabt; measured where the runtime validates relaxed SIMD, else why not', async () => {
+    const bytes = await peakBinary('relaxed madd');
+    const p = await measureSimdPeak('relaxed madd', { iterations: 2000, runs: 1, warmup: 1 });
+    if (WebAssembly.validate(bytes)) expect(p).toMatchObject({ kind: 'relaxed madd', result: 48 });
+    else expect(p).toEqual({ kind: 'relaxed madd', error: expect.stringMatching(/^WebAssembly.validate rejects it \(Node /) });
   });
 
   it('flags: --batch B or PRESET=B,…; --skip PRESET:BACKEND with *', () => {

@@ -21,6 +21,9 @@ export const ADAM_UPDATE = 'RedoAdamUpdate';
 export const INSTANCE_NORM_AFFINE_RELU = 'RedoInstanceNormAffineRelu';
 export const INSTANCE_NORM_AFFINE_RELU_GRAD = 'RedoInstanceNormAffineReluGrad';
 export const SPLIT_FLAT = 'RedoSplitFlat';
+/** A spectrally normalised convolution (W/σ, conv, bias) and its gradient in x, W, b (wasm only: src/kernels/wasmKernels.ts). */
+export const SN_CONV = 'RedoSNConv';
+export const SN_CONV_GRAD = 'RedoSNConvGrad';
 
 /** How a backend's float32 tensors are read and new ones made (all outputs are allocated before any view is taken). */
 export interface FusedStorage {
@@ -68,7 +71,7 @@ const powerIteration: Compute = ([w, u], [uOut, vOut], shapes, { eps }) => {
 };
 
 /** σ = vᵀ·wm·u; outputs w/σ and σ. */
-const normalize: Compute = ([w, u, v], [wn, sigma]) => {
+export const normalize: Compute = ([w, u, v], [wn, sigma]) => {
   const n = u!.length;
   const k = v!.length;
   let s = 0;
@@ -83,7 +86,7 @@ const normalize: Compute = ([w, u, v], [wn, sigma]) => {
 };
 
 /** d(w/σ)/dw with u, v constant: dy/σ − (Σ dy⊙w)/σ² · v uᵀ. */
-const normalizeGrad: Compute = ([dy, w, u, v, sigma], [dw]) => {
+export const normalizeGrad: Compute = ([dy, w, u, v, sigma], [dw]) => {
   const n = u!.length;
   const k = v!.length;
   const sg = sigma![0]!;
@@ -281,4 +284,37 @@ export function fusedInstanceNormAffineRelu(x: tf.Tensor4D, gamma: tf.Tensor, be
     };
   });
   return f(x, gamma, beta);
+}
+
+/**
+ * conv(x, W/σ) + b with σ = vᵀ·wm·u, stride 1, zero padding `pad`: one kernel forward and one backward (x, W, b; u and v
+ * constants, as torch), or null without the kernels. The forward also returns W/σ and a snapshot [σ, u, v] for the
+ * gradient, so a later power iteration in the same gradient scope does not change it.
+ */
+export function fusedSNConv(
+  x: tf.Tensor4D,
+  w: tf.Tensor,
+  b: tf.Tensor | undefined,
+  u: tf.Tensor,
+  v: tf.Tensor,
+  pad: number,
+): tf.Tensor4D | null {
+  if (!has(SN_CONV) || !has(SN_CONV_GRAD)) return null;
+  const run = (name: string, inputs: tf.NamedTensorMap, attrs: object) =>
+    tf.engine().runKernel(name, inputs, attrs as tf.NamedAttrMap) as unknown as tf.Tensor[];
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    const [x0, w0, b0] = args.slice(0, -1) as [tf.Tensor4D, tf.Tensor, tf.Tensor | undefined];
+    const [y, wn, state] = run(SN_CONV, b0 ? { x: x0, w: w0, u, v, b: b0 } : { x: x0, w: w0, u, v }, { pad });
+    save([x0, w0, wn!, state!]);
+    return {
+      value: y as tf.Tensor4D,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, ws, wns, st] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+        const grads = run(SN_CONV_GRAD, { dy, x: xs, w: ws, wn: wns, state: st }, { pad, bias: b0 ? 1 : 0 });
+        return b0 ? grads : grads.slice(0, 2);
+      },
+    };
+  });
+  return b ? f(x, w, b) : f(x, w);
 }

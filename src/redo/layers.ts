@@ -1,6 +1,6 @@
 import * as tf from './tf';
 import type { ParamStore } from './params';
-import { fusedInstanceNorm, fusedInstanceNormAffineRelu, snNormalize, snPowerIteration } from '../kernels/fusedOps';
+import { fusedInstanceNorm, fusedInstanceNormAffineRelu, fusedSNConv, snNormalize, snPowerIteration } from '../kernels/fusedOps';
 
 /**
  * The building blocks of the four networks. Each layer registers its tensors in the ParamStore under the
@@ -264,7 +264,7 @@ export class SNConv {
   }
 
   apply(x: tf.Tensor4D): tf.Tensor4D {
-    return conv(x, this.weight(), this.b, 1, this.pad);
+    return fusedSNConv(x, this.w, this.b, this.u, this.v, this.pad) ?? conv(x, this.weight(), this.b, 1, this.pad);
   }
 
   private matrix(): tf.Tensor2D {

@@ -248,10 +248,11 @@ export function fusedAdamUpdate(g: tf.Tensor, p: tf.Tensor, m: tf.Tensor, v: tf.
   return tf.engine().runKernel(ADAM_UPDATE, { g, p, m, v }, { ...step }) as unknown as tf.Tensor[];
 }
 
-/** A flat vector cut into consecutive pieces of `sizes` (1-D each), or null without the kernel. Not differentiable. */
-export function splitFlat(x: tf.Tensor, sizes: number[]): tf.Tensor[] | null {
+/** A flat vector cut into consecutive pieces of the given shapes, or null without the kernel. Not differentiable. */
+export function splitFlat(x: tf.Tensor, shapes: number[][]): tf.Tensor[] | null {
   if (!has(SPLIT_FLAT)) return null;
-  return tf.engine().runKernel(SPLIT_FLAT, { x }, { sizes }) as unknown as tf.Tensor[];
+  const sizes = shapes.map((s) => tf.util.sizeFromShape(s));
+  return tf.engine().runKernel(SPLIT_FLAT, { x }, { sizes, shapes }) as unknown as tf.Tensor[];
 }
 
 /**

@@ -22,12 +22,14 @@ export class Adam {
   private readonly m: tf.Variable;
   private readonly v: tf.Variable;
   private readonly sizes: number[];
+  private readonly shapes: number[][];
 
   constructor(
     readonly params: ReadonlyArray<{ key: string; variable: tf.Variable }>,
     private opts: AdamOptions,
   ) {
     this.sizes = params.map((p) => p.variable.size);
+    this.shapes = params.map((p) => p.variable.shape);
     const total = this.sizes.reduce((a, b) => a + b, 0);
     // A variable shares its initial value's buffer: the initial tensors are released here, or they would
     // keep that buffer alive (one leaked zeros vector per moment) after the first assign.
@@ -134,9 +136,6 @@ export class Adam {
 
   private unflatten(flat: tf.Tensor): tf.Tensor[] {
     // tidy: the split pieces are intermediates (state() is called outside any tidy: they would leak).
-    return tf.tidy(() => {
-      const pieces = splitFlat(flat, this.sizes) ?? tf.split(flat, this.sizes);
-      return pieces.map((t, i) => t.reshape(this.params[i]!.variable.shape));
-    });
+    return tf.tidy(() => splitFlat(flat, this.shapes) ?? tf.split(flat, this.sizes).map((t, i) => t.reshape(this.shapes[i]!)));
   }
 }

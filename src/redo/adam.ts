@@ -1,5 +1,5 @@
 import * as tf from './tf';
-import { fusedAdamUpdate, splitFlat } from '../kernels/fusedOps';
+import { concatFlat, fusedAdamUpdate, splitFlat } from '../kernels/fusedOps';
 
 export interface AdamOptions {
   lr: number;
@@ -15,7 +15,8 @@ export interface AdamOptions {
  * needs torch's coupled weight decay and a state keyed by our parameter names, so checkpoints can store it.
  * All parameters of one optimizer are updated as one flat vector: a dozen kernels per step instead of a dozen
  * per parameter (hundreds of parameters: this matters on every backend, most on WebGPU's dispatch cost); on webgpu the
- * update is one fused program and the split back into parameters one per seven parameters (src/kernels/fusedOps.ts).
+ * update is one fused program and the split back into parameters one per seven parameters, on wasm the update, the
+ * flattening and the split one kernel each (src/kernels/fusedOps.ts).
  */
 export class Adam {
   private t = 0;
@@ -131,7 +132,7 @@ export class Adam {
   }
 
   private flatten(ts: tf.Tensor[]): tf.Tensor1D {
-    return tf.concat(ts.map((t) => t.reshape([-1]))) as tf.Tensor1D;
+    return concatFlat(ts) ?? (tf.concat(ts.map((t) => t.reshape([-1]))) as tf.Tensor1D);
   }
 
   private unflatten(flat: tf.Tensor): tf.Tensor[] {

@@ -1,11 +1,19 @@
-/** Adam against torch.optim.Adam's update rule, written out in float64 (coupled weight decay, bias corrections). */
-import { beforeAll, expect, it } from 'vitest';
+/**
+ * Adam against torch.optim.Adam's update rule, written out in float64 (coupled weight decay, bias corrections); on
+ * wasm, the fused update, flattening and split (src/kernels/fusedOps.ts) against the composed TF.js ops, bit for bit.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import * as tf from '../src/redo/tf';
-import { Adam } from '../src/redo/adam';
+import { Adam, type AdamOptions } from '../src/redo/adam';
+import { FUSED, useFastWasmKernels } from '../src/kernels/wasmKernels';
+import { concatFlat, splitFlat } from '../src/kernels/fusedOps';
+import { WorkCounter } from '../src/worker/dispatchCounter';
 
 beforeAll(async () => {
   await tf.setBackend('wasm');
 });
+
+afterAll(() => useFastWasmKernels(true, [FUSED]));
 
 function torchAdam(
   p: number[],
@@ -75,3 +83,64 @@ for (const options of [
     tf.dispose([a, b]);
   });
 }
+
+const values = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + seed) * (1 + (i % 5)));
+
+/** Five steps over parameters of odd shapes, with or without the fused kernels: parameters, moments, kernels, tensors. */
+async function run(fused: boolean, options: AdamOptions) {
+  useFastWasmKernels(fused, [FUSED]);
+  const shapes = [[3, 3, 2, 5], [5], [7, 11], [1], [300], [2, 2], [4, 1, 1, 3], [9], [17]];
+  const params = shapes.map((s, i) => ({ key: `p${i}`, variable: tf.variable(tf.tensor(values(tf.util.sizeFromShape(s), i), s)) }));
+  const opt = new Adam(params, options);
+  const tensors: number[] = [];
+  let kernels = 0;
+  for (let step = 0; step < 5; step++) {
+    const grads = new Map(params.map((p, i) => [p.key, tf.tensor(values(p.variable.size, 10 * step + i), p.variable.shape)] as const));
+    const c = new WorkCounter();
+    opt.apply(grads);
+    kernels = c.stop().kernels;
+    tf.dispose([...grads.values()]);
+    tensors.push(tf.memory().numTensors);
+  }
+  const out = await Promise.all(params.map((p) => p.variable.data()));
+  const { m, v } = opt.state();
+  expect([...m.values()].map((t) => t.shape)).toEqual(shapes);
+  const moments = await Promise.all([...m.values(), ...v.values()].map((t) => t.data()));
+  tf.dispose([...m.values(), ...v.values()]);
+  opt.dispose();
+  params.forEach((p) => p.variable.dispose());
+  useFastWasmKernels(true, [FUSED]);
+  const flat = (a: ArrayLike<number>[]) => Float32Array.from(a.flatMap((x) => Array.from(x)));
+  return { params: flat(out), moments: flat(moments), kernels, tensors };
+}
+
+for (const [weightDecay, beta1] of [
+  [0, 0],
+  [1e-4, 0],
+  [0, 0.5],
+  [1e-2, 0.9],
+] as Array<[number, number]>) {
+  it(`wasm: the fused Adam step equals the composed ops bit for bit (weight decay ${weightDecay}, β1 ${beta1})`, async () => {
+    const options = { lr: 1e-2, beta1, beta2: 0.99, epsilon: 1e-8, weightDecay };
+    const a = await run(false, options);
+    const b = await run(true, options);
+    expect(b.params).toEqual(a.params);
+    expect(b.moments).toEqual(a.moments);
+    // flatten the gradients, flatten the parameters, update, split: one kernel each
+    expect(b.kernels).toBe(4);
+    expect(a.kernels).toBeGreaterThan(3 * 9);
+    expect(new Set(b.tensors).size).toBe(1);
+  });
+}
+
+it('wasm: concatFlat and splitFlat are exact copies, in order and in shape; splitFlat checks the sizes', async () => {
+  const xs = [tf.tensor(values(6, 1), [2, 3]), tf.scalar(7), tf.tensor(values(0, 2), [0, 4]), tf.tensor(values(4, 3), [1, 4])];
+  const flat = concatFlat(xs)!;
+  expect(flat.shape).toEqual([11]);
+  expect(await flat.data()).toEqual(Float32Array.from([...values(6, 1), 7, ...values(4, 3)]));
+  const pieces = splitFlat(flat, [[2, 3], [], [0, 4], [1, 4]])!;
+  expect(pieces.map((t) => t.shape)).toEqual(xs.map((t) => t.shape));
+  for (let i = 0; i < xs.length; i++) expect(await pieces[i]!.data()).toEqual(await xs[i]!.data());
+  expect(() => splitFlat(flat, [[2, 3], [4]])).toThrow(/pieces of 10 elements from 11/);
+  tf.dispose([...xs, flat, ...pieces]);
+});

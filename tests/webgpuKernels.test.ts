@@ -185,6 +185,7 @@ describe('fused ops on webgpu against the composed TF.js ops they replace', () =
     const leaked = tf.memory().numTensors - before;
     const out = await Promise.all(params.map((p) => p.variable.data()));
     const { m, v } = opt.state();
+    expect([...m.values()].map((t) => t.shape)).toEqual(shapes);
     const moments = await Promise.all([...m.values(), ...v.values()].map((t) => t.data()));
     tf.dispose([...m.values(), ...v.values()]);
     opt.dispose();

@@ -1,12 +1,14 @@
 /**
  * Fused kernels for the small, frequent pieces of a ReDO step: one power iteration of spectral norm, W/σ and its
- * gradient, instance norm and its gradient. Each replaces 7–25 TF.js kernels, and a `tiny` step runs ~14,000
- * kernels: on backends that pay a fixed cost per kernel (wasm: engine bookkeeping, heap allocation, a call into
- * WebAssembly), that cost, not arithmetic, is most of a small model's step.
+ * gradient, instance norm and its gradient, Adam's step over a flat vector, and the flattening of many parameters
+ * into that vector and back. Each replaces 7–25 TF.js kernels (the flattening one per parameter), and a `tiny` step
+ * runs thousands of kernels: on backends that pay a fixed cost per kernel (wasm: engine bookkeeping, heap
+ * allocation, a call into WebAssembly), that cost, not arithmetic, is most of a small model's step.
  *
  * Registered for `wasm` (src/kernels/wasmKernels.ts gives the storage); where the active backend has no such kernel,
- * the ops here return null and src/redo/layers.ts composes the same maths from TF.js ops. Sums run in double and
- * round once to float32. By hand because no library fuses these for TF.js.
+ * the ops here return null and src/redo/layers.ts and adam.ts compose the same maths from TF.js ops. Sums run in
+ * double and round once to float32; Adam rounds every operation as the composed ops do. By hand because no library
+ * fuses these for TF.js.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -15,12 +17,14 @@ export const SN_NORMALIZE = 'RedoSNNormalize';
 export const SN_NORMALIZE_GRAD = 'RedoSNNormalizeGrad';
 export const INSTANCE_NORM = 'RedoInstanceNorm';
 export const INSTANCE_NORM_GRAD = 'RedoInstanceNormGrad';
-/** Adam's update of a flat parameter vector, and its split back into parameters (webgpu only: src/kernels/webgpuKernels.ts). */
+/** Adam's update of a flat parameter vector, and its split back into parameters (wasm, and webgpu's own). */
 export const ADAM_UPDATE = 'RedoAdamUpdate';
 /** relu(instanceNorm(x)·γ + β) and its gradient in x, γ, β (webgpu only). */
 export const INSTANCE_NORM_AFFINE_RELU = 'RedoInstanceNormAffineRelu';
 export const INSTANCE_NORM_AFFINE_RELU_GRAD = 'RedoInstanceNormAffineReluGrad';
 export const SPLIT_FLAT = 'RedoSplitFlat';
+/** Any number of tensors, flattened and concatenated into one vector (wasm only). */
+export const CONCAT_FLAT = 'RedoConcatFlat';
 /** A spectrally normalised convolution (W/σ, conv, bias) and its gradient in x, W, b (wasm only: src/kernels/wasmKernels.ts). */
 export const SN_CONV = 'RedoSNConv';
 export const SN_CONV_GRAD = 'RedoSNConvGrad';
@@ -35,8 +39,9 @@ type Compute = (inputs: Float32Array[], outputs: Float32Array[], shapes: number[
 
 interface FusedKernel {
   name: string;
-  inputs: string[];
-  outShapes: (shapes: number[][]) => number[][];
+  /** Input names, in order; absent: every input, as many as given (an array of tensors). */
+  inputs?: string[];
+  outShapes: (shapes: number[][], attrs: tf.NamedAttrMap) => number[][];
   compute: Compute;
 }
 
@@ -148,6 +153,53 @@ const instanceNormGrad: Compute = ([dy, y, rstd], [dx], shapes) => {
   }
 };
 
+/**
+ * One Adam step, each operation rounded to float32 as the composed TF.js ops of src/redo/adam.ts are (scalars
+ * rounded to float32 as tf.mul / tf.add make them), so the results are theirs bit for bit.
+ */
+const adamUpdate: Compute = ([g0, p, m, v], [po, mo, vo], shapes, { lr, beta1, beta2, epsilon, weightDecay, bc1, bc2 }) => {
+  const f = Math.fround;
+  const [wd, b1, c1, b2, c2] = [f(weightDecay!), f(beta1!), f(1 - beta1!), f(beta2!), f(1 - beta2!)];
+  const [rbc2, eps, rate] = [f(1 / Math.sqrt(bc2!)), f(epsilon!), f(lr! / bc1!)];
+  const decay = weightDecay! > 0;
+  const momentum = beta1 !== 0;
+  for (let i = 0; i < g0!.length; i++) {
+    const g = decay ? f(g0![i]! + f(p![i]! * wd)) : g0![i]!;
+    const m1 = momentum ? f(f(m![i]! * b1) + f(g * c1)) : g;
+    const v1 = f(f(v![i]! * b2) + f(f(g * g) * c2));
+    const denom = f(f(f(Math.sqrt(v1)) * rbc2) + eps);
+    po![i] = p![i]! - f(f(m1 / denom) * rate);
+    mo![i] = m1;
+    vo![i] = v1;
+  }
+  void shapes;
+};
+
+/** Consecutive pieces: the inputs into one vector, or one vector into the outputs. */
+const concatPieces: Compute = (ins, [out]) => {
+  let at = 0;
+  for (const x of ins) {
+    out!.set(x, at);
+    at += x.length;
+  }
+};
+const splitPieces: Compute = ([x], outs) => {
+  let at = 0;
+  for (const o of outs) {
+    o.set(x!.subarray(at, at + o.length));
+    at += o.length;
+  }
+};
+
+/** Split's output shapes: attrs.shapes, else 1-D pieces of attrs.sizes; they must cover the input. */
+function splitShapes([x]: number[][], attrs: tf.NamedAttrMap): number[][] {
+  const { sizes, shapes } = attrs as unknown as { sizes: number[]; shapes?: number[][] };
+  const out = shapes ?? sizes.map((n) => [n]);
+  const total = out.reduce((a, s) => a + tf.util.sizeFromShape(s), 0);
+  if (total !== tf.util.sizeFromShape(x!)) throw new Error(`${SPLIT_FLAT}: pieces of ${total} elements from ${tf.util.sizeFromShape(x!)}`);
+  return out;
+}
+
 const KERNELS: FusedKernel[] = [
   {
     name: SN_POWER_ITERATION,
@@ -159,6 +211,9 @@ const KERNELS: FusedKernel[] = [
   { name: SN_NORMALIZE_GRAD, inputs: ['dy', 'w', 'u', 'v', 'sigma'], outShapes: ([dy]) => [dy!], compute: normalizeGrad },
   { name: INSTANCE_NORM, inputs: ['x'], outShapes: ([x]) => [x!, [x![0]!, x![3]!]], compute: instanceNorm },
   { name: INSTANCE_NORM_GRAD, inputs: ['dy', 'y', 'rstd'], outShapes: ([dy]) => [dy!], compute: instanceNormGrad },
+  { name: ADAM_UPDATE, inputs: ['g', 'p', 'm', 'v'], outShapes: ([g]) => [g!, g!, g!], compute: adamUpdate },
+  { name: CONCAT_FLAT, outShapes: (shapes) => [[shapes.reduce((a, s) => a + tf.util.sizeFromShape(s), 0)]], compute: concatPieces },
+  { name: SPLIT_FLAT, inputs: ['x'], outShapes: splitShapes, compute: splitPieces },
 ];
 
 /** Registers the fused kernels for `backendName`, reading and allocating tensors through `storage`. */
@@ -169,10 +224,10 @@ export function registerFusedKernels(backendName: string, storage: FusedStorage)
       kernelName: k.name,
       backendName,
       kernelFunc: ({ inputs, backend, attrs }) => {
-        const ins = k.inputs.map((n) => inputs[n]!);
+        const ins = (k.inputs ?? Object.keys(inputs)).map((n) => inputs[n]!);
         if (ins.some((t) => t.dtype !== 'float32')) throw new Error(`${k.name}: float32 inputs only`);
         const shapes = ins.map((t) => t.shape);
-        const { infos, views } = storage.alloc(backend, k.outShapes(shapes));
+        const { infos, views } = storage.alloc(backend, k.outShapes(shapes, attrs ?? {}));
         const outs = views();
         k.compute(
           ins.map((t) => storage.read(backend, t)),
@@ -251,10 +306,17 @@ export function fusedAdamUpdate(g: tf.Tensor, p: tf.Tensor, m: tf.Tensor, v: tf.
   return tf.engine().runKernel(ADAM_UPDATE, { g, p, m, v }, { ...step }) as unknown as tf.Tensor[];
 }
 
-/** A flat vector cut into consecutive pieces of `sizes` (1-D each), or null without the kernel. Not differentiable. */
-export function splitFlat(x: tf.Tensor, sizes: number[]): tf.Tensor[] | null {
+/** A flat vector cut into consecutive pieces of the given shapes, or null without the kernel. Not differentiable. */
+export function splitFlat(x: tf.Tensor, shapes: number[][]): tf.Tensor[] | null {
   if (!has(SPLIT_FLAT)) return null;
-  return tf.engine().runKernel(SPLIT_FLAT, { x }, { sizes }) as unknown as tf.Tensor[];
+  const sizes = shapes.map((s) => tf.util.sizeFromShape(s));
+  return tf.engine().runKernel(SPLIT_FLAT, { x }, { sizes, shapes }) as unknown as tf.Tensor[];
+}
+
+/** The tensors flattened and concatenated, in order, or null without the kernel. Not differentiable. */
+export function concatFlat(xs: tf.Tensor[]): tf.Tensor1D | null {
+  if (!has(CONCAT_FLAT) || xs.length === 0) return null;
+  return tf.engine().runKernel<tf.Tensor1D>(CONCAT_FLAT, xs as unknown as tf.NamedTensorMap, {});
 }
 
 /**

@@ -14,7 +14,7 @@
  *   with one typed-array set() per innermost row (per pixel when concatenating channels); here one strided walk.
  * - Identity, and Cast to the same dtype: the input's memory shared (as the cpu backend and wasm's own Reshape do)
  *   instead of a fresh copy (thousands per training step: every tensor saved for a gradient is cloned).
- * - The fused kernels of src/kernels/fusedOps.ts (spectral norm, instance norm), over the WebAssembly heap.
+ * - The fused kernels of src/kernels/fusedOps.ts (spectral norm, instance norm, Adam), over the WebAssembly heap.
  * By hand because no library provides these kernels for tfjs-backend-wasm; the heavy arithmetic stays in XNNPACK.
  * Each falls back to tfjs-backend-wasm's own kernel outside what it handles (other dtypes, layouts, paddings).
  */

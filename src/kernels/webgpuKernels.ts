@@ -14,8 +14,8 @@
  * Several of them have two or three outputs, which TF.js's WebGPUProgram cannot express, so the WGSL is written whole
  * here and encoded through the backend's recordAndSubmit (see Spec). Sums run in float32 as TF.js's own reductions do
  * (per thread over a strided range, then a tree in workgroup memory).
- * By hand because TF.js has no such fused kernels for WebGPU; registered for `webgpu` only (wasm has its own for spectral
- * and instance norm in src/kernels/wasmKernels.ts; elsewhere src/redo/layers.ts and adam.ts compose TF.js ops).
+ * By hand because TF.js has no such fused kernels for WebGPU; registered for `webgpu` only (wasm has its own in
+ * src/kernels/fusedOps.ts; elsewhere src/redo/layers.ts and adam.ts compose TF.js ops).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
@@ -514,8 +514,9 @@ const splitSpec = (k: number): Spec => ({
     }`,
 });
 
+/** Pieces of attrs.sizes, shaped as attrs.shapes where given (1-D otherwise). */
 const splitFlatKernel: Kernel = ({ x }, backend, attrs) => {
-  const sizes = (attrs as unknown as { sizes: number[] }).sizes;
+  const { sizes, shapes } = attrs as unknown as { sizes: number[]; shapes?: number[][] };
   if (sizes.reduce((a, b) => a + b, 0) !== x!.shape[0]) throw new Error(`${SPLIT_FLAT}: sizes do not add up to ${x!.shape[0]}`);
   const out: tf.TensorInfo[] = [];
   let start = 0;
@@ -532,7 +533,7 @@ const splitFlatKernel: Kernel = ({ x }, backend, attrs) => {
         backend,
         spec,
         [x!],
-        group.map((n) => [n]),
+        group.map((n, i) => shapes?.[j + i] ?? [n]),
         uniforms,
       ),
     );

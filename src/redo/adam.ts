@@ -1,5 +1,5 @@
 import * as tf from './tf';
-import { fusedAdamUpdate, splitFlat } from '../kernels/fusedOps';
+import { concatFlat, fusedAdamUpdate, splitFlat } from '../kernels/fusedOps';
 
 export interface AdamOptions {
   lr: number;
@@ -15,19 +15,22 @@ export interface AdamOptions {
  * needs torch's coupled weight decay and a state keyed by our parameter names, so checkpoints can store it.
  * All parameters of one optimizer are updated as one flat vector: a dozen kernels per step instead of a dozen
  * per parameter (hundreds of parameters: this matters on every backend, most on WebGPU's dispatch cost); on webgpu the
- * update is one fused program and the split back into parameters one per seven parameters (src/kernels/fusedOps.ts).
+ * update is one fused program and the split back into parameters one per seven parameters, on wasm the update, the
+ * flattening and the split one kernel each (src/kernels/fusedOps.ts).
  */
 export class Adam {
   private t = 0;
   private readonly m: tf.Variable;
   private readonly v: tf.Variable;
   private readonly sizes: number[];
+  private readonly shapes: number[][];
 
   constructor(
     readonly params: ReadonlyArray<{ key: string; variable: tf.Variable }>,
     private opts: AdamOptions,
   ) {
     this.sizes = params.map((p) => p.variable.size);
+    this.shapes = params.map((p) => p.variable.shape);
     const total = this.sizes.reduce((a, b) => a + b, 0);
     // A variable shares its initial value's buffer: the initial tensors are released here, or they would
     // keep that buffer alive (one leaked zeros vector per moment) after the first assign.
@@ -129,14 +132,11 @@ export class Adam {
   }
 
   private flatten(ts: tf.Tensor[]): tf.Tensor1D {
-    return tf.concat(ts.map((t) => t.reshape([-1]))) as tf.Tensor1D;
+    return concatFlat(ts) ?? (tf.concat(ts.map((t) => t.reshape([-1]))) as tf.Tensor1D);
   }
 
   private unflatten(flat: tf.Tensor): tf.Tensor[] {
     // tidy: the split pieces are intermediates (state() is called outside any tidy: they would leak).
-    return tf.tidy(() => {
-      const pieces = splitFlat(flat, this.sizes) ?? tf.split(flat, this.sizes);
-      return pieces.map((t, i) => t.reshape(this.params[i]!.variable.shape));
-    });
+    return tf.tidy(() => splitFlat(flat, this.shapes) ?? tf.split(flat, this.sizes).map((t, i) => t.reshape(this.shapes[i]!)));
   }
 }

@@ -8,11 +8,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import * as tf from '../src/redo/tf';
 import { preset, RedoModel, RedoTrainer, disposeLosses, readLosses } from '../src/redo';
-import { instanceNorm, SNConv } from '../src/redo/layers';
+import { conv, instanceNorm, SNConv } from '../src/redo/layers';
 import { ParamStore } from '../src/redo/params';
 import { Rng } from '../src/redo/random';
 import { useFastWasmKernels, FUSED } from '../src/kernels/wasmKernels';
-import { SN_CONV } from '../src/kernels/fusedOps';
+import { CONV } from '../src/kernels/fusedOps';
 
 const values = (shape: number[], seed: number) =>
   Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i * 0.37 + seed));
@@ -186,33 +186,37 @@ describe('fused ops (wasm) against the composed TF.js ops they replace', () => {
     expect(rel(a.grad, b.grad)).toBeLessThan(1e-4);
   });
 
-  it('spectral-norm convolution as one kernel each way: bit for bit the composed ops (3×3 with bias, 1×1 without)', async () => {
-    const run = async (fused: boolean, k: number, bias: boolean) => {
+  it('stride-1 convolutions as one kernel each way: bit for bit the composed ops (spectral norm or not, bias or not)', async () => {
+    const run = async (fused: boolean, k: number, bias: boolean, sn: boolean) => {
       await tf.setBackend('wasm');
-      useFastWasmKernels(fused, [SN_CONV]);
+      useFastWasmKernels(fused, [CONV]);
       const store = new ParamStore(new Rng(7), 0.8, false);
       const layer = new SNConv(store, 'c', k, 5, 6, bias);
+      const pad = (k - 1) / 2;
+      const apply = (t: tf.Tensor4D) => (sn ? layer.apply(t) : conv(t, layer.w, layer.b, 1, pad));
       layer.powerIteration();
       const x = tf.tensor4d(values([2, 6, 6, 5], 3), [2, 6, 6, 5]);
       const w = tf.tensor4d(values([2, 6, 6, 6], 4), [2, 6, 6, 6]);
       const params = [layer.w, ...(layer.b ? [layer.b] : [])];
       const { value, grads } = tf.variableGrads(() => {
-        const y = layer.apply(x);
+        const y = apply(x);
         layer.powerIteration(); // the snapshot, not the moved u and v, must serve the gradient
-        return tf.sum<tf.Scalar>(tf.mul(tf.add(y, layer.apply(tf.mul(x, 0.5))), w));
+        return tf.sum<tf.Scalar>(tf.mul(tf.add(y, apply(tf.mul(x, 0.5))), w));
       }, params);
-      const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(layer.apply(t as tf.Tensor4D), w)))(x);
+      const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(apply(t as tf.Tensor4D), w)))(x);
       const out = [await value.data(), ...(await Promise.all(params.map((p) => grads[p.name]!.data()))), await dx.data()];
       store.dispose();
       tf.dispose([x, w, value, dx, ...Object.values(grads)]);
-      useFastWasmKernels(true, [SN_CONV]);
+      useFastWasmKernels(true, [CONV]);
       return out.map((a) => Array.from(a));
     };
-    for (const [k, bias] of [
-      [3, true],
-      [1, false],
+    for (const [k, bias, sn] of [
+      [3, true, true],
+      [1, false, true],
+      [3, true, false],
+      [1, false, false],
     ] as const) {
-      expect(await run(true, k, bias)).toEqual(await run(false, k, bias));
+      expect(await run(true, k, bias, sn), `${k}×${k} bias ${bias} sn ${sn}`).toEqual(await run(false, k, bias, sn));
     }
   });
 

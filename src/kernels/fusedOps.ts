@@ -25,9 +25,9 @@ export const INSTANCE_NORM_AFFINE_RELU_GRAD = 'RedoInstanceNormAffineReluGrad';
 export const SPLIT_FLAT = 'RedoSplitFlat';
 /** Any number of tensors, flattened and concatenated into one vector (wasm only). */
 export const CONCAT_FLAT = 'RedoConcatFlat';
-/** A spectrally normalised convolution (W/σ, conv, bias) and its gradient in x, W, b (wasm only: src/kernels/wasmKernels.ts). */
-export const SN_CONV = 'RedoSNConv';
-export const SN_CONV_GRAD = 'RedoSNConvGrad';
+/** A stride-1 convolution (W/σ with spectral norm, bias optional) and its gradient in x, W, b (wasm only: src/kernels/wasmKernels.ts). */
+export const CONV = 'RedoConv';
+export const CONV_GRAD = 'RedoConvGrad';
 
 /** How a backend's float32 tensors are read and new ones made (all outputs are allocated before any view is taken). */
 export interface FusedStorage {
@@ -349,32 +349,30 @@ export function fusedInstanceNormAffineRelu(x: tf.Tensor4D, gamma: tf.Tensor, be
 }
 
 /**
- * conv(x, W/σ) + b with σ = vᵀ·wm·u, stride 1, zero padding `pad`: one kernel forward and one backward (x, W, b; u and v
- * constants, as torch), or null without the kernels. The forward also returns W/σ and a snapshot [σ, u, v] for the
- * gradient, so a later power iteration in the same gradient scope does not change it.
+ * conv(x, W) + b, stride 1, zero padding `pad`; with `sn`, W/σ with σ = vᵀ·wm·u (u and v constants, as torch): one
+ * kernel forward and one backward (x, W, b), or null without the kernels.
  */
-export function fusedSNConv(
+export function fusedConv(
   x: tf.Tensor4D,
   w: tf.Tensor,
   b: tf.Tensor | undefined,
-  u: tf.Tensor,
-  v: tf.Tensor,
   pad: number,
+  sn?: { u: tf.Tensor; v: tf.Tensor },
 ): tf.Tensor4D | null {
-  if (!has(SN_CONV) || !has(SN_CONV_GRAD)) return null;
+  if (!has(CONV) || !has(CONV_GRAD)) return null;
   const run = (name: string, inputs: tf.NamedTensorMap, attrs: object) =>
     tf.engine().runKernel(name, inputs, attrs as tf.NamedAttrMap) as unknown as tf.Tensor[];
   const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const save = args[args.length - 1] as tf.GradSaveFunc;
     const [x0, w0, b0] = args.slice(0, -1) as [tf.Tensor4D, tf.Tensor, tf.Tensor | undefined];
-    const [y, wn, state] = run(SN_CONV, b0 ? { x: x0, w: w0, u, v, b: b0 } : { x: x0, w: w0, u, v }, { pad });
-    save([x0, w0, wn!, state!]);
+    const [y, state] = run(CONV, { x: x0, w: w0, ...(b0 ? { b: b0 } : {}), ...(sn ?? {}) }, { pad });
+    save([x0, state ?? w0]);
     return {
       value: y as tf.Tensor4D,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xs, ws, wns, st] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
-        const grads = run(SN_CONV_GRAD, { dy, x: xs, w: ws, wn: wns, state: st }, { pad, bias: b0 ? 1 : 0 });
-        return b0 ? grads : grads.slice(0, 2);
+        const [xs, st] = saved as [tf.Tensor, tf.Tensor];
+        const inputs: tf.NamedTensorMap = sn ? { dy, x: xs, state: st } : { dy, x: xs, w: st };
+        return run(CONV_GRAD, inputs, { pad, bias: b0 ? 1 : 0, wShape: w.shape });
       },
     };
   });

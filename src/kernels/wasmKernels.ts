@@ -22,15 +22,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { copyBlock, rowMajor } from './strided';
-import {
-  normalize,
-  normalizeGrad,
-  registerFusedKernels,
-  SN_CONV,
-  SN_CONV_GRAD,
-  unregisterFusedKernels,
-  type FusedStorage,
-} from './fusedOps';
+import { CONV, CONV_GRAD, normalize, normalizeGrad, registerFusedKernels, unregisterFusedKernels, type FusedStorage } from './fusedOps';
 
 type Heap = Float32Array | Int32Array | Uint8Array;
 type Shape4 = [number, number, number, number];
@@ -479,70 +471,102 @@ function missing(name: string): tf.KernelConfig {
 }
 
 /**
- * The spectrally normalised convolution of src/kernels/fusedOps.ts fusedSNConv as two kernels: W/σ (fusedOps'
- * arithmetic), the convolution and its gradients (the kernels above) and the bias, each exactly as the composed ops
- * compute them, so the results are bit for bit those of the composed path. One engine kernel each way instead of
- * about fifteen (the ops, the tensors the tape saves for each, the broadcast gradient of the bias).
+ * The convolutions of src/kernels/fusedOps.ts fusedConv (stride 1, bias optional, W/σ when u and v are given) as
+ * one kernel each way: W/σ (fusedOps' arithmetic), the convolution and its gradients (the kernels above) and the
+ * bias, each exactly as the composed ops compute them, so the results are bit for bit those of the composed path.
+ * One engine kernel each way instead of about fifteen (the ops, the tensors the tape saves, the bias's broadcast
+ * gradient). With spectral norm the forward also returns [σ, u, v, W] for the gradient: a snapshot that a later
+ * power iteration cannot change, from which W/σ is recomputed (one saved tensor fewer).
  */
-const snConvKernels: tf.KernelConfig[] = [
+const convKernels: tf.KernelConfig[] = [
   {
-    kernelName: SN_CONV,
+    kernelName: CONV,
     backendName: 'wasm',
     kernelFunc: ({ inputs, backend: be, attrs }) => {
-      const { x, w, u, v, b } = inputs as Record<string, tf.TensorInfo | undefined>;
+      const { x, w, b, u, v } = inputs as Record<string, tf.TensorInfo | undefined>;
       const backend = be as unknown as BackendWasm;
       const pad = (attrs as { pad: number }).pad;
-      const [wn, sigma] = [backend.makeOutput(w!.shape, 'float32'), backend.makeOutput([1], 'float32')];
-      const k = v!.shape[0]!;
-      const n = u!.shape[0]!;
-      const snap = backend.makeOutput([1 + n + k], 'float32');
-      normalize(
-        [heap(backend, w!), heap(backend, u!), heap(backend, v!)] as Float32Array[],
-        [heap(backend, wn), heap(backend, sigma)] as Float32Array[],
-        [],
-        {},
+      const n = w!.shape[3]!;
+      let filter = w!;
+      let state: tf.TensorInfo | undefined;
+      if (u && v) {
+        const k = v.shape[0]!;
+        filter = backend.makeOutput(w!.shape, 'float32');
+        state = backend.makeOutput([1 + n + k + k * n], 'float32');
+        const sv = heap(backend, state) as Float32Array;
+        normalize(
+          [w!, u, v].map((t) => heap(backend, t)) as Float32Array[],
+          [heap(backend, filter) as Float32Array, sv.subarray(0, 1)],
+          [],
+          {},
+        );
+        sv.set(heap(backend, u), 1);
+        sv.set(heap(backend, v), 1 + n);
+        sv.set(heap(backend, w!), 1 + n + k);
+      }
+      const y = conv2d(
+        backend,
+        x!,
+        filter,
+        pad === 0
+          ? 'valid'
+          : [
+              [0, 0],
+              [pad, pad],
+              [pad, pad],
+              [0, 0],
+            ],
+        [1, 1],
       );
-      const sv = heap(backend, snap);
-      sv[0] = heap(backend, sigma)[0]!;
-      sv.set(heap(backend, u!), 1);
-      sv.set(heap(backend, v!), 1 + n);
-      backend.disposeData(sigma.dataId);
-      const y = conv2d(backend, x!, wn, pad === 0 ? 'valid' : (pad as unknown as Pad), [1, 1]);
+      if (filter !== w) backend.disposeData(filter.dataId);
       if (b) {
         const yv = heap(backend, y);
         const bv = heap(backend, b);
         for (let i = 0, c = 0; i < yv.length; i++, c = c + 1 === n ? 0 : c + 1) yv[i] = yv[i]! + bv[c]!;
       }
-      return [y, wn, snap];
+      return state ? [y, state] : [y];
     },
   },
   {
-    kernelName: SN_CONV_GRAD,
+    kernelName: CONV_GRAD,
     backendName: 'wasm',
     kernelFunc: ({ inputs, backend: be, attrs }) => {
-      const { dy, x, w, wn, state } = inputs as Record<string, tf.TensorInfo>;
+      const { dy, x, w, state } = inputs as Record<string, tf.TensorInfo | undefined>;
       const backend = be as unknown as BackendWasm;
-      const { pad, bias } = attrs as { pad: number; bias: number };
-      const padArg = pad === 0 ? 'valid' : pad;
-      const conv = { strides: 1, pad: padArg, dataFormat: 'NHWC', dimRoundingMode: undefined };
+      const { pad, bias, wShape } = attrs as { pad: number; bias: number; wShape: number[] };
+      const conv = { strides: 1, pad: pad === 0 ? 'valid' : pad, dataFormat: 'NHWC', dimRoundingMode: undefined };
       const call = (name: string, ins: tf.NamedTensorInfoMap, at: object) => run(backend, name, ins, at);
-      const dx = call(tf.Conv2DBackpropInput, { dy: dy!, filter: wn! }, { ...conv, inputShape: x!.shape });
-      const dwn = call(tf.Conv2DBackpropFilter, { x: x!, dy: dy! }, { ...conv, filterShape: w!.shape });
-      const n = w!.shape[3]!;
-      const sv = heap(backend, state!) as Float32Array;
-      const dw = backend.makeOutput(w!.shape, 'float32');
-      const [sigma, u, v] = [sv.subarray(0, 1), sv.subarray(1, 1 + n), sv.subarray(1 + n)];
-      normalizeGrad([heap(backend, dwn), heap(backend, w!), u, v, sigma] as Float32Array[], [heap(backend, dw)] as Float32Array[], [], {});
-      backend.disposeData(dwn.dataId);
+      let filter = w;
+      let sn: Float32Array[] = [];
+      if (state) {
+        const n = wShape[3]!;
+        const size = tf.util.sizeFromShape(wShape);
+        const sv = heap(backend, state) as Float32Array;
+        const k = size / n;
+        sn = [sv.subarray(0, 1), sv.subarray(1, 1 + n), sv.subarray(1 + n, 1 + n + k), sv.subarray(1 + n + k)];
+        filter = backend.makeOutput(wShape, 'float32');
+        const [sigma, , , wv] = sn as [Float32Array, Float32Array, Float32Array, Float32Array];
+        const fv = heap(backend, filter);
+        for (let i = 0; i < size; i++) fv[i] = wv[i]! / sigma[0]!; // as fusedOps' normalize divides
+      }
+      const dx = call(tf.Conv2DBackpropInput, { dy: dy!, filter: filter! }, { ...conv, inputShape: x!.shape });
+      let dw = call(tf.Conv2DBackpropFilter, { x: x!, dy: dy! }, { ...conv, filterShape: wShape });
+      if (state) {
+        backend.disposeData(filter!.dataId);
+        const [sigma, u, v, wv] = sn as [Float32Array, Float32Array, Float32Array, Float32Array];
+        const dwn = dw;
+        dw = backend.makeOutput(wShape, 'float32');
+        normalizeGrad([heap(backend, dwn) as Float32Array, wv, u, v, sigma], [heap(backend, dw) as Float32Array], [], {});
+        backend.disposeData(dwn.dataId);
+      }
       if (!bias) return [dx, dw];
-      const db = call(tf.Sum, { x: dy! }, { axis: [0, 1, 2], keepDims: false });
-      return [dx, dw, db];
+      return [dx, dw, call(tf.Sum, { x: dy! }, { axis: [0, 1, 2], keepDims: false })];
     },
   },
 ];
 
-function registerSNConv(on: boolean): void {
-  for (const k of snConvKernels) {
+function registerConv(on: boolean): void {
+  for (const k of convKernels) {
     if (tf.getKernel(k.kernelName, 'wasm')) tf.unregisterKernel(k.kernelName, 'wasm');
     if (on) tf.registerKernel(k);
   }
@@ -562,7 +586,7 @@ const storage: FusedStorage = {
 /**
  * Registers these kernels and the fused ones of src/kernels/fusedOps.ts for `wasm` (`on`), or puts tfjs-backend-wasm's
  * own back (a kernel it lacks then throws; without the fused kernels src/redo/layers.ts composes TF.js ops);
- * `only`: just the kernels named (the fused ones by the name FUSED, the SN convolution also by SN_CONV). Registered before the backend starts; each
+ * `only`: just the kernels named (the fused ones by the name FUSED, the convolution also by CONV). Registered before the backend starts; each
  * one's setupFunc also sets up the original it may fall back to, so a benchmark can switch back and forth later.
  */
 export function useFastWasmKernels(on = true, only?: readonly string[]): void {
@@ -586,7 +610,7 @@ export function useFastWasmKernels(on = true, only?: readonly string[]): void {
     if (on) tf.registerKernel(config);
     else if (original) tf.registerKernel(original);
   }
-  if (!only || only.includes(FUSED) || only.includes(SN_CONV)) registerSNConv(on);
+  if (!only || only.includes(FUSED) || only.includes(CONV)) registerConv(on);
   if (only && !only.includes(FUSED)) return;
   if (on) registerFusedKernels('wasm', storage);
   else unregisterFusedKernels('wasm');

@@ -1,6 +1,6 @@
 import * as tf from './tf';
 import type { ParamStore } from './params';
-import { fusedInstanceNorm, fusedInstanceNormAffineRelu, fusedSNConv, snNormalize, snPowerIteration } from '../kernels/fusedOps';
+import { fusedInstanceNorm, fusedConv, fusedInstanceNormAffineRelu, snNormalize, snPowerIteration } from '../kernels/fusedOps';
 
 /**
  * The building blocks of the four networks. Each layer registers its tensors in the ParamStore under the
@@ -51,6 +51,8 @@ export class Conv {
 }
 
 export function conv(x: tf.Tensor4D, w: tf.Tensor, b: tf.Tensor | undefined, stride: number, pad: number): tf.Tensor4D {
+  const fused = stride === 1 ? fusedConv(x, w, b, pad) : null;
+  if (fused) return fused;
   const padArg = pad === 0 ? 'valid' : pad;
   // webgpu: the bias is added inside the convolution's program (a dispatch fewer per biased convolution)
   if (b && tf.getBackend() === 'webgpu') return tf.fused.conv2d({ x, filter: w as tf.Tensor4D, strides: stride, pad: padArg, bias: b });
@@ -264,7 +266,7 @@ export class SNConv {
   }
 
   apply(x: tf.Tensor4D): tf.Tensor4D {
-    return fusedSNConv(x, this.w, this.b, this.u, this.v, this.pad) ?? conv(x, this.weight(), this.b, 1, this.pad);
+    return fusedConv(x, this.w, this.b, this.pad, { u: this.u, v: this.v }) ?? conv(x, this.weight(), this.b, 1, this.pad);
   }
 
   private matrix(): tf.Tensor2D {

@@ -284,7 +284,7 @@ export function instanceNorm(x: tf.Tensor4D): tf.Tensor4D {
   return tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, IN_EPS)));
 }
 
-/** relu(instanceNorm(x)·γ + β), γ and β [C] or [B, 1, 1, C]: one fused kernel where the backend has it (webgpu). */
+/** relu(instanceNorm(x)·γ + β), γ and β [C] or [B, 1, 1, C]: one fused kernel where the backend has it (wasm, webgpu). */
 export function instanceNormAffineRelu(x: tf.Tensor4D, gamma: tf.Tensor, beta: tf.Tensor): tf.Tensor4D {
   return fusedInstanceNormAffineRelu(x, gamma, beta, IN_EPS) ?? (tf.relu(tf.add(tf.mul(instanceNorm(x), gamma), beta)) as tf.Tensor4D);
 }

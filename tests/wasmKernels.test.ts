@@ -8,11 +8,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import * as tf from '../src/redo/tf';
 import { preset, RedoModel, RedoTrainer, disposeLosses, readLosses } from '../src/redo';
-import { instanceNorm, instanceNormAffineRelu, SNConv } from '../src/redo/layers';
+import { instanceNorm, instanceNormAffineRelu, Linear, SNConv, ZConv } from '../src/redo/layers';
 import { ParamStore } from '../src/redo/params';
 import { Rng } from '../src/redo/random';
 import { useFastWasmKernels, FUSED } from '../src/kernels/wasmKernels';
-import { INSTANCE_NORM_AFFINE_RELU, SN_CONV } from '../src/kernels/fusedOps';
+import { INSTANCE_NORM_AFFINE_RELU, LINEAR, SN_CONV } from '../src/kernels/fusedOps';
 
 const values = (shape: number[], seed: number) =>
   Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i * 0.37 + seed));
@@ -288,6 +288,45 @@ describe('fused ops (wasm) against the composed TF.js ops they replace', () => {
       // dγ, dβ: sums in double against TF.js's float32 Sum (≈1.4e-7 here)
       expect(Math.max(grads[1]!, grads[2]!), `dγ dβ ${affine}`).toBeLessThan(1e-6);
     }
+  });
+
+  it('Linear and ZConv: values and gradients in z, W, b against the composed matMul and add', async () => {
+    await tf.setBackend('wasm');
+    const store = new ParamStore(new Rng(3), 1);
+    const lin = new Linear(store, 'lin', 6, 5);
+    const zc = new ZConv(store, 'zc', 6, 5);
+    const run = () =>
+      tf.tidy(() => {
+        const z = tf.tensor2d(values([3, 6], 1), [3, 6]);
+        const out: Float32Array[] = [];
+        for (const layer of [lin, zc]) {
+          const w = tf.tensor(values([3, 5], 2), layer === zc ? [3, 1, 1, 5] : [3, 5]);
+          const f = (zi: tf.Tensor) => tf.sum(tf.mul(tf.sin(layer.apply(zi as tf.Tensor2D)), w));
+          const { grads } = tf.variableGrads(() => f(z) as tf.Scalar, [layer.w, layer.b]);
+          out.push(layer.apply(z).dataSync() as Float32Array, tf.grad(f)(z).dataSync() as Float32Array);
+          out.push(grads[layer.w.name]!.dataSync() as Float32Array, grads[layer.b.name]!.dataSync() as Float32Array);
+        }
+        return out;
+      });
+    const fusedOut = run();
+    tf.unregisterKernel(LINEAR, 'wasm');
+    let composedOut: Float32Array[];
+    try {
+      composedOut = run();
+    } finally {
+      useFastWasmKernels(true, [FUSED]);
+    }
+    fusedOut.forEach((v, k) => {
+      let e = 0;
+      let scale = 0;
+      for (let i = 0; i < v.length; i++) {
+        e = Math.max(e, Math.abs(v[i]! - composedOut[k]![i]!));
+        scale = Math.max(scale, Math.abs(composedOut[k]![i]!));
+      }
+      expect(v.length, `output ${k}`).toBe(composedOut[k]!.length);
+      // sums in double against XNNPACK's float32 ones
+      expect(e / scale, `output ${k}`).toBeLessThan(1e-6);
+    });
   });
 });
 

@@ -28,6 +28,9 @@ export const CONCAT_FLAT = 'RedoConcatFlat';
 /** A spectrally normalised convolution (W/σ, conv, bias) and its gradient in x, W, b (wasm only: src/kernels/wasmKernels.ts). */
 export const SN_CONV = 'RedoSNConv';
 export const SN_CONV_GRAD = 'RedoSNConvGrad';
+/** z·W + b and its gradient in z, W, b (wasm only). */
+export const LINEAR = 'RedoLinear';
+export const LINEAR_GRAD = 'RedoLinearGrad';
 
 /** How a backend's float32 tensors are read and new ones made (all outputs are allocated before any view is taken). */
 export interface FusedStorage {
@@ -246,6 +249,45 @@ const instanceNormAffineReluGrad: Compute = ([dy, x, stats, gamma, beta], [dx, d
   }
 };
 
+/** y = z·W + b for z [B, K], W [K, N], b [N]: sums in double, then rounded and added to b as tf.matMul, tf.add do. */
+const linear: Compute = ([z, w, b], [y], shapes) => {
+  const [bs, k] = shapes[0]!;
+  const n = shapes[1]![1]!;
+  const f = Math.fround;
+  const acc = new Float64Array(n);
+  for (let r = 0; r < bs!; r++) {
+    acc.fill(0);
+    for (let i = 0; i < k!; i++) {
+      const zi = z![r * k! + i]!;
+      for (let o = 0, p = i * n; o < n; o++, p++) acc[o]! += zi * w![p]!;
+    }
+    for (let o = 0; o < n; o++) y![r * n + o] = f(f(acc[o]!) + b![o]!);
+  }
+};
+
+/** dz = dy·Wᵀ, dW = zᵀ·dy, db = Σ_B dy (dy read as [B, N] whatever its shape), sums in double. */
+const linearGrad: Compute = ([dy, z, w], [dz, dw, db], shapes) => {
+  const [bs, k] = shapes[1]!;
+  const n = shapes[2]![1]!;
+  const gw = new Float64Array(k! * n);
+  const gb = new Float64Array(n);
+  for (let r = 0; r < bs!; r++) {
+    const d = dy!.subarray(r * n, (r + 1) * n);
+    for (let o = 0; o < n; o++) gb[o]! += d[o]!;
+    for (let i = 0; i < k!; i++) {
+      const zi = z![r * k! + i]!;
+      let s = 0;
+      for (let o = 0, p = i * n; o < n; o++, p++) {
+        s += d[o]! * w![p]!;
+        gw[p]! += zi * d[o]!;
+      }
+      dz![r * k! + i] = s;
+    }
+  }
+  dw!.set(gw);
+  db!.set(gb);
+};
+
 /**
  * One Adam step, each operation rounded to float32 as the composed TF.js ops of src/redo/adam.ts are (scalars
  * rounded to float32 as tf.mul / tf.add make them), so the results are theirs bit for bit.
@@ -316,6 +358,13 @@ const KERNELS: FusedKernel[] = [
     outShapes: ([dy]) => [dy!, [dy![0]!, dy![3]!], [dy![0]!, dy![3]!]],
     compute: instanceNormAffineReluGrad,
   },
+  {
+    name: LINEAR,
+    inputs: ['z', 'w', 'b'],
+    outShapes: ([z, w], { expand }) => [expand ? [z![0]!, 1, 1, w![1]!] : [z![0]!, w![1]!]],
+    compute: linear,
+  },
+  { name: LINEAR_GRAD, inputs: ['dy', 'z', 'w'], outShapes: ([, z, w]) => [z!, w!, [w![1]!]], compute: linearGrad },
   { name: ADAM_UPDATE, inputs: ['g', 'p', 'm', 'v'], outShapes: ([g]) => [g!, g!, g!], compute: adamUpdate },
   { name: CONCAT_FLAT, outShapes: (shapes) => [[shapes.reduce((a, s) => a + tf.util.sizeFromShape(s), 0)]], compute: concatPieces },
   { name: SPLIT_FLAT, inputs: ['x'], outShapes: splitShapes, compute: splitPieces },
@@ -484,4 +533,24 @@ export function fusedSNConv(
     };
   });
   return b ? f(x, w, b) : f(x, w);
+}
+
+/**
+ * z·W + b for z [B, K], W [K, N], b [N]: [B, N], or with `expand` [B, 1, 1, N] (to broadcast over a feature map); one
+ * kernel each way, differentiable in all three, or null without the kernels.
+ */
+export function fusedLinear(z: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor, expand = false): tf.Tensor | null {
+  if (!has(LINEAR) || !has(LINEAR_GRAD)) return null;
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [z0, w0, b0, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    save([z0, w0]);
+    return {
+      value: tf.engine().runKernel<tf.Tensor>(LINEAR, { z: z0, w: w0, b: b0 }, { expand: expand ? 1 : 0 }),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [zs, ws] = saved as [tf.Tensor, tf.Tensor];
+        return tf.engine().runKernel(LINEAR_GRAD, { dy, z: zs, w: ws }, {});
+      },
+    };
+  });
+  return f(z, w, b);
 }

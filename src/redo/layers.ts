@@ -1,6 +1,13 @@
 import * as tf from './tf';
 import type { ParamStore } from './params';
-import { fusedInstanceNorm, fusedInstanceNormAffineRelu, fusedSNConv, snNormalize, snPowerIteration } from '../kernels/fusedOps';
+import {
+  fusedInstanceNorm,
+  fusedInstanceNormAffineRelu,
+  fusedLinear,
+  fusedSNConv,
+  snNormalize,
+  snPowerIteration,
+} from '../kernels/fusedOps';
 
 /**
  * The building blocks of the four networks. Each layer registers its tensors in the ParamStore under the
@@ -180,7 +187,7 @@ export class Linear {
   }
 
   apply(x: tf.Tensor2D): tf.Tensor2D {
-    return tf.add(tf.matMul(x, this.w as tf.Tensor2D), this.b);
+    return (fusedLinear(x, this.w, this.b) ?? tf.add(tf.matMul(x, this.w as tf.Tensor2D), this.b)) as tf.Tensor2D;
   }
 }
 
@@ -197,6 +204,8 @@ export class ZConv {
   }
 
   apply(z: tf.Tensor2D): tf.Tensor4D {
+    const fused = fusedLinear(z, this.w, this.b, true);
+    if (fused) return fused as tf.Tensor4D;
     const y = tf.add(tf.matMul(z, this.w as tf.Tensor2D), this.b);
     return y.reshape([z.shape[0], 1, 1, this.b.shape[0]]);
   }

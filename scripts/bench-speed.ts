@@ -2,7 +2,7 @@
  * The speed benchmark, ONE command, everything measured in one run (medians, and ratios between numbers of
  * this same run):
  *
- *   npm run bench:speed                 # the README's latest table (dated runs: docs/results.md); bench-results/speed.md (+ .json)
+ *   npm run bench:speed                 # writes bench-results/speed.md (+ .json); dated runs are kept in docs/results.md
  *   npm run bench:speed -- --presets tiny,c2mnist-64,small-64 --batch c2mnist-64=2 --skip small-64:cpu,small-64:webgpu
  *
  * 1. Node (this process): per preset, TF.js cpu, wasm (tfjs-backend-wasm, XNNPACK; one thread under Node) and

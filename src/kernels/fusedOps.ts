@@ -35,9 +35,9 @@ export interface FusedStorage {
   alloc(backend: object, shapes: number[][]): { infos: tf.TensorInfo[]; views: () => Float32Array[] };
 }
 
-type Compute = (inputs: Float32Array[], outputs: Float32Array[], shapes: number[][], attrs: Record<string, number>) => void;
+export type Compute = (inputs: Float32Array[], outputs: Float32Array[], shapes: number[][], attrs: Record<string, number>) => void;
 
-interface FusedKernel {
+export interface FusedKernel {
   name: string;
   /** Input names, in order; absent: every input, as many as given (an array of tensors). */
   inputs?: string[];
@@ -153,53 +153,6 @@ const instanceNormGrad: Compute = ([dy, y, rstd], [dx], shapes) => {
   }
 };
 
-/**
- * One Adam step, each operation rounded to float32 as the composed TF.js ops of src/redo/adam.ts are (scalars
- * rounded to float32 as tf.mul / tf.add make them), so the results are theirs bit for bit.
- */
-const adamUpdate: Compute = ([g0, p, m, v], [po, mo, vo], shapes, { lr, beta1, beta2, epsilon, weightDecay, bc1, bc2 }) => {
-  const f = Math.fround;
-  const [wd, b1, c1, b2, c2] = [f(weightDecay!), f(beta1!), f(1 - beta1!), f(beta2!), f(1 - beta2!)];
-  const [rbc2, eps, rate] = [f(1 / Math.sqrt(bc2!)), f(epsilon!), f(lr! / bc1!)];
-  const decay = weightDecay! > 0;
-  const momentum = beta1 !== 0;
-  for (let i = 0; i < g0!.length; i++) {
-    const g = decay ? f(g0![i]! + f(p![i]! * wd)) : g0![i]!;
-    const m1 = momentum ? f(f(m![i]! * b1) + f(g * c1)) : g;
-    const v1 = f(f(v![i]! * b2) + f(f(g * g) * c2));
-    const denom = f(f(f(Math.sqrt(v1)) * rbc2) + eps);
-    po![i] = p![i]! - f(f(m1 / denom) * rate);
-    mo![i] = m1;
-    vo![i] = v1;
-  }
-  void shapes;
-};
-
-/** Consecutive pieces: the inputs into one vector, or one vector into the outputs. */
-const concatPieces: Compute = (ins, [out]) => {
-  let at = 0;
-  for (const x of ins) {
-    out!.set(x, at);
-    at += x.length;
-  }
-};
-const splitPieces: Compute = ([x], outs) => {
-  let at = 0;
-  for (const o of outs) {
-    o.set(x!.subarray(at, at + o.length));
-    at += o.length;
-  }
-};
-
-/** Split's output shapes: attrs.shapes, else 1-D pieces of attrs.sizes; they must cover the input. */
-function splitShapes([x]: number[][], attrs: tf.NamedAttrMap): number[][] {
-  const { sizes, shapes } = attrs as unknown as { sizes: number[]; shapes?: number[][] };
-  const out = shapes ?? sizes.map((n) => [n]);
-  const total = out.reduce((a, s) => a + tf.util.sizeFromShape(s), 0);
-  if (total !== tf.util.sizeFromShape(x!)) throw new Error(`${SPLIT_FLAT}: pieces of ${total} elements from ${tf.util.sizeFromShape(x!)}`);
-  return out;
-}
-
 const KERNELS: FusedKernel[] = [
   {
     name: SN_POWER_ITERATION,
@@ -211,14 +164,11 @@ const KERNELS: FusedKernel[] = [
   { name: SN_NORMALIZE_GRAD, inputs: ['dy', 'w', 'u', 'v', 'sigma'], outShapes: ([dy]) => [dy!], compute: normalizeGrad },
   { name: INSTANCE_NORM, inputs: ['x'], outShapes: ([x]) => [x!, [x![0]!, x![3]!]], compute: instanceNorm },
   { name: INSTANCE_NORM_GRAD, inputs: ['dy', 'y', 'rstd'], outShapes: ([dy]) => [dy!], compute: instanceNormGrad },
-  { name: ADAM_UPDATE, inputs: ['g', 'p', 'm', 'v'], outShapes: ([g]) => [g!, g!, g!], compute: adamUpdate },
-  { name: CONCAT_FLAT, outShapes: (shapes) => [[shapes.reduce((a, s) => a + tf.util.sizeFromShape(s), 0)]], compute: concatPieces },
-  { name: SPLIT_FLAT, inputs: ['x'], outShapes: splitShapes, compute: splitPieces },
 ];
 
 /** Registers the fused kernels for `backendName`, reading and allocating tensors through `storage`. */
-export function registerFusedKernels(backendName: string, storage: FusedStorage): void {
-  for (const k of KERNELS) {
+export function registerFusedKernels(backendName: string, storage: FusedStorage, kernels: readonly FusedKernel[] = KERNELS): void {
+  for (const k of kernels) {
     if (tf.getKernel(k.name, backendName)) tf.unregisterKernel(k.name, backendName);
     tf.registerKernel({
       kernelName: k.name,
@@ -241,8 +191,8 @@ export function registerFusedKernels(backendName: string, storage: FusedStorage)
   }
 }
 
-export function unregisterFusedKernels(backendName: string): void {
-  for (const k of KERNELS) if (tf.getKernel(k.name, backendName)) tf.unregisterKernel(k.name, backendName);
+export function unregisterFusedKernels(backendName: string, kernels: readonly FusedKernel[] = KERNELS): void {
+  for (const k of kernels) if (tf.getKernel(k.name, backendName)) tf.unregisterKernel(k.name, backendName);
 }
 
 const has = (name: string): boolean => tf.getKernel(name, tf.getBackend()) !== undefined;

@@ -22,7 +22,16 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { copyBlock, rowMajor } from './strided';
-import { CONV, CONV_GRAD, normalize, normalizeGrad, registerFusedKernels, unregisterFusedKernels, type FusedStorage } from './fusedOps';
+import {
+  CONV,
+  CONV_GRAD,
+  normalize,
+  normalizeGrad,
+  registerFusedKernels,
+  unregisterFusedKernels,
+  type FusedKernel,
+  type FusedStorage,
+} from './fusedOps';
 
 type Heap = Float32Array | Int32Array | Uint8Array;
 type Shape4 = [number, number, number, number];
@@ -574,6 +583,15 @@ function registerConv(on: boolean): void {
 
 export const FUSED = 'fused';
 
+let fusedOn = false;
+const extraFused: FusedKernel[][] = [];
+
+/** Fused kernels from a module the segmenter does not bundle (src/kernels/fusedAdam.ts), toggled with FUSED. */
+export function addWasmFusedKernels(kernels: FusedKernel[]): void {
+  extraFused.push(kernels);
+  if (fusedOn) registerFusedKernels('wasm', storage, kernels);
+}
+
 const storage: FusedStorage = {
   read: (backend, t) => (backend as BackendWasm).typedArrayFromHeap(t) as Float32Array,
   alloc: (backend, shapes) => {
@@ -612,6 +630,9 @@ export function useFastWasmKernels(on = true, only?: readonly string[]): void {
   }
   if (!only || only.includes(FUSED) || only.includes(CONV)) registerConv(on);
   if (only && !only.includes(FUSED)) return;
-  if (on) registerFusedKernels('wasm', storage);
-  else unregisterFusedKernels('wasm');
+  fusedOn = on;
+  for (const kernels of [undefined, ...extraFused]) {
+    if (on) registerFusedKernels('wasm', storage, kernels);
+    else unregisterFusedKernels('wasm', kernels);
+  }
 }

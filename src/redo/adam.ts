@@ -1,5 +1,6 @@
 import * as tf from './tf';
 import { concatFlat, fusedAdamUpdate, splitFlat } from '../kernels/fusedOps';
+import { useFusedAdam } from '../kernels/fusedAdam';
 
 export interface AdamOptions {
   lr: number;
@@ -29,6 +30,7 @@ export class Adam {
     readonly params: ReadonlyArray<{ key: string; variable: tf.Variable }>,
     private opts: AdamOptions,
   ) {
+    useFusedAdam(); // the wasm kernels behind fusedAdamUpdate, concatFlat, splitFlat (kept out of the segmenter)
     this.sizes = params.map((p) => p.variable.size);
     this.shapes = params.map((p) => p.variable.shape);
     const total = this.sizes.reduce((a, b) => a + b, 0);

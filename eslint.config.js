@@ -14,7 +14,19 @@ import prettier from 'eslint-config-prettier';
 import globals from 'globals';
 
 export default defineConfig(
-  { ignores: ['dist/', 'node_modules/', 'reports/', 'test-results/', 'playwright-report/', 'public/', 'gpu-kit/', 'bench-results/'] },
+  {
+    ignores: [
+      'dist/',
+      'node_modules/',
+      'reports/',
+      'test-results/',
+      'playwright-report/',
+      'public/',
+      'gpu-kit/',
+      'bench-results/',
+      'src/kernels/simd/',
+    ],
+  }, // simd/: AssemblyScript, checked by its compiler
   js.configs.recommended,
   tseslint.configs.recommended,
   {

@@ -13,6 +13,8 @@ import { ParamStore } from '../src/redo/params';
 import { Rng } from '../src/redo/random';
 import { useFastWasmKernels, FUSED } from '../src/kernels/wasmKernels';
 import { CONV } from '../src/kernels/fusedOps';
+import { simdConvCalls, useSimdConvKernels } from '../src/kernels/simdConv';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 const values = (shape: number[], seed: number) =>
   Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i * 0.37 + seed));
@@ -145,6 +147,55 @@ describe('wasm kernels against the cpu backend', () => {
   });
 });
 
+describe('WebAssembly SIMD convolutions (src/kernels/simd) against the cpu backend', () => {
+  afterAll(() => useSimdConvKernels(false));
+
+  it('forward and both gradients: every block shape, strides, paddings, tails of channels and pixels', async () => {
+    // [x, w, stride, pad]: 4×8, 4×4 and 1-channel blocks; output channels past a multiple of 4 (masks, RGB); 1 to 3
+    // input channels; 7×7 valid; stride 2 with 'same' (asymmetric padding); pixel counts past a tile, odd widths.
+    const cases: Array<[number[], number[], number, 'same' | 'valid' | number]> = [
+      [[2, 9, 11, 16], [3, 3, 16, 24], 1, 1],
+      [[3, 8, 8, 8], [3, 3, 8, 4], 1, 1],
+      [[2, 8, 8, 5], [3, 3, 5, 12], 1, 1],
+      [[2, 10, 10, 17], [3, 3, 17, 1], 1, 1],
+      [[2, 10, 10, 20], [3, 3, 20, 3], 1, 1],
+      [[2, 14, 14, 3], [7, 7, 3, 8], 1, 'valid'],
+      [[2, 16, 16, 2], [3, 3, 2, 8], 2, 'same'],
+      [[2, 9, 9, 8], [3, 3, 8, 8], 2, 1],
+      [[4, 5, 7, 32], [1, 1, 32, 16], 1, 'valid'],
+      [[1, 13, 13, 4], [4, 4, 4, 8], 1, 'valid'],
+    ];
+    useSimdConvKernels(true);
+    const before = { ...simdConvCalls };
+    for (const [xs, ws, s, p] of cases) {
+      const err = await compare([xs, ws], (x, w) => {
+        const conv = (a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, s, p);
+        const f = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(conv(a, b), tf.sin(conv(a, b))));
+        return [conv(x, w), ...tf.grads(f)([x, w])];
+      });
+      expect(err, JSON.stringify([xs, ws, s, p])).toBeLessThan(1e-5);
+    }
+    // every case ran the SIMD forward (but for the 1 and 3 output channels, XNNPACK's) and filter gradient
+    expect(simdConvCalls.filterGrad - before.filterGrad).toBeGreaterThanOrEqual(2 * cases.length);
+    expect(simdConvCalls.conv2d - before.conv2d).toBeGreaterThanOrEqual(3 * (cases.length - 2));
+  });
+
+  it('forward: bit for bit what XNNPACK gives (the same order of sums)', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.tensor4d(values([3, 12, 12, 16], 1), [3, 12, 12, 16]);
+    const w = tf.tensor4d(values([3, 3, 16, 8], 2), [3, 3, 16, 8]);
+    const y = async (on: boolean) => {
+      useSimdConvKernels(on);
+      const t = tf.conv2d(x, w, 1, 'same');
+      const v = await t.data();
+      t.dispose();
+      return v;
+    };
+    expect(await y(true)).toEqual(await y(false));
+    tf.dispose([x, w]);
+  });
+});
+
 describe('fused ops (wasm) against the composed TF.js ops they replace', () => {
   /** An SN conv's power iteration, W/σ and its gradient under a loss, with or without the fused kernels. */
   async function spectral(fused: boolean) {
@@ -186,37 +237,66 @@ describe('fused ops (wasm) against the composed TF.js ops they replace', () => {
     expect(rel(a.grad, b.grad)).toBeLessThan(1e-4);
   });
 
+  /** A stride-1 conv (k×k, spectral norm or not, bias or not) and its gradients, with or without the fused kernels. */
+  const convRun = async (fused: boolean, k: number, bias: boolean, sn: boolean) => {
+    await tf.setBackend('wasm');
+    useFastWasmKernels(fused, [CONV]);
+    const store = new ParamStore(new Rng(7), 0.8, false);
+    const layer = new SNConv(store, 'c', k, 5, 6, bias);
+    const pad = (k - 1) / 2;
+    const apply = (t: tf.Tensor4D) => (sn ? layer.apply(t) : conv(t, layer.w, layer.b, 1, pad));
+    layer.powerIteration();
+    const x = tf.tensor4d(values([2, 6, 6, 5], 3), [2, 6, 6, 5]);
+    const w = tf.tensor4d(values([2, 6, 6, 6], 4), [2, 6, 6, 6]);
+    const params = [layer.w, ...(layer.b ? [layer.b] : [])];
+    const { value, grads } = tf.variableGrads(() => {
+      const y = apply(x);
+      layer.powerIteration(); // the snapshot, not the moved u and v, must serve the gradient
+      return tf.sum<tf.Scalar>(tf.mul(tf.add(y, apply(tf.mul(x, 0.5))), w));
+    }, params);
+    const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(apply(t as tf.Tensor4D), w)))(x);
+    const out = [await value.data(), ...(await Promise.all(params.map((p) => grads[p.name]!.data()))), await dx.data()];
+    store.dispose();
+    tf.dispose([x, w, value, dx, ...Object.values(grads)]);
+    useFastWasmKernels(true, [CONV]);
+    return out.map((a) => Array.from(a));
+  };
   it('stride-1 convolutions as one kernel each way: bit for bit the composed ops (spectral norm or not, bias or not)', async () => {
-    const run = async (fused: boolean, k: number, bias: boolean, sn: boolean) => {
-      await tf.setBackend('wasm');
-      useFastWasmKernels(fused, [CONV]);
-      const store = new ParamStore(new Rng(7), 0.8, false);
-      const layer = new SNConv(store, 'c', k, 5, 6, bias);
-      const pad = (k - 1) / 2;
-      const apply = (t: tf.Tensor4D) => (sn ? layer.apply(t) : conv(t, layer.w, layer.b, 1, pad));
-      layer.powerIteration();
-      const x = tf.tensor4d(values([2, 6, 6, 5], 3), [2, 6, 6, 5]);
-      const w = tf.tensor4d(values([2, 6, 6, 6], 4), [2, 6, 6, 6]);
-      const params = [layer.w, ...(layer.b ? [layer.b] : [])];
-      const { value, grads } = tf.variableGrads(() => {
-        const y = apply(x);
-        layer.powerIteration(); // the snapshot, not the moved u and v, must serve the gradient
-        return tf.sum<tf.Scalar>(tf.mul(tf.add(y, apply(tf.mul(x, 0.5))), w));
-      }, params);
-      const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(apply(t as tf.Tensor4D), w)))(x);
-      const out = [await value.data(), ...(await Promise.all(params.map((p) => grads[p.name]!.data()))), await dx.data()];
-      store.dispose();
-      tf.dispose([x, w, value, dx, ...Object.values(grads)]);
-      useFastWasmKernels(true, [CONV]);
-      return out.map((a) => Array.from(a));
-    };
     for (const [k, bias, sn] of [
       [3, true, true],
       [1, false, true],
       [3, true, false],
       [1, false, false],
     ] as const) {
-      expect(await run(true, k, bias, sn), `${k}×${k} bias ${bias} sn ${sn}`).toEqual(await run(false, k, bias, sn));
+      expect(await convRun(true, k, bias, sn), `${k}×${k} bias ${bias} sn ${sn}`).toEqual(await convRun(false, k, bias, sn));
+    }
+  });
+
+  it('the spectral-norm conv gradient still reads its snapshot when the heap grows inside it (views detach)', async () => {
+    await tf.setBackend('wasm');
+    const backend = tf.backend() as unknown as BackendWasm;
+    const heapBytes = () => (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer.byteLength;
+    const original = tf.getKernel(tf.Conv2DBackpropFilter, 'wasm');
+    let grown = 0;
+    tf.unregisterKernel(tf.Conv2DBackpropFilter, 'wasm');
+    tf.registerKernel({
+      ...original,
+      kernelFunc: (args) => {
+        const before = heapBytes();
+        const big = backend.makeOutput([before / 2], 'float32'); // twice the heap: it must grow
+        backend.disposeData(big.dataId);
+        if (heapBytes() > before) grown++;
+        return original.kernelFunc(args);
+      },
+    });
+    try {
+      const composed = await convRun(false, 3, true, true);
+      grown = 0;
+      expect(await convRun(true, 3, true, true)).toEqual(composed);
+      expect(grown).toBeGreaterThan(0);
+    } finally {
+      tf.unregisterKernel(tf.Conv2DBackpropFilter, 'wasm');
+      tf.registerKernel(original);
     }
   });
 

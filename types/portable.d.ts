@@ -11,3 +11,19 @@ declare class TextDecoder {
   constructor(label?: string, options?: { fatal?: boolean; ignoreBOM?: boolean });
   decode(input?: ArrayBufferView | ArrayBuffer): string;
 }
+
+declare function atob(data: string): string;
+
+/** The part of the WebAssembly JS API that src/kernels/simdConv.ts uses (every runtime above has it). */
+declare namespace WebAssembly {
+  class Memory {
+    readonly buffer: ArrayBuffer | SharedArrayBuffer;
+  }
+  class Module {
+    constructor(bytes: Uint8Array<ArrayBuffer>);
+  }
+  class Instance {
+    constructor(module: Module, imports: Record<string, Record<string, unknown>>);
+    readonly exports: Record<string, unknown>;
+  }
+}

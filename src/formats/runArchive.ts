@@ -22,22 +22,14 @@
  * reason, or returns the state for the caller to apply.
  */
 import { zipSync, type Zippable } from 'fflate';
-import {
-  assertFiniteTensors,
-  NonFiniteError,
-  importWeights,
-  inferConfigFromWeights,
-  NETWORKS,
-  RedoModel,
-  Segmenter,
-  validateConfig,
-  WeightsMismatchError,
-  type NamedTensorData,
-  type NetworkId,
-  type RedoConfig,
-  type TrainingState,
-} from '../redo';
-import { PRESETS, withLegacyDefaults } from '../redo/config';
+// From the modules themselves, not src/redo's index: the segmenter bundles this file, and the index reaches the trainer.
+import { assertFiniteTensors, NonFiniteError } from '../redo/finite';
+import { importWeights, WeightsMismatchError, type NamedTensorData } from '../redo/weights';
+import { inferConfigFromWeights } from '../redo/weightsConfig';
+import { NETWORKS, RedoModel, type NetworkId } from '../redo/redo';
+import { Segmenter } from '../redo/segment';
+import type { TrainingState } from '../redo/checkpoint';
+import { PRESETS, validateConfig, withLegacyDefaults, type RedoConfig } from '../redo/config';
 import { decodeSafetensors, encodeSafetensors } from './safetensors';
 import { maskNetworkFile } from './maskWeights';
 import { historyFromCsv, historyToCsv, parseKnobChanges, type KnobChange, type LossHistory } from './history';

@@ -22,21 +22,12 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { copyBlock, rowMajor } from './strided';
-import {
-  CONV,
-  CONV_GRAD,
-  normalize,
-  normalizeGrad,
-  registerFusedKernels,
-  unregisterFusedKernels,
-  type FusedKernel,
-  type FusedStorage,
-} from './fusedOps';
+import { CONV, normalize, registerFusedKernels, unregisterFusedKernels, type FusedKernel, type FusedStorage } from './fusedOps';
 
 type Heap = Float32Array | Int32Array | Uint8Array;
-type Shape4 = [number, number, number, number];
+export type Shape4 = [number, number, number, number];
 
-function heap(backend: BackendWasm, t: tf.TensorInfo): Heap {
+export function heap(backend: BackendWasm, t: tf.TensorInfo): Heap {
   return backend.typedArrayFromHeap(t);
 }
 
@@ -47,7 +38,7 @@ function wasmKernel(name: string): tf.KernelFunc {
 }
 
 /** Runs another wasm kernel from inside a kernel (no engine: the caller disposes what it does not return). */
-function run(backend: BackendWasm, name: string, inputs: tf.NamedTensorInfoMap, attrs: object): tf.TensorInfo {
+export function run(backend: BackendWasm, name: string, inputs: tf.NamedTensorInfoMap, attrs: object): tf.TensorInfo {
   return wasmKernel(name)({ inputs, backend, attrs: attrs as tf.NamedAttrMap }) as tf.TensorInfo;
 }
 
@@ -56,93 +47,19 @@ function share(backend: BackendWasm, x: tf.TensorInfo, shape = x.shape): tf.Tens
   return { dataId: x.dataId, shape: [...shape], dtype: x.dtype };
 }
 
-type Pad = 'valid' | tf.backend_util.ExplicitPadding;
+export type Pad = 'valid' | tf.backend_util.ExplicitPadding;
 
-function conv2d(backend: BackendWasm, x: tf.TensorInfo, filter: tf.TensorInfo, pad: Pad, dilations: [number, number]): tf.TensorInfo {
+export function conv2d(
+  backend: BackendWasm,
+  x: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  pad: Pad,
+  dilations: [number, number],
+): tf.TensorInfo {
   return run(backend, tf.Conv2D, { x, filter }, { strides: 1, pad, dataFormat: 'NHWC', dilations, dimRoundingMode: undefined });
 }
 
-type Make = (original: tf.KernelConfig) => tf.KernelFunc;
-
-const conv2dBackpropInput: Make = (original) => (args) => {
-  const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
-  const { inputShape, strides, pad, dataFormat, dimRoundingMode } = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
-  const backend = args.backend as unknown as BackendWasm;
-  if (dataFormat !== 'NHWC' || dy.dtype !== 'float32') return original.kernelFunc(args);
-  const c = tf.backend_util.computeConv2DInfo(inputShape, filter.shape as Shape4, strides, 1, pad, dimRoundingMode);
-  const [kh, kw, sh, sw] = [c.filterHeight, c.filterWidth, c.strideHeight, c.strideWidth];
-  // dx = dy (zeros between pixels when strided) correlated with the flipped filter, padded so that it gives H×W.
-  const lh = (c.outHeight - 1) * sh + 1;
-  const lw = (c.outWidth - 1) * sw + 1;
-  const top = kh - 1 - c.padInfo.top;
-  const left = kw - 1 - c.padInfo.left;
-  const bottom = c.inHeight + kh - 1 - top - lh;
-  const right = c.inWidth + kw - 1 - left - lw;
-  if (Math.min(top, left, bottom, right) < 0) return original.kernelFunc(args);
-  const [ci, co] = [c.inChannels, c.outChannels];
-  const flipped = backend.makeOutput([kh, kw, co, ci], 'float32');
-  let dilated = dy;
-  if (sh > 1 || sw > 1) dilated = backend.makeOutput([c.batchSize, lh, lw, co], 'float32');
-  const w = heap(backend, filter);
-  // wf[i, j, o, n] = w[kh-1-i, kw-1-j, n, o]
-  const last = ((kh - 1) * kw + kw - 1) * ci * co;
-  copyBlock([kh, kw, co, ci], w, last, [-kw * ci * co, -ci * co, 1, co], heap(backend, flipped), 0, rowMajor([kh, kw, co, ci]));
-  if (dilated !== dy) {
-    const d = heap(backend, dilated);
-    d.fill(0);
-    copyBlock(dy.shape, heap(backend, dy), 0, rowMajor(dy.shape), d, 0, [lh * lw * co, sh * lw * co, sw * co, 1]);
-  }
-  const dx = conv2d(
-    backend,
-    dilated,
-    flipped,
-    [
-      [0, 0],
-      [top, bottom],
-      [left, right],
-      [0, 0],
-    ],
-    [1, 1],
-  );
-  backend.disposeData(flipped.dataId);
-  if (dilated !== dy) backend.disposeData(dilated.dataId);
-  return dx;
-};
-
-const conv2dBackpropFilter: Make = (original) => (args) => {
-  const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
-  const backend = args.backend as unknown as BackendWasm;
-  if (dataFormat !== 'NHWC' || x.dtype !== 'float32') return original.kernelFunc(args);
-  const c = tf.backend_util.computeConv2DInfo(x.shape as Shape4, filterShape, strides, 1, pad, dimRoundingMode);
-  const [b, h, w, ci] = x.shape as [number, number, number, number];
-  const [kh, kw, sh, sw, pt, pl] = [c.filterHeight, c.filterWidth, c.strideHeight, c.strideWidth, c.padInfo.top, c.padInfo.left];
-  // dW[i, j, n, o] = Σ_{b,y,x} xpad[b, i + s·y, j + s·x, n]·dy[b, y, x, o]: a convolution over (y, x, b) of
-  // xpad as [Cin, Hn, Wn, B] with dy as the filter [Ho, Wo, B, Cout] dilated by s, giving [Cin, kh, kw, Cout].
-  const hn = kh + sh * (c.outHeight - 1);
-  const wn = kw + sw * (c.outWidth - 1);
-  const xt = backend.makeOutput([ci, hn, wn, b], 'float32');
-  const xtv = heap(backend, xt);
-  xtv.fill(0);
-  const [y0, y1] = [Math.max(0, pt), Math.min(hn, pt + h)];
-  const [x0, x1] = [Math.max(0, pl), Math.min(wn, pl + w)];
-  if (y1 > y0 && x1 > x0) {
-    copyBlock(
-      [ci, y1 - y0, x1 - x0, b],
-      heap(backend, x),
-      ((y0 - pt) * w + (x0 - pl)) * ci,
-      [1, w * ci, ci, h * w * ci],
-      xtv,
-      (y0 * wn + x0) * b,
-      [hn * wn * b, wn * b, b, 1],
-    );
-  }
-  const dyt = transposeInto(backend, dy, [1, 2, 0, 3]);
-  const g = conv2d(backend, xt, dyt, 'valid', [sh, sw]);
-  const dw = transposeInto(backend, g, [1, 2, 0, 3]);
-  for (const t of [xt, dyt, g]) backend.disposeData(t.dataId);
-  return dw;
-};
+export type Make = (original: tf.KernelConfig) => tf.KernelFunc;
 
 /**
  * A tensor over part of another's memory (no copy): what XNNPACK reads or writes per batch entry. Registered with the
@@ -249,7 +166,7 @@ function products(
 }
 
 /** x with its dimensions permuted (output dimension d is input dimension perm[d]), as one strided walk. */
-function transposeInto(backend: BackendWasm, x: tf.TensorInfo, perm: readonly number[]): tf.TensorInfo {
+export function transposeInto(backend: BackendWasm, x: tf.TensorInfo, perm: readonly number[]): tf.TensorInfo {
   const shape = perm.map((p) => x.shape[p]!);
   const out = backend.makeOutput(shape, x.dtype);
   const strides = rowMajor(x.shape);
@@ -289,46 +206,6 @@ const reduction: Make = (original) => (args) => {
   const out = original.kernelFunc({ ...args, inputs: { x: xt }, attrs: { axis: inner, keepDims: false } }) as tf.TensorInfo;
   backend.disposeData(xt.dataId);
   return keepDims ? { ...out, shape: tf.backend_util.expandShapeToKeepDim(out.shape, axes) } : out;
-};
-
-/**
- * MaxPoolGrad: tfjs-backend-wasm's sends each window's gradient to the LAST of tied maxima; the cpu backend and
- * PyTorch to the first. Ties are common in ReDO (nearest upsampling repeats each pixel 2×2 before attention's
- * max pool), where the golden gradients need the first. NHWC, any window, stride and padding.
- */
-const maxPoolGrad: Make = (original) => (args) => {
-  const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
-  const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as tf.MaxPoolGradAttrs;
-  const backend = args.backend as unknown as BackendWasm;
-  if (input.dtype !== 'float32') return original.kernelFunc(args);
-  const c = tf.backend_util.computePool2DInfo(input.shape as Shape4, filterSize, strides, 1, pad, dimRoundingMode);
-  const dx = backend.makeOutput([...input.shape], 'float32');
-  const [d, x, g] = [heap(backend, dx), heap(backend, input), heap(backend, dy)];
-  d.fill(0);
-  const { batchSize: nb, inHeight: h, inWidth: w, inChannels: ch, outHeight: ho, outWidth: wo } = c;
-  for (let b = 0; b < nb; b++) {
-    for (let oy = 0; oy < ho; oy++) {
-      const y0 = oy * c.strideHeight - c.padInfo.top;
-      for (let ox = 0; ox < wo; ox++) {
-        const x0 = ox * c.strideWidth - c.padInfo.left;
-        for (let k = 0; k < ch; k++) {
-          let best = -Infinity;
-          let at = -1;
-          for (let fy = Math.max(0, y0); fy < Math.min(h, y0 + c.effectiveFilterHeight); fy += c.dilationHeight) {
-            for (let fx = Math.max(0, x0); fx < Math.min(w, x0 + c.effectiveFilterWidth); fx += c.dilationWidth) {
-              const i = ((b * h + fy) * w + fx) * ch + k;
-              if (x[i]! > best || at < 0) {
-                best = x[i]!;
-                at = i;
-              }
-            }
-          }
-          if (at >= 0) d[at]! += g[((b * ho + oy) * wo + ox) * ch + k]!;
-        }
-      }
-    }
-  }
-  return dx;
 };
 
 function parseSlice(x: tf.TensorInfo, attrs: tf.NamedAttrMap): { begin: number[]; size: number[] } {
@@ -446,16 +323,13 @@ const cast: Make = (original) => (args) => {
   return dtype === x.dtype && dtype !== 'string' ? share(args.backend as unknown as BackendWasm, x) : original.kernelFunc(args);
 };
 
-const KERNELS: ReadonlyArray<[string, Make]> = [
+const KERNELS: Array<[string, Make]> = [
   [tf.BatchMatMul, batchMatMul],
   [tf.Transpose, transpose],
-  [tf.MaxPoolGrad, maxPoolGrad],
   [tf.Sum, reduction],
   [tf.Mean, reduction],
   [tf.Max, reduction],
   [tf.Min, reduction],
-  [tf.Conv2DBackpropInput, conv2dBackpropInput],
-  [tf.Conv2DBackpropFilter, conv2dBackpropFilter],
   [tf.Slice, slice],
   [tf.SplitV, splitV],
   [tf.Unpack, unpack],
@@ -536,45 +410,12 @@ const convKernels: tf.KernelConfig[] = [
       return state ? [y, state] : [y];
     },
   },
-  {
-    kernelName: CONV_GRAD,
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, backend: be, attrs }) => {
-      const { dy, x, w, state } = inputs as Record<string, tf.TensorInfo | undefined>;
-      const backend = be as unknown as BackendWasm;
-      const { pad, bias, wShape } = attrs as { pad: number; bias: number; wShape: number[] };
-      const conv = { strides: 1, pad: pad === 0 ? 'valid' : pad, dataFormat: 'NHWC', dimRoundingMode: undefined };
-      const call = (name: string, ins: tf.NamedTensorInfoMap, at: object) => run(backend, name, ins, at);
-      let filter = w;
-      let sn: Float32Array[] = [];
-      if (state) {
-        const n = wShape[3]!;
-        const size = tf.util.sizeFromShape(wShape);
-        const sv = heap(backend, state) as Float32Array;
-        const k = size / n;
-        sn = [sv.subarray(0, 1), sv.subarray(1, 1 + n), sv.subarray(1 + n, 1 + n + k), sv.subarray(1 + n + k)];
-        filter = backend.makeOutput(wShape, 'float32');
-        const [sigma, , , wv] = sn as [Float32Array, Float32Array, Float32Array, Float32Array];
-        const fv = heap(backend, filter);
-        for (let i = 0; i < size; i++) fv[i] = wv[i]! / sigma[0]!; // as fusedOps' normalize divides
-      }
-      const dx = call(tf.Conv2DBackpropInput, { dy: dy!, filter: filter! }, { ...conv, inputShape: x!.shape });
-      let dw = call(tf.Conv2DBackpropFilter, { x: x!, dy: dy! }, { ...conv, filterShape: wShape });
-      if (state) {
-        backend.disposeData(filter!.dataId);
-        const [sigma, u, v, wv] = sn as [Float32Array, Float32Array, Float32Array, Float32Array];
-        const dwn = dw;
-        dw = backend.makeOutput(wShape, 'float32');
-        normalizeGrad([heap(backend, dwn) as Float32Array, wv, u, v, sigma], [heap(backend, dw) as Float32Array], [], {});
-        backend.disposeData(dwn.dataId);
-      }
-      if (!bias) return [dx, dw];
-      return [dx, dw, call(tf.Sum, { x: dy! }, { axis: [0, 1, 2], keepDims: false })];
-    },
-  },
 ];
 
+let convOn = false;
+
 function registerConv(on: boolean): void {
+  convOn = on;
   for (const k of convKernels) {
     if (tf.getKernel(k.kernelName, 'wasm')) tf.unregisterKernel(k.kernelName, 'wasm');
     if (on) tf.registerKernel(k);
@@ -608,26 +449,12 @@ const storage: FusedStorage = {
  * one's setupFunc also sets up the original it may fall back to, so a benchmark can switch back and forth later.
  */
 export function useFastWasmKernels(on = true, only?: readonly string[]): void {
-  if (fast.size === 0) {
-    for (const [name, make] of KERNELS) {
-      const original = tf.getKernel(name, 'wasm');
-      originals.set(name, original);
-      const base = original ?? missing(name);
-      const setupFunc = (backend: object) => {
-        base.setupFunc?.(backend);
-        const module = (backend as BackendWasm).wasm as unknown as Cwrap;
-        if (name === tf.BatchMatMul) wasmMatMul = module.cwrap(tf.BatchMatMul, null, MATMUL_ARGS) as MatMulFn;
-      };
-      fast.set(name, { ...base, kernelName: name, backendName: 'wasm', kernelFunc: make(base), setupFunc });
-    }
-  }
-  for (const [name, config] of fast) {
+  for (const [name, make] of KERNELS) if (!fast.has(name)) prepare(name, make);
+  for (const name of fast.keys()) {
     if (only && !only.includes(name)) continue;
-    if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
-    const original = originals.get(name);
-    if (on) tf.registerKernel(config);
-    else if (original) tf.registerKernel(original);
+    register(name, on);
   }
+  if (!only) fastOn = on;
   if (!only || only.includes(FUSED) || only.includes(CONV)) registerConv(on);
   if (only && !only.includes(FUSED)) return;
   fusedOn = on;
@@ -635,4 +462,41 @@ export function useFastWasmKernels(on = true, only?: readonly string[]): void {
     if (on) registerFusedKernels('wasm', storage, kernels);
     else unregisterFusedKernels('wasm', kernels);
   }
+}
+
+let fastOn = false;
+
+/** Builds a kernel's fast config over tfjs-backend-wasm's own (registered now, so called before any override). */
+function prepare(name: string, make: Make): void {
+  const original = tf.getKernel(name, 'wasm');
+  originals.set(name, original);
+  const base = original ?? missing(name);
+  const setupFunc = (backend: object) => {
+    base.setupFunc?.(backend);
+    const module = (backend as BackendWasm).wasm as unknown as Cwrap;
+    if (name === tf.BatchMatMul) wasmMatMul = module.cwrap(tf.BatchMatMul, null, MATMUL_ARGS) as MatMulFn;
+  };
+  fast.set(name, { ...base, kernelName: name, backendName: 'wasm', kernelFunc: make(base), setupFunc });
+}
+
+function register(name: string, on: boolean): void {
+  if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
+  const original = originals.get(name);
+  if (on) tf.registerKernel(fast.get(name)!);
+  else if (original) tf.registerKernel(original);
+}
+
+/**
+ * Kernels from a module the segmenter does not bundle (src/kernels/wasmTrainKernels.ts: the gradients), switched with
+ * the others by useFastWasmKernels; `conv` ones with the fused convolution (CONV).
+ */
+export function addWasmKernels(kernels: ReadonlyArray<[string, Make]>, conv: readonly tf.KernelConfig[] = []): void {
+  for (const [name, make] of kernels) {
+    KERNELS.push([name, make]);
+    if (fast.size === 0) continue; // prepared with the rest on the first useFastWasmKernels
+    prepare(name, make);
+    register(name, fastOn);
+  }
+  convKernels.push(...conv);
+  if (convOn) registerConv(true);
 }

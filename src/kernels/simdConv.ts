@@ -1,0 +1,101 @@
+/**
+ * The WebAssembly SIMD kernels of src/kernels/simd/ (AssemblyScript, compiled by scripts/build-simd.ts), instantiated
+ * on tfjs-backend-wasm's own memory so that they read and write its tensors in place. Apart from
+ * src/kernels/wasmKernels.ts so that what only trains stays out of the segmenter's bundle: src/redo/trainer.ts calls
+ * useSimdConvKernels(), which plugs them into wasmKernels' Conv2D (and so the input gradient, a forward
+ * convolution there) and Conv2DBackpropFilter.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { CONV2D_WASM, CONV2D_WASM_SHARED, FILTER_GRAD_WASM, FILTER_GRAD_WASM_SHARED } from './simd.gen';
+import { setSimdConv, type SimdConv } from './wasmTrainKernels';
+
+interface Modules {
+  conv2d(...args: number[]): void;
+  conv2dFilterGrad(...args: number[]): void;
+}
+
+const instances = new WeakMap<WebAssembly.Memory, Modules | null>();
+
+function bytes(base64: string): Uint8Array<ArrayBuffer> {
+  return Uint8Array.from(atob(base64), (c: string) => c.charCodeAt(0));
+}
+
+/** tfjs-backend-wasm's memory: exported by its plain build, created in JS (and shared) by its threaded one. */
+function memoryOf(backend: BackendWasm): WebAssembly.Memory | undefined {
+  const m = backend.wasm as unknown as { asm?: { memory?: WebAssembly.Memory }; wasmMemory?: WebAssembly.Memory };
+  return m.wasmMemory ?? m.asm?.memory;
+}
+
+/** The modules on this backend's memory, or null where they cannot be had (then XNNPACK's route serves). */
+function modules(backend: BackendWasm): Modules | null {
+  const memory = memoryOf(backend);
+  if (!memory) return null;
+  let mods = instances.get(memory);
+  if (mods === undefined) {
+    const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+    // Synchronous: each module is under the 4 KB that browsers compile on their main thread.
+    const load = (plain: string, sharedMemory: string) =>
+      new WebAssembly.Instance(new WebAssembly.Module(bytes(shared ? sharedMemory : plain)), { env: { memory } }).exports;
+    try {
+      mods = { ...load(CONV2D_WASM, CONV2D_WASM_SHARED), ...load(FILTER_GRAD_WASM, FILTER_GRAD_WASM_SHARED) } as unknown as Modules;
+    } catch {
+      mods = null;
+    }
+    instances.set(memory, mods);
+  }
+  return mods;
+}
+
+const at = (backend: BackendWasm, t: tf.TensorInfo) => backend.getMemoryOffset(t.dataId);
+
+/** The geometry both kernels take after their pointers. */
+function geometry(c: tf.backend_util.Conv2DInfo): number[] {
+  return [
+    c.batchSize,
+    c.inHeight,
+    c.inWidth,
+    c.inChannels,
+    c.outHeight,
+    c.outWidth,
+    c.outChannels,
+    c.filterHeight,
+    c.filterWidth,
+    c.strideHeight,
+    c.strideWidth,
+    c.padInfo.top,
+    c.padInfo.left,
+  ];
+}
+
+/** Calls served here (tests and benchmarks read them); the rest went to XNNPACK's route. */
+export const simdConvCalls = { conv2d: 0, filterGrad: 0 };
+
+const simd: SimdConv = {
+  conv2d(backend, x, filter, c) {
+    if (c.dilationHeight !== 1 || c.dilationWidth !== 1 || c.outChannels % 4 !== 0) return null;
+    const mods = modules(backend);
+    if (!mods) return null;
+    simdConvCalls.conv2d++;
+    const y = backend.makeOutput([c.batchSize, c.outHeight, c.outWidth, c.outChannels], 'float32');
+    const zero = backend.makeOutput([c.inChannels], 'float32'); // what a tap in the padding reads
+    backend.typedArrayFromHeap(zero).fill(0);
+    mods.conv2d(at(backend, x), at(backend, filter), at(backend, y), at(backend, zero), ...geometry(c));
+    backend.disposeData(zero.dataId);
+    return y;
+  },
+  filterGrad(backend, x, dy, c) {
+    if (c.dilationHeight !== 1 || c.dilationWidth !== 1) return null;
+    const mods = modules(backend);
+    if (!mods) return null;
+    simdConvCalls.filterGrad++;
+    const dw = backend.makeOutput([c.filterHeight, c.filterWidth, c.inChannels, c.outChannels], 'float32');
+    mods.conv2dFilterGrad(at(backend, x), at(backend, dy), at(backend, dw), ...geometry(c));
+    return dw;
+  },
+};
+
+/** Plugs (on) or unplugs the SIMD convolutions into the wasm backend's Conv2D, its gradients and the fused conv. */
+export function useSimdConvKernels(on = true): void {
+  setSimdConv(on ? simd : undefined);
+}

@@ -8,11 +8,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import * as tf from '../src/redo/tf';
 import { preset, RedoModel, RedoTrainer, disposeLosses, readLosses } from '../src/redo';
-import { conv, instanceNorm, SNConv } from '../src/redo/layers';
+import { conv, instanceNorm, instanceNormAffineRelu, Linear, SNConv, ZConv } from '../src/redo/layers';
 import { ParamStore } from '../src/redo/params';
 import { Rng } from '../src/redo/random';
 import { useFastWasmKernels, FUSED } from '../src/kernels/wasmKernels';
-import { CONV } from '../src/kernels/fusedOps';
+import { CONV, INSTANCE_NORM_AFFINE_RELU, LINEAR } from '../src/kernels/fusedOps';
 import { simdConvCalls, useSimdConvKernels } from '../src/kernels/simdConv';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
@@ -323,6 +323,94 @@ describe('fused ops (wasm) against the composed TF.js ops they replace', () => {
       for (let i = 0; i < a[k].length; i++) e = Math.max(e, Math.abs(a[k][i]! - b[k][i]!));
       expect(e, k).toBeLessThan(2e-5);
     }
+  });
+
+  it('instance norm with affine and relu: values bit for bit, gradients in x, γ, β, γ/β [C] and [B, 1, 1, C]', async () => {
+    await tf.setBackend('wasm');
+    const shape = [2, 5, 7, 3];
+    const composed = (x: tf.Tensor4D, g: tf.Tensor, b: tf.Tensor) => tf.relu(tf.add(tf.mul(instanceNorm(x), g), b)) as tf.Tensor4D;
+    for (const affine of [[3], [2, 1, 1, 3]]) {
+      const run = (f: typeof composed) =>
+        tf.tidy(() => {
+          const x = tf.tensor4d(
+            values(shape, 1).map((v, i) => v * (1 + (i % 3)) + (i % 3)),
+            shape as [number, number, number, number],
+          );
+          const g = tf.tensor(
+            values(affine, 3).map((v) => 1 + v),
+            affine,
+          );
+          const b = tf.tensor(
+            values(affine, 4).map((v) => 0.5 * v),
+            affine,
+          );
+          const w = tf.tensor4d(values(shape, 2), shape as [number, number, number, number]);
+          const loss = (xi: tf.Tensor, gi: tf.Tensor, bi: tf.Tensor) => tf.sum(tf.mul(f(xi as tf.Tensor4D, gi, bi), w));
+          return [f(x, g, b), ...tf.grads(loss)([x, g, b])].map((t) => t.dataSync() as Float32Array);
+        });
+      const fusedOut = run(instanceNormAffineRelu);
+      // the composed ops, with the fused kernels off but instance norm's own on
+      tf.unregisterKernel(INSTANCE_NORM_AFFINE_RELU, 'wasm');
+      let composedOut: Float32Array[];
+      try {
+        composedOut = run(composed);
+      } finally {
+        useFastWasmKernels(true, [FUSED]);
+      }
+      const [y, ...grads] = fusedOut.map((v, k) => {
+        let e = 0;
+        let scale = 0;
+        for (let i = 0; i < v.length; i++) {
+          e = Math.max(e, Math.abs(v[i]! - composedOut[k]![i]!));
+          scale = Math.max(scale, Math.abs(composedOut[k]![i]!));
+        }
+        return e / scale;
+      });
+      expect(fusedOut[0]!.some((v) => v === 0) && fusedOut[0]!.some((v) => v > 0)).toBe(true); // relu both ways
+      expect(y, `y ${affine}`).toBe(0);
+      expect(grads[0], `dx ${affine}`).toBe(0);
+      // dγ, dβ: sums in double against TF.js's float32 Sum (≈1.4e-7 here)
+      expect(Math.max(grads[1]!, grads[2]!), `dγ dβ ${affine}`).toBeLessThan(1e-6);
+    }
+  });
+
+  it('Linear and ZConv: values and gradients in z, W, b against the composed matMul and add', async () => {
+    await tf.setBackend('wasm');
+    const store = new ParamStore(new Rng(3), 1);
+    const lin = new Linear(store, 'lin', 6, 5);
+    const zc = new ZConv(store, 'zc', 6, 5);
+    const run = () =>
+      tf.tidy(() => {
+        const z = tf.tensor2d(values([3, 6], 1), [3, 6]);
+        const out: Float32Array[] = [];
+        for (const layer of [lin, zc]) {
+          const w = tf.tensor(values([3, 5], 2), layer === zc ? [3, 1, 1, 5] : [3, 5]);
+          const f = (zi: tf.Tensor) => tf.sum(tf.mul(tf.sin(layer.apply(zi as tf.Tensor2D)), w));
+          const { grads } = tf.variableGrads(() => f(z) as tf.Scalar, [layer.w, layer.b]);
+          out.push(layer.apply(z).dataSync() as Float32Array, tf.grad(f)(z).dataSync() as Float32Array);
+          out.push(grads[layer.w.name]!.dataSync() as Float32Array, grads[layer.b.name]!.dataSync() as Float32Array);
+        }
+        return out;
+      });
+    const fusedOut = run();
+    tf.unregisterKernel(LINEAR, 'wasm');
+    let composedOut: Float32Array[];
+    try {
+      composedOut = run();
+    } finally {
+      useFastWasmKernels(true, [FUSED]);
+    }
+    fusedOut.forEach((v, k) => {
+      let e = 0;
+      let scale = 0;
+      for (let i = 0; i < v.length; i++) {
+        e = Math.max(e, Math.abs(v[i]! - composedOut[k]![i]!));
+        scale = Math.max(scale, Math.abs(composedOut[k]![i]!));
+      }
+      expect(v.length, `output ${k}`).toBe(composedOut[k]!.length);
+      // sums in double against XNNPACK's float32 ones
+      expect(e / scale, `output ${k}`).toBeLessThan(1e-6);
+    });
   });
 });
 

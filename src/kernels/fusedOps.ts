@@ -1,13 +1,13 @@
 /**
  * Fused kernels for the small, frequent pieces of a ReDO step: one power iteration of spectral norm, W/σ and its
- * gradient, instance norm and its gradient, Adam's step over a flat vector, and the flattening of many parameters
+ * gradient, instance norm (alone or with affine and relu) and its gradient, Adam's step over a flat vector, and the flattening of many parameters
  * into that vector and back. Each replaces 7–25 TF.js kernels (the flattening one per parameter), and a `tiny` step
  * runs thousands of kernels: on backends that pay a fixed cost per kernel (wasm: engine bookkeeping, heap
  * allocation, a call into WebAssembly), that cost, not arithmetic, is most of a small model's step.
  *
  * Registered for `wasm` (src/kernels/wasmKernels.ts gives the storage); where the active backend has no such kernel,
  * the ops here return null and src/redo/layers.ts and adam.ts compose the same maths from TF.js ops. Sums run in
- * double and round once to float32; Adam rounds every operation as the composed ops do. By hand because no library
+ * double and round once to float32; Adam and the affine relu round every operation as the composed ops do. By hand because no library
  * fuses these for TF.js.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -19,7 +19,7 @@ export const INSTANCE_NORM = 'RedoInstanceNorm';
 export const INSTANCE_NORM_GRAD = 'RedoInstanceNormGrad';
 /** Adam's update of a flat parameter vector, and its split back into parameters (wasm, and webgpu's own). */
 export const ADAM_UPDATE = 'RedoAdamUpdate';
-/** relu(instanceNorm(x)·γ + β) and its gradient in x, γ, β (webgpu only). */
+/** relu(instanceNorm(x)·γ + β) and its gradient in x, γ, β (wasm, and webgpu's own). */
 export const INSTANCE_NORM_AFFINE_RELU = 'RedoInstanceNormAffineRelu';
 export const INSTANCE_NORM_AFFINE_RELU_GRAD = 'RedoInstanceNormAffineReluGrad';
 export const SPLIT_FLAT = 'RedoSplitFlat';
@@ -28,6 +28,9 @@ export const CONCAT_FLAT = 'RedoConcatFlat';
 /** A stride-1 convolution (W/σ with spectral norm, bias optional) and its gradient in x, W, b (wasm only: src/kernels/wasmKernels.ts). */
 export const CONV = 'RedoConv';
 export const CONV_GRAD = 'RedoConvGrad';
+/** z·W + b and its gradient in z, W, b (wasm only). */
+export const LINEAR = 'RedoLinear';
+export const LINEAR_GRAD = 'RedoLinearGrad';
 
 /** How a backend's float32 tensors are read and new ones made (all outputs are allocated before any view is taken). */
 export interface FusedStorage {
@@ -104,26 +107,38 @@ export const normalizeGrad: Compute = ([dy, w, u, v, sigma], [dw]) => {
   }
 };
 
+/** Per image and channel over H·W of x [B, H, W, C]: the mean and 1/√(var + ε) (biased var), into [B, C] each. */
+function moments(x: Float32Array, [b, h, w, c]: number[], eps: number, mean: Float32Array, rstd: Float32Array): void {
+  const hw = h! * w!;
+  const sum = new Float64Array(c!);
+  const sq = new Float64Array(c!);
+  for (let bi = 0; bi < b!; bi++) {
+    const base = bi * hw * c!;
+    const at = bi * c!;
+    sum.fill(0);
+    sq.fill(0);
+    for (let p = 0, q = base; p < hw; p++) for (let ch = 0; ch < c!; ch++, q++) sum[ch]! += x[q]!;
+    for (let ch = 0; ch < c!; ch++) mean[at + ch] = sum[ch]! / hw;
+    for (let p = 0, q = base; p < hw; p++) {
+      for (let ch = 0; ch < c!; ch++, q++) {
+        const d = Math.fround(x[q]! - mean[at + ch]!);
+        sq[ch]! += d * d;
+      }
+    }
+    for (let ch = 0; ch < c!; ch++) rstd[at + ch] = 1 / Math.sqrt(Math.fround(Math.fround(sq[ch]! / hw) + eps));
+  }
+}
+
 /** Per image and channel over H·W of x [B, H, W, C]: y = (x − mean)/√(var + ε) (biased var), and 1/√(var + ε) [B, C]. */
 const instanceNorm: Compute = ([x], [y, rstd], [shape], { eps }) => {
   const [b, h, w, c] = shape!;
   const hw = h! * w!;
-  const mean = new Float64Array(c!);
-  const sq = new Float64Array(c!);
+  const mean = new Float32Array(b! * c!);
+  moments(x!, shape!, eps!, mean, rstd!);
   for (let bi = 0; bi < b!; bi++) {
-    const base = bi * hw * c!;
-    mean.fill(0);
-    sq.fill(0);
-    for (let p = 0, q = base; p < hw; p++) for (let ch = 0; ch < c!; ch++, q++) mean[ch]! += x![q]!;
-    for (let ch = 0; ch < c!; ch++) mean[ch] = Math.fround(mean[ch]! / hw);
-    for (let p = 0, q = base; p < hw; p++) {
-      for (let ch = 0; ch < c!; ch++, q++) {
-        const d = Math.fround(x![q]! - mean[ch]!);
-        sq[ch]! += d * d;
-      }
+    for (let p = 0, q = bi * hw * c!; p < hw; p++) {
+      for (let ch = 0; ch < c!; ch++, q++) y![q] = (x![q]! - mean[bi * c! + ch]!) * rstd![bi * c! + ch]!;
     }
-    for (let ch = 0; ch < c!; ch++) rstd![bi * c! + ch] = 1 / Math.sqrt(Math.fround(Math.fround(sq[ch]! / hw) + eps!));
-    for (let p = 0, q = base; p < hw; p++) for (let ch = 0; ch < c!; ch++, q++) y![q] = (x![q]! - mean[ch]!) * rstd![bi * c! + ch]!;
   }
 };
 
@@ -153,6 +168,126 @@ const instanceNormGrad: Compute = ([dy, y, rstd], [dx], shapes) => {
   }
 };
 
+/** The offset of image bi's row of γ, β [rows, C]: its own (rows B) or the shared one (rows 1). */
+const affineRow = (rows: number, bi: number, c: number): number => (rows === 1 ? 0 : bi * c);
+
+/**
+ * y = relu(ŷ·γ + β), ŷ as instanceNorm computes it and each operation rounded to float32 as the composed tf.mul,
+ * tf.add, tf.relu round (so y is theirs bit for bit); stats [B, C, 2] holds (mean, 1/√(var + ε)) for the gradient.
+ */
+const instanceNormAffineRelu: Compute = ([x, gamma, beta], [y, stats], shapes, { eps }) => {
+  const [b, h, w, c] = shapes[0]!;
+  const rows = shapes[1]![0]!;
+  const hw = h! * w!;
+  const f = Math.fround;
+  const mean = new Float32Array(b! * c!);
+  const rstd = new Float32Array(b! * c!);
+  moments(x!, shapes[0]!, eps!, mean, rstd);
+  for (let bi = 0; bi < b!; bi++) {
+    const at = bi * c!;
+    const row = affineRow(rows, bi, c!);
+    for (let ch = 0; ch < c!; ch++) {
+      stats![(at + ch) * 2] = mean[at + ch]!;
+      stats![(at + ch) * 2 + 1] = rstd[at + ch]!;
+    }
+    for (let p = 0, q = bi * hw * c!; p < hw; p++) {
+      for (let ch = 0; ch < c!; ch++, q++) {
+        const z = f(f(f((x![q]! - mean[at + ch]!) * rstd[at + ch]!) * gamma![row + ch]!) + beta![row + ch]!);
+        y![q] = z > 0 ? z : 0;
+      }
+    }
+  }
+};
+
+/**
+ * The gradient of relu(ŷ·γ + β) as the composed ops take it: g' = dy where ŷ·γ + β > 0 (else 0); dβ = Σ g',
+ * dγ = Σ g'·ŷ per image and channel ([B, C] each, sums in double); dx = instanceNormGrad of float32 g'·γ (so dx is the
+ * composed one's bit for bit).
+ */
+const instanceNormAffineReluGrad: Compute = ([dy, x, stats, gamma, beta], [dx, dgamma, dbeta], shapes) => {
+  const [b, h, w, c] = shapes[0]!;
+  const rows = shapes[3]![0]!;
+  const hw = h! * w!;
+  const f = Math.fround;
+  const yh = new Float32Array(hw * c!);
+  const d = new Float32Array(hw * c!);
+  const sdy = new Float64Array(c!);
+  const sdyy = new Float64Array(c!);
+  const sg = new Float64Array(c!);
+  const sgy = new Float64Array(c!);
+  for (let bi = 0; bi < b!; bi++) {
+    const at = bi * c!;
+    const row = affineRow(rows, bi, c!);
+    [sdy, sdyy, sg, sgy].forEach((s) => s.fill(0));
+    for (let p = 0, i = 0, q = bi * hw * c!; p < hw; p++) {
+      for (let ch = 0; ch < c!; ch++, i++, q++) {
+        const m = stats![(at + ch) * 2]!;
+        const r = stats![(at + ch) * 2 + 1]!;
+        const yv = f((x![q]! - m) * r);
+        const ga = gamma![row + ch]!;
+        const gp = f(f(yv * ga) + beta![row + ch]!) > 0 ? dy![q]! : 0;
+        const dv = f(gp * ga);
+        yh[i] = yv;
+        d[i] = dv;
+        sg[ch]! += gp;
+        sgy[ch]! += gp * yv;
+        sdy[ch]! += dv;
+        sdyy[ch]! += dv * yv;
+      }
+    }
+    for (let ch = 0; ch < c!; ch++) {
+      dbeta![at + ch] = sg[ch]!;
+      dgamma![at + ch] = sgy[ch]!;
+      sdy[ch] = sdy[ch]! / hw;
+      sdyy[ch] = sdyy[ch]! / hw;
+    }
+    for (let p = 0, i = 0, q = bi * hw * c!; p < hw; p++) {
+      for (let ch = 0; ch < c!; ch++, i++, q++) {
+        dx![q] = stats![(at + ch) * 2 + 1]! * (d[i]! - sdy[ch]! - yh[i]! * sdyy[ch]!);
+      }
+    }
+  }
+};
+
+/** y = z·W + b for z [B, K], W [K, N], b [N]: sums in double, then rounded and added to b as tf.matMul, tf.add do. */
+const linear: Compute = ([z, w, b], [y], shapes) => {
+  const [bs, k] = shapes[0]!;
+  const n = shapes[1]![1]!;
+  const f = Math.fround;
+  const acc = new Float64Array(n);
+  for (let r = 0; r < bs!; r++) {
+    acc.fill(0);
+    for (let i = 0; i < k!; i++) {
+      const zi = z![r * k! + i]!;
+      for (let o = 0, p = i * n; o < n; o++, p++) acc[o]! += zi * w![p]!;
+    }
+    for (let o = 0; o < n; o++) y![r * n + o] = f(f(acc[o]!) + b![o]!);
+  }
+};
+
+/** dz = dy·Wᵀ, dW = zᵀ·dy, db = Σ_B dy (dy read as [B, N] whatever its shape), sums in double. */
+const linearGrad: Compute = ([dy, z, w], [dz, dw, db], shapes) => {
+  const [bs, k] = shapes[1]!;
+  const n = shapes[2]![1]!;
+  const gw = new Float64Array(k! * n);
+  const gb = new Float64Array(n);
+  for (let r = 0; r < bs!; r++) {
+    const d = dy!.subarray(r * n, (r + 1) * n);
+    for (let o = 0; o < n; o++) gb[o]! += d[o]!;
+    for (let i = 0; i < k!; i++) {
+      const zi = z![r * k! + i]!;
+      let s = 0;
+      for (let o = 0, p = i * n; o < n; o++, p++) {
+        s += d[o]! * w![p]!;
+        gw[p]! += zi * d[o]!;
+      }
+      dz![r * k! + i] = s;
+    }
+  }
+  dw!.set(gw);
+  db!.set(gb);
+};
+
 const KERNELS: FusedKernel[] = [
   {
     name: SN_POWER_ITERATION,
@@ -164,6 +299,25 @@ const KERNELS: FusedKernel[] = [
   { name: SN_NORMALIZE_GRAD, inputs: ['dy', 'w', 'u', 'v', 'sigma'], outShapes: ([dy]) => [dy!], compute: normalizeGrad },
   { name: INSTANCE_NORM, inputs: ['x'], outShapes: ([x]) => [x!, [x![0]!, x![3]!]], compute: instanceNorm },
   { name: INSTANCE_NORM_GRAD, inputs: ['dy', 'y', 'rstd'], outShapes: ([dy]) => [dy!], compute: instanceNormGrad },
+  {
+    name: INSTANCE_NORM_AFFINE_RELU,
+    inputs: ['x', 'gamma', 'beta'],
+    outShapes: ([x]) => [x!, [x![0]!, x![3]!, 2]],
+    compute: instanceNormAffineRelu,
+  },
+  {
+    name: INSTANCE_NORM_AFFINE_RELU_GRAD,
+    inputs: ['dy', 'x', 'stats', 'gamma', 'beta'],
+    outShapes: ([dy]) => [dy!, [dy![0]!, dy![3]!], [dy![0]!, dy![3]!]],
+    compute: instanceNormAffineReluGrad,
+  },
+  {
+    name: LINEAR,
+    inputs: ['z', 'w', 'b'],
+    outShapes: ([z, w], { expand }) => [expand ? [z![0]!, 1, 1, w![1]!] : [z![0]!, w![1]!]],
+    compute: linear,
+  },
+  { name: LINEAR_GRAD, inputs: ['dy', 'z', 'w'], outShapes: ([, z, w]) => [z!, w!, [w![1]!]], compute: linearGrad },
 ];
 
 /** Registers the fused kernels for `backendName`, reading and allocating tensors through `storage`. */
@@ -327,4 +481,24 @@ export function fusedConv(
     };
   });
   return b ? f(x, w, b) : f(x, w);
+}
+
+/**
+ * z·W + b for z [B, K], W [K, N], b [N]: [B, N], or with `expand` [B, 1, 1, N] (to broadcast over a feature map); one
+ * kernel each way, differentiable in all three, or null without the kernels.
+ */
+export function fusedLinear(z: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor, expand = false): tf.Tensor | null {
+  if (!has(LINEAR) || !has(LINEAR_GRAD)) return null;
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [z0, w0, b0, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    save([z0, w0]);
+    return {
+      value: tf.engine().runKernel<tf.Tensor>(LINEAR, { z: z0, w: w0, b: b0 }, { expand: expand ? 1 : 0 }),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [zs, ws] = saved as [tf.Tensor, tf.Tensor];
+        return tf.engine().runKernel(LINEAR_GRAD, { dy, z: zs, w: ws }, {});
+      },
+    };
+  });
+  return f(z, w, b);
 }

@@ -1,6 +1,6 @@
 import * as tf from './tf';
 import type { ParamStore } from './params';
-import { fusedInstanceNorm, fusedConv, fusedInstanceNormAffineRelu, snNormalize, snPowerIteration } from '../kernels/fusedOps';
+import { fusedConv, fusedInstanceNorm, fusedInstanceNormAffineRelu, fusedLinear, snNormalize, snPowerIteration } from '../kernels/fusedOps';
 
 /**
  * The building blocks of the four networks. Each layer registers its tensors in the ParamStore under the
@@ -182,7 +182,7 @@ export class Linear {
   }
 
   apply(x: tf.Tensor2D): tf.Tensor2D {
-    return tf.add(tf.matMul(x, this.w as tf.Tensor2D), this.b);
+    return (fusedLinear(x, this.w, this.b) ?? tf.add(tf.matMul(x, this.w as tf.Tensor2D), this.b)) as tf.Tensor2D;
   }
 }
 
@@ -199,6 +199,8 @@ export class ZConv {
   }
 
   apply(z: tf.Tensor2D): tf.Tensor4D {
+    const fused = fusedLinear(z, this.w, this.b, true);
+    if (fused) return fused as tf.Tensor4D;
     const y = tf.add(tf.matMul(z, this.w as tf.Tensor2D), this.b);
     return y.reshape([z.shape[0], 1, 1, this.b.shape[0]]);
   }
@@ -286,7 +288,7 @@ export function instanceNorm(x: tf.Tensor4D): tf.Tensor4D {
   return tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, IN_EPS)));
 }
 
-/** relu(instanceNorm(x)·γ + β), γ and β [C] or [B, 1, 1, C]: one fused kernel where the backend has it (webgpu). */
+/** relu(instanceNorm(x)·γ + β), γ and β [C] or [B, 1, 1, C]: one fused kernel where the backend has it (wasm, webgpu). */
 export function instanceNormAffineRelu(x: tf.Tensor4D, gamma: tf.Tensor, beta: tf.Tensor): tf.Tensor4D {
   return fusedInstanceNormAffineRelu(x, gamma, beta, IN_EPS) ?? (tf.relu(tf.add(tf.mul(instanceNorm(x), gamma), beta)) as tf.Tensor4D);
 }

@@ -10,7 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** Each module apart, so that each stays under the 4 KB that browsers compile synchronously on a main thread. */
-const SOURCES = { FILTER_GRAD: 'src/kernels/simd/filterGrad.ts', CONV2D: 'src/kernels/simd/conv2d.ts' };
+const SOURCES = {
+  FILTER_GRAD: 'src/kernels/simd/filterGrad.ts',
+  CONV2D: 'src/kernels/simd/conv2d.ts',
+  POOL: 'src/kernels/simd/pool.ts',
+};
 const OUT = 'src/kernels/simd.gen.ts';
 const COMMON = ['--runtime', 'stub', '--importMemory', '--noAssert', '--enable', 'simd', '-O3', '--noExportMemory'];
 // The CLI, not the compiler's API: its typings declare globals (Array.at → T) that would leak into this project's.

@@ -13,7 +13,7 @@ import { ParamStore } from '../src/redo/params';
 import { Rng } from '../src/redo/random';
 import { useFastWasmKernels, FUSED } from '../src/kernels/wasmKernels';
 import { CONV, INSTANCE_NORM_AFFINE_RELU, LINEAR } from '../src/kernels/fusedOps';
-import { simdConvCalls, useSimdConvKernels } from '../src/kernels/simdConv';
+import { simdCalls, useSimdKernels } from '../src/kernels/simdKernels';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 const values = (shape: number[], seed: number) =>
@@ -148,7 +148,7 @@ describe('wasm kernels against the cpu backend', () => {
 });
 
 describe('WebAssembly SIMD convolutions (src/kernels/simd) against the cpu backend', () => {
-  afterAll(() => useSimdConvKernels(false));
+  afterAll(() => useSimdKernels(false));
 
   it('forward and both gradients: every block shape, strides, paddings, tails of channels and pixels', async () => {
     // [x, w, stride, pad]: 4×8, 4×4 and 1-channel blocks; output channels past a multiple of 4 (masks, RGB); 1 to 3
@@ -165,8 +165,8 @@ describe('WebAssembly SIMD convolutions (src/kernels/simd) against the cpu backe
       [[4, 5, 7, 32], [1, 1, 32, 16], 1, 'valid'],
       [[1, 13, 13, 4], [4, 4, 4, 8], 1, 'valid'],
     ];
-    useSimdConvKernels(true);
-    const before = { ...simdConvCalls };
+    useSimdKernels(true);
+    const before = { ...simdCalls };
     for (const [xs, ws, s, p] of cases) {
       const err = await compare([xs, ws], (x, w) => {
         const conv = (a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, s, p);
@@ -176,8 +176,24 @@ describe('WebAssembly SIMD convolutions (src/kernels/simd) against the cpu backe
       expect(err, JSON.stringify([xs, ws, s, p])).toBeLessThan(1e-5);
     }
     // every case ran the SIMD forward (but for the 1 and 3 output channels, XNNPACK's) and filter gradient
-    expect(simdConvCalls.filterGrad - before.filterGrad).toBeGreaterThanOrEqual(2 * cases.length);
-    expect(simdConvCalls.conv2d - before.conv2d).toBeGreaterThanOrEqual(3 * (cases.length - 2));
+    expect(simdCalls.filterGrad - before.filterGrad).toBeGreaterThanOrEqual(2 * cases.length);
+    expect(simdCalls.conv2d - before.conv2d).toBeGreaterThanOrEqual(3 * (cases.length - 2));
+  });
+
+  it('average-pool gradient: tiling windows, leftover rows and columns, and the fallback (overlapping windows)', async () => {
+    const cases: Array<[number[], number, number, 'valid' | 'same']> = [
+      [[2, 8, 8, 16], 2, 2, 'valid'],
+      [[2, 9, 7, 8], 3, 3, 'valid'],
+      [[1, 5, 5, 4], 2, 2, 'valid'],
+      [[2, 6, 6, 4], 3, 1, 'same'],
+    ];
+    useSimdKernels(true);
+    const before = simdCalls.avgPoolGrad;
+    for (const [xs, f, s, p] of cases) {
+      const err = await compare([xs], (x) => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.avgPool(t as tf.Tensor4D, f, s, p), 3)))(x));
+      expect(err, JSON.stringify([xs, f, s, p])).toBeLessThan(1e-6);
+    }
+    expect(simdCalls.avgPoolGrad - before).toBe(3);
   });
 
   it('forward: bit for bit what XNNPACK gives (the same order of sums)', async () => {
@@ -185,7 +201,7 @@ describe('WebAssembly SIMD convolutions (src/kernels/simd) against the cpu backe
     const x = tf.tensor4d(values([3, 12, 12, 16], 1), [3, 12, 12, 16]);
     const w = tf.tensor4d(values([3, 3, 16, 8], 2), [3, 3, 16, 8]);
     const y = async (on: boolean) => {
-      useSimdConvKernels(on);
+      useSimdKernels(on);
       const t = tf.conv2d(x, w, 1, 'same');
       const v = await t.data();
       t.dispose();

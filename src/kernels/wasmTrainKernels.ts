@@ -8,7 +8,8 @@
  * - MaxPoolGrad: its own routes a window's gradient to the last of tied maxima, PyTorch and the cpu backend to
  *   the first (the golden gradients see the difference).
  * - The gradient of the fused convolution (CONV_GRAD of src/kernels/fusedOps.ts).
- * - Conv2D and the filter gradient in WebAssembly SIMD (src/kernels/simdConv.ts) where useSimdConvKernels plugged them.
+ * - Conv2D, the filter gradient and AvgPoolGrad in WebAssembly SIMD (src/kernels/simdKernels.ts) where useSimdKernels
+ *   plugged them.
  * By hand because no library provides these kernels for tfjs-backend-wasm.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -18,26 +19,27 @@ import { CONV_GRAD, normalizeGrad } from './fusedOps';
 import { addWasmKernels, conv2d, heap, run, transposeInto, type Make, type Shape4 } from './wasmKernels';
 
 /**
- * Convolutions in place on the heap (src/kernels/simdConv.ts, WebAssembly SIMD): each returns null where it does not
- * apply, and XNNPACK's route serves. Plugged in by training only, so that its modules stay out of the segmenter.
+ * Kernels in place on the heap (src/kernels/simdKernels.ts, WebAssembly SIMD): each returns null where it does not
+ * apply, and the kernel it stands in for serves. Plugged in by training only (their modules stay out of the segmenter).
  */
-export interface SimdConv {
+export interface SimdKernels {
   conv2d(backend: BackendWasm, x: tf.TensorInfo, filter: tf.TensorInfo, c: tf.backend_util.Conv2DInfo): tf.TensorInfo | null;
   filterGrad(backend: BackendWasm, x: tf.TensorInfo, dy: tf.TensorInfo, c: tf.backend_util.Conv2DInfo): tf.TensorInfo | null;
+  avgPoolGrad(backend: BackendWasm, dy: tf.TensorInfo, c: tf.backend_util.Conv2DInfo): tf.TensorInfo | null;
 }
 
-let simdConv: SimdConv | undefined;
+let simd: SimdKernels | undefined;
 
-export function setSimdConv(k: SimdConv | undefined): void {
-  simdConv = k;
+export function setSimdKernels(k: SimdKernels | undefined): void {
+  simd = k;
 }
 
 const conv2dForward: Make = (original) => (args) => {
   const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
   const { strides, pad, dataFormat, dilations, dimRoundingMode } = args.attrs as unknown as tf.Conv2DAttrs;
-  if (simdConv && dataFormat === 'NHWC' && x.dtype === 'float32') {
+  if (simd && dataFormat === 'NHWC' && x.dtype === 'float32') {
     const c = tf.backend_util.computeConv2DInfo(x.shape as Shape4, filter.shape as Shape4, strides, dilations, pad, dimRoundingMode);
-    const y = simdConv.conv2d(args.backend as unknown as BackendWasm, x, filter, c);
+    const y = simd.conv2d(args.backend as unknown as BackendWasm, x, filter, c);
     if (y) return y;
   }
   return original.kernelFunc(args);
@@ -94,7 +96,7 @@ const conv2dBackpropFilter: Make = (original) => (args) => {
   const backend = args.backend as unknown as BackendWasm;
   if (dataFormat !== 'NHWC' || x.dtype !== 'float32') return original.kernelFunc(args);
   const c = tf.backend_util.computeConv2DInfo(x.shape as Shape4, filterShape, strides, 1, pad, dimRoundingMode);
-  const fast = simdConv?.filterGrad(backend, x, dy, c);
+  const fast = simd?.filterGrad(backend, x, dy, c);
   if (fast) return fast;
   const [b, h, w, ci] = x.shape as [number, number, number, number];
   const [kh, kw, sh, sw, pt, pl] = [c.filterHeight, c.filterWidth, c.strideHeight, c.strideWidth, c.padInfo.top, c.padInfo.left];
@@ -165,6 +167,17 @@ const maxPoolGrad: Make = (original) => (args) => {
   return dx;
 };
 
+const avgPoolGrad: Make = (original) => (args) => {
+  const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
+  const { filterSize, strides, pad } = args.attrs as unknown as tf.AvgPoolGradAttrs;
+  if (simd && input.dtype === 'float32') {
+    const c = tf.backend_util.computePool2DInfo(input.shape as Shape4, filterSize, strides, 1, pad);
+    const dx = simd.avgPoolGrad(args.backend as unknown as BackendWasm, dy, c);
+    if (dx) return dx;
+  }
+  return original.kernelFunc(args);
+};
+
 /** The fused convolution's gradient (its forward stays in wasmKernels: the segmenter runs it). */
 const convGrad: tf.KernelConfig = {
   kernelName: CONV_GRAD,
@@ -210,6 +223,7 @@ addWasmKernels(
     [tf.Conv2DBackpropInput, conv2dBackpropInput],
     [tf.Conv2DBackpropFilter, conv2dBackpropFilter],
     [tf.MaxPoolGrad, maxPoolGrad],
+    [tf.AvgPoolGrad, avgPoolGrad],
   ],
   [convGrad],
 );

@@ -15,7 +15,7 @@ import {
 } from './losses';
 import { NETWORK_NAMES, NonFiniteError, nonFiniteKeys, nonFiniteNetworks } from './finite';
 import '../kernels/wasmTrainKernels'; // wasm's gradient kernels, kept out of the segmenter: registered on import
-import { useSimdConvKernels } from '../kernels/simdConv';
+import { useSimdKernels } from '../kernels/simdKernels';
 
 /** What one iteration produced, as scalar tensors still on the device: read them when you choose, then dispose. */
 export interface StepLosses {
@@ -93,7 +93,7 @@ export class RedoTrainer {
     readonly seed = 0,
   ) {
     this.model = model;
-    useSimdConvKernels(); // wasm's convolutions in WebAssembly SIMD (kept out of the segmenter)
+    useSimdKernels(); // wasm's convolutions in WebAssembly SIMD (kept out of the segmenter)
     const c = this.config;
     const adam = (net: NetworkId, lr: number, weightDecay = 0) =>
       new Adam(model.trainableVariables(net), { lr, beta1: c.adamBeta1, beta2: c.adamBeta2, epsilon: c.adamEpsilon, weightDecay });

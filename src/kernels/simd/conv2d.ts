@@ -1,6 +1,6 @@
 /**
  * AssemblyScript (compiled by scripts/build-simd.ts, outside tsconfig): the forward convolution, in place on
- * tfjs-backend-wasm's heap (imported memory; pointers are byte offsets into it). src/kernels/simdConv.ts also runs the
+ * tfjs-backend-wasm's heap (imported memory; pointers are byte offsets into it). src/kernels/simdKernels.ts also runs the
  * input gradient of a stride-1 convolution through it, as the forward convolution of dY with the flipped filter.
  *
  * conv2d: Y[b, y, x, o] = Σ_{i, j, n} X[b, SH·y + i − PT, SW·x + j − PL, n] · F[i, j, n, o], NHWC, CO a multiple of 4.

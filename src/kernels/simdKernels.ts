@@ -2,17 +2,18 @@
  * The WebAssembly SIMD kernels of src/kernels/simd/ (AssemblyScript, compiled by scripts/build-simd.ts), instantiated
  * on tfjs-backend-wasm's own memory so that they read and write its tensors in place. Apart from
  * src/kernels/wasmKernels.ts so that what only trains stays out of the segmenter's bundle: src/redo/trainer.ts calls
- * useSimdConvKernels(), which plugs them into wasmKernels' Conv2D (and so the input gradient, a forward
- * convolution there) and Conv2DBackpropFilter.
+ * useSimdKernels(), which plugs them into src/kernels/wasmTrainKernels.ts: Conv2D (and so the stride-1 input
+ * gradient, a forward convolution there), Conv2DBackpropFilter and AvgPoolGrad.
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { CONV2D_WASM, CONV2D_WASM_SHARED, FILTER_GRAD_WASM, FILTER_GRAD_WASM_SHARED } from './simd.gen';
-import { setSimdConv, type SimdConv } from './wasmTrainKernels';
+import * as gen from './simd.gen';
+import { setSimdKernels, type SimdKernels } from './wasmTrainKernels';
 
 interface Modules {
   conv2d(...args: number[]): void;
   conv2dFilterGrad(...args: number[]): void;
+  avgPoolGrad(...args: number[]): void;
 }
 
 const instances = new WeakMap<WebAssembly.Memory, Modules | null>();
@@ -38,7 +39,11 @@ function modules(backend: BackendWasm): Modules | null {
     const load = (plain: string, sharedMemory: string) =>
       new WebAssembly.Instance(new WebAssembly.Module(bytes(shared ? sharedMemory : plain)), { env: { memory } }).exports;
     try {
-      mods = { ...load(CONV2D_WASM, CONV2D_WASM_SHARED), ...load(FILTER_GRAD_WASM, FILTER_GRAD_WASM_SHARED) } as unknown as Modules;
+      mods = {
+        ...load(gen.CONV2D_WASM, gen.CONV2D_WASM_SHARED),
+        ...load(gen.FILTER_GRAD_WASM, gen.FILTER_GRAD_WASM_SHARED),
+        ...load(gen.POOL_WASM, gen.POOL_WASM_SHARED),
+      } as unknown as Modules;
     } catch {
       mods = null;
     }
@@ -69,14 +74,14 @@ function geometry(c: tf.backend_util.Conv2DInfo): number[] {
 }
 
 /** Calls served here (tests and benchmarks read them); the rest went to XNNPACK's route. */
-export const simdConvCalls = { conv2d: 0, filterGrad: 0 };
+export const simdCalls = { conv2d: 0, filterGrad: 0, avgPoolGrad: 0 };
 
-const simd: SimdConv = {
+const simd: SimdKernels = {
   conv2d(backend, x, filter, c) {
     if (c.dilationHeight !== 1 || c.dilationWidth !== 1 || c.outChannels % 4 !== 0) return null;
     const mods = modules(backend);
     if (!mods) return null;
-    simdConvCalls.conv2d++;
+    simdCalls.conv2d++;
     const y = backend.makeOutput([c.batchSize, c.outHeight, c.outWidth, c.outChannels], 'float32');
     const zero = backend.makeOutput([c.inChannels], 'float32'); // what a tap in the padding reads
     backend.typedArrayFromHeap(zero).fill(0);
@@ -88,14 +93,37 @@ const simd: SimdConv = {
     if (c.dilationHeight !== 1 || c.dilationWidth !== 1) return null;
     const mods = modules(backend);
     if (!mods) return null;
-    simdConvCalls.filterGrad++;
+    simdCalls.filterGrad++;
     const dw = backend.makeOutput([c.filterHeight, c.filterWidth, c.inChannels, c.outChannels], 'float32');
     mods.conv2dFilterGrad(at(backend, x), at(backend, dy), at(backend, dw), ...geometry(c));
     return dw;
   },
+  avgPoolGrad(backend, dy, c) {
+    const tiles = c.strideHeight === c.filterHeight && c.strideWidth === c.filterWidth && c.padInfo.top + c.padInfo.left === 0;
+    if (!tiles || c.dilationHeight !== 1 || c.dilationWidth !== 1 || c.inChannels % 4 !== 0) return null;
+    const mods = modules(backend);
+    if (!mods) return null;
+    simdCalls.avgPoolGrad++;
+    const dx = backend.makeOutput([c.batchSize, c.inHeight, c.inWidth, c.inChannels], 'float32');
+    const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight: fh, filterWidth: fw } = c;
+    mods.avgPoolGrad(
+      at(backend, dy),
+      at(backend, dx),
+      batchSize,
+      inHeight,
+      inWidth,
+      inChannels,
+      outHeight,
+      outWidth,
+      fh,
+      fw,
+      1 / (fh * fw),
+    );
+    return dx;
+  },
 };
 
-/** Plugs (on) or unplugs the SIMD convolutions into the wasm backend's Conv2D, its gradients and the fused conv. */
-export function useSimdConvKernels(on = true): void {
-  setSimdConv(on ? simd : undefined);
+/** Plugs (on) or unplugs the SIMD kernels into the wasm backend's Conv2D, its gradients, the fused conv's, AvgPoolGrad. */
+export function useSimdKernels(on = true): void {
+  setSimdKernels(on ? simd : undefined);
 }

@@ -14,6 +14,7 @@ const SOURCES = {
   FILTER_GRAD: 'src/kernels/simd/filterGrad.ts',
   CONV2D: 'src/kernels/simd/conv2d.ts',
   POOL: 'src/kernels/simd/pool.ts',
+  NORM: 'src/kernels/simd/norm.ts',
 };
 const OUT = 'src/kernels/simd.gen.ts';
 const COMMON = ['--runtime', 'stub', '--importMemory', '--noAssert', '--enable', 'simd', '-O3', '--noExportMemory'];

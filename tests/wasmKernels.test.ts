@@ -196,6 +196,61 @@ describe('WebAssembly SIMD convolutions (src/kernels/simd) against the cpu backe
     expect(simdCalls.avgPoolGrad - before).toBe(3);
   });
 
+  it('relu(IN·γ+β) both ways: bit for bit the JavaScript kernels (γ, β [C] and [B, C]; more channels than a vector)', async () => {
+    await tf.setBackend('wasm');
+    const shape: [number, number, number, number] = [3, 6, 5, 9];
+    for (const affine of [[9], [3, 1, 1, 9]]) {
+      const run = (on: boolean) => {
+        useSimdKernels(on);
+        return tf.tidy(() => {
+          const x = tf.tensor4d(
+            values(shape, 1).map((v, i) => v * (1 + (i % 4)) + (i % 3)),
+            shape,
+          );
+          const g = tf.tensor(
+            values(affine, 3).map((v) => 1 + v),
+            affine,
+          );
+          const b = tf.tensor(
+            values(affine, 4).map((v) => 0.5 * v),
+            affine,
+          );
+          const w = tf.tensor4d(values(shape, 2), shape);
+          const f = (xi: tf.Tensor, gi: tf.Tensor, bi: tf.Tensor) => instanceNormAffineRelu(xi as tf.Tensor4D, gi, bi);
+          const loss = (xi: tf.Tensor, gi: tf.Tensor, bi: tf.Tensor) => tf.sum(tf.mul(f(xi, gi, bi), w));
+          return [f(x, g, b), ...tf.grads(loss)([x, g, b])].map((t) => Array.from(t.dataSync()));
+        });
+      };
+      const before = simdCalls.fused;
+      const simd = run(true);
+      expect(simdCalls.fused - before, 'the SIMD kernels ran: two forwards, one gradient').toBe(3);
+      expect(simd, `γ, β ${affine}`).toEqual(run(false));
+    }
+  });
+
+  it('sums over every axis but the innermost: bit for bit the transposed route (blocks of 16, 4 and 1 channels)', async () => {
+    await tf.setBackend('wasm');
+    for (const shape of [
+      [4, 6, 5, 36],
+      [3, 7, 7],
+      [2, 3, 4, 5],
+    ]) {
+      const x = tf.tensor(values(shape, 5), shape);
+      const axes = shape.slice(0, -1).map((_, i) => i);
+      const sum = (on: boolean, keep: boolean) => {
+        useSimdKernels(on);
+        const t = tf.sum(x, axes, keep);
+        const out = { shape: t.shape, v: Array.from(t.dataSync()) };
+        t.dispose();
+        return out;
+      };
+      const before = simdCalls.columnSum;
+      for (const keep of [false, true]) expect(sum(true, keep), `${shape} keepDims ${keep}`).toEqual(sum(false, keep));
+      expect(simdCalls.columnSum - before).toBe(2);
+      x.dispose();
+    }
+  });
+
   it('forward: bit for bit what XNNPACK gives (the same order of sums)', async () => {
     await tf.setBackend('wasm');
     const x = tf.tensor4d(values([3, 12, 12, 16], 1), [3, 12, 12, 16]);

@@ -36,6 +36,8 @@ export const LINEAR_GRAD = 'RedoLinearGrad';
 export interface FusedStorage {
   read(backend: object, t: tf.TensorInfo): Float32Array;
   alloc(backend: object, shapes: number[][]): { infos: tf.TensorInfo[]; views: () => Float32Array[] };
+  /** A faster kernel of the same arithmetic, where the backend has one (true: it ran, compute is skipped). */
+  run?(name: string, backend: object, inputs: tf.TensorInfo[], outputs: tf.TensorInfo[], shapes: number[][], attrs: object): boolean;
 }
 
 export type Compute = (inputs: Float32Array[], outputs: Float32Array[], shapes: number[][], attrs: Record<string, number>) => void;
@@ -332,6 +334,7 @@ export function registerFusedKernels(backendName: string, storage: FusedStorage,
         if (ins.some((t) => t.dtype !== 'float32')) throw new Error(`${k.name}: float32 inputs only`);
         const shapes = ins.map((t) => t.shape);
         const { infos, views } = storage.alloc(backend, k.outShapes(shapes, attrs ?? {}));
+        if (storage.run?.(k.name, backend, ins, infos, shapes, attrs ?? {})) return infos.length === 1 ? infos[0]! : infos;
         const outs = views();
         k.compute(
           ins.map((t) => storage.read(backend, t)),

@@ -3,17 +3,21 @@
  * on tfjs-backend-wasm's own memory so that they read and write its tensors in place. Apart from
  * src/kernels/wasmKernels.ts so that what only trains stays out of the segmenter's bundle: src/redo/trainer.ts calls
  * useSimdKernels(), which plugs them into src/kernels/wasmTrainKernels.ts: Conv2D (and so the stride-1 input
- * gradient, a forward convolution there), Conv2DBackpropFilter and AvgPoolGrad.
+ * gradient, a forward convolution there), Conv2DBackpropFilter, AvgPoolGrad, and relu(IN·γ+β) both ways.
  */
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as gen from './simd.gen';
-import { setSimdKernels, type SimdKernels } from './wasmTrainKernels';
+import { INSTANCE_NORM_AFFINE_RELU, INSTANCE_NORM_AFFINE_RELU_GRAD } from './fusedOps';
+import { setSimdKernels, type SimdKernels } from './wasmKernels';
 
 interface Modules {
   conv2d(...args: number[]): void;
   conv2dFilterGrad(...args: number[]): void;
   avgPoolGrad(...args: number[]): void;
+  columnSum(...args: number[]): void;
+  inAffineRelu(...args: number[]): void;
+  inAffineReluGrad(...args: number[]): void;
 }
 
 const instances = new WeakMap<WebAssembly.Memory, Modules | null>();
@@ -43,6 +47,7 @@ function modules(backend: BackendWasm): Modules | null {
         ...load(gen.CONV2D_WASM, gen.CONV2D_WASM_SHARED),
         ...load(gen.FILTER_GRAD_WASM, gen.FILTER_GRAD_WASM_SHARED),
         ...load(gen.POOL_WASM, gen.POOL_WASM_SHARED),
+        ...load(gen.NORM_WASM, gen.NORM_WASM_SHARED),
       } as unknown as Modules;
     } catch {
       mods = null;
@@ -74,7 +79,7 @@ function geometry(c: tf.backend_util.Conv2DInfo): number[] {
 }
 
 /** Calls served here (tests and benchmarks read them); the rest went to XNNPACK's route. */
-export const simdCalls = { conv2d: 0, filterGrad: 0, avgPoolGrad: 0 };
+export const simdCalls = { conv2d: 0, filterGrad: 0, avgPoolGrad: 0, columnSum: 0, fused: 0 };
 
 const simd: SimdKernels = {
   conv2d(backend, x, filter, c) {
@@ -120,6 +125,29 @@ const simd: SimdKernels = {
       1 / (fh * fw),
     );
     return dx;
+  },
+  columnSum(backend, x) {
+    const mods = modules(backend);
+    if (!mods) return null;
+    simdCalls.columnSum++;
+    const c = x.shape[x.shape.length - 1]!;
+    const out = backend.makeOutput([c], 'float32');
+    mods.columnSum(at(backend, x), at(backend, out), tf.util.sizeFromShape(x.shape) / c, c);
+    return out;
+  },
+  fused(name, backend, ins, outs, shapes, attrs) {
+    if (name !== INSTANCE_NORM_AFFINE_RELU && name !== INSTANCE_NORM_AFFINE_RELU_GRAD) return false;
+    const mods = modules(backend);
+    if (!mods) return false;
+    simdCalls.fused++;
+    const [b, h, w, c] = shapes[0]!;
+    const rows = shapes[name === INSTANCE_NORM_AFFINE_RELU ? 1 : 3]![0]!;
+    const scratch = backend.makeOutput([8 * c!], 'float32'); // 4·C f64 sums
+    const p = [...ins, ...outs, scratch].map((t) => at(backend, t));
+    if (name === INSTANCE_NORM_AFFINE_RELU) mods.inAffineRelu(...p, b!, h! * w!, c!, rows, (attrs as { eps: number }).eps);
+    else mods.inAffineReluGrad(...p, b!, h! * w!, c!, rows);
+    backend.disposeData(scratch.dataId);
+    return true;
   },
 };
 

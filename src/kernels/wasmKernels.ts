@@ -201,6 +201,11 @@ const reduction: Make = (original) => (args) => {
   const axes = tf.util.parseAxisParam(axis, x.shape);
   const perm = tf.backend_util.getAxesPermutation(axes, x.shape.length);
   if (perm === null || x.dtype === 'string') return original.kernelFunc(args);
+  const rank = x.shape.length;
+  if (original.kernelName === tf.Sum && x.dtype === 'float32' && axes.length === rank - 1 && !axes.includes(rank - 1)) {
+    const out = simd?.columnSum(backend, x);
+    if (out) return keepDims ? { ...out, shape: tf.backend_util.expandShapeToKeepDim(out.shape, axes) } : out;
+  }
   const xt = transposeInto(backend, x, perm);
   const inner = tf.backend_util.getInnerMostAxes(axes.length, x.shape.length);
   const out = original.kernelFunc({ ...args, inputs: { x: xt }, attrs: { axis: inner, keepDims: false } }) as tf.TensorInfo;
@@ -433,8 +438,31 @@ export function addWasmFusedKernels(kernels: FusedKernel[]): void {
   if (fusedOn) registerFusedKernels('wasm', storage, kernels);
 }
 
+/**
+ * Kernels in place on the heap (src/kernels/simdKernels.ts, WebAssembly SIMD): each returns null where it does not
+ * apply, and the kernel it stands in for serves. Plugged in by training only (their modules stay out of the segmenter).
+ */
+export interface SimdKernels {
+  conv2d(backend: BackendWasm, x: tf.TensorInfo, filter: tf.TensorInfo, c: tf.backend_util.Conv2DInfo): tf.TensorInfo | null;
+  filterGrad(backend: BackendWasm, x: tf.TensorInfo, dy: tf.TensorInfo, c: tf.backend_util.Conv2DInfo): tf.TensorInfo | null;
+  avgPoolGrad(backend: BackendWasm, dy: tf.TensorInfo, c: tf.backend_util.Conv2DInfo): tf.TensorInfo | null;
+  /** Σ over every axis but the innermost, in the order the transposed route sums (so the same values). */
+  columnSum(backend: BackendWasm, x: tf.TensorInfo): tf.TensorInfo | null;
+  /** A fused kernel of src/kernels/fusedOps.ts; false where it has none for `name` (its JavaScript then runs). */
+  fused(name: string, backend: BackendWasm, ins: tf.TensorInfo[], outs: tf.TensorInfo[], shapes: number[][], attrs: object): boolean;
+}
+
+let simd: SimdKernels | undefined;
+
+export function setSimdKernels(k: SimdKernels | undefined): void {
+  simd = k;
+}
+
+export const simdKernels = (): SimdKernels | undefined => simd;
+
 const storage: FusedStorage = {
   read: (backend, t) => (backend as BackendWasm).typedArrayFromHeap(t) as Float32Array,
+  run: (name, backend, ins, outs, shapes, attrs) => simd?.fused(name, backend as BackendWasm, ins, outs, shapes, attrs) ?? false,
   alloc: (backend, shapes) => {
     const b = backend as BackendWasm;
     const infos = shapes.map((s) => b.makeOutput(s, 'float32'));

@@ -16,27 +16,12 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { copyBlock, rowMajor } from './strided';
 import { CONV_GRAD, normalizeGrad } from './fusedOps';
-import { addWasmKernels, conv2d, heap, run, transposeInto, type Make, type Shape4 } from './wasmKernels';
-
-/**
- * Kernels in place on the heap (src/kernels/simdKernels.ts, WebAssembly SIMD): each returns null where it does not
- * apply, and the kernel it stands in for serves. Plugged in by training only (their modules stay out of the segmenter).
- */
-export interface SimdKernels {
-  conv2d(backend: BackendWasm, x: tf.TensorInfo, filter: tf.TensorInfo, c: tf.backend_util.Conv2DInfo): tf.TensorInfo | null;
-  filterGrad(backend: BackendWasm, x: tf.TensorInfo, dy: tf.TensorInfo, c: tf.backend_util.Conv2DInfo): tf.TensorInfo | null;
-  avgPoolGrad(backend: BackendWasm, dy: tf.TensorInfo, c: tf.backend_util.Conv2DInfo): tf.TensorInfo | null;
-}
-
-let simd: SimdKernels | undefined;
-
-export function setSimdKernels(k: SimdKernels | undefined): void {
-  simd = k;
-}
+import { addWasmKernels, conv2d, heap, run, simdKernels, transposeInto, type Make, type Shape4 } from './wasmKernels';
 
 const conv2dForward: Make = (original) => (args) => {
   const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
   const { strides, pad, dataFormat, dilations, dimRoundingMode } = args.attrs as unknown as tf.Conv2DAttrs;
+  const simd = simdKernels();
   if (simd && dataFormat === 'NHWC' && x.dtype === 'float32') {
     const c = tf.backend_util.computeConv2DInfo(x.shape as Shape4, filter.shape as Shape4, strides, dilations, pad, dimRoundingMode);
     const y = simd.conv2d(args.backend as unknown as BackendWasm, x, filter, c);
@@ -96,7 +81,7 @@ const conv2dBackpropFilter: Make = (original) => (args) => {
   const backend = args.backend as unknown as BackendWasm;
   if (dataFormat !== 'NHWC' || x.dtype !== 'float32') return original.kernelFunc(args);
   const c = tf.backend_util.computeConv2DInfo(x.shape as Shape4, filterShape, strides, 1, pad, dimRoundingMode);
-  const fast = simd?.filterGrad(backend, x, dy, c);
+  const fast = simdKernels()?.filterGrad(backend, x, dy, c);
   if (fast) return fast;
   const [b, h, w, ci] = x.shape as [number, number, number, number];
   const [kh, kw, sh, sw, pt, pl] = [c.filterHeight, c.filterWidth, c.strideHeight, c.strideWidth, c.padInfo.top, c.padInfo.left];
@@ -170,6 +155,7 @@ const maxPoolGrad: Make = (original) => (args) => {
 const avgPoolGrad: Make = (original) => (args) => {
   const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
   const { filterSize, strides, pad } = args.attrs as unknown as tf.AvgPoolGradAttrs;
+  const simd = simdKernels();
   if (simd && input.dtype === 'float32') {
     const c = tf.backend_util.computePool2DInfo(input.shape as Shape4, filterSize, strides, 1, pad);
     const dx = simd.avgPoolGrad(args.backend as unknown as BackendWasm, dy, c);

@@ -1,10 +1,11 @@
 /**
- * AssemblyScript (compiled by scripts/build-simd.ts, outside tsconfig): the average pool's gradient in place on
- * tfjs-backend-wasm's heap, for windows that tile the input (stride = window, no padding) and C a multiple of 4, as ReDO
- * pools. By hand because tfjs-backend-wasm's own walks every element through index arithmetic (≈ 5 ns each here).
+ * AssemblyScript (compiled by scripts/build-simd.ts, outside tsconfig): the average pool's gradient, and sums over every
+ * axis but the innermost (bias gradients), in place on tfjs-backend-wasm's heap. By hand because tfjs-backend-wasm's
+ * own walk every element through index arithmetic, or transpose first (≈ 5 ns per element here).
  *
- * avgPoolGrad: dX[b, FH·y + i, FW·x + j, c] = dY[b, y, x, c] · scale (1/(FH·FW)); rows and columns past the last
- * window are 0.
+ * avgPoolGrad, for windows that tile the input (stride = window, no padding) and C a multiple of 4, as ReDO pools:
+ *
+ * dX[b, FH·y + i, FW·x + j, c] = dY[b, y, x, c] · scale (1/(FH·FW)); rows and columns past the last window are 0.
  */
 export function avgPoolGrad(dy: usize, dx: usize, b: i32, h: i32, w: i32, c: i32, ho: i32, wo: i32, fh: i32, fw: i32, scale: f32): void {
   if (ho * fh != h || wo * fw != w) memory.fill(dx, 0, (<usize>(b * h * w * c)) << 2);
@@ -25,5 +26,38 @@ export function avgPoolGrad(dy: usize, dx: usize, b: i32, h: i32, w: i32, c: i32
       }
       src += pixel;
     }
+  }
+}
+
+/** out[k] = Σ_n x[n, k] for x [N, C], each in one chain of f32 additions in n order (as a row-wise sum of xᵀ). */
+export function columnSum(x: usize, out: usize, n: i32, c: i32): void {
+  const row = (<usize>c) << 2;
+  let k = 0;
+  for (; k + 16 <= c; k += 16) {
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+    let p = x + ((<usize>k) << 2);
+    for (let i = 0; i < n; i++, p += row) {
+      a0 = f32x4.add(a0, v128.load(p));
+      a1 = f32x4.add(a1, v128.load(p, 16));
+      a2 = f32x4.add(a2, v128.load(p, 32));
+      a3 = f32x4.add(a3, v128.load(p, 48));
+    }
+    const o = out + ((<usize>k) << 2);
+    v128.store(o, a0);
+    v128.store(o, a1, 16);
+    v128.store(o, a2, 32);
+    v128.store(o, a3, 48);
+  }
+  for (; k + 4 <= c; k += 4) {
+    let a = f32x4.splat(0);
+    let p = x + ((<usize>k) << 2);
+    for (let i = 0; i < n; i++, p += row) a = f32x4.add(a, v128.load(p));
+    v128.store(out + ((<usize>k) << 2), a);
+  }
+  for (; k < c; k++) {
+    let a: f32 = 0;
+    let p = x + ((<usize>k) << 2);
+    for (let i = 0; i < n; i++, p += row) a += load<f32>(p);
+    store<f32>(out + ((<usize>k) << 2), a);
   }
 }

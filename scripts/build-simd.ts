@@ -13,7 +13,7 @@ import { join } from 'node:path';
 const SOURCES = {
   FILTER_GRAD: 'src/kernels/simd/filterGrad.ts',
   CONV2D: 'src/kernels/simd/conv2d.ts',
-  POOL: 'src/kernels/simd/pool.ts',
+  CHANNELS: 'src/kernels/simd/channels.ts',
   NORM: 'src/kernels/simd/norm.ts',
 };
 const OUT = 'src/kernels/simd.gen.ts';

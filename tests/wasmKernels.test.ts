@@ -339,7 +339,13 @@ describe('fused ops (wasm) against the composed TF.js ops they replace', () => {
       [3, true, false],
       [1, false, false],
     ] as const) {
-      expect(await convRun(true, k, bias, sn), `${k}×${k} bias ${bias} sn ${sn}`).toEqual(await convRun(false, k, bias, sn));
+      // with XNNPACK's convolutions and JavaScript's bias, and with the SIMD kernels (src/kernels/simdKernels.ts)
+      for (const simd of [false, true]) {
+        useSimdKernels(simd);
+        const at = `${k}×${k} bias ${bias} sn ${sn} simd ${simd}`;
+        expect(await convRun(true, k, bias, sn), at).toEqual(await convRun(false, k, bias, sn));
+      }
+      useSimdKernels(false);
     }
   });
 

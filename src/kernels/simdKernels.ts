@@ -3,7 +3,8 @@
  * on tfjs-backend-wasm's own memory so that they read and write its tensors in place. Apart from
  * src/kernels/wasmKernels.ts so that what only trains stays out of the segmenter's bundle: src/redo/trainer.ts calls
  * useSimdKernels(), which plugs them into src/kernels/wasmTrainKernels.ts: Conv2D (and so the stride-1 input
- * gradient, a forward convolution there), Conv2DBackpropFilter, AvgPoolGrad, and relu(IN·γ+β) both ways.
+ * gradient, a forward convolution there), Conv2DBackpropFilter, AvgPoolGrad, relu(IN·γ+β) both ways, and in
+ * src/kernels/wasmKernels.ts the fused convolution's bias and the bias gradient's Sum.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -16,6 +17,7 @@ interface Modules {
   conv2dFilterGrad(...args: number[]): void;
   avgPoolGrad(...args: number[]): void;
   columnSum(...args: number[]): void;
+  addBias(...args: number[]): void;
   inAffineRelu(...args: number[]): void;
   inAffineReluGrad(...args: number[]): void;
 }
@@ -46,7 +48,7 @@ function modules(backend: BackendWasm): Modules | null {
       mods = {
         ...load(gen.CONV2D_WASM, gen.CONV2D_WASM_SHARED),
         ...load(gen.FILTER_GRAD_WASM, gen.FILTER_GRAD_WASM_SHARED),
-        ...load(gen.POOL_WASM, gen.POOL_WASM_SHARED),
+        ...load(gen.CHANNELS_WASM, gen.CHANNELS_WASM_SHARED),
         ...load(gen.NORM_WASM, gen.NORM_WASM_SHARED),
       } as unknown as Modules;
     } catch {
@@ -79,7 +81,7 @@ function geometry(c: tf.backend_util.Conv2DInfo): number[] {
 }
 
 /** Calls served here (tests and benchmarks read them); the rest went to XNNPACK's route. */
-export const simdCalls = { conv2d: 0, filterGrad: 0, avgPoolGrad: 0, columnSum: 0, fused: 0 };
+export const simdCalls = { conv2d: 0, filterGrad: 0, avgPoolGrad: 0, columnSum: 0, addBias: 0, fused: 0 };
 
 const simd: SimdKernels = {
   conv2d(backend, x, filter, c) {
@@ -134,6 +136,14 @@ const simd: SimdKernels = {
     const out = backend.makeOutput([c], 'float32');
     mods.columnSum(at(backend, x), at(backend, out), tf.util.sizeFromShape(x.shape) / c, c);
     return out;
+  },
+  addBias(backend, y, b) {
+    const mods = modules(backend);
+    if (!mods) return false;
+    simdCalls.addBias++;
+    const c = b.shape[0]!;
+    mods.addBias(at(backend, y), at(backend, b), tf.util.sizeFromShape(y.shape) / c, c);
+    return true;
   },
   fused(name, backend, ins, outs, shapes, attrs) {
     if (name !== INSTANCE_NORM_AFFINE_RELU && name !== INSTANCE_NORM_AFFINE_RELU_GRAD) return false;

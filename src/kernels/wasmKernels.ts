@@ -407,7 +407,7 @@ const convKernels: tf.KernelConfig[] = [
         [1, 1],
       );
       if (filter !== w) backend.disposeData(filter.dataId);
-      if (b) {
+      if (b && !simd?.addBias(backend, y, b)) {
         const yv = heap(backend, y);
         const bv = heap(backend, b);
         for (let i = 0, c = 0; i < yv.length; i++, c = c + 1 === n ? 0 : c + 1) yv[i] = yv[i]! + bv[c]!;
@@ -448,6 +448,8 @@ export interface SimdKernels {
   avgPoolGrad(backend: BackendWasm, dy: tf.TensorInfo, c: tf.backend_util.Conv2DInfo): tf.TensorInfo | null;
   /** Σ over every axis but the innermost, in the order the transposed route sums (so the same values). */
   columnSum(backend: BackendWasm, x: tf.TensorInfo): tf.TensorInfo | null;
+  /** y[.., c] += b[c] in place; false where it did not run. */
+  addBias(backend: BackendWasm, y: tf.TensorInfo, b: tf.TensorInfo): boolean;
   /** A fused kernel of src/kernels/fusedOps.ts; false where it has none for `name` (its JavaScript then runs). */
   fused(name: string, backend: BackendWasm, ins: tf.TensorInfo[], outs: tf.TensorInfo[], shapes: number[][], attrs: object): boolean;
 }

@@ -1,7 +1,8 @@
 /**
- * AssemblyScript (compiled by scripts/build-simd.ts, outside tsconfig): the average pool's gradient, and sums over every
- * axis but the innermost (bias gradients), in place on tfjs-backend-wasm's heap. By hand because tfjs-backend-wasm's
- * own walk every element through index arithmetic, or transpose first (≈ 5 ns per element here).
+ * AssemblyScript (compiled by scripts/build-simd.ts, outside tsconfig): kernels along the channels of NHWC tensors, in
+ * place on tfjs-backend-wasm's heap: the average pool's gradient, sums over every axis but the innermost (bias
+ * gradients), a bias added. By hand because tfjs-backend-wasm's own walk every element through index arithmetic, or
+ * transpose first, and the bias was a JavaScript loop (≈ 1–5 ns per element here).
  *
  * avgPoolGrad, for windows that tile the input (stride = window, no padding) and C a multiple of 4, as ReDO pools:
  *
@@ -59,5 +60,15 @@ export function columnSum(x: usize, out: usize, n: i32, c: i32): void {
     let p = x + ((<usize>k) << 2);
     for (let i = 0; i < n; i++, p += row) a += load<f32>(p);
     store<f32>(out + ((<usize>k) << 2), a);
+  }
+}
+
+/** y[n, k] += b[k] for y [N, C]: a convolution's bias, each sum rounded to f32 as tf.add rounds it. */
+export function addBias(y: usize, b: usize, n: i32, c: i32): void {
+  const row = (<usize>c) << 2;
+  for (let i = 0; i < n; i++, y += row) {
+    let k: usize = 0;
+    for (; k + 16 <= row; k += 16) v128.store(y + k, f32x4.add(v128.load(y + k), v128.load(b + k)));
+    for (; k < row; k += 4) store<f32>(y + k, load<f32>(y + k) + load<f32>(b + k));
   }
 }

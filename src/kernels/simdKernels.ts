@@ -147,12 +147,12 @@ const simd: SimdKernels = {
   },
   fused(name, backend, ins, outs, shapes, attrs) {
     if (name !== INSTANCE_NORM_AFFINE_RELU && name !== INSTANCE_NORM_AFFINE_RELU_GRAD) return false;
-    const mods = modules(backend);
+    const [b, h, w, c] = shapes[0]!;
+    const mods = c! % 2 === 0 ? modules(backend) : null; // channels in pairs
     if (!mods) return false;
     simdCalls.fused++;
-    const [b, h, w, c] = shapes[0]!;
     const rows = shapes[name === INSTANCE_NORM_AFFINE_RELU ? 1 : 3]![0]!;
-    const scratch = backend.makeOutput([8 * c!], 'float32'); // 4·C f64 sums
+    const scratch = backend.makeOutput([16 * c!], 'float32'); // 8·C f64: sums, statistics, γ and β
     const p = [...ins, ...outs, scratch].map((t) => at(backend, t));
     if (name === INSTANCE_NORM_AFFINE_RELU) mods.inAffineRelu(...p, b!, h! * w!, c!, rows, (attrs as { eps: number }).eps);
     else mods.inAffineReluGrad(...p, b!, h! * w!, c!, rows);

@@ -90,10 +90,13 @@ const simd: SimdKernels = {
     if (!mods) return null;
     simdCalls.conv2d++;
     const y = backend.makeOutput([c.batchSize, c.outHeight, c.outWidth, c.outChannels], 'float32');
-    const zero = backend.makeOutput([c.inChannels], 'float32'); // what a tap in the padding reads
-    backend.typedArrayFromHeap(zero).fill(0);
-    mods.conv2d(at(backend, x), at(backend, filter), at(backend, y), at(backend, zero), ...geometry(c));
-    backend.disposeData(zero.dataId);
+    // what a tap in the padding reads (CI zeros), then the conv2d module's table of windows (3·64 i32)
+    const pad = Math.ceil(c.inChannels / 4) * 4;
+    const scratch = backend.makeOutput([pad + 3 * 64], 'float32');
+    backend.typedArrayFromHeap(scratch).fill(0, 0, pad);
+    const zero = at(backend, scratch);
+    mods.conv2d(at(backend, x), at(backend, filter), at(backend, y), zero, zero + 4 * pad, ...geometry(c));
+    backend.disposeData(scratch.dataId);
     return y;
   },
   filterGrad(backend, x, dy, c) {

@@ -9,7 +9,7 @@
  * The loop: output pixels in flat (b, y, x) order, in tiles of TILE pixels (their input stays in cache); per tile,
  * per block of 8 output channels, per 4 pixels, 8 f32x4 accumulators run over the taps and input channels. A tap
  * that falls in the padding reads ZERO, a row of CI zeros the caller provides. The last block repeats the last
- * pixel where fewer than 4 remain (same values, same address).
+ * pixel where fewer than 4 remain (same values, same address). `table` is scratch for 3·TILE i32.
  */
 
 const TILE: i32 = 64;
@@ -29,41 +29,38 @@ let SW: i32 = 0;
 let PT: i32 = 0;
 let PL: i32 = 0;
 
-// The windows of the 4 pixels in progress: input row and column of the top-left tap, and its element index.
-let Y0: i32 = 0, Y1: i32 = 0, Y2: i32 = 0, Y3: i32 = 0;
-let C0: i32 = 0, C1: i32 = 0, C2: i32 = 0, C3: i32 = 0;
-let E0: i32 = 0, E1: i32 = 0, E2: i32 = 0, E3: i32 = 0;
+// The windows of the current tile's pixels, one (input row, input column, element index) of the top-left tap each, in
+// TABLE (scratch from the caller): the divisions once per pixel, not per pixel and block of output channels.
+let TABLE: usize = 0;
+let T0: i32 = 0;
 
-/** Sets Yk, Ck, Ek for output pixel p = (b·HO + y)·WO + x (divisions once per pixel, not per tap). */
-// @ts-ignore: decorator
-@inline
-function windowOf(p: i32, k: i32): void {
-  const r = p / WO;
-  const b = r / HO;
-  const yi = SH * (r - b * HO) - PT;
-  const xi = SW * (p - r * WO) - PL;
-  const e = ((b * H + yi) * W + xi) * CI;
-  if (k == 0) { Y0 = yi; C0 = xi; E0 = e; }
-  else if (k == 1) { Y1 = yi; C1 = xi; E1 = e; }
-  else if (k == 2) { Y2 = yi; C2 = xi; E2 = e; }
-  else { Y3 = yi; C3 = xi; E3 = e; }
+function windowsOf(t: i32, end: i32): void {
+  T0 = t;
+  let w = TABLE;
+  for (let p = t; p < end; p++, w += 12) {
+    const r = p / WO;
+    const b = r / HO;
+    const yi = SH * (r - b * HO) - PT;
+    const xi = SW * (p - r * WO) - PL;
+    store<i32>(w, yi);
+    store<i32>(w, xi, 4);
+    store<i32>(w, ((b * H + yi) * W + xi) * CI, 8);
+  }
 }
 
+/** Output pixel p's window in TABLE. */
 // @ts-ignore: decorator
 @inline
-function windows(p0: i32, p1: i32, p2: i32, p3: i32): void {
-  windowOf(p0, 0);
-  windowOf(p1, 1);
-  windowOf(p2, 2);
-  windowOf(p3, 3);
+function windowAt(p: i32): usize {
+  return TABLE + (<usize>(p - T0)) * 12;
 }
 
 /** Byte address of tap (i, j) of a window (tap offset t = (i·W + j)·CI), or ZERO where it lies in the padding. */
 // @ts-ignore: decorator
 @inline
-function tapX(y: i32, c: i32, e: i32, i: i32, j: i32, t: i32): usize {
-  if (<u32>(y + i) >= <u32>H || <u32>(c + j) >= <u32>W) return ZERO;
-  return X + ((<usize>(e + t)) << 2);
+function tapX(w: usize, i: i32, j: i32, t: i32): usize {
+  if (<u32>(load<i32>(w) + i) >= <u32>H || <u32>(load<i32>(w, 4) + j) >= <u32>W) return ZERO;
+  return X + ((<usize>(load<i32>(w, 8) + t)) << 2);
 }
 
 /** 4 output pixels (p0…p3) × output channels o…o+7. */
@@ -71,12 +68,12 @@ function k4x8(p0: i32, p1: i32, p2: i32, p3: i32, o: i32, kh: i32): void {
   let a00 = f32x4.splat(0), a01 = f32x4.splat(0), a10 = f32x4.splat(0), a11 = f32x4.splat(0);
   let a20 = f32x4.splat(0), a21 = f32x4.splat(0), a30 = f32x4.splat(0), a31 = f32x4.splat(0);
   const ld = (<usize>CO) << 2;
-  windows(p0, p1, p2, p3);
+  const w0 = windowAt(p0), w1 = windowAt(p1), w2 = windowAt(p2), w3 = windowAt(p3);
   for (let i = 0; i < kh; i++) {
     for (let j = 0; j < KW; j++) {
       const t = (i * W + j) * CI;
-      let x0 = tapX(Y0, C0, E0, i, j, t), x1 = tapX(Y1, C1, E1, i, j, t);
-      let x2 = tapX(Y2, C2, E2, i, j, t), x3 = tapX(Y3, C3, E3, i, j, t);
+      let x0 = tapX(w0, i, j, t), x1 = tapX(w1, i, j, t);
+      let x2 = tapX(w2, i, j, t), x3 = tapX(w3, i, j, t);
       let pw = F + ((<usize>((i * KW + j) * CI * CO + o)) << 2);
       for (let n = 0; n < CI; n++) {
         const w0 = v128.load(pw), w1 = v128.load(pw, 16);
@@ -115,12 +112,12 @@ function k4x8(p0: i32, p1: i32, p2: i32, p3: i32, o: i32, kh: i32): void {
 function k4x4(p0: i32, p1: i32, p2: i32, p3: i32, o: i32, kh: i32): void {
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   const ld = (<usize>CO) << 2;
-  windows(p0, p1, p2, p3);
+  const w0 = windowAt(p0), w1 = windowAt(p1), w2 = windowAt(p2), w3 = windowAt(p3);
   for (let i = 0; i < kh; i++) {
     for (let j = 0; j < KW; j++) {
       const t = (i * W + j) * CI;
-      let x0 = tapX(Y0, C0, E0, i, j, t), x1 = tapX(Y1, C1, E1, i, j, t);
-      let x2 = tapX(Y2, C2, E2, i, j, t), x3 = tapX(Y3, C3, E3, i, j, t);
+      let x0 = tapX(w0, i, j, t), x1 = tapX(w1, i, j, t);
+      let x2 = tapX(w2, i, j, t), x3 = tapX(w3, i, j, t);
       let pw = F + ((<usize>((i * KW + j) * CI * CO + o)) << 2);
       for (let n = 0; n < CI; n++) {
         const w = v128.load(pw);
@@ -150,6 +147,7 @@ export function conv2d(
   f: usize,
   y: usize,
   zero: usize,
+  table: usize,
   b: i32,
   h: i32,
   w: i32,
@@ -168,6 +166,7 @@ export function conv2d(
   F = f;
   Y = y;
   ZERO = zero;
+  TABLE = table;
   H = h;
   W = w;
   CI = ci;
@@ -182,6 +181,7 @@ export function conv2d(
   const last = b * ho * wo - 1;
   for (let t = 0; t <= last; t += TILE) {
     const end = min(last + 1, t + TILE);
+    windowsOf(t, end);
     let o = 0;
     for (; o + 8 <= co; o += 8) {
       for (let p = t; p < end; p += 4) k4x8(p, min(p + 1, last), min(p + 2, last), min(p + 3, last), o, kh);

@@ -15,6 +15,7 @@ const SOURCES = {
   CONV2D: 'src/kernels/simd/conv2d.ts',
   CHANNELS: 'src/kernels/simd/channels.ts',
   NORM: 'src/kernels/simd/norm.ts',
+  OPTIM: 'src/kernels/simd/optim.ts',
 };
 const OUT = 'src/kernels/simd.gen.ts';
 const COMMON = ['--runtime', 'stub', '--importMemory', '--noAssert', '--enable', 'simd', '-O3', '--noExportMemory'];

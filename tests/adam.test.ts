@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import * as tf from '../src/redo/tf';
 import { Adam, type AdamOptions } from '../src/redo/adam';
+import { simdCalls, useSimdKernels } from '../src/kernels/simdKernels';
 import { FUSED, useFastWasmKernels } from '../src/kernels/wasmKernels';
 import { concatFlat, splitFlat } from '../src/kernels/fusedOps';
 import { WorkCounter } from '../src/worker/dispatchCounter';
@@ -87,8 +88,9 @@ for (const options of [
 const values = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + seed) * (1 + (i % 5)));
 
 /** Five steps over parameters of odd shapes, with or without the fused kernels: parameters, moments, kernels, tensors. */
-async function run(fused: boolean, options: AdamOptions) {
+async function run(fused: boolean, options: AdamOptions, simd = false) {
   useFastWasmKernels(fused, [FUSED]);
+  useSimdKernels(simd);
   const shapes = [[3, 3, 2, 5], [5], [7, 11], [1], [300], [2, 2], [4, 1, 1, 3], [9], [17]];
   const params = shapes.map((s, i) => ({ key: `p${i}`, variable: tf.variable(tf.tensor(values(tf.util.sizeFromShape(s), i), s)) }));
   const opt = new Adam(params, options);
@@ -110,6 +112,7 @@ async function run(fused: boolean, options: AdamOptions) {
   opt.dispose();
   params.forEach((p) => p.variable.dispose());
   useFastWasmKernels(true, [FUSED]);
+  useSimdKernels(false);
   const flat = (a: ArrayLike<number>[]) => Float32Array.from(a.flatMap((x) => Array.from(x)));
   return { params: flat(out), moments: flat(moments), kernels, tensors };
 }
@@ -126,6 +129,12 @@ for (const [weightDecay, beta1] of [
     const b = await run(true, options);
     expect(b.params).toEqual(a.params);
     expect(b.moments).toEqual(a.moments);
+    // and with the update in WebAssembly SIMD (src/kernels/simd/optim.ts; 515 values: lanes and a tail)
+    const before = simdCalls.fused;
+    const c = await run(true, options, true);
+    expect(simdCalls.fused - before).toBe(5);
+    expect(c.params).toEqual(a.params);
+    expect(c.moments).toEqual(a.moments);
     // flatten the gradients, flatten the parameters, update, split: one kernel each
     expect(b.kernels).toBe(4);
     expect(a.kernels).toBeGreaterThan(3 * 9);

@@ -11,12 +11,26 @@ import { addWasmFusedKernels } from './wasmKernels';
  * One Adam step, each operation rounded to float32 as the composed TF.js ops of src/redo/adam.ts are (scalars
  * rounded to float32 as tf.mul / tf.add make them), so the results are theirs bit for bit.
  */
-const adamUpdate: Compute = ([g0, p, m, v], [po, mo, vo], shapes, { lr, beta1, beta2, epsilon, weightDecay, bc1, bc2 }) => {
+/** The step's scalars, rounded to float32 as tf.mul / tf.add round them (src/kernels/simd/optim.ts takes them too). */
+export function adamScalars({ lr, beta1, beta2, epsilon, weightDecay, bc1, bc2 }: Record<string, number>) {
   const f = Math.fround;
-  const [wd, b1, c1, b2, c2] = [f(weightDecay!), f(beta1!), f(1 - beta1!), f(beta2!), f(1 - beta2!)];
-  const [rbc2, eps, rate] = [f(1 / Math.sqrt(bc2!)), f(epsilon!), f(lr! / bc1!)];
-  const decay = weightDecay! > 0;
-  const momentum = beta1 !== 0;
+  return {
+    wd: f(weightDecay!),
+    b1: f(beta1!),
+    c1: f(1 - beta1!),
+    b2: f(beta2!),
+    c2: f(1 - beta2!),
+    rbc2: f(1 / Math.sqrt(bc2!)),
+    eps: f(epsilon!),
+    rate: f(lr! / bc1!),
+    decay: weightDecay! > 0,
+    momentum: beta1 !== 0,
+  };
+}
+
+const adamUpdate: Compute = ([g0, p, m, v], [po, mo, vo], shapes, attrs) => {
+  const f = Math.fround;
+  const { wd, b1, c1, b2, c2, rbc2, eps, rate, decay, momentum } = adamScalars(attrs);
   for (let i = 0; i < g0!.length; i++) {
     const g = decay ? f(g0![i]! + f(p![i]! * wd)) : g0![i]!;
     const m1 = momentum ? f(f(m![i]! * b1) + f(g * c1)) : g;

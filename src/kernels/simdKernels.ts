@@ -3,23 +3,26 @@
  * on tfjs-backend-wasm's own memory so that they read and write its tensors in place. Apart from
  * src/kernels/wasmKernels.ts so that what only trains stays out of the segmenter's bundle: src/redo/trainer.ts calls
  * useSimdKernels(), which plugs them into src/kernels/wasmTrainKernels.ts: Conv2D (and so the stride-1 input
- * gradient, a forward convolution there), Conv2DBackpropFilter, AvgPoolGrad, relu(IN·γ+β) both ways, and in
+ * gradient, a forward convolution there), Conv2DBackpropFilter, AvgPoolGrad, relu(IN·γ+β) both ways, Adam's update, and in
  * src/kernels/wasmKernels.ts the fused convolution's bias and the bias gradient's Sum.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as gen from './simd.gen';
-import { INSTANCE_NORM_AFFINE_RELU, INSTANCE_NORM_AFFINE_RELU_GRAD } from './fusedOps';
+import { ADAM_UPDATE, INSTANCE_NORM_AFFINE_RELU, INSTANCE_NORM_AFFINE_RELU_GRAD } from './fusedOps';
+import { adamScalars } from './fusedAdam';
 import { setSimdKernels, type SimdKernels } from './wasmKernels';
 
 interface Modules {
   conv2d(...args: number[]): void;
+  flipFilter(...args: number[]): void;
   conv2dFilterGrad(...args: number[]): void;
   avgPoolGrad(...args: number[]): void;
   columnSum(...args: number[]): void;
   addBias(...args: number[]): void;
   inAffineRelu(...args: number[]): void;
   inAffineReluGrad(...args: number[]): void;
+  adam(...args: number[]): void;
 }
 
 const instances = new WeakMap<WebAssembly.Memory, Modules | null>();
@@ -50,6 +53,7 @@ function modules(backend: BackendWasm): Modules | null {
         ...load(gen.FILTER_GRAD_WASM, gen.FILTER_GRAD_WASM_SHARED),
         ...load(gen.CHANNELS_WASM, gen.CHANNELS_WASM_SHARED),
         ...load(gen.NORM_WASM, gen.NORM_WASM_SHARED),
+        ...load(gen.OPTIM_WASM, gen.OPTIM_WASM_SHARED),
       } as unknown as Modules;
     } catch {
       mods = null;
@@ -140,6 +144,12 @@ const simd: SimdKernels = {
     mods.columnSum(at(backend, x), at(backend, out), tf.util.sizeFromShape(x.shape) / c, c);
     return out;
   },
+  flipFilter(backend, filter, out) {
+    const mods = modules(backend);
+    if (!mods) return false;
+    mods.flipFilter(at(backend, filter), at(backend, out), ...filter.shape);
+    return true;
+  },
   addBias(backend, y, b) {
     const mods = modules(backend);
     if (!mods) return false;
@@ -149,6 +159,16 @@ const simd: SimdKernels = {
     return true;
   },
   fused(name, backend, ins, outs, shapes, attrs) {
+    if (name === ADAM_UPDATE) {
+      const mods = modules(backend);
+      if (!mods) return false;
+      simdCalls.fused++;
+      const a = adamScalars(attrs as Record<string, number>);
+      const p = [...ins, ...outs].map((t) => at(backend, t));
+      const flags = [a.decay ? 1 : 0, a.momentum ? 1 : 0];
+      mods.adam(...p, tf.util.sizeFromShape(shapes[0]!), a.wd, a.b1, a.c1, a.b2, a.c2, a.rbc2, a.eps, a.rate, ...flags);
+      return true;
+    }
     if (name !== INSTANCE_NORM_AFFINE_RELU && name !== INSTANCE_NORM_AFFINE_RELU_GRAD) return false;
     const [b, h, w, c] = shapes[0]!;
     const mods = c! % 2 === 0 ? modules(backend) : null; // channels in pairs

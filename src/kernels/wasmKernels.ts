@@ -448,6 +448,8 @@ export interface SimdKernels {
   avgPoolGrad(backend: BackendWasm, dy: tf.TensorInfo, c: tf.backend_util.Conv2DInfo): tf.TensorInfo | null;
   /** Σ over every axis but the innermost, in the order the transposed route sums (so the same values). */
   columnSum(backend: BackendWasm, x: tf.TensorInfo): tf.TensorInfo | null;
+  /** A filter [KH, KW, CI, CO] flipped into `out` [KH, KW, CO, CI] (taps reversed); false where it did not run. */
+  flipFilter(backend: BackendWasm, filter: tf.TensorInfo, out: tf.TensorInfo): boolean;
   /** y[.., c] += b[c] in place; false where it did not run. */
   addBias(backend: BackendWasm, y: tf.TensorInfo, b: tf.TensorInfo): boolean;
   /** A fused kernel of src/kernels/fusedOps.ts; false where it has none for `name` (its JavaScript then runs). */

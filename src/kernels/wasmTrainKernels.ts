@@ -49,10 +49,19 @@ const conv2dBackpropInput: Make = (original) => (args) => {
   const flipped = backend.makeOutput([kh, kw, co, ci], 'float32');
   let dilated = dy;
   if (sh > 1 || sw > 1) dilated = backend.makeOutput([c.batchSize, lh, lw, co], 'float32');
-  const w = heap(backend, filter);
   // wf[i, j, o, n] = w[kh-1-i, kw-1-j, n, o]
-  const last = ((kh - 1) * kw + kw - 1) * ci * co;
-  copyBlock([kh, kw, co, ci], w, last, [-kw * ci * co, -ci * co, 1, co], heap(backend, flipped), 0, rowMajor([kh, kw, co, ci]));
+  if (!simdKernels()?.flipFilter(backend, filter, flipped)) {
+    const last = ((kh - 1) * kw + kw - 1) * ci * co;
+    copyBlock(
+      [kh, kw, co, ci],
+      heap(backend, filter),
+      last,
+      [-kw * ci * co, -ci * co, 1, co],
+      heap(backend, flipped),
+      0,
+      rowMajor([kh, kw, co, ci]),
+    );
+  }
   if (dilated !== dy) {
     const d = heap(backend, dilated);
     d.fill(0);

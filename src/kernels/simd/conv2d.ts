@@ -191,3 +191,16 @@ export function conv2d(
     }
   }
 }
+
+/** out[i, j, o, n] = f[KH−1−i, KW−1−j, n, o]: the filter of the input gradient, a forward convolution of dY. */
+export function flipFilter(f: usize, out: usize, kh: i32, kw: i32, ci: i32, co: i32): void {
+  const taps = kh * kw;
+  const size = <usize>(ci * co);
+  for (let t = 0; t < taps; t++) {
+    const src = f + ((<usize>(taps - 1 - t) * size) << 2);
+    const dst = out + ((<usize>t * size) << 2);
+    for (let o = 0; o < co; o++) {
+      for (let n = 0; n < ci; n++) store<f32>(dst + ((<usize>(o * ci + n)) << 2), load<f32>(src + ((<usize>(n * co + o)) << 2)));
+    }
+  }
+}

@@ -13,7 +13,8 @@ import { ParamStore } from '../src/redo/params';
 import { Rng } from '../src/redo/random';
 import { useFastWasmKernels, FUSED } from '../src/kernels/wasmKernels';
 import { CONV, INSTANCE_NORM_AFFINE_RELU, LINEAR } from '../src/kernels/fusedOps';
-import { simdCalls, useSimdKernels } from '../src/kernels/simdKernels';
+import { simdCalls, simdConvArithmetic, useSimdKernels } from '../src/kernels/simdKernels';
+import { execFileSync } from 'node:child_process';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 const values = (shape: number[], seed: number) =>
@@ -253,6 +254,19 @@ describe('WebAssembly SIMD convolutions (src/kernels/simd) against the cpu backe
       expect(simdCalls.columnSum - before).toBe(2);
       x.dispose();
     }
+  });
+
+  it('with relaxed SIMD (fused multiply-adds, where the runtime validates them): forward and both gradients', () => {
+    // Node 20 validates relaxed SIMD only behind a flag, so in a child Node (tests/helpers/relaxedConv.ts)
+    const out = execFileSync(process.execPath, ['--experimental-wasm-relaxed-simd', '--import', 'tsx', 'tests/helpers/relaxedConv.ts'], {
+      encoding: 'utf8',
+    });
+    const r = JSON.parse(out.trim().split('\n').at(-1)!) as { arithmetic: string; calls: Record<string, number>; errors: number[] };
+    expect(r.arithmetic).toBe('relaxed madd');
+    expect(r.calls.filterGrad).toBeGreaterThanOrEqual(4);
+    expect(r.calls.conv2d).toBeGreaterThanOrEqual(6);
+    for (const e of r.errors) expect(e).toBeLessThan(1e-5);
+    expect(simdConvArithmetic(), 'this Node, without the flag').toBe('mul+add');
   });
 
   it('forward: bit for bit what XNNPACK gives (the same order of sums)', async () => {

@@ -25,7 +25,7 @@ interface Modules {
   adam(...args: number[]): void;
 }
 
-const instances = new WeakMap<WebAssembly.Memory, Modules | null>();
+const instances = new WeakMap<WebAssembly.Memory, Map<string, Modules | null>>();
 
 function bytes(base64: string): Uint8Array<ArrayBuffer> {
   return Uint8Array.from(atob(base64), (c: string) => c.charCodeAt(0));
@@ -37,20 +37,38 @@ function memoryOf(backend: BackendWasm): WebAssembly.Memory | undefined {
   return m.wasmMemory ?? m.asm?.memory;
 }
 
-/** The modules on this backend's memory, or null where they cannot be had (then XNNPACK's route serves). */
+/** Relaxed SIMD (fused multiply-add) for the convolutions: asked for (useSimdKernels), and the runtime validates it. */
+let relaxedAsked = true;
+let relaxedValid: boolean | undefined;
+
+function relaxed(): boolean {
+  relaxedValid ??= WebAssembly.validate(bytes(gen.CONV2D_RELAXED_WASM)) && WebAssembly.validate(bytes(gen.FILTER_GRAD_RELAXED_WASM));
+  return relaxedAsked && relaxedValid;
+}
+
+/**
+ * The modules on this backend's memory, or null where they cannot be had (then XNNPACK's route serves). Synchronous
+ * compiles: each module is under the 4 KB that browsers compile on their main thread.
+ */
 function modules(backend: BackendWasm): Modules | null {
   const memory = memoryOf(backend);
   if (!memory) return null;
-  let mods = instances.get(memory);
+  const kind = relaxed() ? 'relaxed' : 'plain';
+  const byKind = instances.get(memory) ?? new Map<string, Modules | null>();
+  instances.set(memory, byKind);
+  let mods = byKind.get(kind);
   if (mods === undefined) {
     const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-    // Synchronous: each module is under the 4 KB that browsers compile on their main thread.
     const load = (plain: string, sharedMemory: string) =>
       new WebAssembly.Instance(new WebAssembly.Module(bytes(shared ? sharedMemory : plain)), { env: { memory } }).exports;
+    const fma = kind === 'relaxed';
     try {
       mods = {
-        ...load(gen.CONV2D_WASM, gen.CONV2D_WASM_SHARED),
-        ...load(gen.FILTER_GRAD_WASM, gen.FILTER_GRAD_WASM_SHARED),
+        ...load(fma ? gen.CONV2D_RELAXED_WASM : gen.CONV2D_WASM, fma ? gen.CONV2D_RELAXED_WASM_SHARED : gen.CONV2D_WASM_SHARED),
+        ...load(
+          fma ? gen.FILTER_GRAD_RELAXED_WASM : gen.FILTER_GRAD_WASM,
+          fma ? gen.FILTER_GRAD_RELAXED_WASM_SHARED : gen.FILTER_GRAD_WASM_SHARED,
+        ),
         ...load(gen.CHANNELS_WASM, gen.CHANNELS_WASM_SHARED),
         ...load(gen.NORM_WASM, gen.NORM_WASM_SHARED),
         ...load(gen.OPTIM_WASM, gen.OPTIM_WASM_SHARED),
@@ -58,7 +76,7 @@ function modules(backend: BackendWasm): Modules | null {
     } catch {
       mods = null;
     }
-    instances.set(memory, mods);
+    byKind.set(kind, mods);
   }
   return mods;
 }
@@ -184,7 +202,16 @@ const simd: SimdKernels = {
   },
 };
 
-/** Plugs (on) or unplugs the SIMD kernels into the wasm backend's Conv2D, its gradients, the fused conv's, AvgPoolGrad. */
-export function useSimdKernels(on = true): void {
+/**
+ * Plugs (on) or unplugs the SIMD kernels into the wasm backend's Conv2D, its gradients, the fused conv's, AvgPoolGrad,
+ * relu(IN·γ+β) and Adam. `relaxed` (default true): the convolutions with fused multiply-adds where the runtime has
+ * relaxed SIMD (Chromium; Node 20 only behind --experimental-wasm-relaxed-simd) — faster, rounded once per madd, so no
+ * longer XNNPACK's values bit for bit.
+ */
+export function useSimdKernels(on = true, { relaxed: fma = true }: { relaxed?: boolean } = {}): void {
+  relaxedAsked = fma;
   setSimdKernels(on ? simd : undefined);
 }
+
+/** What the convolutions run with now: fused multiply-adds (relaxed SIMD) or a multiply and an add. */
+export const simdConvArithmetic = (): 'relaxed madd' | 'mul+add' => (relaxed() ? 'relaxed madd' : 'mul+add');

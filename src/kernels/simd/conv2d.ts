@@ -12,6 +12,14 @@
  * pixel where fewer than 4 remain (same values, same address). `table` is scratch for 3·TILE i32.
  */
 
+/** c + a·b: one fused multiply-add where the module is built with relaxed SIMD (scripts/build-simd.ts), else mul, add. */
+// @ts-ignore: decorator
+@inline
+function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(c, f32x4.mul(a, b));
+}
+
 const TILE: i32 = 64;
 
 let X: usize = 0;
@@ -78,17 +86,17 @@ function k4x8(p0: i32, p1: i32, p2: i32, p3: i32, o: i32, kh: i32): void {
       for (let n = 0; n < CI; n++) {
         const w0 = v128.load(pw), w1 = v128.load(pw, 16);
         let s = v128.load32_splat(x0);
-        a00 = f32x4.add(a00, f32x4.mul(s, w0));
-        a01 = f32x4.add(a01, f32x4.mul(s, w1));
+        a00 = madd(s, w0, a00);
+        a01 = madd(s, w1, a01);
         s = v128.load32_splat(x1);
-        a10 = f32x4.add(a10, f32x4.mul(s, w0));
-        a11 = f32x4.add(a11, f32x4.mul(s, w1));
+        a10 = madd(s, w0, a10);
+        a11 = madd(s, w1, a11);
         s = v128.load32_splat(x2);
-        a20 = f32x4.add(a20, f32x4.mul(s, w0));
-        a21 = f32x4.add(a21, f32x4.mul(s, w1));
+        a20 = madd(s, w0, a20);
+        a21 = madd(s, w1, a21);
         s = v128.load32_splat(x3);
-        a30 = f32x4.add(a30, f32x4.mul(s, w0));
-        a31 = f32x4.add(a31, f32x4.mul(s, w1));
+        a30 = madd(s, w0, a30);
+        a31 = madd(s, w1, a31);
         x0 += 4;
         x1 += 4;
         x2 += 4;
@@ -121,10 +129,10 @@ function k4x4(p0: i32, p1: i32, p2: i32, p3: i32, o: i32, kh: i32): void {
       let pw = F + ((<usize>((i * KW + j) * CI * CO + o)) << 2);
       for (let n = 0; n < CI; n++) {
         const w = v128.load(pw);
-        a0 = f32x4.add(a0, f32x4.mul(v128.load32_splat(x0), w));
-        a1 = f32x4.add(a1, f32x4.mul(v128.load32_splat(x1), w));
-        a2 = f32x4.add(a2, f32x4.mul(v128.load32_splat(x2), w));
-        a3 = f32x4.add(a3, f32x4.mul(v128.load32_splat(x3), w));
+        a0 = madd(v128.load32_splat(x0), w, a0);
+        a1 = madd(v128.load32_splat(x1), w, a1);
+        a2 = madd(v128.load32_splat(x2), w, a2);
+        a3 = madd(v128.load32_splat(x3), w, a3);
         x0 += 4;
         x1 += 4;
         x2 += 4;

@@ -12,6 +12,14 @@
  * in (b, y, x) order.
  */
 
+/** c + a·b: one fused multiply-add where the module is built with relaxed SIMD (scripts/build-simd.ts), else mul, add. */
+// @ts-ignore: decorator
+@inline
+function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(c, f32x4.mul(a, b));
+}
+
 const TILE: i32 = 128;
 
 // The geometry of the call in progress (set once per call, read once per row).
@@ -58,17 +66,17 @@ function k4x8(r0: i32, r1: i32, i: i32, xs: i32, xx0: i32, count: i32, n: i32, o
     for (let k = 0; k < count; k++) {
       const d0 = v128.load(pd), d1 = v128.load(pd, 16);
       let s = v128.load32_splat(px);
-      a00 = f32x4.add(a00, f32x4.mul(s, d0));
-      a01 = f32x4.add(a01, f32x4.mul(s, d1));
+      a00 = madd(s, d0, a00);
+      a01 = madd(s, d1, a01);
       s = v128.load32_splat(px, 4);
-      a10 = f32x4.add(a10, f32x4.mul(s, d0));
-      a11 = f32x4.add(a11, f32x4.mul(s, d1));
+      a10 = madd(s, d0, a10);
+      a11 = madd(s, d1, a11);
       s = v128.load32_splat(px, 8);
-      a20 = f32x4.add(a20, f32x4.mul(s, d0));
-      a21 = f32x4.add(a21, f32x4.mul(s, d1));
+      a20 = madd(s, d0, a20);
+      a21 = madd(s, d1, a21);
       s = v128.load32_splat(px, 12);
-      a30 = f32x4.add(a30, f32x4.mul(s, d0));
-      a31 = f32x4.add(a31, f32x4.mul(s, d1));
+      a30 = madd(s, d0, a30);
+      a31 = madd(s, d1, a31);
       px += xstep;
       pd += ld;
     }
@@ -94,10 +102,10 @@ function k4x4(r0: i32, r1: i32, i: i32, xs: i32, xx0: i32, count: i32, n: i32, o
     let pd = rowDY(r, xx0, o);
     for (let k = 0; k < count; k++) {
       const d = v128.load(pd);
-      a0 = f32x4.add(a0, f32x4.mul(v128.load32_splat(px), d));
-      a1 = f32x4.add(a1, f32x4.mul(v128.load32_splat(px, 4), d));
-      a2 = f32x4.add(a2, f32x4.mul(v128.load32_splat(px, 8), d));
-      a3 = f32x4.add(a3, f32x4.mul(v128.load32_splat(px, 12), d));
+      a0 = madd(v128.load32_splat(px), d, a0);
+      a1 = madd(v128.load32_splat(px, 4), d, a1);
+      a2 = madd(v128.load32_splat(px, 8), d, a2);
+      a3 = madd(v128.load32_splat(px, 12), d, a3);
       px += xstep;
       pd += ld;
     }
@@ -119,8 +127,8 @@ function k1x8(r0: i32, r1: i32, i: i32, xs: i32, xx0: i32, count: i32, n: i32, o
     let pd = rowDY(r, xx0, o);
     for (let k = 0; k < count; k++) {
       const s = v128.load32_splat(px);
-      a0 = f32x4.add(a0, f32x4.mul(s, v128.load(pd)));
-      a1 = f32x4.add(a1, f32x4.mul(s, v128.load(pd, 16)));
+      a0 = madd(s, v128.load(pd), a0);
+      a1 = madd(s, v128.load(pd, 16), a1);
       px += xstep;
       pd += ld;
     }
@@ -139,7 +147,7 @@ function k1x4(r0: i32, r1: i32, i: i32, xs: i32, xx0: i32, count: i32, n: i32, o
     if (px == 0) continue;
     let pd = rowDY(r, xx0, o);
     for (let k = 0; k < count; k++) {
-      a = f32x4.add(a, f32x4.mul(v128.load32_splat(px), v128.load(pd)));
+      a = madd(v128.load32_splat(px), v128.load(pd), a);
       px += xstep;
       pd += ld;
     }
@@ -177,10 +185,10 @@ function k16x1(r0: i32, r1: i32, i: i32, xs: i32, xx0: i32, count: i32, n: i32, 
     let pd = rowDY(r, xx0, o);
     for (let k = 0; k < count; k++) {
       const s = v128.load32_splat(pd);
-      a0 = f32x4.add(a0, f32x4.mul(v128.load(px), s));
-      a1 = f32x4.add(a1, f32x4.mul(v128.load(px, 16), s));
-      a2 = f32x4.add(a2, f32x4.mul(v128.load(px, 32), s));
-      a3 = f32x4.add(a3, f32x4.mul(v128.load(px, 48), s));
+      a0 = madd(v128.load(px), s, a0);
+      a1 = madd(v128.load(px, 16), s, a1);
+      a2 = madd(v128.load(px, 32), s, a2);
+      a3 = madd(v128.load(px, 48), s, a3);
       px += xstep;
       pd += ld;
     }
@@ -201,7 +209,7 @@ function k4x1(r0: i32, r1: i32, i: i32, xs: i32, xx0: i32, count: i32, n: i32, o
     if (px == 0) continue;
     let pd = rowDY(r, xx0, o);
     for (let k = 0; k < count; k++) {
-      a = f32x4.add(a, f32x4.mul(v128.load(px), v128.load32_splat(pd)));
+      a = madd(v128.load(px), v128.load32_splat(pd), a);
       px += xstep;
       pd += ld;
     }

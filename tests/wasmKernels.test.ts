@@ -49,9 +49,24 @@ async function compare(shapes: number[][], f: (...xs: tf.Tensor[]) => tf.Tensor 
 
 afterAll(() => useFastWasmKernels(true));
 
+/** [x shape, filter shape, stride, padding] */
+type ConvCase = [number[], number[], number, 'same' | 'valid' | number];
+
+/** conv2d and both its gradients (under a loss with a sine, so dy varies) on wasm within 1e-5 of the cpu backend. */
+async function expectConvsLikeCpu(cases: readonly ConvCase[]): Promise<void> {
+  for (const [xs, ws, s, p] of cases) {
+    const err = await compare([xs, ws], (x, w) => {
+      const conv = (a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, s, p);
+      const f = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(conv(a, b), tf.sin(conv(a, b))));
+      return [conv(x, w), ...tf.grads(f)([x, w])];
+    });
+    expect(err, JSON.stringify([xs, ws, s, p])).toBeLessThan(1e-5);
+  }
+}
+
 describe('wasm kernels against the cpu backend', () => {
   it('conv2d forward and both gradients: strides, paddings, 1×1 / 3×3 / 7×7 filters', async () => {
-    const cases: Array<[number[], number[], number, 'same' | 'valid' | number]> = [
+    const cases: ConvCase[] = [
       [[2, 8, 8, 3], [3, 3, 3, 4], 1, 1],
       [[2, 8, 8, 3], [3, 3, 3, 4], 2, 1],
       [[2, 9, 9, 3], [3, 3, 3, 4], 2, 1],
@@ -60,14 +75,7 @@ describe('wasm kernels against the cpu backend', () => {
       [[2, 10, 10, 3], [3, 3, 3, 4], 2, 'same'],
       [[1, 7, 9, 2], [3, 3, 2, 3], 1, 'same'],
     ];
-    for (const [xs, ws, s, p] of cases) {
-      const err = await compare([xs, ws], (x, w) => {
-        const conv = (a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, s, p);
-        const f = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(conv(a, b), tf.sin(conv(a, b))));
-        return [conv(x, w), ...tf.grads(f)([x, w])];
-      });
-      expect(err, JSON.stringify([xs, ws, s, p])).toBeLessThan(1e-5);
-    }
+    await expectConvsLikeCpu(cases);
   });
 
   it('matMul: every transpose, batch broadcast both ways, rank 4, vectors', async () => {
@@ -154,7 +162,7 @@ describe('WebAssembly SIMD convolutions (src/kernels/simd) against the cpu backe
   it('forward and both gradients: every block shape, strides, paddings, tails of channels and pixels', async () => {
     // [x, w, stride, pad]: 4×8, 4×4 and 1-channel blocks; output channels past a multiple of 4 (masks, RGB); 1 to 3
     // input channels; 7×7 valid; stride 2 with 'same' (asymmetric padding); pixel counts past a tile, odd widths.
-    const cases: Array<[number[], number[], number, 'same' | 'valid' | number]> = [
+    const cases: ConvCase[] = [
       [[2, 9, 11, 16], [3, 3, 16, 24], 1, 1],
       [[3, 8, 8, 8], [3, 3, 8, 4], 1, 1],
       [[2, 8, 8, 5], [3, 3, 5, 12], 1, 1],
@@ -168,14 +176,7 @@ describe('WebAssembly SIMD convolutions (src/kernels/simd) against the cpu backe
     ];
     useSimdKernels(true);
     const before = { ...simdCalls };
-    for (const [xs, ws, s, p] of cases) {
-      const err = await compare([xs, ws], (x, w) => {
-        const conv = (a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, s, p);
-        const f = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(conv(a, b), tf.sin(conv(a, b))));
-        return [conv(x, w), ...tf.grads(f)([x, w])];
-      });
-      expect(err, JSON.stringify([xs, ws, s, p])).toBeLessThan(1e-5);
-    }
+    await expectConvsLikeCpu(cases);
     // every case ran the SIMD forward (but for the 1 and 3 output channels, XNNPACK's) and filter gradient
     expect(simdCalls.filterGrad - before.filterGrad).toBeGreaterThanOrEqual(2 * cases.length);
     expect(simdCalls.conv2d - before.conv2d).toBeGreaterThanOrEqual(3 * (cases.length - 2));

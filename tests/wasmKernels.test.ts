@@ -12,7 +12,7 @@ import { conv, instanceNorm, instanceNormAffineRelu, Linear, SNConv, ZConv } fro
 import { ParamStore } from '../src/redo/params';
 import { Rng } from '../src/redo/random';
 import { useFastWasmKernels, FUSED } from '../src/kernels/wasmKernels';
-import { CONV, INSTANCE_NORM_AFFINE_RELU, LINEAR } from '../src/kernels/fusedOps';
+import { CONV, INSTANCE_NORM_AFFINE_RELU, LINEAR, snPowerIteration } from '../src/kernels/fusedOps';
 import { simdCalls, simdConvArithmetic, useSimdKernels } from '../src/kernels/simdKernels';
 import { execFileSync } from 'node:child_process';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -231,6 +231,29 @@ describe('WebAssembly SIMD convolutions (src/kernels/simd) against the cpu backe
       const simd = run(true);
       expect(simdCalls.fused - before, 'the SIMD kernels ran: two forwards, one gradient').toBe(c % 2 === 0 ? 3 : 0);
       expect(simd, `C ${c}, γ, β ${affine}`).toEqual(run(false));
+    }
+  });
+
+  it("spectral norm's power iteration: bit for bit the JavaScript kernel (odd N for the scalar tail)", async () => {
+    await tf.setBackend('wasm');
+    for (const [k, n] of [
+      [27, 16],
+      [9, 5],
+      [64, 33],
+    ] as const) {
+      const w = tf.tensor(values([k * n], 1), [k, n]);
+      const u = tf.tensor(values([n], 2), [n]);
+      const run = (on: boolean) => {
+        useSimdKernels(on);
+        const [u1, v1] = snPowerIteration(w, u, 1e-12)!;
+        const out = [Array.from(u1.dataSync()), Array.from(v1.dataSync())];
+        tf.dispose([u1, v1]);
+        return out;
+      };
+      const before = simdCalls.fused;
+      expect(run(true), `K ${k}, N ${n}`).toEqual(run(false));
+      expect(simdCalls.fused - before).toBe(1);
+      tf.dispose([w, u]);
     }
   });
 

@@ -2,14 +2,14 @@
  * The WebAssembly SIMD kernels of src/kernels/simd/ (AssemblyScript, compiled by scripts/build-simd.ts), instantiated
  * on tfjs-backend-wasm's own memory so that they read and write its tensors in place. Apart from
  * src/kernels/wasmKernels.ts so that what only trains stays out of the segmenter's bundle: src/redo/trainer.ts calls
- * useSimdKernels(), which plugs them into src/kernels/wasmTrainKernels.ts: Conv2D (and so the stride-1 input
- * gradient, a forward convolution there), Conv2DBackpropFilter, AvgPoolGrad, relu(IN·γ+β) both ways, Adam's update, and in
- * src/kernels/wasmKernels.ts the fused convolution's bias and the bias gradient's Sum.
+ * useSimdKernels(), which plugs them in: Conv2D (and so the stride-1 input gradient, a forward convolution there),
+ * Conv2DBackpropFilter and AvgPoolGrad (src/kernels/wasmTrainKernels.ts); relu(IN·γ+β) both ways, spectral norm's
+ * power iteration, Adam's update, the fused convolution's bias and the bias gradient's Sum (src/kernels/wasmKernels.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as gen from './simd.gen';
-import { ADAM_UPDATE, INSTANCE_NORM_AFFINE_RELU, INSTANCE_NORM_AFFINE_RELU_GRAD } from './fusedOps';
+import { ADAM_UPDATE, INSTANCE_NORM_AFFINE_RELU, INSTANCE_NORM_AFFINE_RELU_GRAD, SN_POWER_ITERATION } from './fusedOps';
 import { adamScalars } from './fusedAdam';
 import { setSimdKernels, type SimdKernels } from './wasmKernels';
 
@@ -23,6 +23,7 @@ interface Modules {
   inAffineRelu(...args: number[]): void;
   inAffineReluGrad(...args: number[]): void;
   adam(...args: number[]): void;
+  powerIteration(...args: number[]): void;
 }
 
 const instances = new WeakMap<WebAssembly.Memory, Map<string, Modules | null>>();
@@ -177,6 +178,17 @@ const simd: SimdKernels = {
     return true;
   },
   fused(name, backend, ins, outs, shapes, attrs) {
+    if (name === SN_POWER_ITERATION) {
+      const mods = modules(backend);
+      if (!mods) return false;
+      simdCalls.fused++;
+      const n = shapes[1]![0]!;
+      const scratch = backend.makeOutput([2 * n], 'float32'); // N f64
+      const p = [...ins, ...outs, scratch].map((t) => at(backend, t));
+      mods.powerIteration(...p, n, tf.util.sizeFromShape(shapes[0]!) / n, (attrs as { eps: number }).eps);
+      backend.disposeData(scratch.dataId);
+      return true;
+    }
     if (name === ADAM_UPDATE) {
       const mods = modules(backend);
       if (!mods) return false;

@@ -1,13 +1,7 @@
 /**
  * Kernels registered for TF.js's `wasm` backend (tfjs-backend-wasm, XNNPACK) over or beside its own, so that it
  * trains ReDO, and fast:
- * - Conv2DBackpropFilter, which tfjs-backend-wasm 4.22 lacks: one XNNPACK forward convolution of the input
- *   (padded, as [Cin, H, W, B]) with the output gradient (as a filter [Ho, Wo, B, Cout], dilated by the stride).
- * - Conv2DBackpropInput, over its own scalar loop nest (10× slower than XNNPACK here): one XNNPACK forward
- *   convolution of the output gradient (zeros inserted between pixels when strided) with the flipped filter.
  * - BatchMatMul: its own sends only untransposed, unbatched products to XNNPACK; here every product goes there.
- * - MaxPoolGrad: its own routes a window's gradient to the last of tied maxima, PyTorch and the cpu backend to
- *   the first (the golden gradients see the difference).
  * - Transpose, and Sum / Mean / Max / Min over axes that are not innermost (which it transposes first): its C++
  *   transpose is a per-element index computation; here a strided, tiled walk.
  * - Slice, SplitV, Unpack, Concat, Pack: it copies the whole input out of the heap for every Slice and concatenates
@@ -15,6 +9,8 @@
  * - Identity, and Cast to the same dtype: the input's memory shared (as the cpu backend and wasm's own Reshape do)
  *   instead of a fresh copy (thousands per training step: every tensor saved for a gradient is cloned).
  * - The fused kernels of src/kernels/fusedOps.ts (spectral norm, instance norm, Adam), over the WebAssembly heap.
+ * The gradients' kernels live in src/kernels/wasmTrainKernels.ts (addWasmKernels), and the SIMD ones the trainer plugs
+ * in (setSimdKernels) in src/kernels/simdKernels.ts: the segmenter, which bundles this file, needs neither.
  * By hand because no library provides these kernels for tfjs-backend-wasm; the heavy arithmetic stays in XNNPACK.
  * Each falls back to tfjs-backend-wasm's own kernel outside what it handles (other dtypes, layouts, paddings).
  */

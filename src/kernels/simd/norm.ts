@@ -172,3 +172,51 @@ export function inAffineReluGrad(
     }
   }
 }
+
+/**
+ * One power iteration of spectral norm, src/kernels/fusedOps.ts powerIteration step for step: w as wm [K, N], u [N] →
+ * v = n(wm·u) [K], u' = n(wmᵀ·v) [N], with f64 sums in the same order and f32 roundings at the same places. `scratch`
+ * holds N f64.
+ */
+export function powerIteration(w: usize, u: usize, uOut: usize, vOut: usize, scratch: usize, n: i32, k: i32, eps: f64): void {
+  const row = (<usize>n) << 2;
+  for (let i = 0; i < k; i++) {
+    const wi = w + (<usize>i) * row;
+    let s: f64 = 0;
+    for (let o = 0; o < n; o++) s += <f64>load<f32>(wi + ((<usize>o) << 2)) * <f64>load<f32>(u + ((<usize>o) << 2));
+    store<f32>(vOut + ((<usize>i) << 2), <f32>s);
+  }
+  let sv: f64 = 0;
+  for (let i = 0; i < k; i++) {
+    const f = <f64>load<f32>(vOut + ((<usize>i) << 2));
+    sv += f * f;
+  }
+  const vn = max(Math.sqrt(sv), eps);
+  for (let i = 0; i < k; i++) {
+    const p = vOut + ((<usize>i) << 2);
+    store<f32>(p, <f32>(<f64>load<f32>(p) / vn));
+  }
+  memory.fill(scratch, 0, (<usize>n) << 3);
+  const pairs = n & ~1;
+  for (let i = 0; i < k; i++) {
+    const wi = w + (<usize>i) * row;
+    const vi = <f64>load<f32>(vOut + ((<usize>i) << 2));
+    const v2 = f64x2.splat(vi);
+    let o = 0;
+    for (; o < pairs; o += 2) {
+      const a = at(scratch, o);
+      v128.store(a, f64x2.add(v128.load(a), f64x2.mul(ld2(wi + ((<usize>o) << 2)), v2)));
+    }
+    for (; o < n; o++) {
+      const a = at(scratch, o);
+      store<f64>(a, load<f64>(a) + <f64>load<f32>(wi + ((<usize>o) << 2)) * vi);
+    }
+  }
+  let su: f64 = 0;
+  for (let o = 0; o < n; o++) {
+    const f = <f64><f32>load<f64>(at(scratch, o));
+    su += f * f;
+  }
+  const un = max(Math.sqrt(su), eps);
+  for (let o = 0; o < n; o++) store<f32>(uOut + ((<usize>o) << 2), <f32>(<f64><f32>load<f64>(at(scratch, o)) / un));
+}

@@ -103,30 +103,88 @@ function geometry(c: tf.backend_util.Conv2DInfo): number[] {
   ];
 }
 
-/** Calls served here (tests and benchmarks read them); the rest went to XNNPACK's route. */
-export const simdCalls = { conv2d: 0, filterGrad: 0, avgPoolGrad: 0, columnSum: 0, addBias: 0, fused: 0 };
+/** Calls served here (tests and benchmarks read them); the rest went to the kernels these stand in for. */
+export const simdCalls = { conv2d: 0, filterGrad: 0, avgPoolGrad: 0, columnSum: 0, flipFilter: 0, addBias: 0, fused: 0 };
+
+/** The modules, the call counted as served here; null where they cannot be had. */
+function serve(backend: BackendWasm, kernel: keyof typeof simdCalls): Modules | null {
+  const mods = modules(backend);
+  if (mods) simdCalls[kernel]++;
+  return mods;
+}
+
+/** f given the byte offset (and the tensor) of `floats` float32 of scratch on the heap, freed after. */
+function withScratch<T>(backend: BackendWasm, floats: number, f: (scratch: number, t: tf.TensorInfo) => T): T {
+  const t = backend.makeOutput([floats], 'float32');
+  try {
+    return f(at(backend, t), t);
+  } finally {
+    backend.disposeData(t.dataId);
+  }
+}
+
+type Eps = { eps: number };
+
+/**
+ * The fused kernels of src/kernels/fusedOps.ts served here: where one applies, the float32 of scratch it needs (if
+ * any), and its call on the byte offsets of [inputs…, outputs…, scratch] (shapes: the inputs').
+ */
+const FUSED: Record<
+  string,
+  {
+    applies?(shapes: number[][]): boolean;
+    scratch?(shapes: number[][]): number;
+    run(m: Modules, p: number[], shapes: number[][], attrs: object): void;
+  }
+> = {
+  [SN_POWER_ITERATION]: {
+    scratch: ([, u]) => 2 * u![0]!, // N f64
+    run: (m, p, [w, u], attrs) => m.powerIteration(...p, u![0]!, tf.util.sizeFromShape(w!) / u![0]!, (attrs as Eps).eps),
+  },
+  [ADAM_UPDATE]: {
+    run: (m, p, [g], attrs) => {
+      const a = adamScalars(attrs as Record<string, number>);
+      const flags = [a.decay ? 1 : 0, a.momentum ? 1 : 0];
+      m.adam(...p, tf.util.sizeFromShape(g!), a.wd, a.b1, a.c1, a.b2, a.c2, a.rbc2, a.eps, a.rate, ...flags);
+    },
+  },
+  // x [B, H, W, C] with C even (channels in pairs); 8·C f64 of scratch: sums, statistics, γ and β
+  [INSTANCE_NORM_AFFINE_RELU]: {
+    applies: ([x]) => x![3]! % 2 === 0,
+    scratch: ([x]) => 16 * x![3]!,
+    run: (m, p, [x, gamma], attrs) => {
+      const [b, h, w, c] = x!;
+      m.inAffineRelu(...p, b!, h! * w!, c!, gamma![0]!, (attrs as Eps).eps);
+    },
+  },
+  [INSTANCE_NORM_AFFINE_RELU_GRAD]: {
+    applies: ([dy]) => dy![3]! % 2 === 0,
+    scratch: ([dy]) => 16 * dy![3]!,
+    run: (m, p, [dy, , , gamma]) => {
+      const [b, h, w, c] = dy!;
+      m.inAffineReluGrad(...p, b!, h! * w!, c!, gamma![0]!);
+    },
+  },
+};
 
 const simd: SimdKernels = {
   conv2d(backend, x, filter, c) {
     if (c.dilationHeight !== 1 || c.dilationWidth !== 1 || c.outChannels % 4 !== 0) return null;
-    const mods = modules(backend);
+    const mods = serve(backend, 'conv2d');
     if (!mods) return null;
-    simdCalls.conv2d++;
     const y = backend.makeOutput([c.batchSize, c.outHeight, c.outWidth, c.outChannels], 'float32');
     // what a tap in the padding reads (CI zeros), then the conv2d module's table of windows (3·64 i32)
     const pad = Math.ceil(c.inChannels / 4) * 4;
-    const scratch = backend.makeOutput([pad + 3 * 64], 'float32');
-    backend.typedArrayFromHeap(scratch).fill(0, 0, pad);
-    const zero = at(backend, scratch);
-    mods.conv2d(at(backend, x), at(backend, filter), at(backend, y), zero, zero + 4 * pad, ...geometry(c));
-    backend.disposeData(scratch.dataId);
+    withScratch(backend, pad + 3 * 64, (zero, t) => {
+      backend.typedArrayFromHeap(t).fill(0, 0, pad);
+      mods.conv2d(at(backend, x), at(backend, filter), at(backend, y), zero, zero + 4 * pad, ...geometry(c));
+    });
     return y;
   },
   filterGrad(backend, x, dy, c) {
     if (c.dilationHeight !== 1 || c.dilationWidth !== 1) return null;
-    const mods = modules(backend);
+    const mods = serve(backend, 'filterGrad');
     if (!mods) return null;
-    simdCalls.filterGrad++;
     const dw = backend.makeOutput([c.filterHeight, c.filterWidth, c.inChannels, c.outChannels], 'float32');
     mods.conv2dFilterGrad(at(backend, x), at(backend, dy), at(backend, dw), ...geometry(c));
     return dw;
@@ -134,89 +192,48 @@ const simd: SimdKernels = {
   avgPoolGrad(backend, dy, c) {
     const tiles = c.strideHeight === c.filterHeight && c.strideWidth === c.filterWidth && c.padInfo.top + c.padInfo.left === 0;
     if (!tiles || c.dilationHeight !== 1 || c.dilationWidth !== 1 || c.inChannels % 4 !== 0) return null;
-    const mods = modules(backend);
+    const mods = serve(backend, 'avgPoolGrad');
     if (!mods) return null;
-    simdCalls.avgPoolGrad++;
     const dx = backend.makeOutput([c.batchSize, c.inHeight, c.inWidth, c.inChannels], 'float32');
     const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight: fh, filterWidth: fw } = c;
-    mods.avgPoolGrad(
-      at(backend, dy),
-      at(backend, dx),
-      batchSize,
-      inHeight,
-      inWidth,
-      inChannels,
-      outHeight,
-      outWidth,
-      fh,
-      fw,
-      1 / (fh * fw),
-    );
+    const size = [batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, fh, fw];
+    mods.avgPoolGrad(at(backend, dy), at(backend, dx), ...size, 1 / (fh * fw));
     return dx;
   },
   columnSum(backend, x) {
-    const mods = modules(backend);
+    const mods = serve(backend, 'columnSum');
     if (!mods) return null;
-    simdCalls.columnSum++;
     const c = x.shape[x.shape.length - 1]!;
     const out = backend.makeOutput([c], 'float32');
     mods.columnSum(at(backend, x), at(backend, out), tf.util.sizeFromShape(x.shape) / c, c);
     return out;
   },
   flipFilter(backend, filter, out) {
-    const mods = modules(backend);
-    if (!mods) return false;
-    mods.flipFilter(at(backend, filter), at(backend, out), ...filter.shape);
-    return true;
+    const mods = serve(backend, 'flipFilter');
+    mods?.flipFilter(at(backend, filter), at(backend, out), ...filter.shape);
+    return mods !== null;
   },
   addBias(backend, y, b) {
-    const mods = modules(backend);
-    if (!mods) return false;
-    simdCalls.addBias++;
+    const mods = serve(backend, 'addBias');
     const c = b.shape[0]!;
-    mods.addBias(at(backend, y), at(backend, b), tf.util.sizeFromShape(y.shape) / c, c);
-    return true;
+    mods?.addBias(at(backend, y), at(backend, b), tf.util.sizeFromShape(y.shape) / c, c);
+    return mods !== null;
   },
   fused(name, backend, ins, outs, shapes, attrs) {
-    if (name === SN_POWER_ITERATION) {
-      const mods = modules(backend);
-      if (!mods) return false;
-      simdCalls.fused++;
-      const n = shapes[1]![0]!;
-      const scratch = backend.makeOutput([2 * n], 'float32'); // N f64
-      const p = [...ins, ...outs, scratch].map((t) => at(backend, t));
-      mods.powerIteration(...p, n, tf.util.sizeFromShape(shapes[0]!) / n, (attrs as { eps: number }).eps);
-      backend.disposeData(scratch.dataId);
-      return true;
-    }
-    if (name === ADAM_UPDATE) {
-      const mods = modules(backend);
-      if (!mods) return false;
-      simdCalls.fused++;
-      const a = adamScalars(attrs as Record<string, number>);
-      const p = [...ins, ...outs].map((t) => at(backend, t));
-      const flags = [a.decay ? 1 : 0, a.momentum ? 1 : 0];
-      mods.adam(...p, tf.util.sizeFromShape(shapes[0]!), a.wd, a.b1, a.c1, a.b2, a.c2, a.rbc2, a.eps, a.rate, ...flags);
-      return true;
-    }
-    if (name !== INSTANCE_NORM_AFFINE_RELU && name !== INSTANCE_NORM_AFFINE_RELU_GRAD) return false;
-    const [b, h, w, c] = shapes[0]!;
-    const mods = c! % 2 === 0 ? modules(backend) : null; // channels in pairs
+    const k = FUSED[name];
+    if (!k || (k.applies && !k.applies(shapes))) return false;
+    const mods = serve(backend, 'fused');
     if (!mods) return false;
-    simdCalls.fused++;
-    const rows = shapes[name === INSTANCE_NORM_AFFINE_RELU ? 1 : 3]![0]!;
-    const scratch = backend.makeOutput([16 * c!], 'float32'); // 8·C f64: sums, statistics, γ and β
-    const p = [...ins, ...outs, scratch].map((t) => at(backend, t));
-    if (name === INSTANCE_NORM_AFFINE_RELU) mods.inAffineRelu(...p, b!, h! * w!, c!, rows, (attrs as { eps: number }).eps);
-    else mods.inAffineReluGrad(...p, b!, h! * w!, c!, rows);
-    backend.disposeData(scratch.dataId);
+    const p = [...ins, ...outs].map((t) => at(backend, t));
+    if (k.scratch) withScratch(backend, k.scratch(shapes), (scratch) => k.run(mods, [...p, scratch], shapes, attrs));
+    else k.run(mods, p, shapes, attrs);
     return true;
   },
 };
 
 /**
  * Plugs (on) or unplugs the SIMD kernels into the wasm backend's Conv2D, its gradients, the fused conv's, AvgPoolGrad,
- * relu(IN·γ+β) and Adam. `relaxed` (default true): the convolutions with fused multiply-adds where the runtime has
+ * relu(IN·γ+β), the power iterations and Adam. `relaxed` (default true): the convolutions with fused multiply-adds where the runtime has
  * relaxed SIMD (Chromium; Node 20 only behind --experimental-wasm-relaxed-simd) — faster, rounded once per madd, so no
  * longer XNNPACK's values bit for bit.
  */

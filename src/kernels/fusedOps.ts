@@ -13,6 +13,8 @@
 import * as tf from '@tensorflow/tfjs';
 
 export const SN_POWER_ITERATION = 'RedoSNPowerIteration';
+/** SN_POWER_ITERATION over a whole network's layers in one kernel: inputs [w₀, u₀, w₁, u₁, …], outputs [u₀', v₀', …] (wasm). */
+export const SN_POWER_ITERATIONS = 'RedoSNPowerIterations';
 export const SN_NORMALIZE = 'RedoSNNormalize';
 export const SN_NORMALIZE_GRAD = 'RedoSNNormalizeGrad';
 export const INSTANCE_NORM = 'RedoInstanceNorm';
@@ -27,6 +29,8 @@ export const SPLIT_FLAT = 'RedoSplitFlat';
 export const CONCAT_FLAT = 'RedoConcatFlat';
 /** A stride-1 convolution (W/σ with spectral norm, bias optional) and its gradient in x, W, b (wasm only: src/kernels/wasmKernels.ts). */
 export const CONV = 'RedoConv';
+/** CONV with spectral norm (inputs u, v; a second output, the snapshot its gradient reads): the same kernel, saving less. */
+export const SN_CONV = 'RedoSNConv';
 export const CONV_GRAD = 'RedoConvGrad';
 /** z·W + b and its gradient in z, W, b (wasm only). */
 export const LINEAR = 'RedoLinear';
@@ -170,8 +174,17 @@ const instanceNormGrad: Compute = ([dy, y, rstd], [dx], shapes) => {
   }
 };
 
+/** How many rows γ (any shape, C innermost) holds: 1 (shared by the batch) or B. */
+export const affineRows = (gamma: number[], c: number): number => tf.util.sizeFromShape(gamma) / c;
+
 /** The offset of image bi's row of γ, β [rows, C]: its own (rows B) or the shared one (rows 1). */
 const affineRow = (rows: number, bi: number, c: number): number => (rows === 1 ? 0 : bi * c);
+
+/** The shapes of dγ, dβ from relu(IN·γ+β)'s gradient kernel: γ's where it has a row per image, else [B, C] (summed after). */
+export const affineGradShapes = (dy: number[], gamma: number[]): number[][] => {
+  const per = affineRows(gamma, dy[3]!) === dy[0] ? gamma : [dy[0]!, dy[3]!];
+  return [per, per];
+};
 
 /**
  * y = relu(ŷ·γ + β), ŷ as instanceNorm computes it and each operation rounded to float32 as the composed tf.mul,
@@ -179,7 +192,7 @@ const affineRow = (rows: number, bi: number, c: number): number => (rows === 1 ?
  */
 const instanceNormAffineRelu: Compute = ([x, gamma, beta], [y, stats], shapes, { eps }) => {
   const [b, h, w, c] = shapes[0]!;
-  const rows = shapes[1]![0]!;
+  const rows = affineRows(shapes[1]!, c!);
   const hw = h! * w!;
   const f = Math.fround;
   const mean = new Float32Array(b! * c!);
@@ -208,7 +221,7 @@ const instanceNormAffineRelu: Compute = ([x, gamma, beta], [y, stats], shapes, {
  */
 const instanceNormAffineReluGrad: Compute = ([dy, x, stats, gamma, beta], [dx, dgamma, dbeta], shapes) => {
   const [b, h, w, c] = shapes[0]!;
-  const rows = shapes[3]![0]!;
+  const rows = affineRows(shapes[3]!, c!);
   const hw = h! * w!;
   const f = Math.fround;
   const yh = new Float32Array(hw * c!);
@@ -297,6 +310,13 @@ const KERNELS: FusedKernel[] = [
     outShapes: ([w, u]) => [u!, [tf.util.sizeFromShape(w!) / u![0]!]],
     compute: powerIteration,
   },
+  {
+    name: SN_POWER_ITERATIONS,
+    outShapes: (shapes) => shapes.flatMap((s, i) => (i % 2 ? [s, [tf.util.sizeFromShape(shapes[i - 1]!) / s[0]!]] : [])),
+    compute: (ins, outs, shapes, attrs) => {
+      for (let i = 0; i < ins.length; i += 2) powerIteration(ins.slice(i, i + 2), outs.slice(i, i + 2), shapes.slice(i, i + 2), attrs);
+    },
+  },
   { name: SN_NORMALIZE, inputs: ['w', 'u', 'v'], outShapes: ([w]) => [w!, [1]], compute: normalize },
   { name: SN_NORMALIZE_GRAD, inputs: ['dy', 'w', 'u', 'v', 'sigma'], outShapes: ([dy]) => [dy!], compute: normalizeGrad },
   { name: INSTANCE_NORM, inputs: ['x'], outShapes: ([x]) => [x!, [x![0]!, x![3]!]], compute: instanceNorm },
@@ -310,7 +330,7 @@ const KERNELS: FusedKernel[] = [
   {
     name: INSTANCE_NORM_AFFINE_RELU_GRAD,
     inputs: ['dy', 'x', 'stats', 'gamma', 'beta'],
-    outShapes: ([dy]) => [dy!, [dy![0]!, dy![3]!], [dy![0]!, dy![3]!]],
+    outShapes: ([dy, , , gamma]) => [dy!, ...affineGradShapes(dy!, gamma!)],
     compute: instanceNormAffineReluGrad,
   },
   {
@@ -358,6 +378,12 @@ const has = (name: string): boolean => tf.getKernel(name, tf.getBackend()) !== u
 export function snPowerIteration(w: tf.Tensor, u: tf.Tensor, eps: number): [tf.Tensor1D, tf.Tensor1D] | null {
   if (!has(SN_POWER_ITERATION)) return null;
   return tf.engine().runKernel(SN_POWER_ITERATION, { w, u }, { eps }) as unknown as [tf.Tensor1D, tf.Tensor1D];
+}
+
+/** snPowerIteration of every (w, u) pair in one kernel: [u₀', v₀', u₁', v₁', …], or null without the kernel. */
+export function snPowerIterations(pairs: ReadonlyArray<[tf.Tensor, tf.Tensor]>, eps: number): tf.Tensor1D[] | null {
+  if (!has(SN_POWER_ITERATIONS) || pairs.length === 0) return null;
+  return tf.engine().runKernel(SN_POWER_ITERATIONS, pairs.flat() as unknown as tf.NamedTensorMap, { eps }) as unknown as tf.Tensor1D[];
 }
 
 /** w/σ with σ = vᵀ·wm·u, differentiable in w (u, v constants, as torch), or null without the kernels. */
@@ -426,6 +452,13 @@ export function concatFlat(xs: tf.Tensor[]): tf.Tensor1D | null {
   return tf.engine().runKernel<tf.Tensor1D>(CONCAT_FLAT, xs as unknown as tf.NamedTensorMap, {});
 }
 
+/** A kernel's first output; the others, kept for its gradient (the tape holds its own references), are let go. */
+function firstOnly(out: tf.Tensor | tf.Tensor[]): tf.Tensor {
+  if (!Array.isArray(out)) return out;
+  out.slice(1).forEach((t) => t.dispose());
+  return out[0]!;
+}
+
 /**
  * relu(instanceNorm(x)·γ + β) for x [B, H, W, C] and γ, β of shape [C] (InstanceNorm2d's affine) or [B, 1, 1, C]
  * (conditional instance norm), differentiable in all three, or null without the kernels.
@@ -433,26 +466,9 @@ export function concatFlat(xs: tf.Tensor[]): tf.Tensor1D | null {
 export function fusedInstanceNormAffineRelu(x: tf.Tensor4D, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor4D | null {
   if (!has(INSTANCE_NORM_AFFINE_RELU) || !has(INSTANCE_NORM_AFFINE_RELU_GRAD)) return null;
   const [b, , , c] = x.shape;
-  const rows = gamma.size / c; // 1 (shared by the batch) or B
+  const rows = affineRows(gamma.shape, c);
   if (beta.size !== gamma.size || (rows !== 1 && rows !== b) || gamma.shape[gamma.rank - 1] !== c) return null;
-  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-    const [x0, g0, b0, save] = args as [tf.Tensor4D, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-    const g2 = tf.reshape(g0, [rows, c]);
-    const b2 = tf.reshape(b0, [rows, c]);
-    const [y, stats] = tf.engine().runKernel(INSTANCE_NORM_AFFINE_RELU, { x: x0, gamma: g2, beta: b2 }, { eps }) as unknown as tf.Tensor[];
-    save([x0, stats!, g2, b2]);
-    return {
-      value: y as tf.Tensor4D,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xs, st, gs, bs] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
-        const inputs = { dy, x: xs, stats: st, gamma: gs, beta: bs };
-        const [dx, dg, db] = tf.engine().runKernel(INSTANCE_NORM_AFFINE_RELU_GRAD, inputs, {}) as unknown as tf.Tensor[]; // [B, C] each
-        const fold = (t: tf.Tensor) => tf.reshape(rows === 1 ? tf.sum(t, 0) : t, gamma.shape);
-        return [dx!, fold(dg!), fold(db!)];
-      },
-    };
-  });
-  return f(x, gamma, beta);
+  return firstOnly(tf.engine().runKernel(INSTANCE_NORM_AFFINE_RELU, { x, gamma, beta }, { eps })) as tf.Tensor4D;
 }
 
 /**
@@ -466,24 +482,10 @@ export function fusedConv(
   pad: number,
   sn?: { u: tf.Tensor; v: tf.Tensor },
 ): tf.Tensor4D | null {
-  if (!has(CONV) || !has(CONV_GRAD)) return null;
-  const run = (name: string, inputs: tf.NamedTensorMap, attrs: object) =>
-    tf.engine().runKernel(name, inputs, attrs as tf.NamedAttrMap) as unknown as tf.Tensor[];
-  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-    const save = args[args.length - 1] as tf.GradSaveFunc;
-    const [x0, w0, b0] = args.slice(0, -1) as [tf.Tensor4D, tf.Tensor, tf.Tensor | undefined];
-    const [y, state] = run(CONV, { x: x0, w: w0, ...(b0 ? { b: b0 } : {}), ...(sn ?? {}) }, { pad });
-    save([x0, state ?? w0]);
-    return {
-      value: y as tf.Tensor4D,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xs, st] = saved as [tf.Tensor, tf.Tensor];
-        const inputs: tf.NamedTensorMap = sn ? { dy, x: xs, state: st } : { dy, x: xs, w: st };
-        return run(CONV_GRAD, inputs, { pad, bias: b0 ? 1 : 0, wShape: w.shape });
-      },
-    };
-  });
-  return b ? f(x, w, b) : f(x, w);
+  const name = sn ? SN_CONV : CONV;
+  if (!has(name) || !has(CONV_GRAD)) return null;
+  const attrs = { pad, bias: b ? 1 : 0, wShape: w.shape };
+  return firstOnly(tf.engine().runKernel(name, { x, w, ...(b ? { b } : {}), ...(sn ?? {}) }, attrs)) as tf.Tensor4D;
 }
 
 /**
@@ -492,16 +494,5 @@ export function fusedConv(
  */
 export function fusedLinear(z: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor, expand = false): tf.Tensor | null {
   if (!has(LINEAR) || !has(LINEAR_GRAD)) return null;
-  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-    const [z0, w0, b0, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-    save([z0, w0]);
-    return {
-      value: tf.engine().runKernel<tf.Tensor>(LINEAR, { z: z0, w: w0, b: b0 }, { expand: expand ? 1 : 0 }),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [zs, ws] = saved as [tf.Tensor, tf.Tensor];
-        return tf.engine().runKernel(LINEAR_GRAD, { dy, z: zs, w: ws }, {});
-      },
-    };
-  });
-  return f(z, w, b);
+  return tf.engine().runKernel<tf.Tensor>(LINEAR, { z, w, b }, { expand: expand ? 1 : 0 });
 }

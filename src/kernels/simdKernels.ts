@@ -9,7 +9,14 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as gen from './simd.gen';
-import { ADAM_UPDATE, INSTANCE_NORM_AFFINE_RELU, INSTANCE_NORM_AFFINE_RELU_GRAD, SN_POWER_ITERATION } from './fusedOps';
+import {
+  ADAM_UPDATE,
+  INSTANCE_NORM_AFFINE_RELU,
+  INSTANCE_NORM_AFFINE_RELU_GRAD,
+  SN_POWER_ITERATION,
+  SN_POWER_ITERATIONS,
+  affineRows,
+} from './fusedOps';
 import { adamScalars } from './fusedAdam';
 import { setSimdKernels, type SimdKernels } from './wasmKernels';
 
@@ -141,6 +148,26 @@ const FUSED: Record<
     scratch: ([, u]) => 2 * u![0]!, // N f64
     run: (m, p, [w, u], attrs) => m.powerIteration(...p, u![0]!, tf.util.sizeFromShape(w!) / u![0]!, (attrs as Eps).eps),
   },
+  // pairs (w, u) in, pairs (u', v') out: p = [w₀, u₀, …, u₀', v₀', …, scratch]
+  [SN_POWER_ITERATIONS]: {
+    scratch: (shapes) => 2 * Math.max(...shapes.filter((_, i) => i % 2).map((u) => u[0]!)),
+    run: (m, p, shapes, attrs) => {
+      const outs = shapes.length;
+      for (let i = 0; i < shapes.length; i += 2) {
+        const [w, u] = [shapes[i]!, shapes[i + 1]!];
+        m.powerIteration(
+          p[i]!,
+          p[i + 1]!,
+          p[outs + i]!,
+          p[outs + i + 1]!,
+          p[2 * outs]!,
+          u[0]!,
+          tf.util.sizeFromShape(w) / u[0]!,
+          (attrs as Eps).eps,
+        );
+      }
+    },
+  },
   [ADAM_UPDATE]: {
     run: (m, p, [g], attrs) => {
       const a = adamScalars(attrs as Record<string, number>);
@@ -154,7 +181,7 @@ const FUSED: Record<
     scratch: ([x]) => 16 * x![3]!,
     run: (m, p, [x, gamma], attrs) => {
       const [b, h, w, c] = x!;
-      m.inAffineRelu(...p, b!, h! * w!, c!, gamma![0]!, (attrs as Eps).eps);
+      m.inAffineRelu(...p, b!, h! * w!, c!, affineRows(gamma!, c!), (attrs as Eps).eps);
     },
   },
   [INSTANCE_NORM_AFFINE_RELU_GRAD]: {
@@ -162,7 +189,7 @@ const FUSED: Record<
     scratch: ([dy]) => 16 * dy![3]!,
     run: (m, p, [dy, , , gamma]) => {
       const [b, h, w, c] = dy!;
-      m.inAffineReluGrad(...p, b!, h! * w!, c!, gamma![0]!);
+      m.inAffineReluGrad(...p, b!, h! * w!, c!, affineRows(gamma!, c!));
     },
   },
 };

@@ -18,7 +18,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { copyBlock, rowMajor } from './strided';
-import { CONV, normalize, registerFusedKernels, unregisterFusedKernels, type FusedKernel, type FusedStorage } from './fusedOps';
+import { CONV, SN_CONV, normalize, registerFusedKernels, unregisterFusedKernels, type FusedKernel, type FusedStorage } from './fusedOps';
 
 type Heap = Float32Array | Int32Array | Uint8Array;
 export type Shape4 = [number, number, number, number];
@@ -412,6 +412,7 @@ const convKernels: tf.KernelConfig[] = [
     },
   },
 ];
+convKernels.push({ ...convKernels[0]!, kernelName: SN_CONV });
 
 let convOn = false;
 

@@ -7,7 +7,8 @@
  *   convolution of the output gradient (zeros inserted between pixels when strided) with the flipped filter.
  * - MaxPoolGrad: its own routes a window's gradient to the last of tied maxima, PyTorch and the cpu backend to
  *   the first (the golden gradients see the difference).
- * - The gradient of the fused convolution (CONV_GRAD of src/kernels/fusedOps.ts).
+ * - The gradient of the fused convolution (CONV_GRAD of src/kernels/fusedOps.ts), with the fused kernels' gradient
+ *   functions (src/kernels/fusedGrads.ts).
  * - Conv2D, the filter gradient and AvgPoolGrad in WebAssembly SIMD (src/kernels/simdKernels.ts) where useSimdKernels
  *   plugged them.
  * By hand because no library provides these kernels for tfjs-backend-wasm.
@@ -16,6 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { copyBlock, rowMajor } from './strided';
 import { CONV_GRAD, normalizeGrad } from './fusedOps';
+import './fusedGrads';
 import { addWasmKernels, conv2d, heap, run, simdKernels, transposeInto, type Make, type Shape4 } from './wasmKernels';
 
 const conv2dForward: Make = (original) => (args) => {

@@ -29,6 +29,8 @@ import {
   SN_NORMALIZE_GRAD,
   SN_POWER_ITERATION,
   SPLIT_FLAT,
+  affineGradShapes,
+  affineRows,
 } from './fusedOps';
 import type { AdamStep } from './fusedOps';
 
@@ -431,13 +433,13 @@ function perChannel(make: (tc: number) => Spec, x: tf.TensorInfo, eps: number): 
   return { spec: { ...make(tc), workgroups: b * groups }, uniforms: [...int(h * w, c, groups), ...float(eps)] };
 }
 
-/** [y, stats [B, C, 2]] for x [B, H, W, C] (and with `affineRelu`, γ and β [1 or B, C]). */
+/** [y, stats [B, C, 2]] for x [B, H, W, C] (and with `affineRelu`, γ and β of 1 or B rows of C). */
 const instanceNorm =
   (affineRelu: boolean): Kernel =>
   ({ x, gamma, beta }, backend, { eps }) => {
     const { spec, uniforms } = perChannel((tc) => instanceNormSpec(tc, affineRelu), x!, eps!);
     const [b, , , c] = x!.shape;
-    const [inputs, rows] = affineRelu ? [[x!, gamma!, beta!], int(gamma!.shape[0]!)] : [[x!], []];
+    const [inputs, rows] = affineRelu ? [[x!, gamma!, beta!], int(affineRows(gamma!.shape, c!))] : [[x!], []];
     return run(backend, spec, inputs, [x!.shape, [b!, c!, 2]], [...uniforms, ...rows]);
   };
 
@@ -585,11 +587,17 @@ function sumOverride(original: tf.KernelConfig): tf.KernelFunc {
   };
 }
 
-/** [dx, dγ [B, C], dβ [B, C]]. */
+/** [dx, dγ, dβ], dγ and dβ a row per image (fusedOps' affineGradShapes). */
 const instanceNormAffineReluGrad: Kernel = ({ dy, x, stats, gamma, beta }, backend) => {
   const { spec, uniforms } = perChannel(affineReluGradSpec, dy!, 0);
-  const [b, , , c] = dy!.shape;
-  return run(backend, spec, [dy!, x!, stats!, gamma!, beta!], [dy!.shape, [b!, c!], [b!, c!]], [...uniforms, ...int(gamma!.shape[0]!)]);
+  const rows = affineRows(gamma!.shape, dy!.shape[3]!);
+  return run(
+    backend,
+    spec,
+    [dy!, x!, stats!, gamma!, beta!],
+    [dy!.shape, ...affineGradShapes(dy!.shape, gamma!.shape)],
+    [...uniforms, ...int(rows)],
+  );
 };
 
 const KERNELS: ReadonlyArray<[string, Kernel]> = [

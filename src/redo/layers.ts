@@ -1,6 +1,14 @@
 import * as tf from './tf';
 import type { ParamStore } from './params';
-import { fusedConv, fusedInstanceNorm, fusedInstanceNormAffineRelu, fusedLinear, snNormalize, snPowerIteration } from '../kernels/fusedOps';
+import {
+  fusedConv,
+  fusedInstanceNorm,
+  fusedInstanceNormAffineRelu,
+  fusedLinear,
+  snNormalize,
+  snPowerIteration,
+  snPowerIterations,
+} from '../kernels/fusedOps';
 
 /**
  * The building blocks of the four networks. Each layer registers its tensors in the ParamStore under the
@@ -274,6 +282,21 @@ export class SNConv {
   private matrix(): tf.Tensor2D {
     return this.w.reshape<tf.Tensor2D>([-1, this.w.shape[3]!]);
   }
+}
+
+/** One power iteration in each of `layers` (one kernel for them all where the backend has it). */
+export function powerIterations(layers: readonly SNConv[]): void {
+  tf.tidy(() => {
+    const out = snPowerIterations(
+      layers.map((l) => [l.w, l.u]),
+      SN_EPS,
+    );
+    if (!out) return layers.forEach((l) => l.powerIteration());
+    layers.forEach((l, i) => {
+      l.u.assign(out[2 * i]!);
+      l.v.assign(out[2 * i + 1]!);
+    });
+  });
 }
 
 function normalize(x: tf.Tensor): tf.Tensor {

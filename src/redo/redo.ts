@@ -5,7 +5,7 @@ import { Rng } from './random';
 import { MaskNet } from './maskNet';
 import { Generators } from './generator';
 import { Discriminator } from './discriminator';
-import type { SNConv } from './layers';
+import { powerIterations, type SNConv } from './layers';
 
 /** The reference's four networks and their state_dict prefixes. */
 export const NETWORKS = { F: 'netEncM', G: 'netGenX', D: 'netDX', Z: 'netRecZ' } as const;
@@ -45,7 +45,7 @@ export class RedoModel {
   /** One power iteration in every spectrally normalised layer of a network (what a torch train-mode forward does first). */
   powerIteration(net: 'G' | 'D' | 'Z'): void {
     const layers: SNConv[] = net === 'G' ? this.G.snLayers : net === 'D' ? this.D.snLayers : this.Z.snLayers;
-    for (const l of layers) l.powerIteration();
+    powerIterations(layers);
   }
 
   trainableVariables(net: NetworkId): Array<{ key: string; variable: tf.Variable }> {

@@ -15,6 +15,7 @@ import {
 } from './losses';
 import { NETWORK_NAMES, NonFiniteError, nonFiniteKeys, nonFiniteNetworks } from './finite';
 import '../kernels/wasmTrainKernels'; // wasm's gradient kernels, kept out of the segmenter: registered on import
+import '../kernels/fusedGrads'; // the fused kernels' gradients (webgpu's too)
 import { useSimdKernels } from '../kernels/simdKernels';
 
 /** What one iteration produced, as scalar tensors still on the device: read them when you choose, then dispose. */

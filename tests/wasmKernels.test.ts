@@ -350,14 +350,14 @@ describe('fused ops (wasm) against the composed TF.js ops they replace', () => {
     expect(rel(a.grad, b.grad)).toBeLessThan(1e-4);
   });
 
-  /** A stride-1 conv (k×k, spectral norm or not, bias or not) and its gradients, with or without the fused kernels. */
-  const convRun = async (fused: boolean, k: number, bias: boolean, sn: boolean) => {
+  /** A stride-1 conv (k×k, spectral norm or not, bias or not, of relu(x) or x) and its gradients, with or without the fused kernels. */
+  const convRun = async (fused: boolean, k: number, bias: boolean, sn: boolean, relu = false) => {
     await tf.setBackend('wasm');
     useFastWasmKernels(fused, [CONV]);
     const store = new ParamStore(new Rng(7), 0.8, false);
     const layer = new SNConv(store, 'c', k, 5, 6, bias);
     const pad = (k - 1) / 2;
-    const apply = (t: tf.Tensor4D) => (sn ? layer.apply(t) : conv(t, layer.w, layer.b, 1, pad));
+    const apply = (t: tf.Tensor4D) => (relu ? layer.applyToRelu(t) : sn ? layer.apply(t) : conv(t, layer.w, layer.b, 1, pad));
     layer.powerIteration();
     const x = tf.tensor4d(values([2, 6, 6, 5], 3), [2, 6, 6, 5]);
     const w = tf.tensor4d(values([2, 6, 6, 6], 4), [2, 6, 6, 6]);
@@ -374,18 +374,20 @@ describe('fused ops (wasm) against the composed TF.js ops they replace', () => {
     useFastWasmKernels(true, [CONV]);
     return out.map((a) => Array.from(a));
   };
-  it('stride-1 convolutions as one kernel each way: bit for bit the composed ops (spectral norm or not, bias or not)', async () => {
-    for (const [k, bias, sn] of [
-      [3, true, true],
-      [1, false, true],
-      [3, true, false],
-      [1, false, false],
+  it('stride-1 convolutions as one kernel each way: bit for bit the composed ops (spectral norm or not, bias or not, relu first or not)', async () => {
+    for (const [k, bias, sn, relu] of [
+      [3, true, true, false],
+      [1, false, true, false],
+      [3, true, false, false],
+      [1, false, false, false],
+      [3, true, true, true],
+      [1, false, true, true],
     ] as const) {
       // with XNNPACK's convolutions and JavaScript's bias, and with the SIMD kernels (src/kernels/simdKernels.ts)
       for (const simd of [false, true]) {
         useSimdKernels(simd);
-        const at = `${k}×${k} bias ${bias} sn ${sn} simd ${simd}`;
-        expect(await convRun(true, k, bias, sn), at).toEqual(await convRun(false, k, bias, sn));
+        const at = `${k}×${k} bias ${bias} sn ${sn} relu ${relu} simd ${simd}`;
+        expect(await convRun(true, k, bias, sn, relu), at).toEqual(await convRun(false, k, bias, sn, relu));
       }
       useSimdKernels(false);
     }

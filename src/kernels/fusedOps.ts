@@ -472,8 +472,8 @@ export function fusedInstanceNormAffineRelu(x: tf.Tensor4D, gamma: tf.Tensor, be
 }
 
 /**
- * conv(x, W) + b, stride 1, zero padding `pad`; with `sn`, W/σ with σ = vᵀ·wm·u (u and v constants, as torch): one
- * kernel forward and one backward (x, W, b), or null without the kernels.
+ * conv(x, W) + b, stride 1, zero padding `pad`; with `sn`, W/σ with σ = vᵀ·wm·u (u and v constants, as torch); with
+ * `relu`, of relu(x): one kernel forward and one backward (x, W, b), or null without the kernels.
  */
 export function fusedConv(
   x: tf.Tensor4D,
@@ -481,10 +481,11 @@ export function fusedConv(
   b: tf.Tensor | undefined,
   pad: number,
   sn?: { u: tf.Tensor; v: tf.Tensor },
+  relu = false,
 ): tf.Tensor4D | null {
   const name = sn ? SN_CONV : CONV;
   if (!has(name) || !has(CONV_GRAD)) return null;
-  const attrs = { pad, bias: b ? 1 : 0, wShape: w.shape };
+  const attrs = { pad, bias: b ? 1 : 0, wShape: w.shape, relu: relu ? 1 : 0 };
   return firstOnly(tf.engine().runKernel(name, { x, w, ...(b ? { b } : {}), ...(sn ?? {}) }, attrs)) as tf.Tensor4D;
 }
 

@@ -354,6 +354,15 @@ function missing(name: string): tf.KernelConfig {
   };
 }
 
+/** relu(x) as a new tensor (the fused convolution's input where it applies relu first). */
+export function reluOf(backend: BackendWasm, x: tf.TensorInfo): tf.TensorInfo {
+  const out = backend.makeOutput(x.shape, 'float32');
+  const xv = heap(backend, x);
+  const ov = heap(backend, out);
+  for (let i = 0; i < xv.length; i++) ov[i] = xv[i]! > 0 ? xv[i]! : 0;
+  return out;
+}
+
 /**
  * The convolutions of src/kernels/fusedOps.ts fusedConv (stride 1, bias optional, W/σ when u and v are given) as
  * one kernel each way: W/σ (fusedOps' arithmetic), the convolution and its gradients (the kernels above) and the
@@ -369,8 +378,9 @@ const convKernels: tf.KernelConfig[] = [
     kernelFunc: ({ inputs, backend: be, attrs }) => {
       const { x, w, b, u, v } = inputs as Record<string, tf.TensorInfo | undefined>;
       const backend = be as unknown as BackendWasm;
-      const pad = (attrs as { pad: number }).pad;
+      const { pad, relu } = attrs as { pad: number; relu?: number };
       const n = w!.shape[3]!;
+      const input = relu ? reluOf(backend, x!) : x!;
       let filter = w!;
       let state: tf.TensorInfo | undefined;
       if (u && v) {
@@ -390,7 +400,7 @@ const convKernels: tf.KernelConfig[] = [
       }
       const y = conv2d(
         backend,
-        x!,
+        input,
         filter,
         pad === 0
           ? 'valid'
@@ -403,6 +413,7 @@ const convKernels: tf.KernelConfig[] = [
         [1, 1],
       );
       if (filter !== w) backend.disposeData(filter.dataId);
+      if (input !== x) backend.disposeData(input.dataId);
       if (b && !simd?.addBias(backend, y, b)) {
         const yv = heap(backend, y);
         const bv = heap(backend, b);

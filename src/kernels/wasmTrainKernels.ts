@@ -18,7 +18,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { copyBlock, rowMajor } from './strided';
 import { CONV_GRAD, normalizeGrad } from './fusedOps';
 import './fusedGrads';
-import { addWasmKernels, conv2d, heap, run, simdKernels, transposeInto, type Make, type Shape4 } from './wasmKernels';
+import { addWasmKernels, conv2d, heap, reluOf, run, simdKernels, transposeInto, type Make, type Shape4 } from './wasmKernels';
 
 const conv2dForward: Make = (original) => (args) => {
   const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
@@ -182,7 +182,7 @@ const convGrad: tf.KernelConfig = {
   kernelFunc: ({ inputs, backend: be, attrs }) => {
     const { dy, x, w, state } = inputs as Record<string, tf.TensorInfo | undefined>;
     const backend = be as unknown as BackendWasm;
-    const { pad, bias, wShape } = attrs as { pad: number; bias: number; wShape: number[] };
+    const { pad, bias, wShape, relu } = attrs as { pad: number; bias: number; wShape: number[]; relu?: number };
     const conv = { strides: 1, pad: pad === 0 ? 'valid' : pad, dataFormat: 'NHWC', dimRoundingMode: undefined };
     const call = (name: string, ins: tf.NamedTensorInfoMap, at: object) => run(backend, name, ins, at);
     let filter = w;
@@ -200,7 +200,13 @@ const convGrad: tf.KernelConfig = {
       for (let i = 0; i < wv.length; i++) fv[i] = wv[i]! / sigma[0]!; // as fusedOps' normalize divides
     }
     const dx = call(tf.Conv2DBackpropInput, { dy: dy!, filter: filter! }, { ...conv, inputShape: x!.shape });
-    let dw = call(tf.Conv2DBackpropFilter, { x: x!, dy: dy! }, { ...conv, filterShape: wShape });
+    const input = relu ? reluOf(backend, x!) : x!;
+    let dw = call(tf.Conv2DBackpropFilter, { x: input, dy: dy! }, { ...conv, filterShape: wShape });
+    if (relu) {
+      backend.disposeData(input.dataId);
+      const [xv, dxv] = [heap(backend, x!), heap(backend, dx)];
+      for (let i = 0; i < xv.length; i++) if (!(xv[i]! > 0)) dxv[i] = dxv[i]! * 0; // relu's gradient as tf.relu's: dy·step(x)
+    }
     if (state) {
       backend.disposeData(filter!.dataId);
       const dwn = dw;

@@ -67,8 +67,8 @@ export class Discriminator {
   apply(x: tf.Tensor4D): tf.Tensor2D {
     let h = x;
     this.blocks.forEach((b, i) => {
-      let y = b.first ? b.conv1.apply(h) : b.conv1.apply(tf.relu(h));
-      y = b.conv2.apply(tf.relu(y));
+      let y = b.first ? b.conv1.apply(h) : b.conv1.applyToRelu(h);
+      y = b.conv2.applyToRelu(y);
       if (b.sc) {
         y = avgPool(y, 2);
         h = tf.add(y, b.sc.apply(avgPool(h, 2)));

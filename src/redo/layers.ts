@@ -279,6 +279,11 @@ export class SNConv {
     return fusedConv(x, this.w, this.b, this.pad, { u: this.u, v: this.v }) ?? conv(x, this.weight(), this.b, 1, this.pad);
   }
 
+  /** apply(relu(x)), the pre-activation of a residual block (one kernel with it where the backend fuses it). */
+  applyToRelu(x: tf.Tensor4D): tf.Tensor4D {
+    return fusedConv(x, this.w, this.b, this.pad, { u: this.u, v: this.v }, true) ?? this.apply(tf.relu(x));
+  }
+
   private matrix(): tf.Tensor2D {
     return this.w.reshape<tf.Tensor2D>([-1, this.w.shape[3]!]);
   }
@@ -363,13 +368,14 @@ export const upsample2 = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFu
   const x4 = args[0] as tf.Tensor4D;
   return {
     value: tf.image.resizeNearestNeighbor(x4, [x4.shape[1] * 2, x4.shape[2] * 2], false, false),
-    gradFunc: (dy: tf.Tensor) => tf.mul(tf.avgPool(dy as tf.Tensor4D, 2, 2, 'valid'), 4),
+    gradFunc: (dy: tf.Tensor) => tf.mul(avgPool(dy as tf.Tensor4D, 2), 4),
   };
 }) as (x: tf.Tensor4D) => tf.Tensor4D;
 
 /** nn.AvgPool2d(k, k): windows of k, stride k, the remainder dropped (floor). */
 export function avgPool(x: tf.Tensor4D, k: number): tf.Tensor4D {
-  return k === 1 ? x : tf.avgPool(x, k, k, 'valid');
+  // the kernel itself: tf.avgPool follows it with a Cast to x's dtype, an engine kernel more (and one in the gradient)
+  return k === 1 ? x : tf.engine().runKernel<tf.Tensor4D>(tf.AvgPool, { x }, { filterSize: k, strides: k, pad: 'valid' });
 }
 
 export function maxPool2(x: tf.Tensor4D): tf.Tensor4D {

@@ -8,11 +8,20 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import * as tf from '../src/redo/tf';
 import { preset, RedoModel, RedoTrainer, disposeLosses, readLosses } from '../src/redo';
-import { conv, instanceNorm, instanceNormAffineRelu, Linear, SNConv, ZConv } from '../src/redo/layers';
+import { conv, instanceNorm, instanceNormAffineRelu, Linear, reflectPad, SNConv, upsample2, ZConv } from '../src/redo/layers';
 import { ParamStore } from '../src/redo/params';
 import { Rng } from '../src/redo/random';
 import { useFastWasmKernels, FUSED } from '../src/kernels/wasmKernels';
-import { CONV, INSTANCE_NORM_AFFINE_RELU, LINEAR, snPowerIteration } from '../src/kernels/fusedOps';
+import {
+  CONV,
+  INSTANCE_NORM_AFFINE_RELU,
+  LINEAR,
+  REFLECT_PAD,
+  REFLECT_PAD_GRAD,
+  snPowerIteration,
+  UPSAMPLE2,
+  UPSAMPLE2_GRAD,
+} from '../src/kernels/fusedOps';
 import { simdCalls, simdConvArithmetic, useSimdKernels } from '../src/kernels/simdKernels';
 import { execFileSync } from 'node:child_process';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -310,6 +319,48 @@ describe('WebAssembly SIMD convolutions (src/kernels/simd) against the cpu backe
 });
 
 describe('fused ops (wasm) against the composed TF.js ops they replace', () => {
+  /** f(x) and d(Σ f(x)·w)/dx for x [2, 7, 6, 5], with or without the fused kernels, and the kernels one pass ran. */
+  async function resample(fused: boolean, f: (x: tf.Tensor4D) => tf.Tensor4D) {
+    await tf.setBackend('wasm');
+    useFastWasmKernels(fused, [FUSED]);
+    const x = tf.tensor4d(values([2, 7, 6, 5], 5), [2, 7, 6, 5]);
+    const kernels = new Set<string>();
+    const prof = await tf.profile(() => {
+      const y = f(x);
+      const w = tf.tensor(values(y.shape, 6), y.shape);
+      const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t as tf.Tensor4D), w)))(x);
+      return [y, dx];
+    });
+    prof.kernels.forEach((k) => kernels.add(k.name));
+    const [y, dx] = prof.result as tf.Tensor[];
+    const out = { y: Array.from(await y!.data()), shape: y!.shape, dx: Array.from(await dx!.data()), kernels };
+    tf.dispose([x, y!, dx!]);
+    useFastWasmKernels(true, [FUSED]);
+    return out;
+  }
+
+  it('reflection padding as one kernel each way: bit for bit the composed slices, reversals and concatenations', async () => {
+    for (const p of [1, 3]) {
+      const a = await resample(true, (t) => reflectPad(t, p));
+      const b = await resample(false, (t) => reflectPad(t, p));
+      expect(a.kernels.has(REFLECT_PAD) && a.kernels.has(REFLECT_PAD_GRAD)).toBe(true);
+      expect(b.kernels.has(REFLECT_PAD)).toBe(false);
+      expect(a.shape).toEqual([2, 7 + 2 * p, 6 + 2 * p, 5]);
+      expect(a.y).toEqual(b.y);
+      expect(a.dx).toEqual(b.dx);
+    }
+  });
+
+  it('nearest ×2 upsampling as one kernel each way: bit for bit the composed ops (4·avgPool backward)', async () => {
+    const a = await resample(true, upsample2);
+    const b = await resample(false, upsample2);
+    expect(a.kernels.has(UPSAMPLE2) && a.kernels.has(UPSAMPLE2_GRAD)).toBe(true);
+    expect(b.kernels.has(UPSAMPLE2)).toBe(false);
+    expect(a.shape).toEqual([2, 14, 12, 5]);
+    expect(a.y).toEqual(b.y);
+    expect(a.dx).toEqual(b.dx);
+  });
+
   /** An SN conv's power iteration, W/σ and its gradient under a loss, with or without the fused kernels. */
   async function spectral(fused: boolean) {
     await tf.setBackend('wasm');

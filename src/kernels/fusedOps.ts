@@ -32,6 +32,11 @@ export const CONV = 'RedoConv';
 /** CONV with spectral norm (inputs u, v; a second output, the snapshot its gradient reads): the same kernel, saving less. */
 export const SN_CONV = 'RedoSNConv';
 export const CONV_GRAD = 'RedoConvGrad';
+/** nn.ReflectionPad2d(p) and nn.Upsample(×2, nearest) of NHWC tensors, and their gradients (wasm, training only). */
+export const REFLECT_PAD = 'RedoReflectPad';
+export const REFLECT_PAD_GRAD = 'RedoReflectPadGrad';
+export const UPSAMPLE2 = 'RedoUpsample2';
+export const UPSAMPLE2_GRAD = 'RedoUpsample2Grad';
 /** z·W + b and its gradient in z, W, b (wasm only). */
 export const LINEAR = 'RedoLinear';
 export const LINEAR_GRAD = 'RedoLinearGrad';
@@ -496,4 +501,16 @@ export function fusedConv(
 export function fusedLinear(z: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor, expand = false): tf.Tensor | null {
   if (!has(LINEAR) || !has(LINEAR_GRAD)) return null;
   return tf.engine().runKernel<tf.Tensor>(LINEAR, { z, w, b }, { expand: expand ? 1 : 0 });
+}
+
+/** x [B, H, W, C] reflection-padded by p on each side of H and W (one kernel each way), or null without the kernels. */
+export function fusedReflectPad(x: tf.Tensor4D, p: number): tf.Tensor4D | null {
+  if (!has(REFLECT_PAD) || !has(REFLECT_PAD_GRAD)) return null;
+  return tf.engine().runKernel<tf.Tensor4D>(REFLECT_PAD, { x }, { p });
+}
+
+/** x [B, H, W, C] upsampled ×2 (nearest; one kernel each way), or null without the kernels. */
+export function fusedUpsample2(x: tf.Tensor4D): tf.Tensor4D | null {
+  if (!has(UPSAMPLE2) || !has(UPSAMPLE2_GRAD)) return null;
+  return tf.engine().runKernel<tf.Tensor4D>(UPSAMPLE2, { x }, {});
 }

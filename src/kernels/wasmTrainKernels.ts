@@ -8,7 +8,7 @@
  * - MaxPoolGrad: its own routes a window's gradient to the last of tied maxima, PyTorch and the cpu backend to
  *   the first (the golden gradients see the difference).
  * - The gradient of the fused convolution (CONV_GRAD of src/kernels/fusedOps.ts), with the fused kernels' gradient
- *   functions (src/kernels/fusedGrads.ts).
+ *   functions (src/kernels/fusedGrads.ts), and the reflection pad and upsampling kernels (src/kernels/fusedResample.ts).
  * - Conv2D, the filter gradient and AvgPoolGrad in WebAssembly SIMD (src/kernels/simdKernels.ts) where useSimdKernels
  *   plugged them.
  * By hand because no library provides these kernels for tfjs-backend-wasm.
@@ -18,6 +18,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { copyBlock, rowMajor } from './strided';
 import { CONV_GRAD, normalizeGrad } from './fusedOps';
 import './fusedGrads';
+import './fusedResample';
 import { addWasmKernels, conv2d, heap, reluOf, run, simdKernels, transposeInto, type Make, type Shape4 } from './wasmKernels';
 
 const conv2dForward: Make = (original) => (args) => {

@@ -5,6 +5,8 @@ import {
   fusedInstanceNorm,
   fusedInstanceNormAffineRelu,
   fusedLinear,
+  fusedReflectPad,
+  fusedUpsample2,
   snNormalize,
   snPowerIteration,
   snPowerIterations,
@@ -346,6 +348,8 @@ export class InstanceNormAffine {
  * on the CPU backend (found by the golden gradients of F), while these ops' gradients are exact.
  */
 export function reflectPad(x: tf.Tensor4D, p: number): tf.Tensor4D {
+  const fused = fusedReflectPad(x, p);
+  if (fused) return fused;
   // Fresh begin/size arrays per slice: TF.js keeps them by reference for the gradient.
   const edge = (t: tf.Tensor4D, axis: 1 | 2, start: number): tf.Tensor4D => {
     const begin = [0, 0, 0, 0];
@@ -364,7 +368,11 @@ export function reflectPad(x: tf.Tensor4D, p: number): tf.Tensor4D {
  * at 64→128 (found by the golden gradients), so the gradient is given here: each input pixel receives the
  * sum of its 2×2 output block, i.e. 4·avgPool(dy, 2).
  */
-export const upsample2 = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+export function upsample2(x: tf.Tensor4D): tf.Tensor4D {
+  return fusedUpsample2(x) ?? upsample2Composed(x);
+}
+
+const upsample2Composed = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
   const x4 = args[0] as tf.Tensor4D;
   return {
     value: tf.image.resizeNearestNeighbor(x4, [x4.shape[1] * 2, x4.shape[2] * 2], false, false),

@@ -6,7 +6,7 @@
  *   npm run bench:browser -- --presets tiny,c2mnist-64 --backends webgpu,wasm,wasm-1t,cpu --warmup 2 --steps 5
  *
  * Flags: --presets a,b  --backends a,b (`none` skips the speed rows)  --steps N (timed, default 10)  --gpu-steps N (timed on webgpu / webgl,
- *        default --steps)  --cpu-warmup W (default --warmup)  --budget S (no further timed step after S seconds per row; default none)  --warmup W (default 2)
+ *        default --steps)  --cpu-warmup W (default --warmup)  --wasm-warmup W (default --cpu-warmup)  --budget S (no further timed step after S seconds per row; default none)  --warmup W (default 2)
  *        --batch B (default: each preset's own)  --timeout S (seconds per combination, default 900)
  *        --build (rebuild even when the build looks current)  --out FILE (default bench-results/browser-speed.md;
  *        the raw reports as JSON beside it, which scripts/bench-speed.ts reads)
@@ -76,6 +76,8 @@ const gpuSteps = Math.max(1, num('gpu-steps', steps));
 const budget = num('budget', 0);
 const warmup = num('warmup', 2);
 const cpuWarmup = num('cpu-warmup', warmup);
+/** wasm builds XNNPACK operators and V8 tiers its code up over the first steps: as Node's wasm row (bench-speed) */
+const wasmWarmup = num('wasm-warmup', cpuWarmup);
 const batch = num('batch', 0);
 const timeoutMs = num('timeout', 900) * 1000;
 const outFile = resolve(ROOT, flag('out') ?? 'bench-results/browser-speed.md');
@@ -121,7 +123,7 @@ async function runOne(base: string, presetName: string, backend: string): Promis
       ...backendQuery(backend),
       preset: presetName,
       steps: String(isGpu(backend) ? gpuSteps : steps),
-      warmup: String(isGpu(backend) ? warmup : cpuWarmup),
+      warmup: String(isGpu(backend) ? warmup : backend.startsWith('wasm') ? wasmWarmup : cpuWarmup),
     });
     if (budget > 0) q.set('budget', String(budget));
     if (batch > 0) q.set('batch', String(batch));
@@ -348,7 +350,7 @@ function table(rows: Row[], chromiumVersion: string): string {
     `# Training speed in headless Chromium`,
     '',
     `${new Date().toISOString()} · Chromium ${chromiumVersion} · tfjs ${rows.find((r) => r.report)?.report?.tfjs ?? '?'} · ` +
-      `${warmup} warm-up + ${gpuSteps} timed iterations on webgpu / webgl, ${cpuWarmup} + ${steps} on cpu and wasm${budget > 0 ? ` (fewer after ${budget} s)` : ''}, median; ` +
+      `${warmup} warm-up + ${gpuSteps} timed iterations on webgpu / webgl, ${cpuWarmup} + ${steps} on cpu, ${wasmWarmup} + ${steps} on wasm${budget > 0 ? ` (fewer after ${budget} s)` : ''}, median; ` +
       'one iteration = sampleBatches + trainer.step + one batched readLosses (every step)',
     '',
     '| preset | backend | batch | median ms/iter | min | max | images/s | ×webgpu (time) | first warm-up ms ' +

@@ -1,9 +1,11 @@
 /**
  * The authors' PyTorch iteration at one of our configurations, timed by ../shared/reference/ref_step_time.py
  * (Debian's python3-torch, one CPU thread): the reference column of the speed benchmark (scripts/bench-speed.ts).
- * Its networks at 32 and 64 px have exactly our parameter counts (../shared/reference/README.md).
+ * Its networks at 32 and 64 px have exactly our parameter counts (../shared/reference/README.md). startPytorchSteps
+ * runs the same iteration one at a time on request (bench/ref_step_server.py), for timings interleaved with ours.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { RedoConfig } from '../src/redo/config';
@@ -67,5 +69,63 @@ export function timePytorch(
     return { medianMs: j.medianMs, minMs: j.minMs, maxMs: j.maxMs, torch: j.version, threads: j.threads, command };
   } catch {
     return { command, error: `unreadable output: ${line.slice(0, 200)}` };
+  }
+}
+
+/** The reference's iteration on request (bench/ref_step_server.py), to interleave with ours. */
+export interface PytorchStepper {
+  torch: string;
+  threads: number;
+  command: string;
+  /** One more reference iteration; its milliseconds. */
+  step(): Promise<number>;
+  close(): void;
+}
+
+/**
+ * Starts ref_step_server.py at a config (its networks built and warmed up) and resolves once it is ready, or with an
+ * error string where it cannot run.
+ */
+export async function startPytorchSteps(
+  c: RedoConfig,
+  batch: number,
+  opts: { threads?: number; refDir?: string; python?: string } = {},
+): Promise<PytorchStepper | { error: string; command: string }> {
+  const script = join(opts.refDir ?? DEFAULT_REF_DIR, 'ref_step_time.py');
+  const server = resolve('bench/ref_step_server.py');
+  const python = opts.python ?? '/usr/bin/python3';
+  let args: string[];
+  try {
+    args = [server, script, ...refArgs(c, batch, opts.threads ?? 1)];
+  } catch (e) {
+    return { command: '', error: e instanceof Error ? e.message : String(e) };
+  }
+  const command = `${python} ${args.join(' ')}`;
+  if (!existsSync(script)) return { command, error: `${script} not found (../shared/reference beside the checkout)` };
+  if (!existsSync(server)) return { command, error: `${server} not found (run from the repository root)` };
+  const child = spawn(python, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const next = async (): Promise<string> => {
+    const r = await lines.next();
+    if (r.done) throw new Error(`ref_step_server.py ended: ${stderr.trim().split('\n').pop() ?? ''}`);
+    return r.value;
+  };
+  try {
+    const hello = JSON.parse(await next()) as { version: string; threads: number };
+    return {
+      torch: hello.version,
+      threads: hello.threads,
+      command,
+      step: async () => {
+        child.stdin.write('step\n');
+        return Number(await next());
+      },
+      close: () => child.stdin.end(),
+    };
+  } catch (e) {
+    child.kill();
+    return { command, error: e instanceof Error ? e.message : String(e) };
   }
 }

@@ -66,7 +66,7 @@ function kernelTimer(backend: string): { totals: Map<string, { ms: number; calls
 
 type Totals = Map<string, { ms: number; calls: number }>;
 
-function profileTable(backend: string, name: string, totals: Totals, stepMs: number[], top = 12): string {
+function profileTable(backend: string, name: string, totals: Totals, stepMs: number[], top = 30): string {
   const n = stepMs.length;
   const wall = stepMs.reduce((a, b) => a + b, 0) / n;
   const inKernels = [...totals.values()].reduce((a, e) => a + e.ms, 0) / n;

@@ -8,7 +8,9 @@
  * 1. Node (this process): per preset, TF.js cpu, wasm (tfjs-backend-wasm, XNNPACK; one thread under Node) and
  *    webgpu (Dawn, the npm package `webgpu`): median ms per training iteration and images/s after warm-up; beside
  *    them the authors' PyTorch iteration at the same configuration on one CPU thread, timed in this run by
- *    ../shared/reference/ref_step_time.py (bench/pytorchRef.ts), right before the preset's Node rows; the iteration's FLOPs
+ *    ../shared/reference/ref_step_time.py (bench/pytorchRef.ts): step by step between the Node wasm row's steps
+ *    (bench/ref_step_server.py), so the ratio sees one machine speed, or right before the preset's Node rows where
+ *    there is no wasm row; the iteration's FLOPs
  *    (src/redo/flops.ts), its effective GFLOP/s and their share of one core's WebAssembly SIMD peak, measured in this
  *    run before each preset's Node rows, the best kept (bench/simdPeak.ts: f32x4 mul+add chains; relaxed-SIMD madd
  *    beside it where the runtime validates it);
@@ -60,7 +62,7 @@ import { fasterBy, longTaskVerdict, loopOverhead, memoryVerdict, ratio, withinFa
 import { gflops, issue20Targets, percentOf, type RunLine } from '../bench/speedStats';
 import { betterPeak, measureSimdPeak, type NoPeak, type SimdPeak } from '../bench/simdPeak';
 import { parseBatchFlag, parseSkipFlag } from '../bench/speedStats';
-import { timePytorch, type PytorchTiming } from '../bench/pytorchRef';
+import { startPytorchSteps, timePytorch, type PytorchStepper, type PytorchTiming } from '../bench/pytorchRef';
 import type { BrowserResults } from '../bench/browser-speed';
 import { flag, list, num, switchOn } from '../bench/cliFlags';
 
@@ -163,7 +165,16 @@ export interface SpeedRow {
   error?: string;
 }
 
-async function timePreset(name: string, backend: BackendName, adapter: string | undefined): Promise<SpeedRow> {
+/**
+ * A preset's row on one backend. With `ref`, each timed step is paired with one of the PyTorch reference's, the two
+ * in alternating order, and the reference's times are pushed to `refTimes`: both then see the same machine.
+ */
+async function timePreset(
+  name: string,
+  backend: BackendName,
+  adapter: string | undefined,
+  ref?: { stepper: PytorchStepper; times: number[] },
+): Promise<SpeedRow> {
   const batch = batchOf(name) || preset(name).batchSize;
   const config = preset(name, { batchSize: batch });
   const row: SpeedRow = {
@@ -187,7 +198,10 @@ async function timePreset(name: string, backend: BackendName, adapter: string | 
       const timed = backend === 'webgpu' ? GPU_STEPS : STEPS;
       const warmup = backend === 'webgpu' ? WARMUP : backend === 'wasm' ? WASM_WARMUP : CPU_WARMUP;
       for (let i = 0; i < warmup + timed; i++) {
+        const paired = ref && i >= warmup;
+        if (paired && i % 2 === 0) ref.times.push(await ref.stepper.step());
         const { ms, counts: c } = await timedStep(trainer, data, { batchSize: batch, batchSeed: 1 });
+        if (paired && i % 2 === 1) ref.times.push(await ref.stepper.step());
         if (i === 0) row.firstStepMs = ms;
         if (i >= warmup) {
           times.push(ms);
@@ -195,7 +209,8 @@ async function timePreset(name: string, backend: BackendName, adapter: string | 
         }
         const over = (performance.now() - start) / 1000 > BUDGET_S;
         const what = `${name} ${backend} step ${i + 1}/${warmup + timed}${i < warmup ? ' (warm-up)' : ''}`;
-        process.stdout.write(`  ${what}: ${ms.toFixed(0)} ms; ${formatCounts(c)}\n`);
+        const torch = paired ? `; PyTorch beside it ${ref.times[ref.times.length - 1]!.toFixed(0)} ms` : '';
+        process.stdout.write(`  ${what}: ${ms.toFixed(0)} ms; ${formatCounts(c)}${torch}\n`);
         if (over && times.length >= 1) {
           process.stdout.write(`  ${name} ${backend}: --budget ${BUDGET_S}s reached, ${times.length} timed steps\n`);
           break;
@@ -323,7 +338,7 @@ function browserArgs(out: string, presets: string[], extras: boolean): string[] 
   const all = list('browser-backends', ['cpu', 'wasm', 'wasm-1t', 'webgpu', 'webgl']);
   const backends = all.filter((b) => !presets.every((p) => skipped(p, b, 'chromium')));
   const args = ['--presets', presets.join(','), '--backends', backends.join(',') || 'none'];
-  args.push('--warmup', String(WARMUP), '--cpu-warmup', String(CPU_WARMUP));
+  args.push('--warmup', String(WARMUP), '--cpu-warmup', String(CPU_WARMUP), '--wasm-warmup', String(WASM_WARMUP));
   if (!extras) args.push('--loop-backends', 'none', '--studio-steps', '0');
   else if (flag('loop-backends') === undefined) args.push('--loop-backends', 'cpu,wasm,webgpu');
   args.push('--steps', String(STEPS), '--gpu-steps', String(GPU_STEPS), '--budget', String(BUDGET_S), '--out', out);
@@ -406,17 +421,29 @@ async function main(): Promise<number> {
   // Preset by preset (the first one, the smallest, also carries the memory checks, the studio loop and the long
   // tasks), so that a slow big preset on SwiftShader comes last and the report is rewritten after each preset.
   // Node cpu and wasm first: their numbers then carry no Dawn threads in the process. The PyTorch reference runs
-  // right before each preset's Node rows, so that both see the same load.
+  // between the wasm row's steps (or right before the preset's Node rows), so that both see the same load.
   let code = 0;
   const pytorch = new Map<string, PytorchTiming>();
   const peaks: Array<SimdPeak | NoPeak> = [];
   for (const [i, p] of PRESETS.entries()) {
+    const timedHere = (b: BackendName) => BACKENDS.includes(b) && !skipped(p, b, 'node');
+    // The reference: step by step beside the wasm row's steps where there is one (same machine speed), else on its own.
+    let ref: { stepper: PytorchStepper; times: number[] } | undefined;
     if (PYTORCH && !skipped(p, 'pytorch', 'node')) {
       const batch = batchOf(p) || preset(p).batchSize;
-      process.stdout.write(`== PyTorch reference, ${p} batch ${batch}, one thread\n`);
-      const t = timePytorch(preset(p), batch, { steps: STEPS, refDir: flag('ref-dir') });
-      process.stdout.write(`   ${t.error ? `failed: ${t.error}` : `median ${t.medianMs} ms/iter (torch ${t.torch})`}\n   ${t.command}\n`);
-      pytorch.set(p, t);
+      const s = timedHere('wasm') ? await startPytorchSteps(preset(p), batch, { refDir: flag('ref-dir') }) : undefined;
+      if (s && 'step' in s) {
+        ref = { stepper: s, times: [] };
+        process.stdout.write(
+          `== PyTorch reference, ${p} batch ${batch}, one thread: interleaved with the Node wasm steps\n   ${s.command}\n`,
+        );
+      } else {
+        if (s) process.stdout.write(`== PyTorch reference: interleaving failed (${s.error}); timed on its own\n`);
+        process.stdout.write(`== PyTorch reference, ${p} batch ${batch}, one thread\n`);
+        const t = timePytorch(preset(p), batch, { steps: STEPS, refDir: flag('ref-dir') });
+        process.stdout.write(`   ${t.error ? `failed: ${t.error}` : `median ${t.medianMs} ms/iter (torch ${t.torch})`}\n   ${t.command}\n`);
+        pytorch.set(p, t);
+      }
     }
     // One core's SIMD peak (under a second) beside the preset's rows, under the same load; the best one is kept.
     process.stdout.write(`== WebAssembly SIMD peak, one core\n`);
@@ -424,7 +451,6 @@ async function main(): Promise<number> {
       peaks[k] = betterPeak(peaks[k], await measureSimdPeak(kind));
       process.stdout.write(`   ${peakCell(peaks[k]).replace(/\*/g, '')}\n`);
     }
-    const timedHere = (b: BackendName) => BACKENDS.includes(b) && !skipped(p, b, 'node');
     for (const backend of NODE_ORDER.filter((b) => timedHere(b) || (i === 0 && LEAK_BACKENDS.includes(b)))) {
       const b = await useBackend(backend, adapters);
       if (b.error) {
@@ -435,8 +461,21 @@ async function main(): Promise<number> {
         continue;
       }
       process.stdout.write(`== Node ${backend}${b.adapter ? ` (${b.adapter})` : ''}\n`);
-      if (timedHere(backend)) rows.push(await timePreset(p, backend, b.adapter));
+      if (timedHere(backend)) rows.push(await timePreset(p, backend, b.adapter, backend === 'wasm' ? ref : undefined));
       if (i === 0 && LEAK_BACKENDS.includes(backend) && LEAK_STEPS > 0) leaks.push(await leakCheck(backend));
+    }
+    if (ref) {
+      ref.stepper.close();
+      const t = ref.times;
+      const { torch, threads, command } = ref.stepper;
+      const interleaved = `${command} (each step beside one of the Node wasm row's, alternating which goes first)`;
+      pytorch.set(
+        p,
+        t.length
+          ? { medianMs: median(t), minMs: Math.min(...t), maxMs: Math.max(...t), torch, threads, command: interleaved }
+          : { command, error: 'no wasm step ran' },
+      );
+      process.stdout.write(`== PyTorch reference, ${p}: median ${pytorch.get(p)!.medianMs ?? '—'} ms/iter over ${t.length} steps\n`);
     }
     if (BROWSER) {
       const b = runBrowser([p], i === 0);
@@ -844,9 +883,15 @@ function report(c: Collected): number {
     '',
     countLines.length ? countTable : '(nothing counted)',
     '',
-    `PyTorch: the authors' iteration at the same configuration and batch, one CPU thread, timed in this run right before the preset's ` +
-      `Node rows by ../shared/reference/ref_step_time.py (${[...c.pytorch.values()].find((t) => t.torch)?.torch ?? 'torch ?'}): ` +
-      [...c.pytorch.entries()].map(([p, t]) => `${p} ${t.error ? `failed (${cell(t.error)})` : torchCell(t)}`).join('; ') +
+    `PyTorch: the authors' iteration at the same configuration and batch, one CPU thread, timed in this run by ` +
+      `../shared/reference/ref_step_time.py (${[...c.pytorch.values()].find((t) => t.torch)?.torch ?? 'torch ?'}), one step between ` +
+      `two of the Node wasm row's (bench/ref_step_server.py; "interleaved"), or right before the preset's Node rows: ` +
+      [...c.pytorch.entries()]
+        .map(
+          ([p, t]) =>
+            `${p} ${t.error ? `failed (${cell(t.error)})` : `${torchCell(t)}${t.command.includes('ref_step_server') ? ' interleaved' : ''}`}`,
+        )
+        .join('; ') +
       '. time ÷ PyTorch compares rows at the same batch only.',
     '',
     `## Targets (issue 11)`,

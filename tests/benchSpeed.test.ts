@@ -20,7 +20,7 @@ import {
   ratio,
   withinFactor,
 } from '../bench/speedStats';
-import { refArgs } from '../bench/pytorchRef';
+import { refArgs, startPytorchSteps } from '../bench/pytorchRef';
 import { betterPeak, measureSimdPeak, peakBinary, peakKernel } from '../bench/simdPeak';
 import { preset } from '../src/redo/config';
 import type { MemorySample } from '../src/node/benchUtil';
@@ -202,5 +202,11 @@ describe('bench speed helpers', () => {
       '--size 32 --n 2 --nz 8 --nfF 8 --nfG 4 --nfD 4 --nfZ 4 --batch 2 --attention 1 --threads 1 --steps 5',
     );
     expect(() => refArgs(preset('tiny', { attentionD: false }), 2, 1, 5)).toThrow(/one --attention/);
+  });
+
+  it('the interleaved reference says why where it cannot start, so the benchmark times PyTorch on its own', async () => {
+    const s = await startPytorchSteps(preset('tiny'), 2, { refDir: '/nonexistent/reference' });
+    expect('error' in s && s.error).toMatch(/ref_step_time\.py not found/);
+    expect(s.command).toContain('bench/ref_step_server.py /nonexistent/reference/ref_step_time.py --size 32');
   });
 });

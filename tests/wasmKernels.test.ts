@@ -319,11 +319,11 @@ describe('WebAssembly SIMD convolutions (src/kernels/simd) against the cpu backe
 });
 
 describe('fused ops (wasm) against the composed TF.js ops they replace', () => {
-  /** f(x) and d(Σ f(x)·w)/dx for x [2, 7, 6, 5], with or without the fused kernels, and the kernels one pass ran. */
-  async function resample(fused: boolean, f: (x: tf.Tensor4D) => tf.Tensor4D) {
+  /** f(x) and d(Σ f(x)·w)/dx for x [2, 7, 6, C], with or without the fused kernels, and the kernels one pass ran. */
+  async function resample(fused: boolean, f: (x: tf.Tensor4D) => tf.Tensor4D, c = 5) {
     await tf.setBackend('wasm');
     useFastWasmKernels(fused, [FUSED]);
-    const x = tf.tensor4d(values([2, 7, 6, 5], 5), [2, 7, 6, 5]);
+    const x = tf.tensor4d(values([2, 7, 6, c], 5), [2, 7, 6, c]);
     const kernels = new Set<string>();
     const prof = await tf.profile(() => {
       const y = f(x);
@@ -351,14 +351,25 @@ describe('fused ops (wasm) against the composed TF.js ops they replace', () => {
     }
   });
 
-  it('nearest ×2 upsampling as one kernel each way: bit for bit the composed ops (4·avgPool backward)', async () => {
-    const a = await resample(true, upsample2);
+  it('nearest ×2 upsampling as one kernel each way: bit for bit the composed ops (4·avgPool backward), JavaScript or SIMD', async () => {
     const b = await resample(false, upsample2);
-    expect(a.kernels.has(UPSAMPLE2) && a.kernels.has(UPSAMPLE2_GRAD)).toBe(true);
-    expect(b.kernels.has(UPSAMPLE2)).toBe(false);
-    expect(a.shape).toEqual([2, 14, 12, 5]);
-    expect(a.y).toEqual(b.y);
-    expect(a.dx).toEqual(b.dx);
+    for (const [simd, channels] of [
+      [false, 5],
+      [true, 5],
+      [true, 8],
+    ] as const) {
+      useSimdKernels(simd);
+      const served = simdCalls.fused;
+      const a = await resample(true, upsample2, channels);
+      const ref = channels === 5 ? b : await resample(false, upsample2, channels);
+      expect(simdCalls.fused - served, `SIMD ${simd}`).toBe(simd ? 3 : 0); // forward twice (alone, under tf.grad), backward once
+      expect(a.kernels.has(UPSAMPLE2) && a.kernels.has(UPSAMPLE2_GRAD)).toBe(true);
+      expect(ref.kernels.has(UPSAMPLE2)).toBe(false);
+      expect(a.shape).toEqual([2, 14, 12, channels]);
+      expect(a.y).toEqual(ref.y);
+      expect(a.dx).toEqual(ref.dx);
+    }
+    useSimdKernels(false);
   });
 
   /** An SN conv's power iteration, W/σ and its gradient under a loss, with or without the fused kernels. */

@@ -15,6 +15,8 @@ import {
   INSTANCE_NORM_AFFINE_RELU_GRAD,
   SN_POWER_ITERATION,
   SN_POWER_ITERATIONS,
+  UPSAMPLE2,
+  UPSAMPLE2_GRAD,
   affineRows,
 } from './fusedOps';
 import { adamScalars } from './fusedAdam';
@@ -27,6 +29,10 @@ interface Modules {
   avgPoolGrad(...args: number[]): void;
   columnSum(...args: number[]): void;
   addBias(...args: number[]): void;
+  relu(...args: number[]): void;
+  reluGrad(...args: number[]): void;
+  upsample2(...args: number[]): void;
+  upsample2Grad(...args: number[]): void;
   inAffineRelu(...args: number[]): void;
   inAffineReluGrad(...args: number[]): void;
   adam(...args: number[]): void;
@@ -111,7 +117,7 @@ function geometry(c: tf.backend_util.Conv2DInfo): number[] {
 }
 
 /** Calls served here (tests and benchmarks read them); the rest went to the kernels these stand in for. */
-export const simdCalls = { conv2d: 0, filterGrad: 0, avgPoolGrad: 0, columnSum: 0, flipFilter: 0, addBias: 0, fused: 0 };
+export const simdCalls = { conv2d: 0, filterGrad: 0, avgPoolGrad: 0, columnSum: 0, flipFilter: 0, addBias: 0, relu: 0, fused: 0 };
 
 /** The modules, the call counted as served here; null where they cannot be had. */
 function serve(backend: BackendWasm, kernel: keyof typeof simdCalls): Modules | null {
@@ -166,6 +172,13 @@ const FUSED: Record<
           (attrs as Eps).eps,
         );
       }
+    },
+  },
+  [UPSAMPLE2]: { run: (m, p, [x]) => m.upsample2(...p, ...x!) },
+  [UPSAMPLE2_GRAD]: {
+    run: (m, p, [dy]) => {
+      const [b, h2, w2, c] = dy!;
+      m.upsample2Grad(...p, b!, h2! / 2, w2! / 2, c!);
     },
   },
   [ADAM_UPDATE]: {
@@ -244,6 +257,16 @@ const simd: SimdKernels = {
     const mods = serve(backend, 'addBias');
     const c = b.shape[0]!;
     mods?.addBias(at(backend, y), at(backend, b), tf.util.sizeFromShape(y.shape) / c, c);
+    return mods !== null;
+  },
+  relu(backend, x, out) {
+    const mods = serve(backend, 'relu');
+    mods?.relu(at(backend, x), at(backend, out), tf.util.sizeFromShape(x.shape));
+    return mods !== null;
+  },
+  reluGrad(backend, x, dx) {
+    const mods = serve(backend, 'relu');
+    mods?.reluGrad(at(backend, x), at(backend, dx), tf.util.sizeFromShape(x.shape));
     return mods !== null;
   },
   fused(name, backend, ins, outs, shapes, attrs) {

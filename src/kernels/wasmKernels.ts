@@ -354,12 +354,20 @@ function missing(name: string): tf.KernelConfig {
   };
 }
 
+/** dx·step(x) in place: the gradient of relu(x), as tf.relu's (step: 1 where x > 0, else 0). */
+export function reluGradInPlace(backend: BackendWasm, x: tf.TensorInfo, dx: tf.TensorInfo): void {
+  if (simd?.reluGrad(backend, x, dx)) return;
+  const [xv, dxv] = [heap(backend, x), heap(backend, dx)];
+  for (let i = 0; i < xv.length; i++) dxv[i] = dxv[i]! * (xv[i]! > 0 ? 1 : 0);
+}
+
 /** relu(x) as a new tensor (the fused convolution's input where it applies relu first). */
 export function reluOf(backend: BackendWasm, x: tf.TensorInfo): tf.TensorInfo {
   const out = backend.makeOutput(x.shape, 'float32');
+  if (simd?.relu(backend, x, out)) return out;
   const xv = heap(backend, x);
   const ov = heap(backend, out);
-  for (let i = 0; i < xv.length; i++) ov[i] = xv[i]! > 0 ? xv[i]! : 0;
+  for (let i = 0; i < xv.length; i++) ov[i] = Math.max(xv[i]!, 0);
   return out;
 }
 
@@ -460,6 +468,10 @@ export interface SimdKernels {
   flipFilter(backend: BackendWasm, filter: tf.TensorInfo, out: tf.TensorInfo): boolean;
   /** y[.., c] += b[c] in place; false where it did not run. */
   addBias(backend: BackendWasm, y: tf.TensorInfo, b: tf.TensorInfo): boolean;
+  /** relu(x) into `out` (same size); false where it did not run. */
+  relu(backend: BackendWasm, x: tf.TensorInfo, out: tf.TensorInfo): boolean;
+  /** dx ·= step(x) in place (relu's gradient); false where it did not run. */
+  reluGrad(backend: BackendWasm, x: tf.TensorInfo, dx: tf.TensorInfo): boolean;
   /** A fused kernel of src/kernels/fusedOps.ts; false where it has none for `name` (its JavaScript then runs). */
   fused(name: string, backend: BackendWasm, ins: tf.TensorInfo[], outs: tf.TensorInfo[], shapes: number[][], attrs: object): boolean;
 }

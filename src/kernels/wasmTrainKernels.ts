@@ -19,7 +19,18 @@ import { copyBlock, rowMajor } from './strided';
 import { CONV_GRAD, normalizeGrad } from './fusedOps';
 import './fusedGrads';
 import './fusedResample';
-import { addWasmKernels, conv2d, heap, reluOf, run, simdKernels, transposeInto, type Make, type Shape4 } from './wasmKernels';
+import {
+  addWasmKernels,
+  conv2d,
+  heap,
+  reluGradInPlace,
+  reluOf,
+  run,
+  simdKernels,
+  transposeInto,
+  type Make,
+  type Shape4,
+} from './wasmKernels';
 
 const conv2dForward: Make = (original) => (args) => {
   const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
@@ -205,8 +216,7 @@ const convGrad: tf.KernelConfig = {
     let dw = call(tf.Conv2DBackpropFilter, { x: input, dy: dy! }, { ...conv, filterShape: wShape });
     if (relu) {
       backend.disposeData(input.dataId);
-      const [xv, dxv] = [heap(backend, x!), heap(backend, dx)];
-      for (let i = 0; i < xv.length; i++) if (!(xv[i]! > 0)) dxv[i] = dxv[i]! * 0; // relu's gradient as tf.relu's: dy·step(x)
+      reluGradInPlace(backend, x!, dx);
     }
     if (state) {
       backend.disposeData(filter!.dataId);

@@ -72,3 +72,67 @@ export function addBias(y: usize, b: usize, n: i32, c: i32): void {
     for (; k < row; k += 4) store<f32>(y + k, load<f32>(y + k) + load<f32>(b + k));
   }
 }
+
+/** y[i] = max(x[i], 0) over n elements: the fused convolution's relu(x) input (wasm's max gives +0 for −0). */
+export function relu(x: usize, y: usize, n: i32): void {
+  const end = (<usize>n) << 2;
+  const zero = f32x4.splat(0);
+  let k: usize = 0;
+  for (; k + 16 <= end; k += 16) v128.store(y + k, f32x4.max(v128.load(x + k), zero));
+  for (; k < end; k += 4) store<f32>(y + k, max<f32>(load<f32>(x + k), 0));
+}
+
+/** dx[i] ·= step(x[i]) (1 where x > 0, else 0) over n elements: relu's gradient as tf.relu's, dy·step(x). */
+export function reluGrad(x: usize, dx: usize, n: i32): void {
+  const end = (<usize>n) << 2;
+  const zero = f32x4.splat(0);
+  const one = f32x4.splat(1);
+  let k: usize = 0;
+  for (; k + 16 <= end; k += 16) v128.store(dx + k, f32x4.mul(v128.load(dx + k), v128.and(f32x4.gt(v128.load(x + k), zero), one)));
+  for (; k < end; k += 4) store<f32>(dx + k, load<f32>(dx + k) * (load<f32>(x + k) > 0 ? <f32>1 : <f32>0));
+}
+
+/** y [B, 2H, 2W, C]: each pixel of x [B, H, W, C] in a 2×2 block (nn.Upsample, nearest); the odd rows copy the even. */
+export function upsample2(x: usize, y: usize, b: i32, h: i32, w: i32, c: i32): void {
+  const pixel = (<usize>c) << 2;
+  const row = (<usize>(2 * w)) * pixel;
+  for (let r = 0; r < b * h; r++) {
+    const top = y + (<usize>(2 * r)) * row;
+    let o = top;
+    for (let j = 0; j < w; j++, x += pixel) {
+      for (let e = 0; e < 2; e++, o += pixel) {
+        let k: usize = 0;
+        for (; k + 16 <= pixel; k += 16) v128.store(o + k, v128.load(x + k));
+        for (; k < pixel; k += 4) store<f32>(o + k, load<f32>(x + k));
+      }
+    }
+    memory.copy(top + row, top, row);
+  }
+}
+
+/**
+ * dx [B, H, W, C]: the sum of each 2×2 block of dy [B, 2H, 2W, C] as 4·avgPool(dy, 2) computes it on wasm (XNNPACK: the
+ * left column's sum plus the right's, scaled by ¼; then × 4), so bit for bit.
+ */
+export function upsample2Grad(dy: usize, dx: usize, b: i32, h: i32, w: i32, c: i32): void {
+  const pixel = (<usize>c) << 2;
+  const row = (<usize>(2 * w)) * pixel;
+  const quarter = f32x4.splat(0.25);
+  const four = f32x4.splat(4);
+  for (let r = 0; r < b * h; r++) {
+    let t = dy + (<usize>(2 * r)) * row;
+    for (let j = 0; j < w; j++, t += 2 * pixel, dx += pixel) {
+      let k: usize = 0;
+      for (; k + 16 <= pixel; k += 16) {
+        const left = f32x4.add(v128.load(t + k), v128.load(t + row + k));
+        const right = f32x4.add(v128.load(t + pixel + k), v128.load(t + row + pixel + k));
+        v128.store(dx + k, f32x4.mul(f32x4.mul(f32x4.add(left, right), quarter), four));
+      }
+      for (; k < pixel; k += 4) {
+        const left = load<f32>(t + k) + load<f32>(t + row + k);
+        const right = load<f32>(t + pixel + k) + load<f32>(t + row + pixel + k);
+        store<f32>(dx + k, (left + right) * <f32>0.25 * <f32>4);
+      }
+    }
+  }
+}

@@ -32,6 +32,7 @@ interface Modules {
   relu(...args: number[]): void;
   reluGrad(...args: number[]): void;
   upsample2(...args: number[]): void;
+  restride(...args: number[]): void;
   upsample2Grad(...args: number[]): void;
   inAffineRelu(...args: number[]): void;
   inAffineReluGrad(...args: number[]): void;
@@ -209,15 +210,25 @@ const FUSED: Record<
 
 const simd: SimdKernels = {
   conv2d(backend, x, filter, c) {
-    if (c.dilationHeight !== 1 || c.dilationWidth !== 1 || c.outChannels % 4 !== 0) return null;
+    if (c.dilationHeight !== 1 || c.dilationWidth !== 1) return null;
     const mods = serve(backend, 'conv2d');
     if (!mods) return null;
-    const y = backend.makeOutput([c.batchSize, c.outHeight, c.outWidth, c.outChannels], 'float32');
-    // what a tap in the padding reads (CI zeros), then the conv2d module's table of windows (3·64 i32)
+    const [co, co4] = [c.outChannels, Math.ceil(c.outChannels / 4) * 4];
+    const y = backend.makeOutput([c.batchSize, c.outHeight, c.outWidth, co], 'float32');
+    const pixels = c.batchSize * c.outHeight * c.outWidth;
+    const taps = c.filterHeight * c.filterWidth * c.inChannels;
+    // what a tap in the padding reads (CI zeros), the conv2d module's table of windows (3·64 i32), and where the
+    // output channels are not a multiple of 4, the filter with zero channels up to one and the output before its cut
     const pad = Math.ceil(c.inChannels / 4) * 4;
-    withScratch(backend, pad + 3 * 64, (zero, t) => {
+    const wide = co4 === co ? 0 : taps * co4 + pixels * co4;
+    withScratch(backend, pad + 3 * 64 + wide, (zero, t) => {
       backend.typedArrayFromHeap(t).fill(0, 0, pad);
-      mods.conv2d(at(backend, x), at(backend, filter), at(backend, y), zero, zero + 4 * pad, ...geometry(c));
+      const table = zero + 4 * pad;
+      if (!wide) return mods.conv2d(at(backend, x), at(backend, filter), at(backend, y), zero, table, ...geometry(c));
+      const [w4, y4] = [table + 4 * 3 * 64, table + 4 * 3 * 64 + 4 * taps * co4];
+      mods.restride(at(backend, filter), w4, taps, co, co4);
+      mods.conv2d(at(backend, x), w4, y4, zero, table, ...geometry({ ...c, outChannels: co4 }));
+      mods.restride(y4, at(backend, y), pixels, co4, co);
     });
     return y;
   },

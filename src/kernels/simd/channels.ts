@@ -136,3 +136,18 @@ export function upsample2Grad(dy: usize, dx: usize, b: i32, h: i32, w: i32, c: i
     }
   }
 }
+
+/**
+ * Rows of `cs` floats at src copied into rows of `cd` at dst: the first min(cs, cd) of each, zeros after them where
+ * cd > cs (a filter's output channels padded to a multiple of 4 for the convolution, and its output cut back).
+ */
+export function restride(src: usize, dst: usize, rows: i32, cs: i32, cd: i32): void {
+  const n = (<usize>min(cs, cd)) << 2;
+  const pad = cd > cs ? (<usize>(cd - cs)) << 2 : 0;
+  const ss = (<usize>cs) << 2;
+  const sd = (<usize>cd) << 2;
+  for (let r = 0; r < rows; r++, src += ss, dst += sd) {
+    memory.copy(dst, src, n);
+    if (pad) memory.fill(dst + n, 0, pad);
+  }
+}

@@ -138,6 +138,7 @@ function withScratch<T>(backend: BackendWasm, floats: number, f: (scratch: numbe
 }
 
 type Eps = { eps: number };
+const even = (c: number) => c + (c % 2);
 
 /**
  * The fused kernels of src/kernels/fusedOps.ts served here: where one applies, the float32 of scratch it needs (if
@@ -189,18 +190,17 @@ const FUSED: Record<
       m.adam(...p, tf.util.sizeFromShape(g!), a.wd, a.b1, a.c1, a.b2, a.c2, a.rbc2, a.eps, a.rate, ...flags);
     },
   },
-  // x [B, H, W, C] with C even (channels in pairs); 8·C f64 of scratch: sums, statistics, γ and β
+  // x [B, H, W, C], channels in pairs (an odd C's last alone); 8·C' f64 of scratch (C' = C rounded up to even): sums,
+  // statistics, γ and β
   [INSTANCE_NORM_AFFINE_RELU]: {
-    applies: ([x]) => x![3]! % 2 === 0,
-    scratch: ([x]) => 16 * x![3]!,
+    scratch: ([x]) => 16 * even(x![3]!),
     run: (m, p, [x, gamma], attrs) => {
       const [b, h, w, c] = x!;
       m.inAffineRelu(...p, b!, h! * w!, c!, affineRows(gamma!, c!), (attrs as Eps).eps);
     },
   },
   [INSTANCE_NORM_AFFINE_RELU_GRAD]: {
-    applies: ([dy]) => dy![3]! % 2 === 0,
-    scratch: ([dy]) => 16 * dy![3]!,
+    scratch: ([dy]) => 16 * even(dy![3]!),
     run: (m, p, [dy, , , gamma]) => {
       const [b, h, w, c] = dy!;
       m.inAffineReluGrad(...p, b!, h! * w!, c!, affineRows(gamma!, c!));

@@ -124,6 +124,12 @@ describe('wasm kernels against the cpu backend', () => {
       (x) => tf.transpose(tf.tile(x, [1, 20, 10, 2]), [0, 2, 1, 3]), // big enough for the tiled path
     ];
     for (const f of copies) expect(await compare([sh], f)).toBe(0);
+    // again with the SIMD row copies (slices, splits, concatenations: innermost rows of both sides contiguous)
+    useSimdKernels(true);
+    const served = simdCalls.copyRows;
+    for (const f of copies) expect(await compare([sh], f), `SIMD ${f.toString()}`).toBe(0);
+    expect(simdCalls.copyRows - served).toBeGreaterThanOrEqual(5);
+    useSimdKernels(false);
     for (const axes of [[1, 2], [0, 1, 2], [0], [3], [0, 3]]) {
       for (const keep of [false, true]) {
         const err = await compare([sh], (x) => [

@@ -32,7 +32,7 @@ interface Modules {
   relu(...args: number[]): void;
   reluGrad(...args: number[]): void;
   upsample2(...args: number[]): void;
-  restride(...args: number[]): void;
+  copyRows(...args: number[]): void;
   upsample2Grad(...args: number[]): void;
   inAffineRelu(...args: number[]): void;
   inAffineReluGrad(...args: number[]): void;
@@ -118,7 +118,17 @@ function geometry(c: tf.backend_util.Conv2DInfo): number[] {
 }
 
 /** Calls served here (tests and benchmarks read them); the rest went to the kernels these stand in for. */
-export const simdCalls = { conv2d: 0, filterGrad: 0, avgPoolGrad: 0, columnSum: 0, flipFilter: 0, addBias: 0, relu: 0, fused: 0 };
+export const simdCalls = {
+  conv2d: 0,
+  filterGrad: 0,
+  avgPoolGrad: 0,
+  columnSum: 0,
+  flipFilter: 0,
+  addBias: 0,
+  relu: 0,
+  copyRows: 0,
+  fused: 0,
+};
 
 /** The modules, the call counted as served here; null where they cannot be had. */
 function serve(backend: BackendWasm, kernel: keyof typeof simdCalls): Modules | null {
@@ -222,13 +232,15 @@ const simd: SimdKernels = {
     const pad = Math.ceil(c.inChannels / 4) * 4;
     const wide = co4 === co ? 0 : taps * co4 + pixels * co4;
     withScratch(backend, pad + 3 * 64 + wide, (zero, t) => {
-      backend.typedArrayFromHeap(t).fill(0, 0, pad);
+      const scratch = backend.typedArrayFromHeap(t);
+      scratch.fill(0, 0, pad);
       const table = zero + 4 * pad;
       if (!wide) return mods.conv2d(at(backend, x), at(backend, filter), at(backend, y), zero, table, ...geometry(c));
       const [w4, y4] = [table + 4 * 3 * 64, table + 4 * 3 * 64 + 4 * taps * co4];
-      mods.restride(at(backend, filter), w4, taps, co, co4);
+      scratch.fill(0, pad + 3 * 64, pad + 3 * 64 + taps * co4);
+      mods.copyRows(at(backend, filter), w4, taps, co, co, co4);
       mods.conv2d(at(backend, x), w4, y4, zero, table, ...geometry({ ...c, outChannels: co4 }));
-      mods.restride(y4, at(backend, y), pixels, co4, co);
+      mods.copyRows(y4, at(backend, y), pixels, co, co4, co);
     });
     return y;
   },
@@ -268,6 +280,11 @@ const simd: SimdKernels = {
     const mods = serve(backend, 'addBias');
     const c = b.shape[0]!;
     mods?.addBias(at(backend, y), at(backend, b), tf.util.sizeFromShape(y.shape) / c, c);
+    return mods !== null;
+  },
+  copyRows(backend, src, dst, rows, n, ss, sd) {
+    const mods = serve(backend, 'copyRows');
+    mods?.copyRows(src, dst, rows, n, ss, sd);
     return mods !== null;
   },
   relu(backend, x, out) {

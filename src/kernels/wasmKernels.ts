@@ -17,7 +17,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { copyBlock, rowMajor } from './strided';
+import { copyBlock, forEachRow, mergeDims, rowMajor } from './strided';
 import { CONV, SN_CONV, normalize, registerFusedKernels, unregisterFusedKernels, type FusedKernel, type FusedStorage } from './fusedOps';
 
 type Heap = Float32Array | Int32Array | Uint8Array;
@@ -216,11 +216,48 @@ function parseSlice(x: tf.TensorInfo, attrs: tf.NamedAttrMap): { begin: number[]
   return { begin: b, size: s };
 }
 
+/**
+ * copyBlock between two tensors on the heap: where the SIMD kernels are plugged and the elements are 4 bytes, its
+ * innermost rows (unit stride on both sides) go to their copyRows, the dimensions outside them walked here.
+ */
+export function copyHeapBlock(
+  backend: BackendWasm,
+  shape: readonly number[],
+  src: tf.TensorInfo,
+  srcBase: number,
+  srcStrides: readonly number[],
+  dst: tf.TensorInfo,
+  dstBase: number,
+  dstStrides: readonly number[],
+): void {
+  const m = mergeDims(shape, [srcStrides, dstStrides]);
+  const r = m.shape.length;
+  const [ss, ds] = m.strides as [number[], number[]];
+  const rows = r >= 2 && ss[r - 1] === 1 && ds[r - 1] === 1 && tf.util.bytesPerElement(src.dtype) === 4 && simd;
+  if (!rows || shape.some((n) => n === 0)) {
+    copyBlock(shape, heap(backend, src), srcBase, srcStrides, heap(backend, dst), dstBase, dstStrides);
+    return;
+  }
+  const [ps, pd] = [backend.getMemoryOffset(src.dataId) + 4 * srcBase, backend.getMemoryOffset(dst.dataId) + 4 * dstBase];
+  const [n, count] = [m.shape[r - 1]!, m.shape[r - 2]!];
+  const outer = m.shape.slice(0, r - 2);
+  forEachRow(
+    [...outer, 1],
+    [
+      [...ss.slice(0, r - 2), 0],
+      [...ds.slice(0, r - 2), 0],
+    ],
+    (_, [s, d]) => {
+      simd!.copyRows(backend, ps + 4 * s!, pd + 4 * d!, count, n, ss[r - 2]!, ds[r - 2]!);
+    },
+  );
+}
+
 function sliceInto(backend: BackendWasm, x: tf.TensorInfo, begin: readonly number[], size: readonly number[], outShape = size) {
   const out = backend.makeOutput([...outShape], x.dtype);
   const strides = rowMajor(x.shape);
   const base = begin.reduce((acc, v, d) => acc + v * strides[d]!, 0);
-  copyBlock(size, heap(backend, x), base, strides, heap(backend, out), 0, rowMajor(size));
+  copyHeapBlock(backend, size, x, base, strides, out, 0, rowMajor(size));
   return out;
 }
 
@@ -268,7 +305,7 @@ function concatInto(backend: BackendWasm, inputs: readonly tf.TensorInfo[], shap
   let offset = 0;
   inputs.forEach((t, i) => {
     const shape = shapes[i]!;
-    copyBlock(shape, heap(backend, t), 0, rowMajor(shape), heap(backend, out), offset * strides[axis]!, strides);
+    copyHeapBlock(backend, shape, t, 0, rowMajor(shape), out, offset * strides[axis]!, strides);
     offset += shape[axis]!;
   });
   return out;
@@ -468,6 +505,8 @@ export interface SimdKernels {
   flipFilter(backend: BackendWasm, filter: tf.TensorInfo, out: tf.TensorInfo): boolean;
   /** y[.., c] += b[c] in place; false where it did not run. */
   addBias(backend: BackendWasm, y: tf.TensorInfo, b: tf.TensorInfo): boolean;
+  /** `rows` rows of n 4-byte elements from byte offset src (a row every ss elements) to dst (every sd); false where it did not run. */
+  copyRows(backend: BackendWasm, src: number, dst: number, rows: number, n: number, ss: number, sd: number): boolean;
   /** relu(x) into `out` (same size); false where it did not run. */
   relu(backend: BackendWasm, x: tf.TensorInfo, out: tf.TensorInfo): boolean;
   /** dx ·= step(x) in place (relu's gradient); false where it did not run. */

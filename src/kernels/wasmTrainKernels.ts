@@ -22,6 +22,7 @@ import './fusedResample';
 import {
   addWasmKernels,
   conv2d,
+  copyHeapBlock,
   heap,
   reluGradInPlace,
   reluOf,
@@ -77,9 +78,8 @@ const conv2dBackpropInput: Make = (original) => (args) => {
     );
   }
   if (dilated !== dy) {
-    const d = heap(backend, dilated);
-    d.fill(0);
-    copyBlock(dy.shape, heap(backend, dy), 0, rowMajor(dy.shape), d, 0, [lh * lw * co, sh * lw * co, sw * co, 1]);
+    heap(backend, dilated).fill(0);
+    copyHeapBlock(backend, dy.shape, dy, 0, rowMajor(dy.shape), dilated, 0, [lh * lw * co, sh * lw * co, sw * co, 1]);
   }
   const dx = conv2d(
     backend,

@@ -138,16 +138,20 @@ export function upsample2Grad(dy: usize, dx: usize, b: i32, h: i32, w: i32, c: i
 }
 
 /**
- * Rows of `cs` floats at src copied into rows of `cd` at dst: the first min(cs, cd) of each, zeros after them where
- * cd > cs (a filter's output channels padded to a multiple of 4 for the convolution, and its output cut back).
+ * `rows` rows of n floats from src (a row every ss floats) to dst (every sd): slices, concatenations and splits along
+ * the channels, a filter's output channels padded to a multiple of 4 for the convolution and its output cut back.
  */
-export function restride(src: usize, dst: usize, rows: i32, cs: i32, cd: i32): void {
-  const n = (<usize>min(cs, cd)) << 2;
-  const pad = cd > cs ? (<usize>(cd - cs)) << 2 : 0;
-  const ss = (<usize>cs) << 2;
-  const sd = (<usize>cd) << 2;
-  for (let r = 0; r < rows; r++, src += ss, dst += sd) {
-    memory.copy(dst, src, n);
-    if (pad) memory.fill(dst + n, 0, pad);
+export function copyRows(src: usize, dst: usize, rows: i32, n: i32, ss: i32, sd: i32): void {
+  const len = (<usize>n) << 2;
+  const bs = (<usize>ss) << 2;
+  const bd = (<usize>sd) << 2;
+  for (let r = 0; r < rows; r++, src += bs, dst += bd) {
+    if (len >= 64) {
+      memory.copy(dst, src, len);
+      continue;
+    }
+    let k: usize = 0;
+    for (; k + 16 <= len; k += 16) v128.store(dst + k, v128.load(src + k));
+    for (; k < len; k += 4) store<u32>(dst + k, load<u32>(src + k));
   }
 }

@@ -16,6 +16,7 @@ const SOURCES = {
   CHANNELS: 'src/kernels/simd/channels.ts',
   NORM: 'src/kernels/simd/norm.ts',
   OPTIM: 'src/kernels/simd/optim.ts',
+  MATMUL: 'src/kernels/simd/matmul.ts',
 };
 const OUT = 'src/kernels/simd.gen.ts';
 const COMMON = ['--runtime', 'stub', '--importMemory', '--noAssert', '--enable', 'simd', '-O3', '--noExportMemory'];

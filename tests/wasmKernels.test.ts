@@ -103,10 +103,18 @@ describe('wasm kernels against the cpu backend', () => {
       [[1, 1152], [1152, 128], false, false],
       [[3, 6], [6, 1], false, false],
     ];
-    for (const [as, bs, ta, tb] of cases) {
-      // float32 sums (XNNPACK) against the cpu kernel's double ones: a few ulps over K up to 1152
-      expect(await compare([as, bs], (a, b) => tf.matMul(a, b, ta, tb)), JSON.stringify([as, bs, ta, tb])).toBeLessThan(1e-5);
+    // XNNPACK's float32 sums, then the SIMD kernel's (src/kernels/simd/matmul.ts), against the cpu kernel's: a few ulps
+    // over K up to 1152
+    for (const simd of [false, true]) {
+      useSimdKernels(simd);
+      const served = simdCalls.batchMatMul;
+      for (const [as, bs, ta, tb] of cases) {
+        const err = await compare([as, bs], (a, b) => tf.matMul(a, b, ta, tb));
+        expect(err, JSON.stringify([as, bs, ta, tb, simd])).toBeLessThan(1e-5);
+      }
+      expect(simdCalls.batchMatMul - served).toBe(simd ? cases.length : 0);
     }
+    useSimdKernels(false);
   });
 
   it('copies are exact: slice, split, unstack, concat, stack, transpose; reductions over any axes', async () => {

@@ -33,6 +33,8 @@ interface Modules {
   reluGrad(...args: number[]): void;
   upsample2(...args: number[]): void;
   copyRows(...args: number[]): void;
+  matmul(...args: number[]): void;
+  transpose2d(...args: number[]): void;
   upsample2Grad(...args: number[]): void;
   inAffineRelu(...args: number[]): void;
   inAffineReluGrad(...args: number[]): void;
@@ -87,6 +89,7 @@ function modules(backend: BackendWasm): Modules | null {
         ...load(gen.CHANNELS_WASM, gen.CHANNELS_WASM_SHARED),
         ...load(gen.NORM_WASM, gen.NORM_WASM_SHARED),
         ...load(gen.OPTIM_WASM, gen.OPTIM_WASM_SHARED),
+        ...load(gen.MATMUL_WASM, gen.MATMUL_WASM_SHARED),
       } as unknown as Modules;
     } catch {
       mods = null;
@@ -127,6 +130,7 @@ export const simdCalls = {
   addBias: 0,
   relu: 0,
   copyRows: 0,
+  batchMatMul: 0,
   fused: 0,
 };
 
@@ -281,6 +285,23 @@ const simd: SimdKernels = {
     const c = b.shape[0]!;
     mods?.addBias(at(backend, y), at(backend, b), tf.util.sizeFromShape(y.shape) / c, c);
     return mods !== null;
+  },
+  batchMatMul(backend, a, b, out, { batchA, batchB, m, k, n, transposeA, transposeB }) {
+    const mods = serve(backend, 'batchMatMul');
+    if (!mods) return false;
+    const [pa, pb, pc] = [at(backend, a), at(backend, b), at(backend, out)];
+    const [sam, sak] = transposeA ? [1, m] : [k, 1];
+    const batch = Math.max(batchA, batchB);
+    const each = (right: (i: number) => number) => {
+      for (let i = 0; i < batch; i++) mods.matmul(pa + 4 * (i % batchA) * m * k, right(i), pc + 4 * i * m * n, m, k, n, sam, sak);
+    };
+    if (!transposeB) each((i) => pb + 4 * (i % batchB) * k * n);
+    else
+      withScratch(backend, batchB * k * n, (bt) => {
+        for (let i = 0; i < batchB; i++) mods.transpose2d(pb + 4 * i * k * n, bt + 4 * i * k * n, n, k);
+        each((i) => bt + 4 * (i % batchB) * k * n);
+      });
+    return true;
   },
   copyRows(backend, src, dst, rows, n, ss, sd) {
     const mods = serve(backend, 'copyRows');

@@ -76,6 +76,17 @@ interface Cwrap {
   cwrap(name: string, returnType: null, argTypes: string[]): unknown;
 }
 
+/** A batched product's sizes: op(A) [m, k] and op(B) [k, n] per entry, batchA or batchB 1 where broadcast. */
+export interface MatMulShape {
+  batchA: number;
+  batchB: number;
+  m: number;
+  k: number;
+  n: number;
+  transposeA: boolean;
+  transposeB: boolean;
+}
+
 /** tfjs-backend-wasm's C++ BatchMatMul: (a id, a shape, rank, b id, b shape, rank, transposeA, transposeB, out id). */
 type MatMulFn = (a: number, as: Uint8Array, ar: number, b: number, bs: Uint8Array, br: number, ta: boolean, tb: boolean, o: number) => void;
 let wasmMatMul: MatMulFn | undefined;
@@ -111,6 +122,7 @@ const batchMatMul: Make = (original) => (args) => {
     heap(backend, out).fill(0);
     return out;
   }
+  if (simd?.batchMatMul(backend, a, b, out, { batchA, batchB, m, k, n, transposeA, transposeB })) return out;
   // Either C = op(A)·op(B), or Cᵀ = op(B)ᵀ·op(A)ᵀ then transposed into C: whichever transposes (a strided walk)
   // fewer elements; XNNPACK also packs its right operand on every call (a quarter of a transpose per element).
   const direct = (transposeA ? batchA * m * k : 0) + (transposeB ? batchB * k * n : 0) + (batch * k * n) / 4;
@@ -505,6 +517,8 @@ export interface SimdKernels {
   flipFilter(backend: BackendWasm, filter: tf.TensorInfo, out: tf.TensorInfo): boolean;
   /** y[.., c] += b[c] in place; false where it did not run. */
   addBias(backend: BackendWasm, y: tf.TensorInfo, b: tf.TensorInfo): boolean;
+  /** out = op(a)·op(b) for batches of matrices (a batch of 1 broadcast); false where it did not run. */
+  batchMatMul(backend: BackendWasm, a: tf.TensorInfo, b: tf.TensorInfo, out: tf.TensorInfo, p: MatMulShape): boolean;
   /** `rows` rows of n 4-byte elements from byte offset src (a row every ss elements) to dst (every sd); false where it did not run. */
   copyRows(backend: BackendWasm, src: number, dst: number, rows: number, n: number, ss: number, sd: number): boolean;
   /** relu(x) into `out` (same size); false where it did not run. */

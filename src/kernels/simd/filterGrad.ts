@@ -35,12 +35,14 @@ let SH: i32 = 0;
 let SW: i32 = 0;
 let PT: i32 = 0;
 
-/** Byte address of X[b, SH·y + i − PT, xs, n] for output row r = b·HO + y, or 0 where that input row is padding. */
+/**
+ * Byte address of X[b, SH·y + i − PT, xs, n] for output row r = b·HO + y, or 0 where that input row is padding. The
+ * kernels walk (b, y) along with r rather than divide r by HO per row (small widths run few pixels per row).
+ */
 // @ts-ignore: decorator
 @inline
-function rowX(r: i32, i: i32, xs: i32, n: i32): usize {
-  const b = r / HO;
-  const yi = SH * (r - b * HO) + i - PT;
+function rowX(b: i32, y: i32, i: i32, xs: i32, n: i32): usize {
+  const yi = SH * y + i - PT;
   if (<u32>yi >= <u32>H) return 0;
   return X + ((<usize>(((b * H + yi) * W + xs) * CI + n)) << 2);
 }
@@ -59,8 +61,10 @@ function k4x8(r0: i32, r1: i32, i: i32, xs: i32, xx0: i32, count: i32, n: i32, o
   let a20 = v128.load(out + 2 * ld), a21 = v128.load(out + 2 * ld, 16);
   let a30 = v128.load(out + 3 * ld), a31 = v128.load(out + 3 * ld, 16);
   const xstep = (<usize>(SW * CI)) << 2;
-  for (let r = r0; r < r1; r++) {
-    let px = rowX(r, i, xs, n);
+  let b = r0 / HO;
+  let y = r0 - b * HO;
+  for (let r = r0; r < r1; r++, y = y + 1 == HO ? 0 : y + 1, b = y == 0 ? b + 1 : b) {
+    let px = rowX(b, y, i, xs, n);
     if (px == 0) continue;
     let pd = rowDY(r, xx0, o);
     for (let k = 0; k < count; k++) {
@@ -96,8 +100,10 @@ function k4x4(r0: i32, r1: i32, i: i32, xs: i32, xx0: i32, count: i32, n: i32, o
   const ld = (<usize>CO) << 2;
   let a0 = v128.load(out), a1 = v128.load(out + ld), a2 = v128.load(out + 2 * ld), a3 = v128.load(out + 3 * ld);
   const xstep = (<usize>(SW * CI)) << 2;
-  for (let r = r0; r < r1; r++) {
-    let px = rowX(r, i, xs, n);
+  let b = r0 / HO;
+  let y = r0 - b * HO;
+  for (let r = r0; r < r1; r++, y = y + 1 == HO ? 0 : y + 1, b = y == 0 ? b + 1 : b) {
+    let px = rowX(b, y, i, xs, n);
     if (px == 0) continue;
     let pd = rowDY(r, xx0, o);
     for (let k = 0; k < count; k++) {
@@ -121,8 +127,10 @@ function k1x8(r0: i32, r1: i32, i: i32, xs: i32, xx0: i32, count: i32, n: i32, o
   const ld = (<usize>CO) << 2;
   let a0 = v128.load(out), a1 = v128.load(out, 16);
   const xstep = (<usize>(SW * CI)) << 2;
-  for (let r = r0; r < r1; r++) {
-    let px = rowX(r, i, xs, n);
+  let b = r0 / HO;
+  let y = r0 - b * HO;
+  for (let r = r0; r < r1; r++, y = y + 1 == HO ? 0 : y + 1, b = y == 0 ? b + 1 : b) {
+    let px = rowX(b, y, i, xs, n);
     if (px == 0) continue;
     let pd = rowDY(r, xx0, o);
     for (let k = 0; k < count; k++) {
@@ -142,8 +150,10 @@ function k1x4(r0: i32, r1: i32, i: i32, xs: i32, xx0: i32, count: i32, n: i32, o
   const ld = (<usize>CO) << 2;
   let a = v128.load(out);
   const xstep = (<usize>(SW * CI)) << 2;
-  for (let r = r0; r < r1; r++) {
-    let px = rowX(r, i, xs, n);
+  let b = r0 / HO;
+  let y = r0 - b * HO;
+  for (let r = r0; r < r1; r++, y = y + 1 == HO ? 0 : y + 1, b = y == 0 ? b + 1 : b) {
+    let px = rowX(b, y, i, xs, n);
     if (px == 0) continue;
     let pd = rowDY(r, xx0, o);
     for (let k = 0; k < count; k++) {
@@ -179,8 +189,10 @@ function k16x1(r0: i32, r1: i32, i: i32, xs: i32, xx0: i32, count: i32, n: i32, 
   const ld = (<usize>CO) << 2;
   let a0 = gather(out, ld), a1 = gather(out + 4 * ld, ld), a2 = gather(out + 8 * ld, ld), a3 = gather(out + 12 * ld, ld);
   const xstep = (<usize>(SW * CI)) << 2;
-  for (let r = r0; r < r1; r++) {
-    let px = rowX(r, i, xs, n);
+  let b = r0 / HO;
+  let y = r0 - b * HO;
+  for (let r = r0; r < r1; r++, y = y + 1 == HO ? 0 : y + 1, b = y == 0 ? b + 1 : b) {
+    let px = rowX(b, y, i, xs, n);
     if (px == 0) continue;
     let pd = rowDY(r, xx0, o);
     for (let k = 0; k < count; k++) {
@@ -204,8 +216,10 @@ function k4x1(r0: i32, r1: i32, i: i32, xs: i32, xx0: i32, count: i32, n: i32, o
   const ld = (<usize>CO) << 2;
   let a = gather(out, ld);
   const xstep = (<usize>(SW * CI)) << 2;
-  for (let r = r0; r < r1; r++) {
-    let px = rowX(r, i, xs, n);
+  let b = r0 / HO;
+  let y = r0 - b * HO;
+  for (let r = r0; r < r1; r++, y = y + 1 == HO ? 0 : y + 1, b = y == 0 ? b + 1 : b) {
+    let px = rowX(b, y, i, xs, n);
     if (px == 0) continue;
     let pd = rowDY(r, xx0, o);
     for (let k = 0; k < count; k++) {
@@ -222,8 +236,10 @@ function k1x1(r0: i32, r1: i32, i: i32, xs: i32, xx0: i32, count: i32, n: i32, o
   const ld = (<usize>CO) << 2;
   let a = load<f32>(out);
   const xstep = (<usize>(SW * CI)) << 2;
-  for (let r = r0; r < r1; r++) {
-    let px = rowX(r, i, xs, n);
+  let b = r0 / HO;
+  let y = r0 - b * HO;
+  for (let r = r0; r < r1; r++, y = y + 1 == HO ? 0 : y + 1, b = y == 0 ? b + 1 : b) {
+    let px = rowX(b, y, i, xs, n);
     if (px == 0) continue;
     let pd = rowDY(r, xx0, o);
     for (let k = 0; k < count; k++) {

@@ -34,6 +34,8 @@ interface Modules {
   upsample2(...args: number[]): void;
   copyRows(...args: number[]): void;
   matmul(...args: number[]): void;
+  matmulNarrowT(...args: number[]): void;
+  matmulDot(...args: number[]): void;
   transpose2d(...args: number[]): void;
   upsample2Grad(...args: number[]): void;
   inAffineRelu(...args: number[]): void;
@@ -290,17 +292,34 @@ const simd: SimdKernels = {
     const mods = serve(backend, 'batchMatMul');
     if (!mods) return false;
     const [pa, pb, pc] = [at(backend, a), at(backend, b), at(backend, out)];
-    const [sam, sak] = transposeA ? [1, m] : [k, 1];
     const batch = Math.max(batchA, batchB);
-    const each = (right: (i: number) => number) => {
-      for (let i = 0; i < batch; i++) mods.matmul(pa + 4 * (i % batchA) * m * k, right(i), pc + 4 * i * m * n, m, k, n, sam, sak);
-    };
-    if (!transposeB) each((i) => pb + 4 * (i % batchB) * k * n);
-    else
+    const aOf = (i: number) => pa + 4 * (i % batchA) * m * k;
+    const cOf = (i: number) => pc + 4 * i * m * n;
+    // B as the kernel takes it, row-major [k, n] (`stored` false: [n, k]), transposed into scratch where it is not
+    const withB = (rowMajor: boolean, f: (bOf: (i: number) => number) => void) => {
+      if (rowMajor === !transposeB) return f((i) => pb + 4 * (i % batchB) * k * n);
       withScratch(backend, batchB * k * n, (bt) => {
-        for (let i = 0; i < batchB; i++) mods.transpose2d(pb + 4 * i * k * n, bt + 4 * i * k * n, n, k);
-        each((i) => bt + 4 * (i % batchB) * k * n);
+        for (let i = 0; i < batchB; i++) {
+          const [from, to] = [pb + 4 * i * k * n, bt + 4 * i * k * n];
+          mods.transpose2d(from, to, transposeB ? n : k, transposeB ? k : n);
+        }
+        f((i) => bt + 4 * (i % batchB) * k * n);
       });
+    };
+    if (n >= 4) {
+      const [sam, sak] = transposeA ? [1, m] : [k, 1];
+      withB(true, (bOf) => {
+        for (let i = 0; i < batch; i++) mods.matmul(aOf(i), bOf(i), cOf(i), m, k, n, sam, sak);
+      });
+    } else if (transposeA) {
+      withB(true, (bOf) => {
+        for (let i = 0; i < batch; i++) mods.matmulNarrowT(aOf(i), bOf(i), cOf(i), m, k, n);
+      });
+    } else {
+      withB(false, (bOf) => {
+        for (let i = 0; i < batch; i++) mods.matmulDot(aOf(i), bOf(i), cOf(i), m, k, n);
+      });
+    }
     return true;
   },
   copyRows(backend, src, dst, rows, n, ss, sd) {

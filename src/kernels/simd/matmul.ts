@@ -82,3 +82,58 @@ export function transpose2d(src: usize, dst: usize, rows: i32, cols: i32): void 
     for (let q = 0; q < cols; q++) store<f32>(dst + ((<usize>(q * rows + r)) << 2), load<f32>(ps + ((<usize>q) << 2)));
   }
 }
+
+/**
+ * C [m, n] = A·B for n < 4 (an attention's values of 1–3 channels) with A stored transposed (A(i, k) = a[k·m + i]):
+ * four rows of C at a time along i, one accumulator per column.
+ */
+export function matmulNarrowT(a: usize, b: usize, c: usize, m: i32, kk: i32, n: i32): void {
+  const rowA = (<usize>m) << 2;
+  let i = 0;
+  for (; i + 4 <= m; i += 4) {
+    let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0);
+    let pa = a + ((<usize>i) << 2);
+    let pb = b;
+    for (let k = 0; k < kk; k++, pa += rowA, pb += (<usize>n) << 2) {
+      const av = v128.load(pa);
+      c0 = f32x4.add(c0, f32x4.mul(av, f32x4.splat(load<f32>(pb))));
+      if (n > 1) c1 = f32x4.add(c1, f32x4.mul(av, f32x4.splat(load<f32>(pb, 4))));
+      if (n > 2) c2 = f32x4.add(c2, f32x4.mul(av, f32x4.splat(load<f32>(pb, 8))));
+    }
+    const pc = c + ((<usize>(i * n)) << 2);
+    const row = (<usize>n) << 2;
+    for (let r = 0; r < 4; r++) {
+      const o = pc + (<usize>r) * row;
+      store<f32>(o, lane(c0, r));
+      if (n > 1) store<f32>(o, lane(c1, r), 4);
+      if (n > 2) store<f32>(o, lane(c2, r), 8);
+    }
+  }
+  for (; i < m; i++) for (let j = 0; j < n; j++) scalar(a, b, c, i, j, kk, n, 1, m);
+}
+
+// @ts-ignore: decorator
+@inline
+function lane(v: v128, r: i32): f32 {
+  if (r == 0) return f32x4.extract_lane(v, 0);
+  if (r == 1) return f32x4.extract_lane(v, 1);
+  if (r == 2) return f32x4.extract_lane(v, 2);
+  return f32x4.extract_lane(v, 3);
+}
+
+/** C [m, n] = A·Btᵀ for A [m, k] and Bt [n, k] row-major: each entry a dot product along k (four lanes, then summed). */
+export function matmulDot(a: usize, bt: usize, c: usize, m: i32, kk: i32, n: i32): void {
+  const len = (<usize>kk) << 2;
+  for (let i = 0; i < m; i++) {
+    const pa = a + (<usize>i) * len;
+    for (let j = 0; j < n; j++) {
+      const pb = bt + (<usize>j) * len;
+      let acc = f32x4.splat(0);
+      let k: usize = 0;
+      for (; k + 16 <= len; k += 16) acc = f32x4.add(acc, f32x4.mul(v128.load(pa + k), v128.load(pb + k)));
+      let s: f32 = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+      for (; k < len; k += 4) s += load<f32>(pa + k) * load<f32>(pb + k);
+      store<f32>(c + ((<usize>(i * n + j)) << 2), s);
+    }
+  }
+}

@@ -17,6 +17,7 @@ const SOURCES = {
   NORM: 'src/kernels/simd/norm.ts',
   OPTIM: 'src/kernels/simd/optim.ts',
   MATMUL: 'src/kernels/simd/matmul.ts',
+  SN: 'src/kernels/simd/sn.ts',
 };
 const OUT = 'src/kernels/simd.gen.ts';
 const COMMON = ['--runtime', 'stub', '--importMemory', '--noAssert', '--enable', 'simd', '-O3', '--noExportMemory'];

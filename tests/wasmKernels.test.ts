@@ -11,9 +11,11 @@ import { preset, RedoModel, RedoTrainer, disposeLosses, readLosses } from '../sr
 import { conv, instanceNorm, instanceNormAffineRelu, Linear, reflectPad, SNConv, upsample2, ZConv } from '../src/redo/layers';
 import { ParamStore } from '../src/redo/params';
 import { Rng } from '../src/redo/random';
-import { useFastWasmKernels, FUSED } from '../src/kernels/wasmKernels';
+import { useFastWasmKernels, FUSED, simdKernels } from '../src/kernels/wasmKernels';
 import {
   CONV,
+  normalize,
+  normalizeGrad,
   INSTANCE_NORM_AFFINE_RELU,
   LINEAR,
   REFLECT_PAD,
@@ -315,6 +317,32 @@ describe('WebAssembly SIMD convolutions (src/kernels/simd) against the cpu backe
     expect(r.calls.conv2d).toBeGreaterThanOrEqual(6);
     for (const e of r.errors) expect(e).toBeLessThan(1e-5);
     expect(simdConvArithmetic(), 'this Node, without the flag').toBe('mul+add');
+  });
+
+  it("spectral norm's W/σ bit for bit the JavaScript kernel; its gradient to f64 rounding (Σ dY⊙W in two lanes)", async () => {
+    await tf.setBackend('wasm');
+    useSimdKernels(true);
+    const backend = tf.backend() as unknown as BackendWasm;
+    const [n, k] = [48, 3 * 3 * 37]; // wm [K, N]: odd K for the rows past a multiple of 4
+    const t = (seed: number, size: number) => tf.tensor1d(values([size], seed).map((x) => x * (1 + (seed % 3))));
+    const [w, u, v, dy] = [t(1, n * k), t(2, n), t(3, k), t(4, n * k)];
+    const out = () => tf.zeros<tf.Rank.R1>([n * k]);
+    const [wn, sigma, dw] = [out(), tf.zeros([1]), out()];
+    const at = (x: tf.Tensor) => backend.getMemoryOffset(x.dataId);
+    const sk = simdKernels()!;
+    expect(sk.snNormalize(backend, { w: at(w), u: at(u), v: at(v), wn: at(wn), sigma: at(sigma) }, n, k)).toBe(true);
+    const p = { dy: at(dy), w: at(w), u: at(u), v: at(v), sigma: at(sigma), dw: at(dw) };
+    expect(sk.snNormalizeGrad(backend, p, n, k)).toBe(true);
+    const js = [new Float32Array(n * k), new Float32Array(1), new Float32Array(n * k)];
+    const [wv, uv, vv, dyv] = [w, u, v, dy].map((x) => x.dataSync() as Float32Array);
+    normalize([wv!, uv!, vv!], [js[0]!, js[1]!], [], {});
+    normalizeGrad([dyv!, wv!, uv!, vv!, js[1]!], [js[2]!], [], {});
+    expect(sigma.dataSync()).toEqual(js[1]);
+    expect(wn.dataSync()).toEqual(js[0]);
+    const g = dw.dataSync();
+    js[2]!.forEach((x, i) => expect(Math.abs(g[i]! - x)).toBeLessThanOrEqual(Math.abs(x) * 2 ** -23));
+    tf.dispose([w, u, v, dy, wn, sigma, dw]);
+    useSimdKernels(false);
   });
 
   it('forward: bit for bit what XNNPACK gives (the same order of sums), output channels padded to 4 or not', async () => {

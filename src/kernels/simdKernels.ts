@@ -34,6 +34,9 @@ interface Modules {
   upsample2(...args: number[]): void;
   copyRows(...args: number[]): void;
   matmul(...args: number[]): void;
+  snNormalize(...args: number[]): void;
+  snNormalizeGrad(...args: number[]): void;
+  divide(...args: number[]): void;
   matmulNarrowT(...args: number[]): void;
   matmulDot(...args: number[]): void;
   transpose2d(...args: number[]): void;
@@ -92,6 +95,7 @@ function modules(backend: BackendWasm): Modules | null {
         ...load(gen.NORM_WASM, gen.NORM_WASM_SHARED),
         ...load(gen.OPTIM_WASM, gen.OPTIM_WASM_SHARED),
         ...load(gen.MATMUL_WASM, gen.MATMUL_WASM_SHARED),
+        ...load(gen.SN_WASM, gen.SN_WASM_SHARED),
       } as unknown as Modules;
     } catch {
       mods = null;
@@ -133,6 +137,7 @@ export const simdCalls = {
   relu: 0,
   copyRows: 0,
   batchMatMul: 0,
+  sn: 0,
   fused: 0,
 };
 
@@ -321,6 +326,21 @@ const simd: SimdKernels = {
       });
     }
     return true;
+  },
+  snNormalize(backend, { w, u, v, wn, sigma }, n, k) {
+    const mods = serve(backend, 'sn');
+    mods?.snNormalize(w, u, v, wn, sigma, n, k);
+    return mods !== null;
+  },
+  snNormalizeGrad(backend, { dy, w, u, v, sigma, dw }, n, k) {
+    const mods = serve(backend, 'sn');
+    mods?.snNormalizeGrad(dy, w, u, v, sigma, dw, n, k);
+    return mods !== null;
+  },
+  divide(backend, x, out, len, d) {
+    const mods = serve(backend, 'sn');
+    mods?.divide(x, out, len, d);
+    return mods !== null;
   },
   copyRows(backend, src, dst, rows, n, ss, sd) {
     const mods = serve(backend, 'copyRows');

@@ -444,13 +444,13 @@ const convKernels: tf.KernelConfig[] = [
         const k = v.shape[0]!;
         filter = backend.makeOutput(w!.shape, 'float32');
         state = backend.makeOutput([1 + n + k + k * n], 'float32');
+        const at = (t: tf.TensorInfo) => backend.getMemoryOffset(t.dataId);
+        const p = { w: at(w!), u: at(u), v: at(v), wn: at(filter), sigma: at(state) };
         const sv = heap(backend, state) as Float32Array;
-        normalize(
-          [w!, u, v].map((t) => heap(backend, t)) as Float32Array[],
-          [heap(backend, filter) as Float32Array, sv.subarray(0, 1)],
-          [],
-          {},
-        );
+        if (!simd?.snNormalize(backend, p, n, k)) {
+          const [ws, us, vs, fs] = [w!, u, v, filter].map((t) => heap(backend, t)) as Float32Array[];
+          normalize([ws!, us!, vs!], [fs!, sv.subarray(0, 1)], [], {});
+        }
         sv.set(heap(backend, u), 1);
         sv.set(heap(backend, v), 1 + n);
         sv.set(heap(backend, w!), 1 + n + k);
@@ -517,6 +517,12 @@ export interface SimdKernels {
   flipFilter(backend: BackendWasm, filter: tf.TensorInfo, out: tf.TensorInfo): boolean;
   /** y[.., c] += b[c] in place; false where it did not run. */
   addBias(backend: BackendWasm, y: tf.TensorInfo, b: tf.TensorInfo): boolean;
+  /** σ and W/σ of a spectrally normalised filter (fusedOps' normalize; byte offsets on the heap); false where it did not run. */
+  snNormalize(backend: BackendWasm, p: Record<'w' | 'u' | 'v' | 'wn' | 'sigma', number>, n: number, k: number): boolean;
+  /** fusedOps' normalizeGrad (byte offsets); false where it did not run. */
+  snNormalizeGrad(backend: BackendWasm, p: Record<'dy' | 'w' | 'u' | 'v' | 'sigma' | 'dw', number>, n: number, k: number): boolean;
+  /** out = x / d over len float32 (byte offsets); false where it did not run. */
+  divide(backend: BackendWasm, x: number, out: number, len: number, d: number): boolean;
   /** out = op(a)·op(b) for batches of matrices (a batch of 1 broadcast); false where it did not run. */
   batchMatMul(backend: BackendWasm, a: tf.TensorInfo, b: tf.TensorInfo, out: tf.TensorInfo, p: MatMulShape): boolean;
   /** `rows` rows of n 4-byte elements from byte offset src (a row every ss elements) to dst (every sd); false where it did not run. */

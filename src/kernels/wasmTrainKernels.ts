@@ -198,18 +198,23 @@ const convGrad: tf.KernelConfig = {
     const conv = { strides: 1, pad: pad === 0 ? 'valid' : pad, dataFormat: 'NHWC', dimRoundingMode: undefined };
     const call = (name: string, ins: tf.NamedTensorInfoMap, at: object) => run(backend, name, ins, at);
     let filter = w;
+    const n = wShape[3]!;
+    const k = tf.util.sizeFromShape(wShape) / n;
     // [σ, u, v, W] as views of the snapshot, taken anew after each allocation: growing the heap detaches old views.
     const snapshot = () => {
-      const n = wShape[3]!;
-      const k = tf.util.sizeFromShape(wShape) / n;
       const sv = heap(backend, state!) as Float32Array;
       return [sv.subarray(0, 1), sv.subarray(1, 1 + n), sv.subarray(1 + n, 1 + n + k), sv.subarray(1 + n + k)] as const;
     };
+    // their byte offsets (which stay)
+    const snap = state ? backend.getMemoryOffset(state.dataId) : 0;
+    const sn = { sigma: snap, u: snap + 4, v: snap + 4 * (1 + n), w: snap + 4 * (1 + n + k) };
     if (state) {
       filter = backend.makeOutput(wShape, 'float32');
       const [sigma, , , wv] = snapshot();
-      const fv = heap(backend, filter);
-      for (let i = 0; i < wv.length; i++) fv[i] = wv[i]! / sigma[0]!; // as fusedOps' normalize divides
+      if (!simdKernels()?.divide(backend, sn.w, backend.getMemoryOffset(filter.dataId), n * k, sigma[0]!)) {
+        const fv = heap(backend, filter);
+        for (let i = 0; i < wv.length; i++) fv[i] = wv[i]! / sigma[0]!; // as fusedOps' normalize divides
+      }
     }
     const dx = call(tf.Conv2DBackpropInput, { dy: dy!, filter: filter! }, { ...conv, inputShape: x!.shape });
     const input = relu ? reluOf(backend, x!) : x!;
@@ -222,8 +227,11 @@ const convGrad: tf.KernelConfig = {
       backend.disposeData(filter!.dataId);
       const dwn = dw;
       dw = backend.makeOutput(wShape, 'float32');
-      const [sigma, u, v, wv] = snapshot();
-      normalizeGrad([heap(backend, dwn) as Float32Array, wv, u, v, sigma], [heap(backend, dw) as Float32Array], [], {});
+      const off = (t: tf.TensorInfo) => backend.getMemoryOffset(t.dataId);
+      if (!simdKernels()?.snNormalizeGrad(backend, { ...sn, dy: off(dwn), dw: off(dw) }, n, k)) {
+        const [sigma, u, v, wv] = snapshot();
+        normalizeGrad([heap(backend, dwn) as Float32Array, wv, u, v, sigma], [heap(backend, dw) as Float32Array], [], {});
+      }
       backend.disposeData(dwn.dataId);
     }
     if (!bias) return [dx, dw];

@@ -2,9 +2,11 @@
  * The WebAssembly SIMD kernels of src/kernels/simd/ (AssemblyScript, compiled by scripts/build-simd.ts), instantiated
  * on tfjs-backend-wasm's own memory so that they read and write its tensors in place. Apart from
  * src/kernels/wasmKernels.ts so that what only trains stays out of the segmenter's bundle: src/redo/trainer.ts calls
- * useSimdKernels(), which plugs them in: Conv2D (and so the stride-1 input gradient, a forward convolution there),
- * Conv2DBackpropFilter and AvgPoolGrad (src/kernels/wasmTrainKernels.ts); relu(IN·γ+β) both ways, spectral norm's
- * power iteration, Adam's update, the fused convolution's bias and the bias gradient's Sum (src/kernels/wasmKernels.ts).
+ * useSimdKernels(), which plugs them in: Conv2D (any output channel count; and so the input gradient, a forward
+ * convolution there), Conv2DBackpropFilter and AvgPoolGrad (src/kernels/wasmTrainKernels.ts); the fused convolution's
+ * relu, bias, W/σ and their gradients; relu(IN·γ+β) both ways, the power iterations, Adam's update, the upsampling
+ * both ways, the bias gradient's Sum, batched matrix products, and the row copies of slices and concatenations
+ * (src/kernels/wasmKernels.ts, fusedOps.ts, fusedResample.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -370,8 +372,7 @@ const simd: SimdKernels = {
 };
 
 /**
- * Plugs (on) or unplugs the SIMD kernels into the wasm backend's Conv2D, its gradients, the fused conv's, AvgPoolGrad,
- * relu(IN·γ+β), the power iterations and Adam. `relaxed` (default true): the convolutions with fused multiply-adds where the runtime has
+ * Plugs (on) or unplugs the SIMD kernels into the wasm backend's kernels listed at the top of this file. `relaxed` (default true): the convolutions with fused multiply-adds where the runtime has
  * relaxed SIMD (Chromium; Node 20 only behind --experimental-wasm-relaxed-simd) — faster, rounded once per madd, so no
  * longer XNNPACK's values bit for bit.
  */

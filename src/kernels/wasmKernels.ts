@@ -1,11 +1,13 @@
 /**
  * Kernels registered for TF.js's `wasm` backend (tfjs-backend-wasm, XNNPACK) over or beside its own, so that it
  * trains ReDO, and fast:
- * - BatchMatMul: its own sends only untransposed, unbatched products to XNNPACK; here every product goes there.
+ * - BatchMatMul: its own sends only untransposed, unbatched products to XNNPACK; here every product goes there (or,
+ *   with the SIMD kernels plugged, to src/kernels/simd/matmul.ts).
  * - Transpose, and Sum / Mean / Max / Min over axes that are not innermost (which it transposes first): its C++
  *   transpose is a per-element index computation; here a strided, tiled walk.
  * - Slice, SplitV, Unpack, Concat, Pack: it copies the whole input out of the heap for every Slice and concatenates
- *   with one typed-array set() per innermost row (per pixel when concatenating channels); here one strided walk.
+ *   with one typed-array set() per innermost row (per pixel when concatenating channels); here one strided walk
+ *   (its rows copied by the SIMD kernels where plugged).
  * - Identity, and Cast to the same dtype: the input's memory shared (as the cpu backend and wasm's own Reshape do)
  *   instead of a fresh copy (thousands per training step: every tensor saved for a gradient is cloned).
  * - The fused kernels of src/kernels/fusedOps.ts (spectral norm, instance norm, Adam), over the WebAssembly heap.

@@ -22,6 +22,7 @@ import {
   affineRows,
 } from './fusedOps';
 import { adamScalars } from './fusedAdam';
+import { forEachRow, mergeDims } from './strided';
 import { setSimdKernels, type SimdKernels } from './wasmKernels';
 
 interface Modules {
@@ -344,10 +345,28 @@ const simd: SimdKernels = {
     mods?.divide(x, out, len, d);
     return mods !== null;
   },
-  copyRows(backend, src, dst, rows, n, ss, sd) {
+  copyBlock(backend, shape, src, srcBase, srcStrides, dst, dstBase, dstStrides) {
+    // the innermost (merged) dimension goes to copyRows as rows of the next one; the outer ones are walked here
+    const m = mergeDims(shape, [srcStrides, dstStrides]);
+    const r = m.shape.length;
+    const [ss, ds] = m.strides as [number[], number[]];
+    if (r < 2 || ss[r - 1] !== 1 || ds[r - 1] !== 1 || tf.util.bytesPerElement(src.dtype) !== 4 || shape.includes(0)) return false;
     const mods = serve(backend, 'copyRows');
-    mods?.copyRows(src, dst, rows, n, ss, sd);
-    return mods !== null;
+    if (!mods) return false;
+    const [ps, pd] = [at(backend, src) + 4 * srcBase, at(backend, dst) + 4 * dstBase];
+    const [n, rows] = [m.shape[r - 1]!, m.shape[r - 2]!];
+    const outer = [...m.shape.slice(0, r - 2), 1];
+    forEachRow(
+      outer,
+      [
+        [...ss.slice(0, r - 2), 0],
+        [...ds.slice(0, r - 2), 0],
+      ],
+      (_, [s, d]) => {
+        mods.copyRows(ps + 4 * s!, pd + 4 * d!, rows, n, ss[r - 2]!, ds[r - 2]!);
+      },
+    );
+    return true;
   },
   relu(backend, x, out) {
     const mods = serve(backend, 'relu');

@@ -19,7 +19,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { copyBlock, forEachRow, mergeDims, rowMajor } from './strided';
+import { copyBlock, rowMajor } from './strided';
 import { CONV, SN_CONV, normalize, registerFusedKernels, unregisterFusedKernels, type FusedKernel, type FusedStorage } from './fusedOps';
 
 type Heap = Float32Array | Int32Array | Uint8Array;
@@ -230,10 +230,7 @@ function parseSlice(x: tf.TensorInfo, attrs: tf.NamedAttrMap): { begin: number[]
   return { begin: b, size: s };
 }
 
-/**
- * copyBlock between two tensors on the heap: where the SIMD kernels are plugged and the elements are 4 bytes, its
- * innermost rows (unit stride on both sides) go to their copyRows, the dimensions outside them walked here.
- */
+/** copyBlock between two tensors on the heap: by the SIMD kernels' row copies where plugged, else JavaScript's walk. */
 export function copyHeapBlock(
   backend: BackendWasm,
   shape: readonly number[],
@@ -244,27 +241,8 @@ export function copyHeapBlock(
   dstBase: number,
   dstStrides: readonly number[],
 ): void {
-  const m = mergeDims(shape, [srcStrides, dstStrides]);
-  const r = m.shape.length;
-  const [ss, ds] = m.strides as [number[], number[]];
-  const rows = r >= 2 && ss[r - 1] === 1 && ds[r - 1] === 1 && tf.util.bytesPerElement(src.dtype) === 4 && simd;
-  if (!rows || shape.some((n) => n === 0)) {
-    copyBlock(shape, heap(backend, src), srcBase, srcStrides, heap(backend, dst), dstBase, dstStrides);
-    return;
-  }
-  const [ps, pd] = [backend.getMemoryOffset(src.dataId) + 4 * srcBase, backend.getMemoryOffset(dst.dataId) + 4 * dstBase];
-  const [n, count] = [m.shape[r - 1]!, m.shape[r - 2]!];
-  const outer = m.shape.slice(0, r - 2);
-  forEachRow(
-    [...outer, 1],
-    [
-      [...ss.slice(0, r - 2), 0],
-      [...ds.slice(0, r - 2), 0],
-    ],
-    (_, [s, d]) => {
-      simd!.copyRows(backend, ps + 4 * s!, pd + 4 * d!, count, n, ss[r - 2]!, ds[r - 2]!);
-    },
-  );
+  if (simd?.copyBlock(backend, shape, src, srcBase, srcStrides, dst, dstBase, dstStrides)) return;
+  copyBlock(shape, heap(backend, src), srcBase, srcStrides, heap(backend, dst), dstBase, dstStrides);
 }
 
 function sliceInto(backend: BackendWasm, x: tf.TensorInfo, begin: readonly number[], size: readonly number[], outShape = size) {
@@ -405,13 +383,6 @@ function missing(name: string): tf.KernelConfig {
   };
 }
 
-/** dx·step(x) in place: the gradient of relu(x), as tf.relu's (step: 1 where x > 0, else 0). */
-export function reluGradInPlace(backend: BackendWasm, x: tf.TensorInfo, dx: tf.TensorInfo): void {
-  if (simd?.reluGrad(backend, x, dx)) return;
-  const [xv, dxv] = [heap(backend, x), heap(backend, dx)];
-  for (let i = 0; i < xv.length; i++) dxv[i] = dxv[i]! * (xv[i]! > 0 ? 1 : 0);
-}
-
 /** relu(x) as a new tensor (the fused convolution's input where it applies relu first). */
 export function reluOf(backend: BackendWasm, x: tf.TensorInfo): tf.TensorInfo {
   const out = backend.makeOutput(x.shape, 'float32');
@@ -527,8 +498,17 @@ export interface SimdKernels {
   divide(backend: BackendWasm, x: number, out: number, len: number, d: number): boolean;
   /** out = op(a)·op(b) for batches of matrices (a batch of 1 broadcast); false where it did not run. */
   batchMatMul(backend: BackendWasm, a: tf.TensorInfo, b: tf.TensorInfo, out: tf.TensorInfo, p: MatMulShape): boolean;
-  /** `rows` rows of n 4-byte elements from byte offset src (a row every ss elements) to dst (every sd); false where it did not run. */
-  copyRows(backend: BackendWasm, src: number, dst: number, rows: number, n: number, ss: number, sd: number): boolean;
+  /** copyBlock (src/kernels/strided.ts) of 4-byte elements whose innermost rows are contiguous both sides; false elsewhere. */
+  copyBlock(
+    backend: BackendWasm,
+    shape: readonly number[],
+    src: tf.TensorInfo,
+    srcBase: number,
+    srcStrides: readonly number[],
+    dst: tf.TensorInfo,
+    dstBase: number,
+    dstStrides: readonly number[],
+  ): boolean;
   /** relu(x) into `out` (same size); false where it did not run. */
   relu(backend: BackendWasm, x: tf.TensorInfo, out: tf.TensorInfo): boolean;
   /** dx ·= step(x) in place (relu's gradient); false where it did not run. */

@@ -24,7 +24,6 @@ import {
   conv2d,
   copyHeapBlock,
   heap,
-  reluGradInPlace,
   reluOf,
   run,
   simdKernels,
@@ -32,6 +31,13 @@ import {
   type Make,
   type Shape4,
 } from './wasmKernels';
+
+/** dx·step(x) in place: the gradient of relu(x), as tf.relu's (step: 1 where x > 0, else 0). */
+function reluGradInPlace(backend: BackendWasm, x: tf.TensorInfo, dx: tf.TensorInfo): void {
+  if (simdKernels()?.reluGrad(backend, x, dx)) return;
+  const [xv, dxv] = [heap(backend, x), heap(backend, dx)];
+  for (let i = 0; i < xv.length; i++) dxv[i] = dxv[i]! * (xv[i]! > 0 ? 1 : 0);
+}
 
 const conv2dForward: Make = (original) => (args) => {
   const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };

@@ -37,9 +37,13 @@ const GRADIENTS: tf.GradConfig[] = [
     gradFunc: (dy, [x, gamma, beta, stats]) => {
       const inputs = { dy: first(dy), x: x!, stats: stats!, gamma: gamma!, beta: beta! };
       const [dx, dg, db] = tf.engine().runKernel(INSTANCE_NORM_AFFINE_RELU_GRAD, inputs, {}) as unknown as tf.Tensor[];
-      // one row of γ, β shared by the batch: the per-image sums [B, C] summed over the batch
-      const like = (t: tf.Tensor) => (tf.util.arraysEqual(t.shape, gamma!.shape) ? t : tf.reshape(t, gamma!.shape));
-      const fold = (t: tf.Tensor) => (tf.util.arraysEqual(t.shape, gamma!.shape) ? t : like(tf.sum(t, 0)));
+      // one row of γ, β shared by the batch: the per-image sums [B, C] summed over the batch (γ [C]: no reshape)
+      const fits = (t: tf.Tensor) => tf.util.arraysEqual(t.shape, gamma!.shape);
+      const fold = (t: tf.Tensor) => {
+        if (fits(t)) return t;
+        const s = tf.sum(t, 0);
+        return fits(s) ? s : tf.reshape(s, gamma!.shape);
+      };
       return grads(['x', 'gamma', 'beta'], [dx!, fold(dg!), fold(db!)]);
     },
   },

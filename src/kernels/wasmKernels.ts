@@ -499,16 +499,7 @@ export interface SimdKernels {
   /** out = op(a)·op(b) for batches of matrices (a batch of 1 broadcast); false where it did not run. */
   batchMatMul(backend: BackendWasm, a: tf.TensorInfo, b: tf.TensorInfo, out: tf.TensorInfo, p: MatMulShape): boolean;
   /** copyBlock (src/kernels/strided.ts) of 4-byte elements whose innermost rows are contiguous both sides; false elsewhere. */
-  copyBlock(
-    backend: BackendWasm,
-    shape: readonly number[],
-    src: tf.TensorInfo,
-    srcBase: number,
-    srcStrides: readonly number[],
-    dst: tf.TensorInfo,
-    dstBase: number,
-    dstStrides: readonly number[],
-  ): boolean;
+  copyBlock(...args: Parameters<typeof copyHeapBlock>): boolean;
   /** relu(x) into `out` (same size); false where it did not run. */
   relu(backend: BackendWasm, x: tf.TensorInfo, out: tf.TensorInfo): boolean;
   /** dx ·= step(x) in place (relu's gradient); false where it did not run. */

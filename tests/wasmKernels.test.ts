@@ -8,22 +8,38 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import * as tf from '../src/redo/tf';
 import { preset, RedoModel, RedoTrainer, disposeLosses, readLosses } from '../src/redo';
-import { conv, instanceNorm, instanceNormAffineRelu, Linear, reflectPad, SNConv, upsample2, ZConv } from '../src/redo/layers';
+import {
+  addSame,
+  concat,
+  conv,
+  instanceNorm,
+  instanceNormAffineRelu,
+  Linear,
+  reflectPad,
+  resizeBilinear1,
+  SNConv,
+  upsample2,
+  ZConv,
+} from '../src/redo/layers';
 import { ParamStore } from '../src/redo/params';
 import { Rng } from '../src/redo/random';
 import { useFastWasmKernels, FUSED, simdKernels } from '../src/kernels/wasmKernels';
 import {
   CONV,
   normalize,
-  normalizeGrad,
   INSTANCE_NORM_AFFINE_RELU,
   LINEAR,
   REFLECT_PAD,
   REFLECT_PAD_GRAD,
+  RESIZE_BILINEAR1,
+  RESIZE_BILINEAR1_GRAD,
+  ADD_SAME,
+  CONCAT,
   snPowerIteration,
   UPSAMPLE2,
   UPSAMPLE2_GRAD,
 } from '../src/kernels/fusedOps';
+import { normalizeGrad } from '../src/kernels/fusedTrainOps';
 import { simdCalls, simdConvArithmetic, useSimdKernels } from '../src/kernels/simdKernels';
 import { execFileSync } from 'node:child_process';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -418,6 +434,53 @@ describe('fused ops (wasm) against the composed TF.js ops they replace', () => {
       expect(a.dx).toEqual(ref.dx);
     }
     useSimdKernels(false);
+  });
+
+  it("one-channel bilinear resizing (torch's, align_corners=False) as one kernel each way: bit for bit the matrix products", async () => {
+    for (const size of [12, 13, 4]) {
+      const a = await resample(true, (t) => resizeBilinear1(t, size), 1);
+      const b = await resample(false, (t) => resizeBilinear1(t, size), 1);
+      expect(a.kernels.has(RESIZE_BILINEAR1) && a.kernels.has(RESIZE_BILINEAR1_GRAD)).toBe(true);
+      expect(b.kernels.has(RESIZE_BILINEAR1)).toBe(false);
+      expect(a.shape).toEqual([2, size, size, 1]);
+      expect(a.y).toEqual(b.y);
+      expect(a.dx).toEqual(b.dx);
+    }
+  });
+
+  it('residual sums and concatenations that save nothing for their gradients: what tf.add and tf.concat give, no tensor left', async () => {
+    for (const backend of ['cpu', 'wasm']) {
+      await tf.setBackend(backend);
+      const x = tf.tensor4d(values([2, 3, 4, 5], 5), [2, 3, 4, 5]);
+      const u = tf.tensor4d(values([2, 3, 4, 5], 6), [2, 3, 4, 5]);
+      type Add = (a: tf.Tensor4D, b: tf.Tensor4D) => tf.Tensor4D;
+      type Cat = (xs: tf.Tensor4D[], axis: number) => tf.Tensor4D;
+      // t reaches the loss five ways: twice through one sum (dy itself for one input), beside and after it, and alone
+      const loss = (add: Add, cat: Cat) => (t: tf.Tensor) => {
+        const s = add(t as tf.Tensor4D, t as tf.Tensor4D);
+        const r = add(s, u);
+        return tf.sum(tf.mul(cat([r, t as tf.Tensor4D], 3), cat([t as tf.Tensor4D, s], 3)));
+      };
+      const run = async (add: Add, cat: Cat) => {
+        const before = tf.memory().numTensors;
+        const prof = await tf.profile(() => tf.grad(loss(add, cat))(x));
+        const dx = prof.result as tf.Tensor;
+        const out = { dx: Array.from(await dx.data()), kernels: prof.kernels.map((k) => k.name) };
+        dx.dispose();
+        expect(tf.memory().numTensors, backend).toBe(before);
+        return out;
+      };
+      const ours = await run(addSame, concat);
+      const theirs = await run(tf.add, tf.concat);
+      expect(ours.dx, backend).toEqual(theirs.dx);
+      expect(ours.kernels).toContain(ADD_SAME);
+      expect(ours.kernels).toContain(CONCAT);
+      const clones = (ks: string[]) => ks.filter((k) => k === 'Identity').length;
+      // TF.js's save 8 clones (two sums' inputs, two concatenations'); ours clone only the one b that reaches the loss
+      expect(clones(theirs.kernels) - clones(ours.kernels), backend).toBe(7);
+      expect(ours.kernels.filter((k) => k === 'Reshape').length, backend).toBe(theirs.kernels.filter((k) => k === 'Reshape').length - 3);
+      tf.dispose([x, u]);
+    }
   });
 
   /** An SN conv's power iteration, W/σ and its gradient under a loss, with or without the fused kernels. */

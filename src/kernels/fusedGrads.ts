@@ -6,6 +6,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { CONV, CONV_GRAD, INSTANCE_NORM_AFFINE_RELU, INSTANCE_NORM_AFFINE_RELU_GRAD, LINEAR, LINEAR_GRAD, SN_CONV } from './fusedOps';
+import './fusedTrainOps'; // the gradient kernels these functions run
+import './shapeGrads';
 
 const grads = (names: string[], all: tf.Tensor[]): Record<string, () => tf.Tensor> =>
   Object.fromEntries(names.map((n, i) => [n, () => all[i]!]));

@@ -1,14 +1,16 @@
 /**
  * Fused kernels for the small, frequent pieces of a ReDO step: one power iteration of spectral norm, W/σ and its
- * gradient, instance norm (alone or with affine and relu) and its gradient, Adam's step over a flat vector, and the flattening of many parameters
- * into that vector and back. Each replaces 7–25 TF.js kernels (the flattening one per parameter), and a `tiny` step
- * runs thousands of kernels: on backends that pay a fixed cost per kernel (wasm: engine bookkeeping, heap
- * allocation, a call into WebAssembly), that cost, not arithmetic, is most of a small model's step.
+ * gradient, instance norm (alone or with affine and relu) and its gradient, Adam's step over a flat vector, and the
+ * flattening of many parameters into that vector and back. Each replaces 7–25 TF.js kernels (the flattening one per
+ * parameter), and a `tiny` step runs thousands of kernels: on backends that pay a fixed cost per kernel (wasm: engine
+ * bookkeeping, heap allocation, a call into WebAssembly), that cost, not arithmetic, is most of a small model's step.
  *
- * Registered for `wasm` (src/kernels/wasmKernels.ts gives the storage); where the active backend has no such kernel,
- * the ops here return null and src/redo/layers.ts and adam.ts compose the same maths from TF.js ops. Sums run in
- * double and round once to float32; Adam and the affine relu round every operation as the composed ops do. By hand because no library
- * fuses these for TF.js.
+ * Here: the kernels' names, the forward kernels' JavaScript computes, and the ops. Registered for `wasm`
+ * (src/kernels/wasmKernels.ts gives the storage); the kernels only training runs register from their own modules
+ * (fusedTrainOps, fusedResample, fusedAdam, shapeGrads), so that the segmenter bundles none of them. Where the active
+ * backend has no such kernel, the ops here return null and src/redo/layers.ts and adam.ts compose the same maths from
+ * TF.js ops. Sums run in double and round once to float32; Adam and the affine relu round every operation as the
+ * composed ops do. By hand because no library fuses these for TF.js.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -37,9 +39,19 @@ export const REFLECT_PAD = 'RedoReflectPad';
 export const REFLECT_PAD_GRAD = 'RedoReflectPadGrad';
 export const UPSAMPLE2 = 'RedoUpsample2';
 export const UPSAMPLE2_GRAD = 'RedoUpsample2Grad';
+/** torch's bilinear resize of a one-channel map (align_corners=False), and its gradient (wasm, training only). */
+export const RESIZE_BILINEAR1 = 'RedoResizeBilinear1';
+export const RESIZE_BILINEAR1_GRAD = 'RedoResizeBilinear1Grad';
 /** z·W + b and its gradient in z, W, b (wasm only). */
 export const LINEAR = 'RedoLinear';
 export const LINEAR_GRAD = 'RedoLinearGrad';
+
+/**
+ * A backend's own Add (of one shape) and Concat under names whose gradients read shapes from attributes: TF.js's save
+ * every input for its shape, a clone each (src/kernels/shapeGrads.ts, training only).
+ */
+export const ADD_SAME = 'RedoAddSame';
+export const CONCAT = 'RedoConcat';
 
 /** How a backend's float32 tensors are read and new ones made (all outputs are allocated before any view is taken). */
 export interface FusedStorage {
@@ -59,36 +71,6 @@ export interface FusedKernel {
   compute: Compute;
 }
 
-const l2 = (x: Float32Array): number => {
-  let s = 0;
-  for (let i = 0; i < x.length; i++) s += x[i]! * x[i]!;
-  return Math.sqrt(s);
-};
-
-/** w as the matrix wm [K, N] (N = last dimension: torch's W is wmᵀ); u [N] → v = n(wm·u) [K], u' = n(wmᵀ·v) [N]. */
-const powerIteration: Compute = ([w, u], [uOut, vOut], shapes, { eps }) => {
-  const n = u!.length;
-  const k = w!.length / n;
-  const v = new Float64Array(k);
-  for (let i = 0; i < k; i++) {
-    let s = 0;
-    for (let o = 0, r = i * n; o < n; o++) s += w![r + o]! * u![o]!;
-    v[i] = s;
-  }
-  const vf = Float32Array.from(v);
-  const vn = Math.max(l2(vf), eps!);
-  for (let i = 0; i < k; i++) vOut![i] = vf[i]! / vn;
-  const uu = new Float64Array(n);
-  for (let i = 0; i < k; i++) {
-    const vi = vOut![i]!;
-    for (let o = 0, r = i * n; o < n; o++) uu[o]! += w![r + o]! * vi;
-  }
-  const uf = Float32Array.from(uu);
-  const un = Math.max(l2(uf), eps!);
-  for (let o = 0; o < n; o++) uOut![o] = uf[o]! / un;
-  void shapes;
-};
-
 /** σ = vᵀ·wm·u; outputs w/σ and σ. */
 export const normalize: Compute = ([w, u, v], [wn, sigma]) => {
   const n = u!.length;
@@ -102,20 +84,6 @@ export const normalize: Compute = ([w, u, v], [wn, sigma]) => {
   const sg = Math.fround(s);
   sigma![0] = sg;
   for (let i = 0; i < w!.length; i++) wn![i] = w![i]! / sg;
-};
-
-/** d(w/σ)/dw with u, v constant: dy/σ − (Σ dy⊙w)/σ² · v uᵀ. */
-export const normalizeGrad: Compute = ([dy, w, u, v, sigma], [dw]) => {
-  const n = u!.length;
-  const k = v!.length;
-  const sg = sigma![0]!;
-  let s = 0;
-  for (let i = 0; i < w!.length; i++) s += dy![i]! * w![i]!;
-  const c = s / (sg * sg);
-  for (let i = 0; i < k; i++) {
-    const cv = c * v![i]!;
-    for (let o = 0, p = i * n; o < n; o++) dw![p + o] = dy![p + o]! / sg - cv * u![o]!;
-  }
 };
 
 /** Per image and channel over H·W of x [B, H, W, C]: the mean and 1/√(var + ε) (biased var), into [B, C] each. */
@@ -153,37 +121,11 @@ const instanceNorm: Compute = ([x], [y, rstd], [shape], { eps }) => {
   }
 };
 
-/** dx = rstd·(dy − mean(dy) − ŷ·mean(dy⊙ŷ)) per image and channel, ŷ the normalised output. */
-const instanceNormGrad: Compute = ([dy, y, rstd], [dx], shapes) => {
-  const [b, h, w, c] = shapes[0]!;
-  const hw = h! * w!;
-  const sdy = new Float64Array(c!);
-  const sdyy = new Float64Array(c!);
-  for (let bi = 0; bi < b!; bi++) {
-    const base = bi * hw * c!;
-    sdy.fill(0);
-    sdyy.fill(0);
-    for (let p = 0, q = base; p < hw; p++) {
-      for (let ch = 0; ch < c!; ch++, q++) {
-        sdy[ch]! += dy![q]!;
-        sdyy[ch]! += dy![q]! * y![q]!;
-      }
-    }
-    for (let ch = 0; ch < c!; ch++) {
-      sdy[ch] = sdy[ch]! / hw;
-      sdyy[ch] = sdyy[ch]! / hw;
-    }
-    for (let p = 0, q = base; p < hw; p++) {
-      for (let ch = 0; ch < c!; ch++, q++) dx![q] = rstd![bi * c! + ch]! * (dy![q]! - sdy[ch]! - y![q]! * sdyy[ch]!);
-    }
-  }
-};
-
 /** How many rows γ (any shape, C innermost) holds: 1 (shared by the batch) or B. */
 export const affineRows = (gamma: number[], c: number): number => tf.util.sizeFromShape(gamma) / c;
 
 /** The offset of image bi's row of γ, β [rows, C]: its own (rows B) or the shared one (rows 1). */
-const affineRow = (rows: number, bi: number, c: number): number => (rows === 1 ? 0 : bi * c);
+export const affineRow = (rows: number, bi: number, c: number): number => (rows === 1 ? 0 : bi * c);
 
 /** The shapes of dγ, dβ from relu(IN·γ+β)'s gradient kernel: γ's where it has a row per image, else [B, C] (summed after). */
 export const affineGradShapes = (dy: number[], gamma: number[]): number[][] => {
@@ -219,56 +161,6 @@ const instanceNormAffineRelu: Compute = ([x, gamma, beta], [y, stats], shapes, {
   }
 };
 
-/**
- * The gradient of relu(ŷ·γ + β) as the composed ops take it: g' = dy where ŷ·γ + β > 0 (else 0); dβ = Σ g',
- * dγ = Σ g'·ŷ per image and channel ([B, C] each, sums in double); dx = instanceNormGrad of float32 g'·γ (so dx is the
- * composed one's bit for bit).
- */
-const instanceNormAffineReluGrad: Compute = ([dy, x, stats, gamma, beta], [dx, dgamma, dbeta], shapes) => {
-  const [b, h, w, c] = shapes[0]!;
-  const rows = affineRows(shapes[3]!, c!);
-  const hw = h! * w!;
-  const f = Math.fround;
-  const yh = new Float32Array(hw * c!);
-  const d = new Float32Array(hw * c!);
-  const sdy = new Float64Array(c!);
-  const sdyy = new Float64Array(c!);
-  const sg = new Float64Array(c!);
-  const sgy = new Float64Array(c!);
-  for (let bi = 0; bi < b!; bi++) {
-    const at = bi * c!;
-    const row = affineRow(rows, bi, c!);
-    [sdy, sdyy, sg, sgy].forEach((s) => s.fill(0));
-    for (let p = 0, i = 0, q = bi * hw * c!; p < hw; p++) {
-      for (let ch = 0; ch < c!; ch++, i++, q++) {
-        const m = stats![(at + ch) * 2]!;
-        const r = stats![(at + ch) * 2 + 1]!;
-        const yv = f((x![q]! - m) * r);
-        const ga = gamma![row + ch]!;
-        const gp = f(f(yv * ga) + beta![row + ch]!) > 0 ? dy![q]! : 0;
-        const dv = f(gp * ga);
-        yh[i] = yv;
-        d[i] = dv;
-        sg[ch]! += gp;
-        sgy[ch]! += gp * yv;
-        sdy[ch]! += dv;
-        sdyy[ch]! += dv * yv;
-      }
-    }
-    for (let ch = 0; ch < c!; ch++) {
-      dbeta![at + ch] = sg[ch]!;
-      dgamma![at + ch] = sgy[ch]!;
-      sdy[ch] = sdy[ch]! / hw;
-      sdyy[ch] = sdyy[ch]! / hw;
-    }
-    for (let p = 0, i = 0, q = bi * hw * c!; p < hw; p++) {
-      for (let ch = 0; ch < c!; ch++, i++, q++) {
-        dx![q] = stats![(at + ch) * 2 + 1]! * (d[i]! - sdy[ch]! - yh[i]! * sdyy[ch]!);
-      }
-    }
-  }
-};
-
 /** y = z·W + b for z [B, K], W [K, N], b [N]: sums in double, then rounded and added to b as tf.matMul, tf.add do. */
 const linear: Compute = ([z, w, b], [y], shapes) => {
   const [bs, k] = shapes[0]!;
@@ -285,47 +177,9 @@ const linear: Compute = ([z, w, b], [y], shapes) => {
   }
 };
 
-/** dz = dy·Wᵀ, dW = zᵀ·dy, db = Σ_B dy (dy read as [B, N] whatever its shape), sums in double. */
-const linearGrad: Compute = ([dy, z, w], [dz, dw, db], shapes) => {
-  const [bs, k] = shapes[1]!;
-  const n = shapes[2]![1]!;
-  const gw = new Float64Array(k! * n);
-  const gb = new Float64Array(n);
-  for (let r = 0; r < bs!; r++) {
-    const d = dy!.subarray(r * n, (r + 1) * n);
-    for (let o = 0; o < n; o++) gb[o]! += d[o]!;
-    for (let i = 0; i < k!; i++) {
-      const zi = z![r * k! + i]!;
-      let s = 0;
-      for (let o = 0, p = i * n; o < n; o++, p++) {
-        s += d[o]! * w![p]!;
-        gw[p]! += zi * d[o]!;
-      }
-      dz![r * k! + i] = s;
-    }
-  }
-  dw!.set(gw);
-  db!.set(gb);
-};
-
 const KERNELS: FusedKernel[] = [
-  {
-    name: SN_POWER_ITERATION,
-    inputs: ['w', 'u'],
-    outShapes: ([w, u]) => [u!, [tf.util.sizeFromShape(w!) / u![0]!]],
-    compute: powerIteration,
-  },
-  {
-    name: SN_POWER_ITERATIONS,
-    outShapes: (shapes) => shapes.flatMap((s, i) => (i % 2 ? [s, [tf.util.sizeFromShape(shapes[i - 1]!) / s[0]!]] : [])),
-    compute: (ins, outs, shapes, attrs) => {
-      for (let i = 0; i < ins.length; i += 2) powerIteration(ins.slice(i, i + 2), outs.slice(i, i + 2), shapes.slice(i, i + 2), attrs);
-    },
-  },
   { name: SN_NORMALIZE, inputs: ['w', 'u', 'v'], outShapes: ([w]) => [w!, [1]], compute: normalize },
-  { name: SN_NORMALIZE_GRAD, inputs: ['dy', 'w', 'u', 'v', 'sigma'], outShapes: ([dy]) => [dy!], compute: normalizeGrad },
   { name: INSTANCE_NORM, inputs: ['x'], outShapes: ([x]) => [x!, [x![0]!, x![3]!]], compute: instanceNorm },
-  { name: INSTANCE_NORM_GRAD, inputs: ['dy', 'y', 'rstd'], outShapes: ([dy]) => [dy!], compute: instanceNormGrad },
   {
     name: INSTANCE_NORM_AFFINE_RELU,
     inputs: ['x', 'gamma', 'beta'],
@@ -333,18 +187,11 @@ const KERNELS: FusedKernel[] = [
     compute: instanceNormAffineRelu,
   },
   {
-    name: INSTANCE_NORM_AFFINE_RELU_GRAD,
-    inputs: ['dy', 'x', 'stats', 'gamma', 'beta'],
-    outShapes: ([dy, , , gamma]) => [dy!, ...affineGradShapes(dy!, gamma!)],
-    compute: instanceNormAffineReluGrad,
-  },
-  {
     name: LINEAR,
     inputs: ['z', 'w', 'b'],
     outShapes: ([z, w], { expand }) => [expand ? [z![0]!, 1, 1, w![1]!] : [z![0]!, w![1]!]],
     compute: linear,
   },
-  { name: LINEAR_GRAD, inputs: ['dy', 'z', 'w'], outShapes: ([, z, w]) => [z!, w!, [w![1]!]], compute: linearGrad },
 ];
 
 /** Registers the fused kernels for `backendName`, reading and allocating tensors through `storage`. */
@@ -469,7 +316,8 @@ function firstOnly(out: tf.Tensor | tf.Tensor[]): tf.Tensor {
  * (conditional instance norm), differentiable in all three, or null without the kernels.
  */
 export function fusedInstanceNormAffineRelu(x: tf.Tensor4D, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor4D | null {
-  if (!has(INSTANCE_NORM_AFFINE_RELU) || !has(INSTANCE_NORM_AFFINE_RELU_GRAD)) return null;
+  // the gradient kernel comes with the gradient (src/kernels/fusedGrads.ts): the segmenter has neither
+  if (!has(INSTANCE_NORM_AFFINE_RELU)) return null;
   const [b, , , c] = x.shape;
   const rows = affineRows(gamma.shape, c);
   if (beta.size !== gamma.size || (rows !== 1 && rows !== b) || gamma.shape[gamma.rank - 1] !== c) return null;
@@ -513,4 +361,21 @@ export function fusedReflectPad(x: tf.Tensor4D, p: number): tf.Tensor4D | null {
 export function fusedUpsample2(x: tf.Tensor4D): tf.Tensor4D | null {
   if (!has(UPSAMPLE2) || !has(UPSAMPLE2_GRAD)) return null;
   return tf.engine().runKernel<tf.Tensor4D>(UPSAMPLE2, { x }, {});
+}
+
+/** a + b of one shape (no tensors saved for the gradient), or null without the kernel. */
+export function addSame<T extends tf.Tensor>(a: T, b: T): T | null {
+  return has(ADD_SAME) ? tf.engine().runKernel<T>(ADD_SAME, { a, b }) : null;
+}
+
+/** xs concatenated along `axis` (≥ 0; no tensors saved for the gradient), or null without the kernel. */
+export function concatSaving<T extends tf.Tensor>(xs: T[], axis: number): T | null {
+  if (!has(CONCAT)) return null;
+  return tf.engine().runKernel<T>(CONCAT, xs as unknown as tf.NamedTensorMap, { axis, sizes: xs.map((x) => x.shape[axis]!) });
+}
+
+/** x [B, H, W, 1] resized bilinearly to [B, size, size, 1] (one kernel each way), or null without the kernels. */
+export function fusedResizeBilinear1(x: tf.Tensor4D, size: number): tf.Tensor4D | null {
+  if (!has(RESIZE_BILINEAR1) || x.shape[3] !== 1) return null;
+  return tf.engine().runKernel<tf.Tensor4D>(RESIZE_BILINEAR1, { x }, { size, h: x.shape[1], w: x.shape[2] });
 }

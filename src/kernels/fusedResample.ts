@@ -9,7 +9,16 @@
  * library has these kernels for tfjs-backend-wasm.
  */
 import * as tf from '@tensorflow/tfjs';
-import { REFLECT_PAD, REFLECT_PAD_GRAD, UPSAMPLE2, UPSAMPLE2_GRAD, type Compute, type FusedKernel } from './fusedOps';
+import {
+  REFLECT_PAD,
+  REFLECT_PAD_GRAD,
+  RESIZE_BILINEAR1,
+  RESIZE_BILINEAR1_GRAD,
+  UPSAMPLE2,
+  UPSAMPLE2_GRAD,
+  type Compute,
+  type FusedKernel,
+} from './fusedOps';
 import { addWasmFusedKernels } from './wasmKernels';
 
 /** The source index of padded index q along an axis of n with reflection padding p (torch's ReflectionPad2d). */
@@ -94,6 +103,77 @@ const upsample2Grad: Compute = ([dy], [dx], shapes) => {
   }
 };
 
+/**
+ * torch's bilinear interpolation (align_corners=False) from n to `size` samples: for each output sample its two
+ * sources and their weights, rounded to float32 as src/redo/layers.ts's interpolation matrix holds them (one weight
+ * where both sources are the last sample).
+ */
+function taps(n: number, size: number): { i0: Int32Array; i1: Int32Array; w0: Float32Array; w1: Float32Array } {
+  const t = { i0: new Int32Array(size), i1: new Int32Array(size), w0: new Float32Array(size), w1: new Float32Array(size) };
+  const scale = n / size;
+  for (let i = 0; i < size; i++) {
+    const src = Math.max((i + 0.5) * scale - 0.5, 0);
+    const i0 = Math.min(Math.floor(src), n - 1);
+    const i1 = Math.min(i0 + 1, n - 1);
+    const l1 = src - i0;
+    t.i0[i] = i0;
+    t.i1[i] = i1;
+    t.w0[i] = i1 === i0 ? Math.fround(Math.fround(1 - l1) + l1) : 1 - l1;
+    t.w1[i] = i1 === i0 ? 0 : l1;
+  }
+  return t;
+}
+
+/**
+ * y [B, size, size, 1] from x [B, H, W, 1]: rows first (Ry·x), then columns (·Rxᵀ), each output the float32 sum of its
+ * two taps in source order, as the composed matrix products (layers.resizeBilinear1) sum them.
+ */
+const resizeBilinear1: Compute = ([x], [y], shapes, { size }) => {
+  const f = Math.fround;
+  const [b, h, w] = shapes[0]!;
+  const [ty, tx] = [taps(h!, size!), taps(w!, size!)];
+  const rows = new Float32Array(size! * w!);
+  for (let bi = 0; bi < b!; bi++) {
+    const xi = bi * h! * w!;
+    for (let i = 0; i < size!; i++) {
+      const [r0, r1] = [xi + ty.i0[i]! * w!, xi + ty.i1[i]! * w!];
+      for (let q = 0; q < w!; q++) rows[i * w! + q] = f(f(ty.w0[i]! * x![r0 + q]!) + f(ty.w1[i]! * x![r1 + q]!));
+    }
+    for (let i = 0, o = bi * size! * size!; i < size!; i++) {
+      for (let j = 0; j < size!; j++, o++) {
+        y![o] = f(f(rows[i * w! + tx.i0[j]!]! * tx.w0[j]!) + f(rows[i * w! + tx.i1[j]!]! * tx.w1[j]!));
+      }
+    }
+  }
+};
+
+/** dx [B, H, W, 1] (attrs h, w) from dy [B, size, size, 1]: the transposed products, each sum in output order. */
+const resizeBilinear1Grad: Compute = ([dy], [dx], shapes, { h, w }) => {
+  const f = Math.fround;
+  const [b, size] = shapes[0]!;
+  const [ty, tx] = [taps(h!, size!), taps(w!, size!)];
+  const drows = new Float32Array(size! * w!);
+  dx!.fill(0);
+  for (let bi = 0; bi < b!; bi++) {
+    drows.fill(0);
+    for (let i = 0, o = bi * size! * size!; i < size!; i++) {
+      for (let j = 0; j < size!; j++, o++) {
+        const r = i * w!;
+        drows[r + tx.i0[j]!] = f(drows[r + tx.i0[j]!]! + f(dy![o]! * tx.w0[j]!));
+        drows[r + tx.i1[j]!] = f(drows[r + tx.i1[j]!]! + f(dy![o]! * tx.w1[j]!));
+      }
+    }
+    const xi = bi * h! * w!;
+    for (let i = 0; i < size!; i++) {
+      const [r0, r1] = [xi + ty.i0[i]! * w!, xi + ty.i1[i]! * w!];
+      for (let q = 0; q < w!; q++) {
+        dx![r0 + q] = f(dx![r0 + q]! + f(ty.w0[i]! * drows[i * w! + q]!));
+        dx![r1 + q] = f(dx![r1 + q]! + f(ty.w1[i]! * drows[i * w! + q]!));
+      }
+    }
+  }
+};
+
 const padded = ([b, h, w, c]: number[], p: number) => [b!, h! + 2 * p, w! + 2 * p, c!];
 const scaled = ([b, h, w, c]: number[], f: number) => [b!, h! * f, w! * f, c!];
 
@@ -102,6 +182,18 @@ const RESAMPLE_KERNELS: FusedKernel[] = [
   { name: REFLECT_PAD_GRAD, inputs: ['dy'], outShapes: ([dy], { p }) => [padded(dy!, -(p as number))], compute: reflectPadGrad },
   { name: UPSAMPLE2, inputs: ['x'], outShapes: ([x]) => [scaled(x!, 2)], compute: upsample2 },
   { name: UPSAMPLE2_GRAD, inputs: ['dy'], outShapes: ([dy]) => [scaled(dy!, 0.5)], compute: upsample2Grad },
+  {
+    name: RESIZE_BILINEAR1,
+    inputs: ['x'],
+    outShapes: ([x], { size }) => [[x![0]!, size as number, size as number, 1]],
+    compute: resizeBilinear1,
+  },
+  {
+    name: RESIZE_BILINEAR1_GRAD,
+    inputs: ['dy'],
+    outShapes: ([dy], { h, w }) => [[dy![0]!, h as number, w as number, 1]],
+    compute: resizeBilinear1Grad,
+  },
 ];
 
 addWasmFusedKernels(RESAMPLE_KERNELS);
@@ -113,4 +205,8 @@ tf.registerGradient({
 tf.registerGradient({
   kernelName: UPSAMPLE2,
   gradFunc: (dy) => ({ x: () => tf.engine().runKernel(UPSAMPLE2_GRAD, { dy: dy as tf.Tensor }, {}) }),
+});
+tf.registerGradient({
+  kernelName: RESIZE_BILINEAR1,
+  gradFunc: (dy, _, attrs) => ({ x: () => tf.engine().runKernel(RESIZE_BILINEAR1_GRAD, { dy: dy as tf.Tensor }, attrs) }),
 });

@@ -16,7 +16,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { copyBlock, rowMajor } from './strided';
-import { CONV_GRAD, normalizeGrad } from './fusedOps';
+import { CONV_GRAD } from './fusedOps';
+import { normalizeGrad } from './fusedTrainOps';
 import './fusedGrads';
 import './fusedResample';
 import {

@@ -1,7 +1,7 @@
 import * as tf from './tf';
 import { discriminatorWidths } from './config';
 import type { ParamStore } from './params';
-import { Linear, SNConv, avgPool } from './layers';
+import { Linear, SNConv, addSame, avgPool } from './layers';
 import { SelfAttention } from './attention';
 
 interface ResBlock {
@@ -71,9 +71,9 @@ export class Discriminator {
       y = b.conv2.applyToRelu(y);
       if (b.sc) {
         y = avgPool(y, 2);
-        h = tf.add(y, b.sc.apply(avgPool(h, 2)));
+        h = addSame(y, b.sc.apply(avgPool(h, 2)));
       } else {
-        h = tf.add(y, h);
+        h = addSame(y, h);
       }
       if (i === 0 && this.attention) h = this.attention.apply(h);
     });

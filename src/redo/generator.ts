@@ -1,7 +1,7 @@
 import * as tf from './tf';
 import { generatorWidths, type RedoConfig } from './config';
 import type { ParamStore } from './params';
-import { Linear, SNConv, ZConv, avgPool, instanceNormAffineRelu, upsample2 } from './layers';
+import { Linear, SNConv, ZConv, addSame, avgPool, concat, instanceNormAffineRelu, upsample2 } from './layers';
 import { SelfAttention } from './attention';
 
 /** Conditional instance norm then ReLU: IN without affine, then relu(γ(z)·x̂ + β(z)) (γ used as is, no `1 +`). */
@@ -77,14 +77,14 @@ export class RegionGenerator {
     this.blocks.forEach((blk, i) => {
       const res = x.shape[1];
       let h = cinRelu(x, blk.gammaA, blk.betaA, z);
-      h = tf.concat([h, avgPool(m, s / res)], 3);
+      h = concat([h, avgPool(m, s / res)], 3);
       h = blk.convA.apply(upsample2(h));
       h = blk.convB.apply(cinRelu(h, blk.gammaB, blk.betaB, z));
-      x = tf.add(h, blk.sc.apply(upsample2(x)));
+      x = addSame(h, blk.sc.apply(upsample2(x)));
       if (this.attention && i === this.blocks.length - 2) x = this.attention.apply(x);
     });
     const h = cinRelu(x, this.gammaOut, this.betaOut, z);
-    const out = tf.tanh(this.convOut.apply(tf.concat([h, m], 3)));
+    const out = tf.tanh(this.convOut.apply(concat([h, m], 3)));
     return tf.mul(out, m);
   }
 }

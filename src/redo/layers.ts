@@ -1,11 +1,14 @@
 import * as tf from './tf';
 import type { ParamStore } from './params';
 import {
+  addSame as fusedAddSame,
+  concatSaving,
   fusedConv,
   fusedInstanceNorm,
   fusedInstanceNormAffineRelu,
   fusedLinear,
   fusedReflectPad,
+  fusedResizeBilinear1,
   fusedUpsample2,
   snNormalize,
   snPowerIteration,
@@ -380,6 +383,16 @@ const upsample2Composed = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveF
   };
 }) as (x: tf.Tensor4D) => tf.Tensor4D;
 
+/** a + b of one shape (the residual sums). */
+export function addSame<T extends tf.Tensor>(a: T, b: T): T {
+  return fusedAddSame(a, b) ?? tf.add(a, b);
+}
+
+/** tf.concat along a non-negative axis. */
+export function concat<T extends tf.Tensor>(xs: T[], axis: number): T {
+  return concatSaving(xs, axis) ?? tf.concat(xs, axis);
+}
+
 /** nn.AvgPool2d(k, k): windows of k, stride k, the remainder dropped (floor). */
 export function avgPool(x: tf.Tensor4D, k: number): tf.Tensor4D {
   // the kernel itself: tf.avgPool follows it with a Cast to x's dtype, an engine kernel more (and one in the gradient)
@@ -396,6 +409,8 @@ export function maxPool2(x: tf.Tensor4D): tf.Tensor4D {
  * would give the right forward but a wrong gradient.
  */
 export function resizeBilinear1(x: tf.Tensor4D, size: number): tf.Tensor4D {
+  const fused = fusedResizeBilinear1(x, size);
+  if (fused) return fused;
   const [b, h, w] = x.shape;
   const ry = interpolationMatrix(h, size); // [size, h]
   const rx = interpolationMatrix(w, size); // [size, w]

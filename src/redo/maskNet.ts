@@ -1,7 +1,7 @@
 import * as tf from './tf';
 import type { RedoConfig } from './config';
 import type { ParamStore } from './params';
-import { Conv, InstanceNormAffine, avgPool, reflectPad, resizeBilinear1, upsample2 } from './layers';
+import { Conv, InstanceNormAffine, addSame, avgPool, concat, reflectPad, resizeBilinear1, upsample2 } from './layers';
 
 const PSP_GRIDS = [1, 2, 3, 6];
 
@@ -21,7 +21,7 @@ class ResBlock {
 
   apply(x: tf.Tensor4D): tf.Tensor4D {
     const h = this.conv3.apply(this.in1.applyRelu(this.conv0.apply(x)));
-    return this.inOut.applyRelu(tf.add(x, h));
+    return this.inOut.applyRelu(addSame(x, h));
   }
 }
 
@@ -79,7 +79,7 @@ export class MaskNet {
       const k = Math.floor(s4 / g);
       return resizeBilinear1(this.psp[i]!.apply(avgPool(h, k)), s4);
     });
-    let d = tf.concat([h, ...branches], 3);
+    let d = concat([h, ...branches], 3);
     d = this.decIn1.applyRelu(this.dec1.apply(upsample2(d)));
     d = this.decIn2.applyRelu(this.dec2.apply(upsample2(d)));
     return this.out.apply(reflectPad(d, 3));
@@ -90,7 +90,7 @@ export class MaskNet {
     const o = this.logits(x);
     if (this.config.nRegions === 2) {
       const m0 = tf.sigmoid(o);
-      return tf.concat([m0, tf.sub(1, m0)], 3) as tf.Tensor4D;
+      return concat<tf.Tensor4D>([m0, tf.sub(1, m0)], 3);
     }
     return tf.softmax<tf.Tensor4D>(o);
   }

@@ -10,6 +10,7 @@ import * as tf from '../src/redo/tf';
 import { preset, RedoModel, RedoTrainer, disposeLosses, readLosses } from '../src/redo';
 import {
   addSame,
+  avgPool,
   concat,
   conv,
   instanceNorm,
@@ -20,6 +21,7 @@ import {
   SNConv,
   upsample2,
   ZConv,
+  zconvAll,
 } from '../src/redo/layers';
 import { ParamStore } from '../src/redo/params';
 import { Rng } from '../src/redo/random';
@@ -34,6 +36,9 @@ import {
   RESIZE_BILINEAR1,
   RESIZE_BILINEAR1_GRAD,
   ADD_SAME,
+  AVG_POOL_GRAD,
+  Z_AFFINES,
+  Z_AFFINES_GRAD,
   CONCAT,
   snPowerIteration,
   UPSAMPLE2,
@@ -705,6 +710,68 @@ describe('fused ops (wasm) against the composed TF.js ops they replace', () => {
       // sums in double against XNNPACK's float32 ones
       expect(e / scale, `output ${k}`).toBeLessThan(1e-6);
     });
+  });
+  it('average pooling that saves nothing for its gradient: what tf.avgPool gives both ways (windows of 2 and 3, remainders)', async () => {
+    await tf.setBackend('wasm');
+    for (const [k, c] of [
+      [2, 8],
+      [3, 5],
+    ] as const) {
+      const x = tf.tensor4d(values([2, 7, 6, c], 5), [2, 7, 6, c]);
+      const run = async (pool: (t: tf.Tensor4D) => tf.Tensor4D) => {
+        const prof = await tf.profile(() => {
+          const y = pool(x);
+          const w = tf.tensor(values(y.shape, 6), y.shape);
+          return [y, tf.grad((t: tf.Tensor) => tf.sum(tf.mul(pool(t as tf.Tensor4D), w)))(x)];
+        });
+        const [y, dx] = prof.result as tf.Tensor[];
+        const out = { y: Array.from(await y!.data()), dx: Array.from(await dx!.data()), kernels: prof.kernels.map((p) => p.name) };
+        tf.dispose([y!, dx!]);
+        return out;
+      };
+      const ours = await run((t) => avgPool(t, k));
+      const theirs = await run((t) => tf.avgPool(t, k, k, 'valid'));
+      expect(ours.kernels).toContain(AVG_POOL_GRAD);
+      expect(ours.y).toEqual(theirs.y);
+      expect(ours.dx).toEqual(theirs.dx);
+      const clones = (ks: string[]) => ks.filter((n) => n === 'Identity').length;
+      // the loss's own clones alone (its product's and sum's inputs); tf.avgPool saves x as well
+      const loss = await run((t) => t);
+      expect(clones(ours.kernels), `k ${k}`).toBe(clones(loss.kernels));
+      expect(clones(theirs.kernels), `k ${k}`).toBeGreaterThan(clones(loss.kernels));
+      x.dispose();
+    }
+  });
+
+  it("every ZConv of one z as one kernel each way: each ZConv.apply's values and W, b gradients bit for bit; none in z", async () => {
+    await tf.setBackend('wasm');
+    const store = new ParamStore(new Rng(4), 1);
+    const layers = [new ZConv(store, 'a', 6, 5), new ZConv(store, 'b', 6, 3), new ZConv(store, 'c', 6, 5)];
+    const vars = layers.flatMap((l) => [l.w, l.b]);
+    const z = tf.tensor2d(values([3, 6], 1), [3, 6]);
+    const loss = (ys: tf.Tensor4D[]) =>
+      tf.addN(ys.map((y, i) => tf.sum(tf.mul(tf.sin(y), tf.tensor(values(y.shape, 2 + i), y.shape))))) as tf.Scalar;
+    const run = async (all: boolean) => {
+      const prof = await tf.profile(() => {
+        const ys = all ? zconvAll(z, layers) : layers.map((l) => l.apply(z));
+        const { grads } = tf.variableGrads(() => loss(all ? zconvAll(z, layers) : layers.map((l) => l.apply(z))), vars);
+        return [...ys, ...vars.map((v) => grads[v.name]!)];
+      });
+      const ts = prof.result as tf.Tensor[];
+      const out = { values: await Promise.all(ts.map(async (t) => Array.from(await t.data()))), kernels: prof.kernels.map((k) => k.name) };
+      tf.dispose(ts);
+      return out;
+    };
+    const ours = await run(true);
+    const theirs = await run(false);
+    expect(ours.kernels.filter((k) => k === Z_AFFINES)).toHaveLength(2);
+    expect(ours.kernels.filter((k) => k === Z_AFFINES_GRAD)).toHaveLength(1);
+    expect(theirs.kernels).not.toContain(Z_AFFINES);
+    expect(ours.values).toEqual(theirs.values);
+    // z is a constant to it (ReDO's noise): asking for dz is an error, not a zero
+    expect(() => tf.grad((t: tf.Tensor) => loss(zconvAll(t as tf.Tensor2D, layers)))(z)).toThrow(/backprop through input 0/);
+    tf.dispose(z);
+    store.dispose();
   });
 });
 

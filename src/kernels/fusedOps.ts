@@ -45,13 +45,21 @@ export const RESIZE_BILINEAR1_GRAD = 'RedoResizeBilinear1Grad';
 /** z·W + b and its gradient in z, W, b (wasm only). */
 export const LINEAR = 'RedoLinear';
 export const LINEAR_GRAD = 'RedoLinearGrad';
+/**
+ * LINEAR of one z by many (W, b): inputs [z, W₀, b₀, W₁, b₁, …], outputs z·Wᵢ + bᵢ as [B, 1, 1, Nᵢ] (the generator's
+ * conditional γ and β). Its gradient treats z as a constant, as ReDO's noise is, so it saves z alone (wasm, training).
+ */
+export const Z_AFFINES = 'RedoZAffines';
+export const Z_AFFINES_GRAD = 'RedoZAffinesGrad';
 
 /**
- * A backend's own Add (of one shape) and Concat under names whose gradients read shapes from attributes: TF.js's save
+ * A backend's own Add (of one shape), Concat and AvgPool (wasm) under names whose gradients read shapes from attributes: TF.js's save
  * every input for its shape, a clone each (src/kernels/shapeGrads.ts, training only).
  */
 export const ADD_SAME = 'RedoAddSame';
 export const CONCAT = 'RedoConcat';
+export const AVG_POOL = 'RedoAvgPool';
+export const AVG_POOL_GRAD = 'RedoAvgPoolGrad';
 
 /** How a backend's float32 tensors are read and new ones made (all outputs are allocated before any view is taken). */
 export interface FusedStorage {
@@ -162,7 +170,7 @@ const instanceNormAffineRelu: Compute = ([x, gamma, beta], [y, stats], shapes, {
 };
 
 /** y = z·W + b for z [B, K], W [K, N], b [N]: sums in double, then rounded and added to b as tf.matMul, tf.add do. */
-const linear: Compute = ([z, w, b], [y], shapes) => {
+export const linear: Compute = ([z, w, b], [y], shapes) => {
   const [bs, k] = shapes[0]!;
   const n = shapes[1]![1]!;
   const f = Math.fround;
@@ -378,4 +386,17 @@ export function concatSaving<T extends tf.Tensor>(xs: T[], axis: number): T | nu
 export function fusedResizeBilinear1(x: tf.Tensor4D, size: number): tf.Tensor4D | null {
   if (!has(RESIZE_BILINEAR1) || x.shape[3] !== 1) return null;
   return tf.engine().runKernel<tf.Tensor4D>(RESIZE_BILINEAR1, { x }, { size, h: x.shape[1], w: x.shape[2] });
+}
+
+/** z·Wᵢ + bᵢ as [B, 1, 1, Nᵢ] for two or more (Wᵢ, bᵢ) in one kernel each way, no gradient in z; or null without it. */
+export function zAffines(z: tf.Tensor2D, layers: ReadonlyArray<readonly [tf.Tensor, tf.Tensor]>): tf.Tensor4D[] | null {
+  if (!has(Z_AFFINES) || layers.length < 2) return null; // one output would come back bare
+  const sizes = layers.map(([, b]) => b.size);
+  return tf.engine().runKernel(Z_AFFINES, [z, ...layers.flat()] as unknown as tf.NamedTensorMap, { sizes }) as unknown as tf.Tensor4D[];
+}
+
+/** nn.AvgPool2d(k, k) of x (no tensors saved for the gradient), or null without the kernel. */
+export function avgPoolSaving(x: tf.Tensor4D, k: number): tf.Tensor4D | null {
+  if (!has(AVG_POOL)) return null;
+  return tf.engine().runKernel<tf.Tensor4D>(AVG_POOL, { x }, { filterSize: k, strides: k, pad: 'valid', inShape: x.shape });
 }

@@ -1,21 +1,25 @@
 /**
  * The fused kernels that only training runs (spectral norm's power iterations and W/σ's gradient, the instance norms'
- * and the linear map's gradients) as JavaScript computes for wasm: apart from src/kernels/fusedOps.ts so that the
- * segmenter (src/segmenter, 50 KB budget) bundles only the forward kernels. src/kernels/fusedGrads.ts imports this
- * module, so wherever the fused ops have gradients, their gradient kernels are registered (wasm; toggled with FUSED).
- * Where the SIMD kernels are plugged (src/kernels/simdKernels.ts) they run instead of these, by kernel name.
+ * and the linear map's gradients, and Z_AFFINES, the generator's conditional γ and β of z, both ways) as JavaScript
+ * computes for wasm: apart from src/kernels/fusedOps.ts so that the segmenter (src/segmenter, 50 KB budget) bundles
+ * only the forward kernels. src/kernels/fusedGrads.ts imports this module, so wherever the fused ops have gradients,
+ * their gradient kernels are registered (wasm; toggled with FUSED). Where the SIMD kernels are plugged
+ * (src/kernels/simdKernels.ts) they run instead of these, by kernel name.
  */
 import * as tf from '@tensorflow/tfjs';
 import {
   INSTANCE_NORM_AFFINE_RELU_GRAD,
   INSTANCE_NORM_GRAD,
   LINEAR_GRAD,
+  Z_AFFINES,
+  Z_AFFINES_GRAD,
   SN_NORMALIZE_GRAD,
   SN_POWER_ITERATION,
   SN_POWER_ITERATIONS,
   affineGradShapes,
   affineRow,
   affineRows,
+  linear,
   type Compute,
   type FusedKernel,
 } from './fusedOps';
@@ -142,26 +146,58 @@ const instanceNormAffineReluGrad: Compute = ([dy, x, stats, gamma, beta], [dx, d
 };
 
 /** dz = dy·Wᵀ, dW = zᵀ·dy, db = Σ_B dy (dy read as [B, N] whatever its shape), sums in double. */
+/** dW += zᵀ·dy and db += Σ_B dy (in double) for z [B, K], dy [B, N]; with w, dz = dy·Wᵀ. */
+function linearGradInto(
+  dy: Float32Array,
+  z: Float32Array,
+  bs: number,
+  k: number,
+  n: number,
+  gw: Float64Array,
+  gb: Float64Array,
+  w?: Float32Array,
+  dz?: Float32Array,
+): void {
+  for (let r = 0; r < bs; r++) {
+    const d = dy.subarray(r * n, (r + 1) * n);
+    for (let o = 0; o < n; o++) gb[o]! += d[o]!;
+    for (let i = 0; i < k; i++) {
+      const zi = z[r * k + i]!;
+      let s = 0;
+      for (let o = 0, p = i * n; o < n; o++, p++) {
+        if (w) s += d[o]! * w[p]!;
+        gw[p]! += zi * d[o]!;
+      }
+      if (dz) dz[r * k + i] = s;
+    }
+  }
+}
+
+/** dz = dy·Wᵀ, dW = zᵀ·dy, db = Σ_B dy (dy read as [B, N] whatever its shape), sums in double. */
 const linearGrad: Compute = ([dy, z, w], [dz, dw, db], shapes) => {
   const [bs, k] = shapes[1]!;
   const n = shapes[2]![1]!;
-  const gw = new Float64Array(k! * n);
-  const gb = new Float64Array(n);
-  for (let r = 0; r < bs!; r++) {
-    const d = dy!.subarray(r * n, (r + 1) * n);
-    for (let o = 0; o < n; o++) gb[o]! += d[o]!;
-    for (let i = 0; i < k!; i++) {
-      const zi = z![r * k! + i]!;
-      let s = 0;
-      for (let o = 0, p = i * n; o < n; o++, p++) {
-        s += d[o]! * w![p]!;
-        gw[p]! += zi * d[o]!;
-      }
-      dz![r * k! + i] = s;
-    }
-  }
+  const [gw, gb] = [new Float64Array(k! * n), new Float64Array(n)];
+  linearGradInto(dy!, z!, bs!, k!, n, gw, gb, w, dz);
   dw!.set(gw);
   db!.set(gb);
+};
+
+/** Z_AFFINES: each output LINEAR's z·Wᵢ + bᵢ; inputs [z, W₀, b₀, …]. */
+const zAffines: Compute = ([z, ...wb], ys, shapes) => {
+  for (let i = 0; i < ys.length; i++) linear([z!, wb[2 * i]!, wb[2 * i + 1]!], [ys[i]!], [shapes[0]!, shapes[2 * i + 1]!], {});
+};
+
+/** Z_AFFINES_GRAD: inputs [z, dy₀, dy₁, …], outputs [dW₀, db₀, dW₁, db₁, …], as linearGrad's. */
+const zAffinesGrad: Compute = ([z, ...dys], outs, shapes) => {
+  const [bs, k] = shapes[0]!;
+  dys.forEach((dy, i) => {
+    const n = shapes[i + 1]!.at(-1)!;
+    const [gw, gb] = [new Float64Array(k! * n), new Float64Array(n)];
+    linearGradInto(dy, z!, bs!, k!, n, gw, gb);
+    outs[2 * i]!.set(gw);
+    outs[2 * i + 1]!.set(gb);
+  });
 };
 
 const TRAIN_KERNELS: FusedKernel[] = [
@@ -186,7 +222,29 @@ const TRAIN_KERNELS: FusedKernel[] = [
     outShapes: ([dy, , , gamma]) => [dy!, ...affineGradShapes(dy!, gamma!)],
     compute: instanceNormAffineReluGrad,
   },
+  {
+    name: Z_AFFINES,
+    outShapes: ([z, ...wb]) => wb.filter((_, i) => i % 2 === 1).map((b) => [z![0]!, 1, 1, b[0]!]),
+    compute: zAffines,
+  },
+  {
+    name: Z_AFFINES_GRAD,
+    outShapes: ([z, ...dys]) => dys.flatMap((d) => [[z![1]!, d.at(-1)!], [d.at(-1)!]]),
+    compute: zAffinesGrad,
+  },
   { name: LINEAR_GRAD, inputs: ['dy', 'z', 'w'], outShapes: ([, z, w]) => [z!, w!, [w![1]!]], compute: linearGrad },
 ];
 
 addWasmFusedKernels(TRAIN_KERNELS);
+
+tf.registerGradient({
+  kernelName: Z_AFFINES,
+  inputsToSave: ['0'],
+  // no entry for z ('0'): the tape throws if z ever needs a gradient
+  gradFunc: (dys, [z], attrs) => {
+    const { sizes } = attrs as unknown as { sizes: number[] };
+    const dy = (Array.isArray(dys) ? (dys as Array<tf.Tensor | null>) : [dys]).map((d, i) => d ?? tf.zeros([z!.shape[0], 1, 1, sizes[i]!]));
+    const g = tf.engine().runKernel(Z_AFFINES_GRAD, [z!, ...dy] as unknown as tf.NamedTensorMap, {}) as unknown as tf.Tensor[];
+    return Object.fromEntries(g.map((t, i) => [String(i + 1), () => t]));
+  },
+});

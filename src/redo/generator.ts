@@ -1,13 +1,10 @@
 import * as tf from './tf';
 import { generatorWidths, type RedoConfig } from './config';
 import type { ParamStore } from './params';
-import { Linear, SNConv, ZConv, addSame, avgPool, concat, instanceNormAffineRelu, upsample2 } from './layers';
+import { Linear, SNConv, ZConv, addSame, avgPool, concat, instanceNormAffineRelu, upsample2, zconvAll } from './layers';
 import { SelfAttention } from './attention';
 
 /** Conditional instance norm then ReLU: IN without affine, then relu(γ(z)·x̂ + β(z)) (γ used as is, no `1 +`). */
-function cinRelu(x: tf.Tensor4D, gamma: ZConv, beta: ZConv, z: tf.Tensor2D): tf.Tensor4D {
-  return instanceNormAffineRelu(x, gamma.apply(z), beta.apply(z));
-}
 
 interface UpBlock {
   gammaA: ZConv;
@@ -69,21 +66,30 @@ export class RegionGenerator {
     this.snLayers.push(this.convOut);
   }
 
+  /** The CIN layers' γ, β maps of z in the order apply uses them. */
+  private get zconvs(): ZConv[] {
+    return [...this.blocks.flatMap((b) => [b.gammaA, b.betaA, b.gammaB, b.betaB]), this.gammaOut, this.betaOut];
+  }
+
   /** m: this region's mask [B, S, S, 1]; z: [B, nz]. Returns the redrawn region [B, S, S, 3], already × m. */
   apply(m: tf.Tensor4D, z: tf.Tensor2D): tf.Tensor4D {
     const b = z.shape[0];
     const s = this.config.imageSize;
     let x = this.dense.apply(z).reshape([b, this.c0, 4, 4]).transpose<tf.Tensor4D>([0, 2, 3, 1]);
+    // conditional instance norm: every γ, β of z at once, then relu(IN(x)·γ + β) with the next pair
+    const affine = zconvAll(z, this.zconvs);
+    let next = 0;
+    const cinRelu = (t: tf.Tensor4D) => instanceNormAffineRelu(t, affine[next++]!, affine[next++]!);
     this.blocks.forEach((blk, i) => {
       const res = x.shape[1];
-      let h = cinRelu(x, blk.gammaA, blk.betaA, z);
+      let h = cinRelu(x);
       h = concat([h, avgPool(m, s / res)], 3);
       h = blk.convA.apply(upsample2(h));
-      h = blk.convB.apply(cinRelu(h, blk.gammaB, blk.betaB, z));
+      h = blk.convB.apply(cinRelu(h));
       x = addSame(h, blk.sc.apply(upsample2(x)));
       if (this.attention && i === this.blocks.length - 2) x = this.attention.apply(x);
     });
-    const h = cinRelu(x, this.gammaOut, this.betaOut, z);
+    const h = cinRelu(x);
     const out = tf.tanh(this.convOut.apply(concat([h, m], 3)));
     return tf.mul(out, m);
   }

@@ -2,6 +2,7 @@ import * as tf from './tf';
 import type { ParamStore } from './params';
 import {
   addSame as fusedAddSame,
+  avgPoolSaving,
   concatSaving,
   fusedConv,
   fusedInstanceNorm,
@@ -13,6 +14,7 @@ import {
   snNormalize,
   snPowerIteration,
   snPowerIterations,
+  zAffines,
 } from '../kernels/fusedOps';
 
 /**
@@ -219,6 +221,16 @@ export class ZConv {
   }
 }
 
+/** Each ZConv's output for one z, in order: one kernel each way where there is one (z a constant to it, as noise is). */
+export function zconvAll(z: tf.Tensor2D, layers: readonly ZConv[]): tf.Tensor4D[] {
+  return (
+    zAffines(
+      z,
+      layers.map((l) => [l.w, l.b] as const),
+    ) ?? layers.map((l) => l.apply(z))
+  );
+}
+
 /**
  * A spectrally normalised conv (torch.nn.utils.spectral_norm): trainable `weight_orig`, persistent `weight_u`
  * [out] and `weight_v` [k·k·in]. `powerIteration()` is the one iteration torch does at each training forward;
@@ -396,7 +408,8 @@ export function concat<T extends tf.Tensor>(xs: T[], axis: number): T {
 /** nn.AvgPool2d(k, k): windows of k, stride k, the remainder dropped (floor). */
 export function avgPool(x: tf.Tensor4D, k: number): tf.Tensor4D {
   // the kernel itself: tf.avgPool follows it with a Cast to x's dtype, an engine kernel more (and one in the gradient)
-  return k === 1 ? x : tf.engine().runKernel<tf.Tensor4D>(tf.AvgPool, { x }, { filterSize: k, strides: k, pad: 'valid' });
+  if (k === 1) return x;
+  return avgPoolSaving(x, k) ?? tf.engine().runKernel<tf.Tensor4D>(tf.AvgPool, { x }, { filterSize: k, strides: k, pad: 'valid' });
 }
 
 export function maxPool2(x: tf.Tensor4D): tf.Tensor4D {

@@ -19,6 +19,7 @@ import {
   reflectPad,
   resizeBilinear1,
   SNConv,
+  softmax,
   upsample2,
   ZConv,
   zconvAll,
@@ -36,6 +37,7 @@ import {
   RESIZE_BILINEAR1,
   RESIZE_BILINEAR1_GRAD,
   ADD_SAME,
+  SOFTMAX_GRAD,
   AVG_POOL_GRAD,
   Z_AFFINES,
   Z_AFFINES_GRAD,
@@ -451,6 +453,25 @@ describe('fused ops (wasm) against the composed TF.js ops they replace', () => {
       expect(a.y).toEqual(b.y);
       expect(a.dx).toEqual(b.dx);
     }
+  });
+
+  it('softmax over the innermost axis, its gradient as one kernel: bit for bit TF.js composed one, JavaScript or SIMD', async () => {
+    for (const [simd, channels] of [
+      [false, 5],
+      [true, 5],
+      [true, 16],
+    ] as const) {
+      useSimdKernels(simd);
+      const served = simdCalls.fused;
+      const a = await resample(true, (t) => softmax(t), channels);
+      const b = await resample(false, (t) => tf.softmax(t), channels);
+      expect(simdCalls.fused - served, `SIMD ${simd}`).toBe(simd ? 1 : 0);
+      expect(a.kernels.has(SOFTMAX_GRAD)).toBe(true);
+      expect(b.kernels.has(SOFTMAX_GRAD)).toBe(false);
+      expect(a.y).toEqual(b.y);
+      expect(a.dx).toEqual(b.dx);
+    }
+    useSimdKernels(false);
   });
 
   it('residual sums and concatenations that save nothing for their gradients: what tf.add and tf.concat give, no tensor left', async () => {

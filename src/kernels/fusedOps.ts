@@ -50,6 +50,9 @@ export const LINEAR_GRAD = 'RedoLinearGrad';
  * conditional γ and β). Its gradient treats z as a constant, as ReDO's noise is, so it saves z alone (wasm, training).
  */
 export const Z_AFFINES = 'RedoZAffines';
+/** XNNPACK's softmax over the innermost axis, and its gradient in one kernel (wasm, training only). */
+export const SOFTMAX = 'RedoSoftmax';
+export const SOFTMAX_GRAD = 'RedoSoftmaxGrad';
 export const Z_AFFINES_GRAD = 'RedoZAffinesGrad';
 
 /**
@@ -399,4 +402,9 @@ export function zAffines(z: tf.Tensor2D, layers: ReadonlyArray<readonly [tf.Tens
 export function avgPoolSaving(x: tf.Tensor4D, k: number): tf.Tensor4D | null {
   if (!has(AVG_POOL)) return null;
   return tf.engine().runKernel<tf.Tensor4D>(AVG_POOL, { x }, { filterSize: k, strides: k, pad: 'valid', inShape: x.shape });
+}
+
+/** The softmax of x over its innermost axis (one kernel each way), or null without the kernels. */
+export function softmaxLast<T extends tf.Tensor>(x: T): T | null {
+  return has(SOFTMAX) && has(SOFTMAX_GRAD) ? tf.engine().runKernel<T>(SOFTMAX, { logits: x }, { dim: x.rank - 1 }) : null;
 }

@@ -16,6 +16,8 @@ import {
   SN_NORMALIZE_GRAD,
   SN_POWER_ITERATION,
   SN_POWER_ITERATIONS,
+  SOFTMAX,
+  SOFTMAX_GRAD,
   affineGradShapes,
   affineRow,
   affineRows,
@@ -183,6 +185,17 @@ const linearGrad: Compute = ([dy, z, w], [dz, dw, db], shapes) => {
   db!.set(gb);
 };
 
+/** SOFTMAX_GRAD: dx = dy⊙y − (Σ dy⊙y)·y along the innermost axis, rounded as TF.js's composed softmax gradient. */
+const softmaxGrad: Compute = ([dy, y], [dx], shapes) => {
+  const f = Math.fround;
+  const n = shapes[0]!.at(-1)!;
+  for (let r = 0; r < dy!.length; r += n) {
+    let s = 0;
+    for (let i = r; i < r + n; i++) s = f(s + f(dy![i]! * y![i]!));
+    for (let i = r; i < r + n; i++) dx![i] = f(f(dy![i]! * y![i]!) - f(s * y![i]!));
+  }
+};
+
 /** Z_AFFINES: each output LINEAR's z·Wᵢ + bᵢ; inputs [z, W₀, b₀, …]. */
 const zAffines: Compute = ([z, ...wb], ys, shapes) => {
   for (let i = 0; i < ys.length; i++) linear([z!, wb[2 * i]!, wb[2 * i + 1]!], [ys[i]!], [shapes[0]!, shapes[2 * i + 1]!], {});
@@ -232,6 +245,7 @@ const TRAIN_KERNELS: FusedKernel[] = [
     outShapes: ([z, ...dys]) => dys.flatMap((d) => [[z![1]!, d.at(-1)!], [d.at(-1)!]]),
     compute: zAffinesGrad,
   },
+  { name: SOFTMAX_GRAD, inputs: ['dy', 'y'], outShapes: ([dy]) => [dy!], compute: softmaxGrad },
   { name: LINEAR_GRAD, inputs: ['dy', 'z', 'w'], outShapes: ([, z, w]) => [z!, w!, [w![1]!]], compute: linearGrad },
 ];
 
@@ -247,4 +261,13 @@ tf.registerGradient({
     const g = tf.engine().runKernel(Z_AFFINES_GRAD, [z!, ...dy] as unknown as tf.NamedTensorMap, {}) as unknown as tf.Tensor[];
     return Object.fromEntries(g.map((t, i) => [String(i + 1), () => t]));
   },
+});
+
+// XNNPACK's softmax under its own name, for the gradient above in place of TF.js's four kernels (two products, a sum, a
+// difference, the sum on its slow broadcasting path)
+tf.registerKernel({ kernelName: SOFTMAX, backendName: 'wasm', kernelFunc: (args) => tf.getKernel(tf.Softmax, 'wasm').kernelFunc(args) });
+tf.registerGradient({
+  kernelName: SOFTMAX,
+  outputsToSave: [true],
+  gradFunc: (dy, [y]) => ({ logits: () => tf.engine().runKernel(SOFTMAX_GRAD, { dy: dy as tf.Tensor, y: y! }, {}) }),
 });

@@ -19,6 +19,7 @@ import {
   SN_POWER_ITERATIONS,
   UPSAMPLE2,
   UPSAMPLE2_GRAD,
+  SOFTMAX_GRAD,
   affineRows,
 } from './fusedOps';
 import { adamScalars } from './fusedAdam';
@@ -44,6 +45,7 @@ interface Modules {
   matmulDot(...args: number[]): void;
   transpose2d(...args: number[]): void;
   upsample2Grad(...args: number[]): void;
+  softmaxGrad(...args: number[]): void;
   inAffineRelu(...args: number[]): void;
   inAffineReluGrad(...args: number[]): void;
   adam(...args: number[]): void;
@@ -205,6 +207,12 @@ const FUSED: Record<
     run: (m, p, [dy]) => {
       const [b, h2, w2, c] = dy!;
       m.upsample2Grad(...p, b!, h2! / 2, w2! / 2, c!);
+    },
+  },
+  [SOFTMAX_GRAD]: {
+    run: (m, p, [dy]) => {
+      const n = dy!.at(-1)!;
+      m.softmaxGrad(...p, tf.util.sizeFromShape(dy!) / n, n);
     },
   },
   [ADAM_UPDATE]: {

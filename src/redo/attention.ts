@@ -1,6 +1,6 @@
 import * as tf from './tf';
 import type { ParamStore } from './params';
-import { SNConv, addSame, maxPool2 } from './layers';
+import { SNConv, addSame, maxPool2, softmax } from './layers';
 
 /**
  * SAGAN self-attention as the reference builds it: query f (C→C/8) at full resolution, key g (C→C/8) and
@@ -35,7 +35,7 @@ export class SelfAttention {
     const q = this.f.apply(x).reshape<tf.Tensor3D>([b, n, -1]); // [b, n, c8]
     const k = maxPool2(this.g.apply(x)).reshape<tf.Tensor3D>([b, n / 4, -1]); // [b, n/4, c8]
     const v = maxPool2(this.h.apply(x)).reshape<tf.Tensor3D>([b, n / 4, -1]); // [b, n/4, c2]
-    const attn = tf.softmax(tf.matMul(q, k, false, true)); // [b, n, n/4]
+    const attn = softmax(tf.matMul(q, k, false, true)); // [b, n, n/4]
     const o = this.o.apply(tf.matMul(attn, v).reshape<tf.Tensor4D>([b, hh, ww, -1]));
     return addSame(x, tf.mul(this.gamma, o));
   }

@@ -14,6 +14,7 @@ import {
   snNormalize,
   snPowerIteration,
   snPowerIterations,
+  softmaxLast,
   zAffines,
 } from '../kernels/fusedOps';
 
@@ -403,6 +404,11 @@ export function addSame<T extends tf.Tensor>(a: T, b: T): T {
 /** tf.concat along a non-negative axis. */
 export function concat<T extends tf.Tensor>(xs: T[], axis: number): T {
   return concatSaving(xs, axis) ?? tf.concat(xs, axis);
+}
+
+/** The softmax over the innermost axis. */
+export function softmax<T extends tf.Tensor>(x: T): T {
+  return softmaxLast(x) ?? tf.softmax(x);
 }
 
 /** nn.AvgPool2d(k, k): windows of k, stride k, the remainder dropped (floor). */

@@ -1,7 +1,8 @@
 /**
  * AssemblyScript (compiled by scripts/build-simd.ts, outside tsconfig): kernels along the channels of NHWC tensors, in
  * place on tfjs-backend-wasm's heap: the average pool's gradient, sums over every axis but the innermost (bias
- * gradients), a bias added. By hand because tfjs-backend-wasm's own walk every element through index arithmetic, or
+ * gradients), a bias added, relu, the ×2 upsampling both ways, row copies, and softmax's gradient along the innermost
+ * axis. By hand because tfjs-backend-wasm's own walk every element through index arithmetic, or
  * transpose first, and the bias was a JavaScript loop (≈ 1–5 ns per element here).
  *
  * avgPoolGrad, for windows that tile the input (stride = window, no padding) and C a multiple of 4, as ReDO pools:
@@ -153,5 +154,30 @@ export function copyRows(src: usize, dst: usize, rows: i32, n: i32, ss: i32, sd:
     let k: usize = 0;
     for (; k + 16 <= len; k += 16) v128.store(dst + k, v128.load(src + k));
     for (; k < len; k += 4) store<u32>(dst + k, load<u32>(src + k));
+  }
+}
+
+/**
+ * dx = dy⊙y − (Σ dy⊙y)·y along rows of n (the gradient of a softmax y over the innermost axis), rounded as TF.js's
+ * composed gradient on wasm: each row's sum one chain of float32 additions in order, so bit for bit.
+ */
+export function softmaxGrad(dy: usize, y: usize, dx: usize, rows: i32, n: i32): void {
+  const row = (<usize>n) << 2;
+  for (let r = 0; r < rows; r++) {
+    let s: f32 = 0;
+    for (let i: usize = 0; i < row; i += 4) s += load<f32>(dy + i) * load<f32>(y + i);
+    const sv = f32x4.splat(s);
+    let i: usize = 0;
+    for (; i + 16 <= row; i += 16) {
+      const yv = v128.load(y + i);
+      v128.store(dx + i, f32x4.sub(f32x4.mul(v128.load(dy + i), yv), f32x4.mul(sv, yv)));
+    }
+    for (; i < row; i += 4) {
+      const yv = load<f32>(y + i);
+      store<f32>(dx + i, load<f32>(dy + i) * yv - s * yv);
+    }
+    dy += row;
+    y += row;
+    dx += row;
   }
 }

@@ -385,6 +385,27 @@ export function concatSaving<T extends tf.Tensor>(xs: T[], axis: number): T | nu
   return tf.engine().runKernel<T>(CONCAT, xs as unknown as tf.NamedTensorMap, { axis, sizes: xs.map((x) => x.shape[axis]!) });
 }
 
+/**
+ * torch's bilinear interpolation (align_corners=False) from n to `size` samples: for each output sample its two
+ * sources and their weights in float32 (one weight where both sources are the last sample): the resize kernel's, and
+ * the rows of src/redo/layers.ts's interpolation matrices.
+ */
+export function bilinearTaps(n: number, size: number): { i0: Int32Array; i1: Int32Array; w0: Float32Array; w1: Float32Array } {
+  const t = { i0: new Int32Array(size), i1: new Int32Array(size), w0: new Float32Array(size), w1: new Float32Array(size) };
+  const scale = n / size;
+  for (let i = 0; i < size; i++) {
+    const src = Math.max((i + 0.5) * scale - 0.5, 0);
+    const i0 = Math.min(Math.floor(src), n - 1);
+    const i1 = Math.min(i0 + 1, n - 1);
+    const l1 = src - i0;
+    t.i0[i] = i0;
+    t.i1[i] = i1;
+    t.w0[i] = i1 === i0 ? Math.fround(Math.fround(1 - l1) + l1) : 1 - l1;
+    t.w1[i] = i1 === i0 ? 0 : l1;
+  }
+  return t;
+}
+
 /** x [B, H, W, 1] resized bilinearly to [B, size, size, 1] (one kernel each way), or null without the kernels. */
 export function fusedResizeBilinear1(x: tf.Tensor4D, size: number): tf.Tensor4D | null {
   if (!has(RESIZE_BILINEAR1) || x.shape[3] !== 1) return null;

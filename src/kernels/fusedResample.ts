@@ -16,6 +16,7 @@ import {
   RESIZE_BILINEAR1_GRAD,
   UPSAMPLE2,
   UPSAMPLE2_GRAD,
+  bilinearTaps,
   type Compute,
   type FusedKernel,
 } from './fusedOps';
@@ -104,34 +105,13 @@ const upsample2Grad: Compute = ([dy], [dx], shapes) => {
 };
 
 /**
- * torch's bilinear interpolation (align_corners=False) from n to `size` samples: for each output sample its two
- * sources and their weights, rounded to float32 as src/redo/layers.ts's interpolation matrix holds them (one weight
- * where both sources are the last sample).
- */
-function taps(n: number, size: number): { i0: Int32Array; i1: Int32Array; w0: Float32Array; w1: Float32Array } {
-  const t = { i0: new Int32Array(size), i1: new Int32Array(size), w0: new Float32Array(size), w1: new Float32Array(size) };
-  const scale = n / size;
-  for (let i = 0; i < size; i++) {
-    const src = Math.max((i + 0.5) * scale - 0.5, 0);
-    const i0 = Math.min(Math.floor(src), n - 1);
-    const i1 = Math.min(i0 + 1, n - 1);
-    const l1 = src - i0;
-    t.i0[i] = i0;
-    t.i1[i] = i1;
-    t.w0[i] = i1 === i0 ? Math.fround(Math.fround(1 - l1) + l1) : 1 - l1;
-    t.w1[i] = i1 === i0 ? 0 : l1;
-  }
-  return t;
-}
-
-/**
  * y [B, size, size, 1] from x [B, H, W, 1]: rows first (Ry·x), then columns (·Rxᵀ), each output the float32 sum of its
  * two taps in source order, as the composed matrix products (layers.resizeBilinear1) sum them.
  */
 const resizeBilinear1: Compute = ([x], [y], shapes, { size }) => {
   const f = Math.fround;
   const [b, h, w] = shapes[0]!;
-  const [ty, tx] = [taps(h!, size!), taps(w!, size!)];
+  const [ty, tx] = [bilinearTaps(h!, size!), bilinearTaps(w!, size!)];
   const rows = new Float32Array(size! * w!);
   for (let bi = 0; bi < b!; bi++) {
     const xi = bi * h! * w!;
@@ -151,7 +131,7 @@ const resizeBilinear1: Compute = ([x], [y], shapes, { size }) => {
 const resizeBilinear1Grad: Compute = ([dy], [dx], shapes, { h, w }) => {
   const f = Math.fround;
   const [b, size] = shapes[0]!;
-  const [ty, tx] = [taps(h!, size!), taps(w!, size!)];
+  const [ty, tx] = [bilinearTaps(h!, size!), bilinearTaps(w!, size!)];
   const drows = new Float32Array(size! * w!);
   dx!.fill(0);
   for (let bi = 0; bi < b!; bi++) {

@@ -2,6 +2,7 @@ import * as tf from './tf';
 import type { ParamStore } from './params';
 import {
   addSame as fusedAddSame,
+  bilinearTaps,
   avgPoolSaving,
   concatSaving,
   fusedConv,
@@ -447,14 +448,10 @@ function interpolationMatrix(inSize: number, outSize: number): tf.Tensor2D {
   let m = interpolationCache.get(cacheKey);
   if (!m) {
     m = new Float32Array(outSize * inSize);
-    const scale = inSize / outSize;
+    const t = bilinearTaps(inSize, outSize);
     for (let i = 0; i < outSize; i++) {
-      const src = Math.max((i + 0.5) * scale - 0.5, 0);
-      const i0 = Math.min(Math.floor(src), inSize - 1);
-      const i1 = Math.min(i0 + 1, inSize - 1);
-      const l1 = src - i0;
-      m[i * inSize + i0]! += 1 - l1;
-      m[i * inSize + i1]! += l1;
+      m[i * inSize + t.i0[i]!] = t.w0[i]!;
+      if (t.i1[i] !== t.i0[i]) m[i * inSize + t.i1[i]!] = t.w1[i]!;
     }
     interpolationCache.set(cacheKey, m);
   }

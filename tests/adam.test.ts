@@ -9,6 +9,7 @@ import { simdCalls, useSimdKernels } from '../src/kernels/simdKernels';
 import { FUSED, useFastWasmKernels } from '../src/kernels/wasmKernels';
 import { concatFlat, splitFlat } from '../src/kernels/fusedOps';
 import { WorkCounter } from '../src/worker/dispatchCounter';
+import { adamOnOddShapes, ODD_SHAPES } from './helpers/adamRuns';
 
 beforeAll(async () => {
   await tf.setBackend('wasm');
@@ -91,30 +92,16 @@ const values = (n: number, seed: number) => Float32Array.from({ length: n }, (_,
 async function run(fused: boolean, options: AdamOptions, simd = false) {
   useFastWasmKernels(fused, [FUSED]);
   useSimdKernels(simd);
-  const shapes = [[3, 3, 2, 5], [5], [7, 11], [1], [300], [2, 2], [4, 1, 1, 3], [9], [17]];
-  const params = shapes.map((s, i) => ({ key: `p${i}`, variable: tf.variable(tf.tensor(values(tf.util.sizeFromShape(s), i), s)) }));
-  const opt = new Adam(params, options);
-  const tensors: number[] = [];
   let kernels = 0;
-  for (let step = 0; step < 5; step++) {
-    const grads = new Map(params.map((p, i) => [p.key, tf.tensor(values(p.variable.size, 10 * step + i), p.variable.shape)] as const));
+  const r = await adamOnOddShapes(options, 5, values, (step) => {
     const c = new WorkCounter();
-    opt.apply(grads);
+    step();
     kernels = c.stop().kernels;
-    tf.dispose([...grads.values()]);
-    tensors.push(tf.memory().numTensors);
-  }
-  const out = await Promise.all(params.map((p) => p.variable.data()));
-  const { m, v } = opt.state();
-  expect([...m.values()].map((t) => t.shape)).toEqual(shapes);
-  const moments = await Promise.all([...m.values(), ...v.values()].map((t) => t.data()));
-  tf.dispose([...m.values(), ...v.values()]);
-  opt.dispose();
-  params.forEach((p) => p.variable.dispose());
+  });
+  expect(r.momentShapes).toEqual(ODD_SHAPES);
   useFastWasmKernels(true, [FUSED]);
   useSimdKernels(false);
-  const flat = (a: ArrayLike<number>[]) => Float32Array.from(a.flatMap((x) => Array.from(x)));
-  return { params: flat(out), moments: flat(moments), kernels, tensors };
+  return { ...r, kernels };
 }
 
 for (const [weightDecay, beta1] of [

@@ -14,6 +14,7 @@ import { Rng } from '../src/redo/random';
 import { Adam } from '../src/redo/adam';
 import { useWebgpuFusedKernels, useWebgpuKernelOverrides } from '../src/kernels/webgpuKernels';
 import { INSTANCE_NORM, INSTANCE_NORM_GRAD, SN_NORMALIZE_GRAD } from '../src/kernels/fusedOps';
+import { adamOnOddShapes, ODD_SHAPES } from './helpers/adamRuns';
 import { setupBackend } from '../src/node/backend';
 import { WorkCounter } from '../src/worker/dispatchCounter';
 
@@ -173,25 +174,10 @@ describe('fused ops on webgpu against the composed TF.js ops they replace', () =
   /** Three Adam steps over nine parameters of odd sizes (more than one split program), fused or composed. */
   async function adam(fused: boolean, weightDecay: number, beta1: number) {
     useWebgpuFusedKernels(fused);
-    const shapes = [[3, 3, 2, 5], [5], [7, 11], [1], [300], [2, 2], [4, 1, 1, 3], [9], [17]];
-    const params = shapes.map((s, i) => ({ key: `p${i}`, variable: tf.variable(tf.tensor(values(tf.util.sizeFromShape(s), i), s)) }));
-    const opt = new Adam(params, { lr: 0.01, beta1, beta2: 0.99, epsilon: 1e-8, weightDecay });
-    const before = tf.memory().numTensors;
-    for (let step = 0; step < 3; step++) {
-      const grads = new Map(params.map((p, i) => [p.key, tf.tensor(values(p.variable.size, 10 * step + i), p.variable.shape)] as const));
-      opt.apply(grads);
-      tf.dispose([...grads.values()]);
-    }
-    const leaked = tf.memory().numTensors - before;
-    const out = await Promise.all(params.map((p) => p.variable.data()));
-    const { m, v } = opt.state();
-    expect([...m.values()].map((t) => t.shape)).toEqual(shapes);
-    const moments = await Promise.all([...m.values(), ...v.values()].map((t) => t.data()));
-    tf.dispose([...m.values(), ...v.values()]);
-    opt.dispose();
-    params.forEach((p) => p.variable.dispose());
+    const r = await adamOnOddShapes({ lr: 0.01, beta1, beta2: 0.99, epsilon: 1e-8, weightDecay }, 3, values);
+    expect(r.momentShapes).toEqual(ODD_SHAPES);
     useWebgpuFusedKernels(true);
-    return { params: out.flatMap((a) => Array.from(a)), moments: moments.flatMap((a) => Array.from(a)), leaked };
+    return { params: Array.from(r.params), moments: Array.from(r.moments), leaked: r.tensors.at(-1)! - r.before };
   }
 
   it.each([

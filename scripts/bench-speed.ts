@@ -32,7 +32,8 @@
  * step ends with its readback (on WebGPU the device has finished it).
  *
  * Flags: --presets a,b (default tiny,c2mnist-64; `all` = every preset)  --backends a,b (Node; default cpu,wasm,webgpu)
- *        --warmup W (webgpu / webgl, default 1)  --cpu-warmup W (cpu, default 0)  --wasm-warmup W (wasm, default 1)
+ *        --warmup W (webgpu / webgl, default 1)  --cpu-warmup W (cpu, default 0)  --wasm-warmup W (wasm, Node and
+ *        Chromium, default 10: V8 tiers up TF.js's JavaScript over the first ≈ 10 steps)
  *        --steps N (timed, cpu and wasm; default 5)  --gpu-steps N (timed, webgpu / webgl; default 2)
  *        --batch B | --batch PRESET=B,… (default: each preset's own)  --skip PRESET:BACKEND,… (rows left out, Node and
  *        Chromium; node:PRESET:BACKEND or chromium:PRESET:BACKEND for one of them; `*` matches any)
@@ -75,7 +76,9 @@ const WARMUP = num('warmup', 1);
 /** the cpu backend compiles nothing: its first step is no slower than the median by much, and a big preset's step takes minutes here */
 const CPU_WARMUP = num('cpu-warmup', 0);
 /** wasm builds XNNPACK operators on first use: one step */
-const WASM_WARMUP = num('wasm-warmup', 1);
+// Chromium's tiny steps run 63–196 ms over the first ten after one warm-up step, 27–94 after (2026-12-07): the
+// engine's JavaScript tiering up, a one-off cost; both runtimes' wasm rows skip it alike.
+const WASM_WARMUP = num('wasm-warmup', 10);
 const STEPS = Math.max(1, num('steps', 5));
 const GPU_STEPS = Math.max(1, num('gpu-steps', 2));
 const batchOf = parseBatchFlag(flag('batch'));

@@ -50,19 +50,18 @@ export const LINEAR_GRAD = 'RedoLinearGrad';
  * conditional γ and β). Its gradient treats z as a constant, as ReDO's noise is, so it saves z alone (wasm, training).
  */
 export const Z_AFFINES = 'RedoZAffines';
-/** XNNPACK's softmax over the innermost axis, and its gradient in one kernel (wasm, training only). */
-export const SOFTMAX = 'RedoSoftmax';
-export const SOFTMAX_GRAD = 'RedoSoftmaxGrad';
 export const Z_AFFINES_GRAD = 'RedoZAffinesGrad';
-
+/** softmax's gradient along the innermost axis in one kernel (wasm, training only). */
+export const SOFTMAX_GRAD = 'RedoSoftmaxGrad';
 /**
- * A backend's own Add (of one shape), Concat and AvgPool (wasm) under names whose gradients read shapes from attributes: TF.js's save
- * every input for its shape, a clone each (src/kernels/shapeGrads.ts, training only).
+ * A backend's own Add (of one shape), Concat, and on wasm AvgPool and Softmax, under names whose gradients are cheaper:
+ * no tensors saved for shapes, softmax's in one kernel (src/kernels/shapeGrads.ts, training only).
  */
 export const ADD_SAME = 'RedoAddSame';
 export const CONCAT = 'RedoConcat';
 export const AVG_POOL = 'RedoAvgPool';
 export const AVG_POOL_GRAD = 'RedoAvgPoolGrad';
+export const SOFTMAX = 'RedoSoftmax';
 
 /** How a backend's float32 tensors are read and new ones made (all outputs are allocated before any view is taken). */
 export interface FusedStorage {
@@ -375,12 +374,12 @@ export function fusedUpsample2(x: tf.Tensor4D): tf.Tensor4D | null {
 }
 
 /** a + b of one shape (no tensors saved for the gradient), or null without the kernel. */
-export function addSame<T extends tf.Tensor>(a: T, b: T): T | null {
+export function fusedAddSame<T extends tf.Tensor>(a: T, b: T): T | null {
   return has(ADD_SAME) ? tf.engine().runKernel<T>(ADD_SAME, { a, b }) : null;
 }
 
 /** xs concatenated along `axis` (≥ 0; no tensors saved for the gradient), or null without the kernel. */
-export function concatSaving<T extends tf.Tensor>(xs: T[], axis: number): T | null {
+export function fusedConcat<T extends tf.Tensor>(xs: T[], axis: number): T | null {
   if (!has(CONCAT)) return null;
   return tf.engine().runKernel<T>(CONCAT, xs as unknown as tf.NamedTensorMap, { axis, sizes: xs.map((x) => x.shape[axis]!) });
 }
@@ -413,19 +412,19 @@ export function fusedResizeBilinear1(x: tf.Tensor4D, size: number): tf.Tensor4D 
 }
 
 /** z·Wᵢ + bᵢ as [B, 1, 1, Nᵢ] for two or more (Wᵢ, bᵢ) in one kernel each way, no gradient in z; or null without it. */
-export function zAffines(z: tf.Tensor2D, layers: ReadonlyArray<readonly [tf.Tensor, tf.Tensor]>): tf.Tensor4D[] | null {
+export function fusedZAffines(z: tf.Tensor2D, layers: ReadonlyArray<readonly [tf.Tensor, tf.Tensor]>): tf.Tensor4D[] | null {
   if (!has(Z_AFFINES) || layers.length < 2) return null; // one output would come back bare
   const sizes = layers.map(([, b]) => b.size);
   return tf.engine().runKernel(Z_AFFINES, [z, ...layers.flat()] as unknown as tf.NamedTensorMap, { sizes }) as unknown as tf.Tensor4D[];
 }
 
 /** nn.AvgPool2d(k, k) of x (no tensors saved for the gradient), or null without the kernel. */
-export function avgPoolSaving(x: tf.Tensor4D, k: number): tf.Tensor4D | null {
+export function fusedAvgPool(x: tf.Tensor4D, k: number): tf.Tensor4D | null {
   if (!has(AVG_POOL)) return null;
   return tf.engine().runKernel<tf.Tensor4D>(AVG_POOL, { x }, { filterSize: k, strides: k, pad: 'valid', inShape: x.shape });
 }
 
 /** The softmax of x over its innermost axis (one kernel each way), or null without the kernels. */
-export function softmaxLast<T extends tf.Tensor>(x: T): T | null {
+export function fusedSoftmax<T extends tf.Tensor>(x: T): T | null {
   return has(SOFTMAX) && has(SOFTMAX_GRAD) ? tf.engine().runKernel<T>(SOFTMAX, { logits: x }, { dim: x.rank - 1 }) : null;
 }

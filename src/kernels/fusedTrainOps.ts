@@ -16,7 +16,6 @@ import {
   SN_NORMALIZE_GRAD,
   SN_POWER_ITERATION,
   SN_POWER_ITERATIONS,
-  SOFTMAX,
   SOFTMAX_GRAD,
   affineGradShapes,
   affineRow,
@@ -261,13 +260,4 @@ tf.registerGradient({
     const g = tf.engine().runKernel(Z_AFFINES_GRAD, [z!, ...dy] as unknown as tf.NamedTensorMap, {}) as unknown as tf.Tensor[];
     return Object.fromEntries(g.map((t, i) => [String(i + 1), () => t]));
   },
-});
-
-// XNNPACK's softmax under its own name, for the gradient above in place of TF.js's four kernels (two products, a sum, a
-// difference, the sum on its slow broadcasting path)
-tf.registerKernel({ kernelName: SOFTMAX, backendName: 'wasm', kernelFunc: (args) => tf.getKernel(tf.Softmax, 'wasm').kernelFunc(args) });
-tf.registerGradient({
-  kernelName: SOFTMAX,
-  outputsToSave: [true],
-  gradFunc: (dy, [y]) => ({ logits: () => tf.engine().runKernel(SOFTMAX_GRAD, { dy: dy as tf.Tensor, y: y! }, {}) }),
 });

@@ -1,25 +1,28 @@
 /**
- * ADD_SAME, CONCAT and AVG_POOL (src/kernels/fusedOps.ts): a backend's own Add, Concat and AvgPool kernels under these
- * names, with gradients that need no saved tensors. TF.js's gradients of these save every input (each a clone, an
- * engine kernel) only to read its shape, and Add's reshapes dy for each input; here the shapes travel as attributes
- * and the sum's gradient is dy itself. Training only: src/kernels/fusedGrads.ts imports this module.
+ * ADD_SAME, CONCAT, AVG_POOL and SOFTMAX (src/kernels/fusedOps.ts): a backend's own Add, Concat, AvgPool and Softmax
+ * kernels under these names, with cheaper gradients. TF.js's gradients of the first three save every input (each a
+ * clone, an engine kernel) only to read its shape, and Add's reshapes dy for each input; here the shapes travel as
+ * attributes and the sum's gradient is dy itself. Softmax's takes four kernels (two products, a sum, and a difference
+ * on wasm's slow broadcasting path); here one (SOFTMAX_GRAD, src/kernels/fusedTrainOps.ts). Training only:
+ * src/kernels/fusedGrads.ts imports this module.
  */
 import * as tf from '@tensorflow/tfjs';
-import { ADD_SAME, AVG_POOL, AVG_POOL_GRAD, CONCAT } from './fusedOps';
+import { ADD_SAME, AVG_POOL, AVG_POOL_GRAD, CONCAT, SOFTMAX, SOFTMAX_GRAD } from './fusedOps';
 
-// Registered by name, so that no backend package is loaded here; the backend's own kernel is looked up per call.
-for (const backendName of ['cpu', 'wasm', 'webgpu', 'webgl']) {
-  for (const [kernelName, own] of [
-    [ADD_SAME, tf.Add],
-    [CONCAT, tf.Concat],
-  ] as const) {
-    tf.registerKernel({ kernelName, backendName, kernelFunc: (args) => tf.getKernel(own, backendName).kernelFunc(args) });
+/** `name` runs the backend's own kernel `own`, looked up per call (by name: no backend package is loaded here). */
+function alias(name: string, own: string, backends: readonly string[]): void {
+  for (const backendName of backends) {
+    tf.registerKernel({ kernelName: name, backendName, kernelFunc: (args) => tf.getKernel(own, backendName).kernelFunc(args) });
   }
 }
 
-// wasm only: its AvgPoolGrad (tfjs-backend-wasm's, and the SIMD one of src/kernels/wasmTrainKernels.ts) reads no more of
-// `input` than its shape and dtype, so dy's info with the input's shape stands in for it
-tf.registerKernel({ kernelName: AVG_POOL, backendName: 'wasm', kernelFunc: (args) => tf.getKernel(tf.AvgPool, 'wasm').kernelFunc(args) });
+alias(ADD_SAME, tf.Add, ['cpu', 'wasm', 'webgpu', 'webgl']);
+alias(CONCAT, tf.Concat, ['cpu', 'wasm', 'webgpu', 'webgl']);
+// wasm only, as their gradient kernels: its AvgPoolGrad (tfjs-backend-wasm's, and the SIMD one of
+// src/kernels/wasmTrainKernels.ts) reads no more of `input` than its shape and dtype, so dy's info with the input's
+// shape stands in for it
+alias(AVG_POOL, tf.AvgPool, ['wasm']);
+alias(SOFTMAX, tf.Softmax, ['wasm']);
 tf.registerKernel({
   kernelName: AVG_POOL_GRAD,
   backendName: 'wasm',
@@ -47,4 +50,10 @@ tf.registerGradient({
     const { axis, sizes } = attrs as unknown as { axis: number; sizes: number[] };
     return Object.fromEntries(tf.split(dy as tf.Tensor, sizes, axis).map((t, i) => [i, () => t]));
   },
+});
+
+tf.registerGradient({
+  kernelName: SOFTMAX,
+  outputsToSave: [true],
+  gradFunc: (dy, [y]) => ({ logits: () => tf.engine().runKernel(SOFTMAX_GRAD, { dy: dy as tf.Tensor, y: y! }, {}) }),
 });

@@ -4,8 +4,6 @@ import type { ParamStore } from './params';
 import { Linear, SNConv, ZConv, addSame, avgPool, concat, instanceNormAffineRelu, upsample2, zconvAll } from './layers';
 import { SelfAttention } from './attention';
 
-/** Conditional instance norm then ReLU: IN without affine, then relu(γ(z)·x̂ + β(z)) (γ used as is, no `1 +`). */
-
 interface UpBlock {
   gammaA: ZConv;
   betaA: ZConv;
@@ -76,7 +74,8 @@ export class RegionGenerator {
     const b = z.shape[0];
     const s = this.config.imageSize;
     let x = this.dense.apply(z).reshape([b, this.c0, 4, 4]).transpose<tf.Tensor4D>([0, 2, 3, 1]);
-    // conditional instance norm: every γ, β of z at once, then relu(IN(x)·γ + β) with the next pair
+    // conditional instance norm then relu: every γ(z), β(z) at once, then relu(IN(x)·γ + β) with the next pair (γ
+    // used as is, no `1 +`)
     const affine = zconvAll(z, this.zconvs);
     let next = 0;
     const cinRelu = (t: tf.Tensor4D) => instanceNormAffineRelu(t, affine[next++]!, affine[next++]!);

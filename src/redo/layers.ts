@@ -1,10 +1,10 @@
 import * as tf from './tf';
 import type { ParamStore } from './params';
 import {
-  addSame as fusedAddSame,
   bilinearTaps,
-  avgPoolSaving,
-  concatSaving,
+  fusedAddSame,
+  fusedAvgPool,
+  fusedConcat,
   fusedConv,
   fusedInstanceNorm,
   fusedInstanceNormAffineRelu,
@@ -15,8 +15,8 @@ import {
   snNormalize,
   snPowerIteration,
   snPowerIterations,
-  softmaxLast,
-  zAffines,
+  fusedSoftmax,
+  fusedZAffines,
 } from '../kernels/fusedOps';
 
 /**
@@ -226,7 +226,7 @@ export class ZConv {
 /** Each ZConv's output for one z, in order: one kernel each way where there is one (z a constant to it, as noise is). */
 export function zconvAll(z: tf.Tensor2D, layers: readonly ZConv[]): tf.Tensor4D[] {
   return (
-    zAffines(
+    fusedZAffines(
       z,
       layers.map((l) => [l.w, l.b] as const),
     ) ?? layers.map((l) => l.apply(z))
@@ -404,19 +404,19 @@ export function addSame<T extends tf.Tensor>(a: T, b: T): T {
 
 /** tf.concat along a non-negative axis. */
 export function concat<T extends tf.Tensor>(xs: T[], axis: number): T {
-  return concatSaving(xs, axis) ?? tf.concat(xs, axis);
+  return fusedConcat(xs, axis) ?? tf.concat(xs, axis);
 }
 
 /** The softmax over the innermost axis. */
 export function softmax<T extends tf.Tensor>(x: T): T {
-  return softmaxLast(x) ?? tf.softmax(x);
+  return fusedSoftmax(x) ?? tf.softmax(x);
 }
 
 /** nn.AvgPool2d(k, k): windows of k, stride k, the remainder dropped (floor). */
 export function avgPool(x: tf.Tensor4D, k: number): tf.Tensor4D {
   // the kernel itself: tf.avgPool follows it with a Cast to x's dtype, an engine kernel more (and one in the gradient)
   if (k === 1) return x;
-  return avgPoolSaving(x, k) ?? tf.engine().runKernel<tf.Tensor4D>(tf.AvgPool, { x }, { filterSize: k, strides: k, pad: 'valid' });
+  return fusedAvgPool(x, k) ?? tf.engine().runKernel<tf.Tensor4D>(tf.AvgPool, { x }, { filterSize: k, strides: k, pad: 'valid' });
 }
 
 export function maxPool2(x: tf.Tensor4D): tf.Tensor4D {

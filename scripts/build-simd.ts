@@ -18,6 +18,8 @@ const SOURCES = {
   OPTIM: 'src/kernels/simd/optim.ts',
   MATMUL: 'src/kernels/simd/matmul.ts',
   SN: 'src/kernels/simd/sn.ts',
+  WINOGRAD: 'src/kernels/simd/winograd.ts',
+  WINOGRAD_GRAD: 'src/kernels/simd/winogradGrad.ts',
 };
 const OUT = 'src/kernels/simd.gen.ts';
 const COMMON = ['--runtime', 'stub', '--importMemory', '--noAssert', '--enable', 'simd', '-O3', '--noExportMemory'];
@@ -36,7 +38,7 @@ function compile(source: string, extra: string[]): Uint8Array {
 }
 
 /** Also built with relaxed SIMD (their madd becomes one fused multiply-add), for runtimes that validate it. */
-const RELAXED = new Set(['FILTER_GRAD', 'CONV2D']);
+const RELAXED = new Set(['FILTER_GRAD', 'CONV2D', 'WINOGRAD', 'WINOGRAD_GRAD']);
 const SHARED = ['--sharedMemory', '--maximumMemory', '65536', '--enable', 'threads'];
 
 const b64 = (u: Uint8Array) => Buffer.from(u).toString('base64');

@@ -230,6 +230,69 @@ describe('WebAssembly SIMD convolutions (src/kernels/simd) against the cpu backe
     expect(simdCalls.conv2d - before.conv2d).toBeGreaterThanOrEqual(3 * cases.length);
   });
 
+  it('Winograd F(2×2, 3×3) (3×3, stride 1, ≥ 16 channels): forward and both gradients like the cpu backend', async () => {
+    // odd heights and widths (tiles cut at the edge), input channels past a multiple of 4, output channels 8k + 4 and
+    // padded to 4 (17: the filter gradient falls back to the direct kernel), 'valid', one tile, and 333 tiles (blocks
+    // of 64 with 13 left over, not a multiple of 4)
+    const cases: ConvCase[] = [
+      [[2, 9, 11, 16], [3, 3, 16, 24], 1, 1],
+      [[3, 7, 6, 17], [3, 3, 17, 20], 1, 'same'],
+      [[2, 8, 8, 33], [3, 3, 33, 17], 1, 'valid'],
+      [[1, 2, 2, 16], [3, 3, 16, 16], 1, 1],
+      [[37, 5, 5, 16], [3, 3, 16, 16], 1, 1],
+    ];
+    useSimdKernels(true);
+    const before = simdCalls.winograd;
+    await expectConvsLikeCpu(cases);
+    // forward, input gradient and (but where 17 output channels) filter gradient, each case; the sine loss doubles them
+    expect(simdCalls.winograd - before).toBeGreaterThanOrEqual(3 * cases.length - 1);
+  });
+
+  it('Winograd within float32 noise of the direct kernel where it serves, and only there', async () => {
+    await tf.setBackend('wasm');
+    type Shape = [number, number, number, number];
+    const run = async (winograd: boolean, xs: Shape, ws: Shape) => {
+      useSimdKernels(true, { winograd });
+      const before = simdCalls.winograd;
+      const [x, w] = [tf.tensor4d(values(xs, 1), xs), tf.tensor4d(values(ws, 2), ws)];
+      const [y, dw] = tf.tidy(() => [tf.conv2d(x, w, 1, 'same'), tf.grad((f: tf.Tensor) => tf.conv2d(x, f as tf.Tensor4D, 1, 'same'))(w)]);
+      const out = [await y.data(), await dw.data()] as Float32Array[];
+      tf.dispose([x, w, y, dw]);
+      return { out, served: simdCalls.winograd - before };
+    };
+    const shapes: Array<[Shape, Shape]> = [
+      [
+        [8, 16, 16, 64],
+        [3, 3, 64, 64],
+      ],
+      [
+        [4, 8, 8, 128],
+        [3, 3, 128, 32],
+      ],
+    ];
+    for (const [xs, ws] of shapes) {
+      const [direct, wino] = [await run(false, xs, ws), await run(true, xs, ws)];
+      expect([direct.served, wino.served], 'two forwards and a filter gradient').toEqual([0, 3]);
+      direct.out.forEach((d, k) => {
+        const scale = d.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+        const err = d.reduce((m, v, i) => Math.max(m, Math.abs(v - wino.out[k]![i]!)), 0);
+        // measured 1.5e-6 to 6.6e-6 of the scale; transforms that mixed the wrong taps give order 1
+        expect(err / scale, `${JSON.stringify([xs, ws])} output ${k}`).toBeLessThan(3e-5);
+      });
+    }
+    // 3×3 below 16 channels, 1×1 and stride 2 stay direct
+    for (const [xs, ws, s] of [
+      [[2, 8, 8, 8], [3, 3, 8, 32], 1],
+      [[2, 8, 8, 32], [1, 1, 32, 32], 1],
+      [[2, 8, 8, 32], [3, 3, 32, 32], 2],
+    ] as Array<[Shape, Shape, number]>) {
+      useSimdKernels(true);
+      const before = simdCalls.winograd;
+      tf.tidy(() => tf.conv2d(tf.ones<tf.Rank.R4>(xs), tf.ones<tf.Rank.R4>(ws), s, 'same').dataSync());
+      expect(simdCalls.winograd - before, JSON.stringify([xs, ws, s])).toBe(0);
+    }
+  });
+
   it('average-pool gradient: tiling windows, leftover rows and columns, and the fallback (overlapping windows)', async () => {
     const cases: Array<[number[], number, number, 'valid' | 'same']> = [
       [[2, 8, 8, 16], 2, 2, 'valid'],

@@ -50,6 +50,8 @@ interface Modules {
   inAffineReluGrad(...args: number[]): void;
   adam(...args: number[]): void;
   powerIteration(...args: number[]): void;
+  winograd(...args: number[]): void;
+  winogradFilterGrad(...args: number[]): void;
 }
 
 const instances = new WeakMap<WebAssembly.Memory, Map<string, Modules | null>>();
@@ -69,7 +71,9 @@ let relaxedAsked = true;
 let relaxedValid: boolean | undefined;
 
 function relaxed(): boolean {
-  relaxedValid ??= WebAssembly.validate(bytes(gen.CONV2D_RELAXED_WASM)) && WebAssembly.validate(bytes(gen.FILTER_GRAD_RELAXED_WASM));
+  relaxedValid ??= [gen.CONV2D_RELAXED_WASM, gen.FILTER_GRAD_RELAXED_WASM, gen.WINOGRAD_RELAXED_WASM].every((m) =>
+    WebAssembly.validate(bytes(m)),
+  );
   return relaxedAsked && relaxedValid;
 }
 
@@ -101,6 +105,11 @@ function modules(backend: BackendWasm): Modules | null {
         ...load(gen.OPTIM_WASM, gen.OPTIM_WASM_SHARED),
         ...load(gen.MATMUL_WASM, gen.MATMUL_WASM_SHARED),
         ...load(gen.SN_WASM, gen.SN_WASM_SHARED),
+        ...load(fma ? gen.WINOGRAD_RELAXED_WASM : gen.WINOGRAD_WASM, fma ? gen.WINOGRAD_RELAXED_WASM_SHARED : gen.WINOGRAD_WASM_SHARED),
+        ...load(
+          fma ? gen.WINOGRAD_GRAD_RELAXED_WASM : gen.WINOGRAD_GRAD_WASM,
+          fma ? gen.WINOGRAD_GRAD_RELAXED_WASM_SHARED : gen.WINOGRAD_GRAD_WASM_SHARED,
+        ),
       } as unknown as Modules;
     } catch {
       mods = null;
@@ -131,6 +140,12 @@ function geometry(c: tf.backend_util.Conv2DInfo): number[] {
   ];
 }
 
+/** The geometry winograd.ts and winogradGrad.ts take after their pointers and tiles per block. */
+function tileGeometry(c: tf.backend_util.Conv2DInfo): number[] {
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, padInfo } = c;
+  return [batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, padInfo.top, padInfo.left];
+}
+
 /** Calls served here (tests and benchmarks read them); the rest went to the kernels these stand in for. */
 export const simdCalls = {
   conv2d: 0,
@@ -144,6 +159,8 @@ export const simdCalls = {
   batchMatMul: 0,
   sn: 0,
   fused: 0,
+  /** of conv2d and filterGrad, those by Winograd F(2×2, 3×3) */
+  winograd: 0,
 };
 
 /** The modules, the call counted as served here; null where they cannot be had. */
@@ -240,6 +257,22 @@ const FUSED: Record<
   },
 };
 
+/** Winograd F(2×2, 3×3) (simd/winograd.ts) on or off: useSimdKernels' `winograd`. */
+let winogradAsked = true;
+
+/**
+ * Tiles per block for Winograd F(2×2, 3×3) where a convolution takes it, else 0 (the direct kernel): 3×3, stride 1,
+ * and 16 channels or more each way (below, the transforms cost more than the 2.25× less arithmetic saves; measured in
+ * docs/performance.md). A block's V[ξ] (TB·CI floats) stays in L1; no more tiles than the convolution has.
+ */
+function winogradTiles(c: tf.backend_util.Conv2DInfo): number {
+  if (!winogradAsked || c.filterHeight !== 3 || c.filterWidth !== 3 || c.strideHeight !== 1 || c.strideWidth !== 1) return 0;
+  if (c.inChannels < 16 || c.outChannels < 16) return 0;
+  const tiles = c.batchSize * Math.ceil(c.outHeight / 2) * Math.ceil(c.outWidth / 2);
+  const perL1 = Math.max(8, Math.floor(1024 / c.inChannels) * 4);
+  return Math.min(64, perL1, Math.ceil(tiles / 4) * 4);
+}
+
 const simd: SimdKernels = {
   conv2d(backend, x, filter, c) {
     if (c.dilationHeight !== 1 || c.dilationWidth !== 1) return null;
@@ -249,19 +282,27 @@ const simd: SimdKernels = {
     const y = backend.makeOutput([c.batchSize, c.outHeight, c.outWidth, co], 'float32');
     const pixels = c.batchSize * c.outHeight * c.outWidth;
     const taps = c.filterHeight * c.filterWidth * c.inChannels;
-    // what a tap in the padding reads (CI zeros), the conv2d module's table of windows (3·64 i32), and where the
-    // output channels are not a multiple of 4, the filter with zero channels up to one and the output before its cut
+    // what a tap in the padding reads (CI zeros), the work space (conv2d.ts's table of windows, 3·64 i32, or
+    // winograd.ts's U, V, M and addresses), and where the output channels are not a multiple of 4, the filter with
+    // zero channels up to one and the output before its cut
     const pad = Math.ceil(c.inChannels / 4) * 4;
     const wide = co4 === co ? 0 : taps * co4 + pixels * co4;
-    withScratch(backend, pad + 3 * 64 + wide, (zero, t) => {
+    const tb = winogradTiles(c);
+    if (tb) simdCalls.winograd++;
+    const work = tb ? 16 * (c.inChannels * co4 + tb * (pad + co4)) + 80 : 3 * 64;
+    withScratch(backend, pad + work + wide, (zero, t) => {
       const scratch = backend.typedArrayFromHeap(t);
       scratch.fill(0, 0, pad);
-      const table = zero + 4 * pad;
-      if (!wide) return mods.conv2d(at(backend, x), at(backend, filter), at(backend, y), zero, table, ...geometry(c));
-      const [w4, y4] = [table + 4 * 3 * 64, table + 4 * 3 * 64 + 4 * taps * co4];
-      scratch.fill(0, pad + 3 * 64, pad + 3 * 64 + taps * co4);
+      const s = zero + 4 * pad;
+      const run = (f: number, out: number, cc: tf.backend_util.Conv2DInfo) => {
+        if (tb) mods.winograd(at(backend, x), f, out, zero, s, tb, ...tileGeometry(cc));
+        else mods.conv2d(at(backend, x), f, out, zero, s, ...geometry(cc));
+      };
+      if (!wide) return run(at(backend, filter), at(backend, y), c);
+      const [w4, y4] = [s + 4 * work, s + 4 * work + 4 * taps * co4];
+      scratch.fill(0, pad + work, pad + work + taps * co4);
       mods.copyRows(at(backend, filter), w4, taps, co, co, co4);
-      mods.conv2d(at(backend, x), w4, y4, zero, table, ...geometry({ ...c, outChannels: co4 }));
+      run(w4, y4, { ...c, outChannels: co4 });
       mods.copyRows(y4, at(backend, y), pixels, co, co4, co);
     });
     return y;
@@ -271,7 +312,18 @@ const simd: SimdKernels = {
     const mods = serve(backend, 'filterGrad');
     if (!mods) return null;
     const dw = backend.makeOutput([c.filterHeight, c.filterWidth, c.inChannels, c.outChannels], 'float32');
-    mods.conv2dFilterGrad(at(backend, x), at(backend, dy), at(backend, dw), ...geometry(c));
+    const tb = c.outChannels % 4 === 0 ? winogradTiles(c) : 0;
+    if (!tb) {
+      mods.conv2dFilterGrad(at(backend, x), at(backend, dy), at(backend, dw), ...geometry(c));
+      return dw;
+    }
+    simdCalls.winograd++;
+    // CI rounded up to 4 zeros (a window's taps in the padding), then winogradGrad.ts's dU, V, P and addresses
+    const [ci4, co] = [Math.ceil(c.inChannels / 4) * 4, c.outChannels];
+    withScratch(backend, ci4 + 16 * (ci4 * co + tb * (ci4 + co)) + 80, (zero, t) => {
+      backend.typedArrayFromHeap(t).fill(0, 0, ci4);
+      mods.winogradFilterGrad(at(backend, x), at(backend, dy), at(backend, dw), zero, zero + 4 * ci4, tb, ...tileGeometry(c));
+    });
     return dw;
   },
   avgPoolGrad(backend, dy, c) {
@@ -399,12 +451,16 @@ const simd: SimdKernels = {
 };
 
 /**
- * Plugs (on) or unplugs the SIMD kernels into the wasm backend's kernels listed at the top of this file. `relaxed` (default true): the convolutions with fused multiply-adds where the runtime has
- * relaxed SIMD (Chromium; Node 20 only behind --experimental-wasm-relaxed-simd) — faster, rounded once per madd, so no
- * longer XNNPACK's values bit for bit.
+ * Plugs (on) or unplugs the SIMD kernels into the wasm backend's kernels listed at the top of this file.
+ * - `relaxed` (default true): the convolutions with fused multiply-adds where the runtime has relaxed SIMD (Chromium;
+ *   Node 20 only behind --experimental-wasm-relaxed-simd): faster, rounded once per madd, so no longer XNNPACK's values
+ *   bit for bit.
+ * - `winograd` (default true): 3×3 stride-1 convolutions with 16 channels or more each way, forward and filter
+ *   gradient, by Winograd F(2×2, 3×3): 1.4× faster steps at objects-32, within a few 1e-6 of the direct kernel's values.
  */
-export function useSimdKernels(on = true, { relaxed: fma = true }: { relaxed?: boolean } = {}): void {
+export function useSimdKernels(on = true, { relaxed: fma = true, winograd = true }: { relaxed?: boolean; winograd?: boolean } = {}): void {
   relaxedAsked = fma;
+  winogradAsked = winograd;
   setSimdKernels(on ? simd : undefined);
 }
 

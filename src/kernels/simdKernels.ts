@@ -289,7 +289,7 @@ const simd: SimdKernels = {
     const wide = co4 === co ? 0 : taps * co4 + pixels * co4;
     const tb = winogradTiles(c);
     if (tb) simdCalls.winograd++;
-    const work = tb ? 16 * (c.inChannels * co4 + tb * (pad + co4)) + 80 : 3 * 64;
+    const work = tb ? 16 * (c.inChannels * co4 + tb * (pad + co4) + 32) + 80 : 3 * 64;
     withScratch(backend, pad + work + wide, (zero, t) => {
       const scratch = backend.typedArrayFromHeap(t);
       scratch.fill(0, 0, pad);
@@ -320,7 +320,7 @@ const simd: SimdKernels = {
     simdCalls.winograd++;
     // CI rounded up to 4 zeros (a window's taps in the padding), then winogradGrad.ts's dU, V, P and addresses
     const [ci4, co] = [Math.ceil(c.inChannels / 4) * 4, c.outChannels];
-    withScratch(backend, ci4 + 16 * (ci4 * co + tb * (ci4 + co)) + 80, (zero, t) => {
+    withScratch(backend, ci4 + 16 * (ci4 * co + tb * (ci4 + co) + 32) + 80, (zero, t) => {
       backend.typedArrayFromHeap(t).fill(0, 0, ci4);
       mods.winogradFilterGrad(at(backend, x), at(backend, dy), at(backend, dw), zero, zero + 4 * ci4, tb, ...tileGeometry(c));
     });

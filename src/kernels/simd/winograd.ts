@@ -11,7 +11,8 @@
  * CI rounded up to 4), 16 matrix products M[ξ] = V[ξ]·U[ξ] in 4 × 8 register blocks, and M back to pixels. A window
  * tap in the padding reads ZERO (CI4 zeros from the caller).
  *
- * Scratch (from the caller, `s`): U 16·CI·CO, V 16·TB·CI4, M 16·TB·CO float32, then 80 i32 (a window's addresses).
+ * Scratch (from the caller, `s`): U 16·CI·CO, V 16·(TB·CI4 + 16), M 16·(TB·CO + 16) float32, then 80 i32 (a window's
+ * addresses).
  */
 
 import { madd } from './madd';
@@ -137,15 +138,16 @@ export function winograd(
   CI4 = (ci + 3) & ~3;
   CO = co;
   const u = s;
+  // planes a cache line apart from a multiple of 4 KB (else the transforms' 16 stores per window fight for one L1 set)
+  const vXi = (<usize>(tb * CI4 + 16)) << 2; // V[ξ] to V[ξ + 1]
+  const mXi = (<usize>(tb * co + 16)) << 2;
   const v = u + ((<usize>(16 * ci * co)) << 2);
-  const m = v + ((<usize>(16 * tb * CI4)) << 2);
-  const addr = m + ((<usize>(16 * tb * co)) << 2);
+  const m = v + 16 * vXi;
+  const addr = m + 16 * mXi;
   filterTransform(f, u);
   const th = (ho + 1) >> 1;
   const tw = (wo + 1) >> 1;
   const tiles = b * th * tw;
-  const vXi = (<usize>(tb * CI4)) << 2; // V[ξ] to V[ξ + 1]
-  const mXi = (<usize>(tb * co)) << 2;
   const uXi = (<usize>(ci * co)) << 2;
   const row = (<usize>CI4) << 2;
   const ld = (<usize>co) << 2;

@@ -8,8 +8,8 @@
  * multiple of 4. Per block of TB tiles: their windows to V[ξ][t][n] (winogradTiles.ts), their dY to P[ξ][t][o], and
  * dU[ξ] += V[ξ]ᵀ·P[ξ] in 4 × 8 register blocks; at the end, dU to dW.
  *
- * Scratch (from the caller, `s`): dU 16·CI4·CO, V 16·TB·CI4, P 16·TB·CO float32 (CI4: CI rounded up to 4), then
- * 80 i32; `zero`: CI4 zeros.
+ * Scratch (from the caller, `s`): dU 16·CI4·CO, V 16·(TB·CI4 + 16), P 16·(TB·CO + 16) float32 (CI4: CI rounded up
+ * to 4), then 80 i32; `zero`: CI4 zeros.
  */
 
 import { madd } from './madd';
@@ -111,12 +111,13 @@ export function winogradFilterGrad(
   const ci4 = (ci + 3) & ~3;
   ROW = (<usize>ci4) << 2;
   const du = s;
-  const v = du + ((<usize>(16 * ci4 * co)) << 2);
-  const p = v + ((<usize>(16 * tb * ci4)) << 2);
-  const addr = p + ((<usize>(16 * tb * co)) << 2);
+  // planes a cache line apart from a multiple of 4 KB (else the transforms' 16 stores per window fight for one L1 set)
   const duXi = (<usize>(ci4 * co)) << 2;
-  const vXi = (<usize>(tb * ci4)) << 2;
-  const pXi = (<usize>(tb * co)) << 2;
+  const vXi = (<usize>(tb * ci4 + 16)) << 2;
+  const pXi = (<usize>(tb * co + 16)) << 2;
+  const v = du + 16 * duXi;
+  const p = v + 16 * vXi;
+  const addr = p + 16 * pXi;
   const ld = (<usize>co) << 2;
   memory.fill(du, 0, 16 * duXi);
   const th = (ho + 1) >> 1;

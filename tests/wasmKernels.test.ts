@@ -655,6 +655,33 @@ describe('fused ops (wasm) against the composed TF.js ops they replace', () => {
     }
   });
 
+  it("the spectral-norm conv's snapshot declares [σ, u, v] alone: the engine's zero gradient for it leaves W out", async () => {
+    await tf.setBackend('wasm');
+    useFastWasmKernels(true, [CONV]);
+    const store = new ParamStore(new Rng(7), 0.8, false);
+    const layer = new SNConv(store, 'c', 3, 5, 6, true); // W 3·3·5 × 6: u 6, v 45
+    layer.powerIteration();
+    const engine = tf.engine() as unknown as { makeTensor: (values: ArrayLike<number> | null, ...rest: unknown[]) => tf.Tensor };
+    const makeTensor = engine.makeTensor;
+    const x = tf.tensor4d(values([2, 6, 6, 5], 3), [2, 6, 6, 5]);
+    const made: number[] = [];
+    engine.makeTensor = function (values, ...rest) {
+      if (values) made.push(values.length);
+      return makeTensor.call(this, values, ...rest);
+    };
+    try {
+      const { value, grads } = tf.variableGrads(() => tf.sum<tf.Scalar>(layer.apply(x)), [layer.w]);
+      tf.dispose([value, ...Object.values(grads)]);
+    } finally {
+      engine.makeTensor = makeTensor;
+      tf.dispose(x);
+      store.dispose();
+    }
+    // the zero gradient of the snapshot output: 1 + 6 + 45 floats, not 322 with W (the rest: the loss's seed and its
+    // ones over y, 2·6·6·6)
+    expect(made.sort((a, b) => a - b)).toEqual([1, 52, 432]);
+  });
+
   it('the spectral-norm conv gradient still reads its snapshot when the heap grows inside it (views detach)', async () => {
     await tf.setBackend('wasm');
     const backend = tf.backend() as unknown as BackendWasm;

@@ -207,9 +207,10 @@ const convGrad: tf.KernelConfig = {
     let filter = w;
     const n = wShape[3]!;
     const k = tf.util.sizeFromShape(wShape) / n;
-    // [σ, u, v, W] as views of the snapshot, taken anew after each allocation: growing the heap detaches old views.
+    // [σ, u, v, W] as views of the snapshot (whose TensorInfo declares [σ, u, v] alone: wasmKernels.ts's CONV), taken
+    // anew after each allocation: growing the heap detaches old views.
     const snapshot = () => {
-      const sv = heap(backend, state!) as Float32Array;
+      const sv = heap(backend, { ...state!, shape: [1 + n + k + k * n] }) as Float32Array;
       return [sv.subarray(0, 1), sv.subarray(1, 1 + n), sv.subarray(1 + n, 1 + n + k), sv.subarray(1 + n + k)] as const;
     };
     // their byte offsets (which stay)

@@ -904,7 +904,10 @@ function report(c: Collected): number {
     `## Targets (issue 20)`,
     '',
     `One core's WebAssembly SIMD peak, measured in this run before each preset's Node rows, the best kept (bench/simdPeak.ts; 2 FLOP per lane for a ` +
-      `mul and an add, or a fused madd): ${c.peaks.map(peakCell).join('; ')}. The speed table's share is of the mul+add peak.`,
+      `mul and an add, or a fused madd): ${c.peaks.map(peakCell).join('; ')}. The speed table's share is of the mul+add peak. ` +
+      `Effective GFLOP/s count a direct convolution's FLOPs (src/redo/flops.ts); the 3×3 stride-1 convolutions with 16 ` +
+      `channels or more run by Winograd F(2×2, 3×3) on wasm, with 16 multiplies where direct has 36, so a share over ` +
+      `100 % is possible and is not the SIMD units' load.`,
     '',
     targetTable(targets20),
     '',

@@ -273,6 +273,13 @@ function winogradTiles(c: tf.backend_util.Conv2DInfo): number {
   return Math.min(64, perL1, Math.ceil(tiles / 4) * 4);
 }
 
+/**
+ * Floats of scratch winograd.ts and winogradGrad.ts take: 16 planes of the filter's transform (or its gradient, `rows`
+ * × CO), of the windows' (TB × CI4) and of the products' (TB × CO), the last two padded by a cache line each, then 80
+ * i32 of window addresses.
+ */
+const winogradScratch = (rows: number, ci4: number, co: number, tb: number) => 16 * (rows * co + tb * (ci4 + co) + 2 * 16) + 80;
+
 const simd: SimdKernels = {
   conv2d(backend, x, filter, c) {
     if (c.dilationHeight !== 1 || c.dilationWidth !== 1) return null;
@@ -289,7 +296,7 @@ const simd: SimdKernels = {
     const wide = co4 === co ? 0 : taps * co4 + pixels * co4;
     const tb = winogradTiles(c);
     if (tb) simdCalls.winograd++;
-    const work = tb ? 16 * (c.inChannels * co4 + tb * (pad + co4) + 32) + 80 : 3 * 64;
+    const work = tb ? winogradScratch(c.inChannels, pad, co4, tb) : 3 * 64;
     withScratch(backend, pad + work + wide, (zero, t) => {
       const scratch = backend.typedArrayFromHeap(t);
       scratch.fill(0, 0, pad);
@@ -320,7 +327,7 @@ const simd: SimdKernels = {
     simdCalls.winograd++;
     // CI rounded up to 4 zeros (a window's taps in the padding), then winogradGrad.ts's dU, V, P and addresses
     const [ci4, co] = [Math.ceil(c.inChannels / 4) * 4, c.outChannels];
-    withScratch(backend, ci4 + 16 * (ci4 * co + tb * (ci4 + co) + 32) + 80, (zero, t) => {
+    withScratch(backend, ci4 + winogradScratch(ci4, ci4, co, tb), (zero, t) => {
       backend.typedArrayFromHeap(t).fill(0, 0, ci4);
       mods.winogradFilterGrad(at(backend, x), at(backend, dy), at(backend, dw), zero, zero + 4 * ci4, tb, ...tileGeometry(c));
     });

@@ -16,7 +16,7 @@
  */
 
 import { madd } from './madd';
-import { transformWindow } from './winogradTiles';
+import { tilePixel, transformWindow } from './winogradTiles';
 
 let CI: i32 = 0;
 let CI4: i32 = 0;
@@ -163,35 +163,25 @@ export function winograd(
       const vx = v + <usize>xi * vXi;
       const ux = u + <usize>xi * uXi;
       const mx = m + <usize>xi * mXi;
-      let o = 0;
-      for (; o + 8 <= co; o += 8) {
+      for (let o = 0; o < co; ) {
+        const wide = o + 8 <= co;
         const uo = ux + ((<usize>o) << 2);
         const mo = mx + ((<usize>o) << 2);
         for (let t = 0; t < nt; t += 4) {
           const t1 = <usize>min(t + 1, last), t2 = <usize>min(t + 2, last), t3 = <usize>min(t + 3, last);
-          k4x8(vx + <usize>t * row, vx + t1 * row, vx + t2 * row, vx + t3 * row, uo, mo + <usize>t * ld, mo + t1 * ld, mo + t2 * ld, mo + t3 * ld);
+          const v0 = vx + <usize>t * row, v1 = vx + t1 * row, v2 = vx + t2 * row, v3 = vx + t3 * row;
+          if (wide) k4x8(v0, v1, v2, v3, uo, mo + <usize>t * ld, mo + t1 * ld, mo + t2 * ld, mo + t3 * ld);
+          else k4x4(v0, v1, v2, v3, uo, mo + <usize>t * ld, mo + t1 * ld, mo + t2 * ld, mo + t3 * ld);
         }
-      }
-      for (; o < co; o += 4) {
-        const uo = ux + ((<usize>o) << 2);
-        const mo = mx + ((<usize>o) << 2);
-        for (let t = 0; t < nt; t += 4) {
-          const t1 = <usize>min(t + 1, last), t2 = <usize>min(t + 2, last), t3 = <usize>min(t + 3, last);
-          k4x4(vx + <usize>t * row, vx + t1 * row, vx + t2 * row, vx + t3 * row, uo, mo + <usize>t * ld, mo + t1 * ld, mo + t2 * ld, mo + t3 * ld);
-        }
+        o += wide ? 8 : 4;
       }
     }
     // back to pixels: Aᵀ M A, rows s0 = m0 + m1 + m2 and s1 = m1 − m2 − m3, then the same along them
     for (let t = 0; t < nt; t++) {
-      const p = t0 + t;
-      const bi = p / (th * tw);
-      const r = p - bi * th * tw;
-      const ty = r / tw;
-      const yo = 2 * ty;
-      const xo = 2 * (r - ty * tw);
-      const right = xo + 1 < wo;
-      const below = yo + 1 < ho;
-      const out = y + ((<usize>(((bi * ho + yo) * wo + xo) * co)) << 2);
+      const pix = tilePixel(t0 + t, th, tw, ho, wo);
+      const right = (pix % wo) + 1 < wo;
+      const below = ((pix / wo) % ho) + 1 < ho;
+      const out = y + ((<usize>(pix * co)) << 2);
       const mt = m + <usize>t * ld;
       for (let o = 0; o < co; o += 4) {
         const mo = mt + ((<usize>o) << 2);

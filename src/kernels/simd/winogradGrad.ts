@@ -13,7 +13,7 @@
  */
 
 import { madd } from './madd';
-import { transformWindow } from './winogradTiles';
+import { tilePixel, transformWindow } from './winogradTiles';
 
 let CO: i32 = 0;
 let ROW: usize = 0; // V[ξ][t] to V[ξ][t + 1], bytes
@@ -130,14 +130,10 @@ export function winogradFilterGrad(
       transformWindow(x, zero, addr, v + <usize>t * ROW, vXi, q, th, tw, h, w, ci, pt, pl);
       // P = A dY Aᵀ of the tile's [[a, b], [c, d]] (zeros past the edge): A dY's rows [a, b], [a + c, b + d],
       // [a − c, b − d], [−c, −d]
-      const bi = q / (th * tw);
-      const r = q - bi * th * tw;
-      const ty = r / tw;
-      const yo = 2 * ty;
-      const xo = 2 * (r - ty * tw);
-      const right = xo + 1 < wo;
-      const below = yo + 1 < ho;
-      const src = dy + ((<usize>(((bi * ho + yo) * wo + xo) * co)) << 2);
+      const pix = tilePixel(q, th, tw, ho, wo);
+      const right = (pix % wo) + 1 < wo;
+      const below = ((pix / wo) % ho) + 1 < ho;
+      const src = dy + ((<usize>(pix * co)) << 2);
       const pt_ = p + <usize>t * ld;
       for (let o = 0; o < co; o += 4) {
         const o4 = (<usize>o) << 2;

@@ -4,6 +4,16 @@
  * window from row 2·ty − PT, column 2·tx − PL (zeros outside).
  */
 
+/** Flat index (b·HO + 2·ty)·WO + 2·tx of tile p's first output pixel (th × tw tiles per image). */
+// @ts-ignore: decorator
+@inline
+export function tilePixel(p: i32, th: i32, tw: i32, ho: i32, wo: i32): i32 {
+  const bi = p / (th * tw);
+  const r = p - bi * th * tw;
+  const ty = r / tw;
+  return (bi * ho + 2 * ty) * wo + 2 * (r - ty * tw);
+}
+
 /**
  * Tile p's window, transformed (Bᵀ d B), to V[ξ][t] at vt for ξ = 0…15 (V[ξ] to V[ξ + 1]: vXi bytes), CI rounded up
  * to 4 channels (those past CI zero). `addr`: 80 i32 of scratch; `zero`: CI rounded up to 4 zeros.
